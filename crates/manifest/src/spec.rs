@@ -1,0 +1,115 @@
+//! What a manifest says: the assertions Candor writes.
+//!
+//! Beyond `c2pa.actions` (written by the builder from [`ManifestSpec::source_type`]), a manifest can
+//! carry three assertions that generation needs:
+//! - `c2pa.soft-binding`: the watermark payload, so a copy stripped of its manifest can be matched
+//!   back to it (C2PA 2.x soft binding; `alg` names our watermark scheme);
+//! - `cawg.training-mining`: the creator's training and data-mining permissions (CAWG 1.1);
+//! - `com.candor.generation`: the model, its weights' SHA-256, the prompt and the seed.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The `c2pa.soft-binding` label.
+pub const SOFT_BINDING_LABEL: &str = "c2pa.soft-binding";
+/// The CAWG training and data mining label.
+pub const TRAINING_MINING_LABEL: &str = "cawg.training-mining";
+/// Candor's own generation record.
+pub const GENERATION_LABEL: &str = "com.candor.generation";
+
+/// A soft binding: an identifier carried in the content itself (our latent watermark).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoftBinding {
+    /// Algorithm name, e.g. `com.candor.latent-watermark.v1`.
+    pub alg: String,
+    /// The payload bytes the watermark carries.
+    pub value: Vec<u8>,
+}
+
+impl SoftBinding {
+    pub(crate) fn to_assertion(&self) -> serde_json::Value {
+        json!({
+            "alg": self.alg,
+            "blocks": [{
+                "scope": {},
+                "value": base64::engine::general_purpose::STANDARD.encode(&self.value),
+            }],
+        })
+    }
+
+    /// Reads a soft binding back from its assertion JSON.
+    pub fn from_assertion(value: &serde_json::Value) -> Option<SoftBinding> {
+        let alg = value.get("alg")?.as_str()?.to_string();
+        let encoded = value.get("blocks")?.get(0)?.get("value")?.as_str()?;
+        let value = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()?;
+        Some(SoftBinding { alg, value })
+    }
+}
+
+/// What a creator allows about training and mining, per CAWG `cawg.training-mining`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MiningPermission {
+    Allowed,
+    NotAllowed,
+    Constrained,
+}
+
+/// The generation record written by `candor generate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationInfo {
+    pub model_name: String,
+    /// SHA-256 of the weights file, hex.
+    pub model_sha256: String,
+    pub prompt: String,
+    pub seed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance: Option<f32>,
+}
+
+/// Everything a signed manifest says about an asset.
+#[derive(Debug, Clone)]
+pub struct ManifestSpec {
+    /// Human title of the asset (defaults to the output file name).
+    pub title: Option<String>,
+    /// IPTC digital source type of a new creation. Ignored when the input already carries a manifest
+    /// (the new manifest then records an edit with the old one as parent).
+    pub source_type: c2pa::DigitalSourceType,
+    /// Name and version of the software that made the asset, written as claim generator and
+    /// as the `softwareAgent` of the action.
+    pub software_agent: (String, String),
+    pub soft_binding: Option<SoftBinding>,
+    pub training_mining: Option<MiningPermission>,
+    pub generation: Option<GenerationInfo>,
+}
+
+impl ManifestSpec {
+    /// A spec for footage of the given source type, made by Candor itself.
+    pub fn new(source_type: c2pa::DigitalSourceType) -> Self {
+        Self {
+            title: None,
+            source_type,
+            software_agent: ("Candor".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            soft_binding: None,
+            training_mining: None,
+            generation: None,
+        }
+    }
+
+    pub(crate) fn training_mining_assertion(permission: MiningPermission) -> serde_json::Value {
+        let entry = json!({ "use": permission });
+        json!({
+            "entries": {
+                "cawg.ai_generative_training": entry,
+                "cawg.ai_inference": entry,
+                "cawg.ai_training": entry,
+                "cawg.data_mining": entry,
+            }
+        })
+    }
+}

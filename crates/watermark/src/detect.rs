@@ -1,0 +1,654 @@
+//! Detection: from an estimate of the initial noise back to the payload, with an exact p-value.
+//!
+//! 1. **Alignment** (pilot A): every observed frame is compared with every candidate template
+//!    index; the best match says which frame of the original clip it was.
+//! 2. **Presence** (pilot B): given that alignment, the B-pilot signs of the aligned templates are
+//!    compared with the observation. Under "no watermark with this key" each comparison is a fair
+//!    coin, independent of everything used to choose the alignment (the B keystream is), so the
+//!    number of agreements is exactly Binomial(N, 1/2) and its tail is the p-value. Only one frame
+//!    per template is counted, so repeated frames cannot inflate the count.
+//! 3. **Payload**: soft values (sums of signed latent values) per code bit → Viterbi → CRC.
+//! 4. **Tamper maps**: with the payload known, every element's expected sign is known: frames are
+//!    re-matched on all elements (dropped / inserted / reordered frames) and agreement is mapped per
+//!    spatial block (regions whose watermark was replaced).
+//!
+//! A key ring of K keys is K chances of a false match: p-values are multiplied by K.
+
+use serde::{Deserialize, Serialize};
+
+use crate::code;
+use crate::embed::data_bits;
+use crate::key::{KeyRing, WatermarkKey};
+use crate::keystream::{agreement, bit, template_bits, Layout};
+use crate::payload::{Payload, INFO_BITS};
+use crate::shape::{LatentShape, WatermarkError};
+use crate::stats::ln_binomial_upper_tail;
+
+/// The false-positive rate per clip (over the whole key ring) at which Candor calls a watermark present.
+pub const OPERATING_FPR: f64 = 1e-9;
+
+/// Latent values are clipped to ±this before soft decoding, so a few outliers cannot outvote many
+/// consistent elements.
+const SOFT_CLIP: f32 = 3.0;
+
+/// How to detect.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DetectOptions {
+    /// Largest template index searched is `max_templates - 1`; `None` searches
+    /// `max(64, 2 × observed frames)`.
+    pub max_templates: Option<usize>,
+    /// Call the watermark present when the ring-adjusted p-value is at most this.
+    pub threshold: f64,
+    /// Spatial block size (latent pixels) for the tamper map; `None` picks `min(h, w) / 8`.
+    pub block: Option<usize>,
+}
+
+impl Default for DetectOptions {
+    fn default() -> Self {
+        Self {
+            max_templates: None,
+            threshold: OPERATING_FPR,
+            block: None,
+        }
+    }
+}
+
+/// Which original frame an observed frame carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameMatch {
+    /// Position in the observed latent.
+    pub observed: usize,
+    /// Template (original frame index) found, or `None` when no template matches (foreign frame).
+    pub template: Option<usize>,
+    /// Fraction of compared signs that agree with that template (0.5 = chance).
+    pub agreement: f32,
+    /// Standard score of the agreement.
+    pub z: f32,
+}
+
+/// One temporal edit found by comparing the frame order with the templates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TemporalEvent {
+    /// Original frames `first..=last` are missing; they belonged just before observed frame `before`
+    /// (`before` = number of observed frames when they were at the end).
+    Dropped {
+        first: usize,
+        last: usize,
+        before: usize,
+    },
+    /// Observed frame carries no template of this clip.
+    Inserted { observed: usize },
+    /// Observed frame is out of order (it carries `template`).
+    Reordered { observed: usize, template: usize },
+    /// Observed frame repeats a template already seen.
+    Duplicated { observed: usize, template: usize },
+}
+
+/// Agreement per spatial block: where the watermark still holds and where it was replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpatialMap {
+    /// Block size in latent pixels.
+    pub block: usize,
+    pub grid_height: usize,
+    pub grid_width: usize,
+    /// Agreement per block over all matched frames, row-major (0.5 = chance, NaN = no data).
+    pub agreement: Vec<f32>,
+    /// Blocks judged edited (agreement nearer chance than the clip's own level).
+    pub tampered: Vec<bool>,
+    /// Agreement per block for each observed frame (empty rows for unmatched frames).
+    pub per_frame: Vec<Vec<f32>>,
+}
+
+/// The outcome of a detection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    /// True when the ring-adjusted p-value is at most the threshold.
+    pub present: bool,
+    /// p-value of the presence test, multiplied by the number of keys tried (capped at 1).
+    pub p_value: f64,
+    /// log10 of `p_value` (stays finite where `p_value` underflows to 0).
+    pub log10_p_value: f64,
+    /// The false-positive rate of this check per clip: the threshold, over the whole key ring.
+    pub false_positive_rate: f64,
+    /// Keys tried.
+    pub keys_tried: usize,
+    /// Index in the ring and fingerprint of the best-matching key.
+    pub key_index: usize,
+    pub key_id: String,
+    /// Decoded payload, when the CRC checks.
+    pub payload: Option<Payload>,
+    /// Fraction of element signs that disagree with the expected watermark on matched frames
+    /// (all elements when the payload decoded, pilots otherwise).
+    pub bit_error_rate: f32,
+    /// Pilot-B agreements and comparisons behind the p-value.
+    pub pilot_agreements: u64,
+    pub pilot_comparisons: u64,
+    pub frames: Vec<FrameMatch>,
+    pub temporal: Vec<TemporalEvent>,
+    pub spatial: Option<SpatialMap>,
+}
+
+impl Detection {
+    /// True when the clip's frames or regions were edited.
+    pub fn tampered(&self) -> bool {
+        !self.temporal.is_empty()
+            || self
+                .spatial
+                .as_ref()
+                .is_some_and(|m| m.tampered.iter().any(|&t| t))
+    }
+}
+
+/// Precomputed state for one key and frame size: the layout and the sign templates.
+/// Reuse it to verify many latents of the same shape.
+pub struct Detector {
+    key: WatermarkKey,
+    layout: Layout,
+    templates: Vec<Vec<u64>>,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector")
+            .field("key", &self.key.id())
+            .field("frame_len", &self.layout.frame_len)
+            .field("templates", &self.templates.len())
+            .finish()
+    }
+}
+
+impl Detector {
+    pub fn new(key: &WatermarkKey, frame_len: usize, templates: usize) -> Self {
+        let layout = Layout::new(key, frame_len, code::CODE_BITS);
+        let templates = (0..templates as u64)
+            .map(|t| template_bits(key, frame_len, t))
+            .collect();
+        Self {
+            key: key.clone(),
+            layout,
+            templates,
+        }
+    }
+
+    /// Runs the detection for this key (p-value not yet adjusted for a ring). When the p-value is
+    /// above `ln_cutoff` the watermark is absent and the payload and maps are not computed.
+    fn detect(
+        &self,
+        latent: &[f32],
+        shape: LatentShape,
+        options: &DetectOptions,
+        ln_cutoff: f64,
+    ) -> Detection {
+        let n = self.layout.frame_len;
+        let (na, nb) = (self.layout.pilot_a, self.layout.pilot_b);
+        let frames: Vec<ObservedFrame> = latent
+            .chunks_exact(n)
+            .map(|frame| ObservedFrame::new(frame, &self.layout))
+            .collect();
+        let t_count = self.templates.len();
+
+        // 1. Alignment on pilot A.
+        let sd_a = (na as f32).sqrt().max(1.0);
+        let best_a: Vec<(usize, f32)> = frames
+            .iter()
+            .map(|obs| {
+                let mut best = (0usize, f32::NEG_INFINITY);
+                for (t, tmpl) in self.templates.iter().enumerate() {
+                    let a = agreement(&obs.signs, tmpl, 0, na);
+                    let z = (2.0 * a as f32 - na as f32) / sd_a;
+                    if z > best.1 {
+                        best = (t, z);
+                    }
+                }
+                best
+            })
+            .collect();
+
+        // 2. Presence on pilot B, over frames chosen by pilot A only (one frame per template).
+        let chosen = choose_frames(&best_a, t_count);
+        let mut k = 0u64;
+        for &(o, t) in &chosen {
+            k += agreement(&frames[o].signs, &self.templates[t], na, na + nb) as u64;
+        }
+        let comparisons = (chosen.len() * nb) as u64;
+        let ln_p = ln_binomial_upper_tail(comparisons, k);
+        let mut detection = Detection {
+            present: false,
+            p_value: ln_p.exp(),
+            log10_p_value: ln_p / std::f64::consts::LN_10,
+            false_positive_rate: options.threshold,
+            keys_tried: 1,
+            key_index: 0,
+            key_id: self.key.id().to_string(),
+            payload: None,
+            bit_error_rate: 0.5,
+            pilot_agreements: k,
+            pilot_comparisons: comparisons,
+            frames: best_a
+                .iter()
+                .enumerate()
+                .map(|(o, &(_, z))| FrameMatch {
+                    observed: o,
+                    template: None,
+                    agreement: 0.5 + z / (2.0 * sd_a),
+                    z,
+                })
+                .collect(),
+            temporal: Vec::new(),
+            spatial: None,
+        };
+        if ln_p > ln_cutoff {
+            return detection;
+        }
+
+        // 3. Payload from the soft values of the chosen frames.
+        let payload = self.decode_payload(&frames, &chosen);
+
+        // 4. Frame matching on every element whose expected sign is known, then tamper maps.
+        let codeword = payload.map(|p| code::encode(&p.to_bits()));
+        let expected_len = if codeword.is_some() { n } else { na + nb };
+        let expected: Vec<Vec<u64>> = self
+            .templates
+            .iter()
+            .enumerate()
+            .map(|(t, tmpl)| match &codeword {
+                Some(c) => {
+                    let data = data_bits(&self.layout, c, t);
+                    tmpl.iter().zip(&data).map(|(a, b)| a ^ b).collect()
+                }
+                None => tmpl.clone(),
+            })
+            .collect();
+        let matches = match_frames(&frames, &expected, expected_len);
+        let temporal = temporal_events(&matches);
+        let spatial = spatial_map(
+            &frames,
+            &matches,
+            &expected,
+            expected_len,
+            &self.layout,
+            shape,
+            options,
+        );
+        let (agree, total) =
+            matches
+                .iter()
+                .filter(|m| m.template.is_some())
+                .fold((0f64, 0f64), |(a, t), m| {
+                    (
+                        a + f64::from(m.agreement) * expected_len as f64,
+                        t + expected_len as f64,
+                    )
+                });
+        let bit_error_rate = if total > 0.0 {
+            (1.0 - agree / total) as f32
+        } else {
+            0.5
+        };
+
+        detection.payload = payload;
+        detection.bit_error_rate = bit_error_rate;
+        detection.frames = matches;
+        detection.temporal = temporal;
+        detection.spatial = spatial;
+        detection
+    }
+
+    fn decode_payload(
+        &self,
+        frames: &[ObservedFrame],
+        chosen: &[(usize, usize)],
+    ) -> Option<Payload> {
+        let start = self.layout.code_start();
+        if start >= self.layout.frame_len || chosen.is_empty() {
+            return None;
+        }
+        let mut soft = vec![0f32; code::CODE_BITS];
+        for &(o, t) in chosen {
+            let tmpl = &self.templates[t];
+            let values = &frames[o].values;
+            for j in start..self.layout.frame_len {
+                let v = values[j].clamp(-SOFT_CLIP, SOFT_CLIP);
+                soft[self.layout.code_bit(j, t)] += if bit(tmpl, j) { -v } else { v };
+            }
+        }
+        Payload::from_bits(&code::decode(&soft, INFO_BITS))
+    }
+}
+
+/// One observed frame in layout order: packed sign bits (1 = negative) and values.
+struct ObservedFrame {
+    signs: Vec<u64>,
+    values: Vec<f32>,
+}
+
+impl ObservedFrame {
+    fn new(frame: &[f32], layout: &Layout) -> Self {
+        let mut signs = vec![0u64; layout.frame_len.div_ceil(64)];
+        let mut values = Vec::with_capacity(layout.frame_len);
+        for (j, &e) in layout.order.iter().enumerate() {
+            let v = frame[e as usize];
+            // NaN and exact zeros count as "positive": under no watermark that only lowers agreement
+            // with half the templates, so the test stays valid.
+            let v = if v.is_finite() { v } else { 0.0 };
+            if v < 0.0 {
+                signs[j / 64] |= 1 << (j % 64);
+            }
+            values.push(v);
+        }
+        Self { signs, values }
+    }
+}
+
+/// Frames whose pilot-A match is at least weakly significant (z ≥ 2), one per template (the
+/// strongest); all frames' best templates when none qualifies.
+fn choose_frames(best: &[(usize, f32)], templates: usize) -> Vec<(usize, usize)> {
+    let pick = |min_z: f32| {
+        let mut per_template: Vec<Option<(usize, f32)>> = vec![None; templates];
+        for (o, &(t, z)) in best.iter().enumerate() {
+            if z >= min_z && per_template[t].is_none_or(|(_, bz)| z > bz) {
+                per_template[t] = Some((o, z));
+            }
+        }
+        per_template
+            .iter()
+            .enumerate()
+            .filter_map(|(t, e)| e.map(|(o, _)| (o, t)))
+            .collect::<Vec<_>>()
+    };
+    let strong = pick(2.0);
+    if strong.is_empty() {
+        pick(f32::NEG_INFINITY)
+    } else {
+        strong
+    }
+}
+
+/// Best template for every observed frame, judged on `len` known positions. A frame counts as
+/// matched when its agreement would arise by chance with probability below 1e-6 after accounting
+/// for every (frame, template) pair tried.
+fn match_frames(frames: &[ObservedFrame], expected: &[Vec<u64>], len: usize) -> Vec<FrameMatch> {
+    let tries = (frames.len() * expected.len()).max(1) as f64;
+    let ln_alpha = (1e-6f64 / tries).ln();
+    let sd = (len as f32).sqrt().max(1.0);
+    frames
+        .iter()
+        .enumerate()
+        .map(|(o, obs)| {
+            let mut best = (0usize, 0usize);
+            for (t, e) in expected.iter().enumerate() {
+                let a = agreement(&obs.signs, e, 0, len);
+                if a > best.1 {
+                    best = (t, a);
+                }
+            }
+            let matched = len > 0 && ln_binomial_upper_tail(len as u64, best.1 as u64) < ln_alpha;
+            FrameMatch {
+                observed: o,
+                template: matched.then_some(best.0),
+                agreement: best.1 as f32 / len.max(1) as f32,
+                z: (2.0 * best.1 as f32 - len as f32) / sd,
+            }
+        })
+        .collect()
+}
+
+/// Dropped, inserted, reordered and duplicated frames from the matched template sequence.
+fn temporal_events(matches: &[FrameMatch]) -> Vec<TemporalEvent> {
+    let mut events = Vec::new();
+    if matches.iter().all(|m| m.template.is_none()) {
+        return events;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut sequence: Vec<(usize, usize)> = Vec::new(); // (observed, template), first occurrences
+    for m in matches {
+        match m.template {
+            None => events.push(TemporalEvent::Inserted {
+                observed: m.observed,
+            }),
+            Some(t) if !seen.insert(t) => events.push(TemporalEvent::Duplicated {
+                observed: m.observed,
+                template: t,
+            }),
+            Some(t) => sequence.push((m.observed, t)),
+        }
+    }
+    // Frames outside a longest increasing run of templates are the ones that moved.
+    let keep = longest_increasing(&sequence.iter().map(|&(_, t)| t).collect::<Vec<_>>());
+    let mut in_order = Vec::new();
+    for (i, &(o, t)) in sequence.iter().enumerate() {
+        if keep.contains(&i) {
+            in_order.push((o, t));
+        } else {
+            events.push(TemporalEvent::Reordered {
+                observed: o,
+                template: t,
+            });
+        }
+    }
+    // Gaps in the in-order run that no moved frame fills are drops.
+    let mut expected_next = 0usize;
+    for &(o, t) in &in_order {
+        if t > expected_next {
+            let missing: Vec<usize> = (expected_next..t).filter(|x| !seen.contains(x)).collect();
+            for run in runs(&missing) {
+                events.push(TemporalEvent::Dropped {
+                    first: run.0,
+                    last: run.1,
+                    before: o,
+                });
+            }
+        }
+        expected_next = expected_next.max(t + 1);
+    }
+    events.sort_by_key(|e| match e {
+        TemporalEvent::Dropped { before, .. } => (*before, 0),
+        TemporalEvent::Inserted { observed } => (*observed, 1),
+        TemporalEvent::Reordered { observed, .. } => (*observed, 1),
+        TemporalEvent::Duplicated { observed, .. } => (*observed, 1),
+    });
+    events
+}
+
+/// Indices of one longest strictly increasing subsequence (patience sorting, O(n log n)).
+fn longest_increasing(values: &[usize]) -> std::collections::HashSet<usize> {
+    let mut tails: Vec<usize> = Vec::new(); // index into values of the tail of each length
+    let mut parent: Vec<Option<usize>> = vec![None; values.len()];
+    for (i, &v) in values.iter().enumerate() {
+        let pos = tails.partition_point(|&j| values[j] < v);
+        parent[i] = pos.checked_sub(1).map(|p| tails[p]);
+        if pos == tails.len() {
+            tails.push(i);
+        } else {
+            tails[pos] = i;
+        }
+    }
+    let mut out = std::collections::HashSet::new();
+    let mut cursor = tails.last().copied();
+    while let Some(i) = cursor {
+        out.insert(i);
+        cursor = parent[i];
+    }
+    out
+}
+
+fn runs(sorted: &[usize]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &x in sorted {
+        match out.last_mut() {
+            Some(last) if last.1 + 1 == x => last.1 = x,
+            _ => out.push((x, x)),
+        }
+    }
+    out
+}
+
+fn spatial_map(
+    frames: &[ObservedFrame],
+    matches: &[FrameMatch],
+    expected: &[Vec<u64>],
+    len: usize,
+    layout: &Layout,
+    shape: LatentShape,
+    options: &DetectOptions,
+) -> Option<SpatialMap> {
+    let (h, w) = (shape.height, shape.width);
+    let block = options.block.unwrap_or((h.min(w) / 8).max(1)).max(1);
+    let (gh, gw) = (h.div_ceil(block), w.div_ceil(block));
+    let cells = gh * gw;
+    // Block of each layout position.
+    let block_of: Vec<usize> = layout.order[..len]
+        .iter()
+        .map(|&e| {
+            let e = e as usize;
+            let (y, x) = ((e / w) % h, e % w);
+            (y / block) * gw + x / block
+        })
+        .collect();
+    let mut agree_total = vec![0u32; cells];
+    let mut count_total = vec![0u32; cells];
+    let mut per_frame = Vec::with_capacity(frames.len());
+    for (obs, m) in frames.iter().zip(matches) {
+        let Some(t) = m.template else {
+            per_frame.push(Vec::new());
+            continue;
+        };
+        let mut agree = vec![0u32; cells];
+        let mut count = vec![0u32; cells];
+        for (j, &b) in block_of.iter().enumerate() {
+            count[b] += 1;
+            if bit(&obs.signs, j) == bit(&expected[t], j) {
+                agree[b] += 1;
+            }
+        }
+        per_frame.push(ratio(&agree, &count));
+        for b in 0..cells {
+            agree_total[b] += agree[b];
+            count_total[b] += count[b];
+        }
+    }
+    if count_total.iter().all(|&c| c == 0) {
+        return None;
+    }
+    let agreement = ratio(&agree_total, &count_total);
+    // The clip's own agreement level: the median block (robust to the edited minority).
+    let mut sorted: Vec<f32> = agreement
+        .iter()
+        .copied()
+        .filter(|a| a.is_finite())
+        .collect();
+    sorted.sort_by(f32::total_cmp);
+    let level = sorted.get(sorted.len() / 2).copied().unwrap_or(0.5);
+    let cut = 0.5 + (level - 0.5) / 2.0;
+    let tampered = agreement
+        .iter()
+        .zip(&count_total)
+        .map(|(&a, &c)| {
+            // Only call a block edited when the clip is clearly marked and the block has evidence.
+            let sd = 0.5 / (c.max(1) as f32).sqrt();
+            level > 0.5 + 6.0 * sd && a.is_finite() && a < cut
+        })
+        .collect();
+    Some(SpatialMap {
+        block,
+        grid_height: gh,
+        grid_width: gw,
+        agreement,
+        tampered,
+        per_frame,
+    })
+}
+
+fn ratio(agree: &[u32], count: &[u32]) -> Vec<f32> {
+    agree
+        .iter()
+        .zip(count)
+        .map(|(&a, &c)| {
+            if c == 0 {
+                f32::NAN
+            } else {
+                a as f32 / c as f32
+            }
+        })
+        .collect()
+}
+
+/// Detects the watermark of any key in `ring` in `latent` (an estimate of the initial noise).
+pub fn detect(
+    ring: &KeyRing,
+    latent: &[f32],
+    shape: LatentShape,
+    options: &DetectOptions,
+) -> Result<Detection, WatermarkError> {
+    shape.check(Some(latent.len()))?;
+    if ring.is_empty() {
+        return Err(WatermarkError::NoKeys);
+    }
+    if !(options.threshold > 0.0 && options.threshold < 1.0) {
+        return Err(WatermarkError::InvalidOption(format!(
+            "threshold {} must lie in (0, 1)",
+            options.threshold
+        )));
+    }
+    let templates = options
+        .max_templates
+        .unwrap_or((2 * shape.frames).max(64))
+        .max(1);
+    let mut best: Option<Detection> = None;
+    for (index, key) in ring.keys().iter().enumerate() {
+        let detector = Detector::new(key, shape.frame_len(), templates);
+        let ln_cutoff = (options.threshold / ring.len() as f64).ln();
+        let mut d = detector.detect(latent, shape, options, ln_cutoff);
+        d.key_index = index;
+        if best
+            .as_ref()
+            .is_none_or(|b| d.log10_p_value < b.log10_p_value)
+        {
+            best = Some(d);
+        }
+    }
+    let mut d = best.ok_or(WatermarkError::NoKeys)?;
+    d.keys_tried = ring.len();
+    d.log10_p_value = (d.log10_p_value + (ring.len() as f64).log10()).min(0.0);
+    Ok(conclude(d, options.threshold))
+}
+
+/// Applies the threshold; without a significant watermark, alignment, payload and maps describe
+/// noise and are not reported.
+fn conclude(mut d: Detection, threshold: f64) -> Detection {
+    d.p_value = 10f64.powf(d.log10_p_value);
+    d.false_positive_rate = threshold;
+    d.present = d.log10_p_value <= threshold.log10();
+    if !d.present {
+        d.temporal.clear();
+        d.spatial = None;
+        d.payload = None;
+        for m in &mut d.frames {
+            m.template = None;
+        }
+    }
+    d
+}
+
+/// Detection with a reusable [`Detector`] (one key): for bulk work on latents of one shape.
+pub fn detect_with(
+    detector: &Detector,
+    latent: &[f32],
+    shape: LatentShape,
+    options: &DetectOptions,
+) -> Result<Detection, WatermarkError> {
+    shape.check(Some(latent.len()))?;
+    if shape.frame_len() != detector.layout.frame_len {
+        return Err(WatermarkError::InvalidOption(format!(
+            "detector was built for frames of {} values, latent frames have {}",
+            detector.layout.frame_len,
+            shape.frame_len()
+        )));
+    }
+    let ln_cutoff = options.threshold.ln();
+    Ok(conclude(
+        detector.detect(latent, shape, options, ln_cutoff),
+        options.threshold,
+    ))
+}

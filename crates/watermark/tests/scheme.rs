@@ -1,0 +1,317 @@
+//! Behaviour of the watermark as a user sees it: embed → channel → detect.
+
+use candor_watermark::channel::{
+    add_noise, drop_and_shuffle, gaussian, insert_foreign, replace_region, select_frames,
+    sigma_for_flip_rate,
+};
+use candor_watermark::{
+    detect, embed, DetectOptions, KeyRing, LatentShape, Payload, TemporalEvent, WatermarkError,
+    WatermarkKey,
+};
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const SHAPE: LatentShape = LatentShape {
+    frames: 16,
+    channels: 4,
+    height: 32,
+    width: 32,
+};
+
+fn key(n: u8) -> WatermarkKey {
+    WatermarkKey::new(&[n; 32])
+}
+
+fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+fn marked(seed: u64) -> Result<Vec<f32>, WatermarkError> {
+    embed(
+        &key(1),
+        Payload::new(seed ^ 0xdead_beef),
+        SHAPE,
+        &mut rng(seed),
+    )
+}
+
+#[test]
+fn clean_latent_decodes_exactly() -> Result<(), WatermarkError> {
+    let noise = marked(1)?;
+    let d = detect(
+        &KeyRing::single(key(1)),
+        &noise,
+        SHAPE,
+        &DetectOptions::default(),
+    )?;
+    assert!(d.present);
+    assert_eq!(d.payload, Some(Payload::new(1 ^ 0xdead_beef)));
+    assert!(d.log10_p_value < -1000.0, "{}", d.log10_p_value);
+    assert!(d.bit_error_rate < 1e-6);
+    assert!(d.temporal.is_empty());
+    assert!(!d.tampered());
+    for (i, f) in d.frames.iter().enumerate() {
+        assert_eq!(f.template, Some(i));
+    }
+    Ok(())
+}
+
+#[test]
+fn wrong_key_finds_nothing_and_reports_its_false_positive_rate() -> Result<(), WatermarkError> {
+    let noise = marked(2)?;
+    let d = detect(
+        &KeyRing::single(key(9)),
+        &noise,
+        SHAPE,
+        &DetectOptions::default(),
+    )?;
+    assert!(!d.present);
+    assert_eq!(d.payload, None);
+    assert_eq!(d.false_positive_rate, 1e-9);
+    assert!(d.p_value > 1e-6, "{}", d.p_value);
+    Ok(())
+}
+
+#[test]
+fn key_ring_finds_the_right_key_and_adjusts_p() -> Result<(), WatermarkError> {
+    let noise = marked(3)?;
+    let ring = KeyRing::new(vec![key(7), key(8), key(1)]);
+    let d = detect(&ring, &noise, SHAPE, &DetectOptions::default())?;
+    assert!(d.present);
+    assert_eq!(d.key_index, 2);
+    assert_eq!(d.keys_tried, 3);
+    // On unmarked noise the ring-adjusted p-value is three times the single-key one.
+    let plain = gaussian(SHAPE.len(), &mut rng(4));
+    let one = detect(
+        &KeyRing::single(key(7)),
+        &plain,
+        SHAPE,
+        &DetectOptions::default(),
+    )?;
+    let three = detect(
+        &KeyRing::new(vec![key(7), key(8), key(9)]),
+        &plain,
+        SHAPE,
+        &DetectOptions::default(),
+    )?;
+    assert!(three.log10_p_value >= one.log10_p_value - 1e-12 || three.key_index != 0);
+    Ok(())
+}
+
+#[test]
+fn survives_noise_that_flips_a_quarter_of_the_signs() -> Result<(), WatermarkError> {
+    let sigma = sigma_for_flip_rate(0.25);
+    for seed in 0..20 {
+        let mut noise = marked(seed)?;
+        add_noise(&mut noise, sigma, &mut rng(100 + seed));
+        let d = detect(
+            &KeyRing::single(key(1)),
+            &noise,
+            SHAPE,
+            &DetectOptions::default(),
+        )?;
+        assert!(d.present, "seed {seed}");
+        assert_eq!(
+            d.payload,
+            Some(Payload::new(seed ^ 0xdead_beef)),
+            "seed {seed}"
+        );
+        assert!(
+            (d.bit_error_rate - 0.25).abs() < 0.02,
+            "{}",
+            d.bit_error_rate
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn dropped_and_shuffled_frames_are_realigned() -> Result<(), WatermarkError> {
+    for seed in 0..10 {
+        let noise = marked(seed)?;
+        let (cut, shape, kept) = drop_and_shuffle(&noise, SHAPE, 0.25, &mut rng(seed));
+        let d = detect(
+            &KeyRing::single(key(1)),
+            &cut,
+            shape,
+            &DetectOptions::default(),
+        )?;
+        assert!(d.present);
+        assert_eq!(d.payload, Some(Payload::new(seed ^ 0xdead_beef)));
+        let found: Vec<Option<usize>> = d.frames.iter().map(|f| f.template).collect();
+        let truth: Vec<Option<usize>> = kept.iter().map(|&k| Some(k)).collect();
+        assert_eq!(found, truth);
+    }
+    Ok(())
+}
+
+#[test]
+fn swapped_inserted_and_dropped_frames_are_located() -> Result<(), WatermarkError> {
+    let noise = marked(5)?;
+    let ring = KeyRing::single(key(1));
+    let opts = DetectOptions::default();
+
+    let mut order: Vec<usize> = (0..16).collect();
+    order.swap(5, 6);
+    let swapped = select_frames(&noise, SHAPE, &order);
+    let d = detect(&ring, &swapped, SHAPE, &opts)?;
+    assert!(!d.temporal.is_empty());
+    assert!(
+        d.temporal.iter().all(|e| matches!(
+            e,
+            TemporalEvent::Reordered {
+                observed: 5 | 6,
+                ..
+            }
+        )),
+        "{:?}",
+        d.temporal
+    );
+
+    let (inserted, shape) = insert_foreign(&noise, SHAPE, 7, &mut rng(6));
+    let d = detect(&ring, &inserted, shape, &opts)?;
+    assert_eq!(d.temporal, vec![TemporalEvent::Inserted { observed: 7 }]);
+
+    let order: Vec<usize> = (0..16).filter(|&f| f != 9).collect();
+    let dropped = select_frames(&noise, SHAPE, &order);
+    let d = detect(
+        &ring,
+        &dropped,
+        LatentShape {
+            frames: 15,
+            ..SHAPE
+        },
+        &opts,
+    )?;
+    assert_eq!(
+        d.temporal,
+        vec![TemporalEvent::Dropped {
+            first: 9,
+            last: 9,
+            before: 9
+        }]
+    );
+    Ok(())
+}
+
+#[test]
+fn replaced_region_shows_on_the_map() -> Result<(), WatermarkError> {
+    let mut noise = marked(6)?;
+    replace_region(&mut noise, SHAPE, (0, 0, 16, 16), &mut rng(7));
+    let d = detect(
+        &KeyRing::single(key(1)),
+        &noise,
+        SHAPE,
+        &DetectOptions::default(),
+    )?;
+    assert!(d.present);
+    let map = d.spatial.ok_or(WatermarkError::NoKeys)?;
+    assert_eq!((map.grid_height, map.grid_width, map.block), (8, 8, 4));
+    for gy in 0..8 {
+        for gx in 0..8 {
+            let truth = gy < 4 && gx < 4;
+            assert_eq!(map.tampered[gy * 8 + gx], truth, "block ({gy},{gx})");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn bad_arguments_are_errors_not_panics() {
+    let k = key(1);
+    let empty = LatentShape::new(0, 4, 8, 8);
+    assert!(matches!(
+        embed(&k, Payload::new(1), empty, &mut rng(0)),
+        Err(WatermarkError::EmptyShape(_))
+    ));
+    let shape = LatentShape::new(2, 1, 4, 4);
+    assert!(matches!(
+        detect(
+            &KeyRing::single(k.clone()),
+            &[0.0; 5],
+            shape,
+            &DetectOptions::default()
+        ),
+        Err(WatermarkError::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        detect(
+            &KeyRing::default(),
+            &[0.0; 32],
+            shape,
+            &DetectOptions::default()
+        ),
+        Err(WatermarkError::NoKeys)
+    ));
+    let bad = DetectOptions {
+        threshold: 0.0,
+        ..DetectOptions::default()
+    };
+    assert!(matches!(
+        detect(&KeyRing::single(k), &[0.0; 32], shape, &bad),
+        Err(WatermarkError::InvalidOption(_))
+    ));
+}
+
+#[test]
+fn nan_and_zero_latents_do_not_detect() -> Result<(), WatermarkError> {
+    let shape = LatentShape::new(4, 4, 8, 8);
+    for fill in [0.0f32, f32::NAN, f32::INFINITY] {
+        let d = detect(
+            &KeyRing::single(key(1)),
+            &vec![fill; shape.len()],
+            shape,
+            &DetectOptions::default(),
+        )?;
+        assert!(!d.present, "{fill}");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn any_shape_round_trips_or_fails_cleanly(
+        frames in 1usize..6, channels in 1usize..5, height in 1usize..20, width in 1usize..20,
+        id in any::<u64>(), secret in any::<[u8; 32]>(), seed in any::<u64>(),
+    ) {
+        let shape = LatentShape::new(frames, channels, height, width);
+        let k = WatermarkKey::new(&secret);
+        let noise = embed(&k, Payload::new(id), shape, &mut rng(seed)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(noise.len(), shape.len());
+        prop_assert!(noise.iter().all(|v| v.is_finite()));
+        let d = detect(&KeyRing::single(k), &noise, shape, &DetectOptions::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        // With enough pilots for the operating threshold, a clean latent is always found with its
+        // payload; a payload, when reported, is always the right one.
+        if shape.len() >= 2048 {
+            prop_assert!(d.present);
+            prop_assert_eq!(d.payload, Some(Payload::new(id)));
+        }
+        if let Some(p) = d.payload {
+            prop_assert_eq!(p, Payload::new(id));
+        }
+    }
+
+    #[test]
+    fn other_keys_never_reach_the_operating_threshold(
+        a in any::<[u8; 32]>(), b in any::<[u8; 32]>(), seed in any::<u64>(),
+    ) {
+        prop_assume!(a != b);
+        let shape = LatentShape::new(4, 4, 16, 16);
+        let noise = embed(&WatermarkKey::new(&a), Payload::new(seed), shape, &mut rng(seed)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let d = detect(&KeyRing::single(WatermarkKey::new(&b)), &noise, shape, &DetectOptions::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(!d.present);
+        prop_assert_eq!(d.payload, None);
+    }
+
+    #[test]
+    fn key_ids_are_stable_and_distinct(a in any::<[u8; 32]>(), b in any::<[u8; 32]>()) {
+        prop_assume!(a != b);
+        let (ka, ka2, kb) = (WatermarkKey::new(&a), WatermarkKey::new(&a), WatermarkKey::new(&b));
+        prop_assert_eq!(ka.id(), ka2.id());
+        prop_assert_ne!(ka.id(), kb.id());
+        prop_assert_eq!(ka.id().len(), 16);
+    }
+}

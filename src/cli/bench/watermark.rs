@@ -1,0 +1,499 @@
+//! The watermark's statistical benchmark (issue: keyed latent watermark, acceptance 1–5).
+
+use std::time::Instant;
+
+use candor_watermark::channel::{
+    add_noise, drop_and_shuffle, gaussian, insert_foreign, replace_region, select_frames,
+    sigma_for_flip_rate,
+};
+use candor_watermark::stats::{ks_normal, normal_cdf};
+use candor_watermark::{
+    detect, detect_with, embed, DetectOptions, Detector, KeyRing, LatentShape, Payload,
+    TemporalEvent, WatermarkKey, OPERATING_FPR,
+};
+use clap::Args;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Map, Value};
+
+use super::super::{print_json, CliResult, Outcome};
+use super::{median, progress};
+
+#[derive(Debug, Args)]
+pub struct WatermarkBenchArgs {
+    /// Trials per robustness and tamper scenario.
+    #[arg(long, default_value_t = 1000)]
+    trials: usize,
+    /// Unwatermarked latents for the false-positive test.
+    #[arg(long, default_value_t = 100_000)]
+    fp_trials: usize,
+    /// Seed of the whole run (results are reproducible).
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+const SHAPE: LatentShape = LatentShape {
+    frames: 16,
+    channels: 4,
+    height: 32,
+    width: 32,
+};
+const LOOSE: f64 = 1e-3;
+
+fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+fn random_key<R: Rng>(rng: &mut R) -> WatermarkKey {
+    let mut secret = [0u8; 32];
+    rng.fill(&mut secret);
+    WatermarkKey::new(&secret)
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+pub fn run(args: WatermarkBenchArgs) -> CliResult<Outcome> {
+    if args.trials == 0 || args.fp_trials == 0 {
+        return Err("--trials and --fp-trials must be at least 1".into());
+    }
+    let mut figures = Map::new();
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let mut put =
+        |name: &str, value: Value, target: &str, rows: &mut Vec<(String, String, String)>| {
+            rows.push((name.to_string(), fmt(&value), target.to_string()));
+            figures.insert(name.to_string(), value);
+        };
+
+    // 1. Distribution.
+    let (ks_p, ks_d, ks_n) = distribution(args.seed)?;
+    put(
+        "ks_p_value",
+        json!(ks_p),
+        "> 0.01 (N(0,1) not rejected)",
+        &mut rows,
+    );
+    put("ks_statistic", json!(ks_d), "", &mut rows);
+    put("ks_elements", json!(ks_n), ">= 1e6", &mut rows);
+    let mean_p = position_means(args.seed)?;
+    put(
+        "position_mean_p_value",
+        json!(mean_p),
+        "> 0.01 (no per-position bias without the key)",
+        &mut rows,
+    );
+
+    // 2. False positives.
+    let fp = false_positives(args.fp_trials, args.seed)?;
+    put("fp_trials_operating", json!(fp.trials), ">= 1e5", &mut rows);
+    put(
+        "fp_detections_operating",
+        json!(fp.operating),
+        "0 at FPR 1e-9",
+        &mut rows,
+    );
+    put("fp_detections_loose", json!(fp.loose), "", &mut rows);
+    let rate = fp.loose as f64 / fp.trials as f64;
+    let (lo, hi) = wilson(fp.loose, fp.trials);
+    put("fp_rate_loose", json!(rate), "about 1e-3", &mut rows);
+    put(
+        "fp_rate_loose_ci95",
+        json!([lo, hi]),
+        "contains 1e-3",
+        &mut rows,
+    );
+    put(
+        "fp_rate_loose_over_nominal",
+        json!(rate / LOOSE),
+        "about 1",
+        &mut rows,
+    );
+    put(
+        "fp_loose_nominal_in_ci95",
+        json!(lo <= LOOSE && LOOSE <= hi),
+        "true",
+        &mut rows,
+    );
+
+    // 3. Channel robustness.
+    for flip in [0.25, 0.30, 0.35] {
+        let (exact, found) = noise_trials(args.trials, flip, args.seed)?;
+        put(
+            &format!("payload_exact_flip_{flip:.2}"),
+            json!(exact),
+            if flip == 0.25 { ">= 0.99" } else { "measured" },
+            &mut rows,
+        );
+        put(
+            &format!("detected_flip_{flip:.2}"),
+            json!(found),
+            "",
+            &mut rows,
+        );
+    }
+    let recovered = drop_trials(args.trials, args.seed)?;
+    put(
+        "frames_recovered_drop_0.25",
+        json!(recovered),
+        "1.0 (payload and every frame index)",
+        &mut rows,
+    );
+
+    // 4. Tamper.
+    let (swap, insert, drop) = temporal_trials(args.trials, args.seed)?;
+    put("temporal_swap_localised", json!(swap), ">= 0.99", &mut rows);
+    put(
+        "temporal_insert_localised",
+        json!(insert),
+        ">= 0.99",
+        &mut rows,
+    );
+    put("temporal_drop_localised", json!(drop), ">= 0.99", &mut rows);
+    put(
+        "temporal_tamper_localised",
+        json!(swap.min(insert).min(drop)),
+        ">= 0.99 (worst of the three)",
+        &mut rows,
+    );
+    let (iou_mean, iou_min) = spatial_trials(args.trials, args.seed)?;
+    put(
+        "spatial_tamper_iou",
+        json!(iou_mean),
+        ">= 0.7 (mean)",
+        &mut rows,
+    );
+    put("spatial_tamper_iou_min", json!(iou_min), "", &mut rows);
+
+    // 5. Speed.
+    let (embed_ms, detect_ms) = speed(args.seed)?;
+    put(
+        "embed_ms",
+        json!(embed_ms),
+        "< 5 ms (16x4x32x32)",
+        &mut rows,
+    );
+    put(
+        "detect_ms",
+        json!(detect_ms),
+        "< 5 ms (16x4x32x32)",
+        &mut rows,
+    );
+
+    if args.json {
+        let doc = json!({
+            "benchmark": "watermark",
+            "latent_shape": SHAPE,
+            "trials": args.trials,
+            "seed": args.seed,
+            "operating_fpr": OPERATING_FPR,
+            "figures": Value::Object(figures),
+        });
+        print_json(&doc)?;
+    } else {
+        println!(
+            "Watermark benchmark: latent {SHAPE}, {} trials per scenario, seed {}",
+            args.trials, args.seed
+        );
+        println!("{:<34} {:>22}  target", "figure", "value");
+        for (name, value, target) in rows {
+            println!("{name:<34} {value:>22}  {target}");
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn fmt(v: &Value) -> String {
+    match v {
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if n.is_f64() => {
+                if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e6) {
+                    format!("{x:.3e}")
+                } else {
+                    format!("{x:.4}")
+                }
+            }
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// KS test over >= 10^6 elements from 16 keys and payloads.
+fn distribution(seed: u64) -> CliResult<(f64, f64, usize)> {
+    let mut r = rng(seed);
+    let mut samples = Vec::with_capacity(16 * SHAPE.len());
+    for _ in 0..16 {
+        let key = random_key(&mut r);
+        let payload = Payload::new(r.gen());
+        let noise = embed(&key, payload, SHAPE, &mut r).map_err(err)?;
+        samples.extend(noise.iter().map(|&v| f64::from(v)));
+    }
+    let n = samples.len();
+    let (d, p) = ks_normal(&mut samples);
+    Ok((p, d, n))
+}
+
+/// Mean of every position over 400 latents with fresh keys, payloads and seeds: each should be
+/// N(0, 1/400). Returns the p-value of the chi-square statistic sum(z²) over positions.
+fn position_means(seed: u64) -> CliResult<f64> {
+    let shape = LatentShape::new(2, 4, 16, 16);
+    let clips = 400;
+    let mut r = rng(seed ^ 0x5eed);
+    let mut sums = vec![0f64; shape.len()];
+    for _ in 0..clips {
+        let key = random_key(&mut r);
+        let noise = embed(&key, Payload::new(r.gen()), shape, &mut r).map_err(err)?;
+        for (s, v) in sums.iter_mut().zip(noise) {
+            *s += f64::from(v);
+        }
+    }
+    let chi2: f64 = sums
+        .iter()
+        .map(|s| (s / (clips as f64).sqrt()).powi(2))
+        .sum();
+    // Wilson–Hilferty: chi-square with k degrees of freedom to a standard normal.
+    let k = shape.len() as f64;
+    let z = ((chi2 / k).cbrt() - (1.0 - 2.0 / (9.0 * k))) / (2.0 / (9.0 * k)).sqrt();
+    Ok(2.0 * (1.0 - normal_cdf(z.abs())))
+}
+
+struct FalsePositives {
+    trials: usize,
+    operating: usize,
+    loose: usize,
+}
+
+/// Unwatermarked N(0,1) latents through the detector, on both cores.
+fn false_positives(trials: usize, seed: u64) -> CliResult<FalsePositives> {
+    let key = WatermarkKey::new(&[0x42; 32]);
+    let detector = Detector::new(&key, SHAPE.frame_len(), 64);
+    let loose = DetectOptions {
+        threshold: LOOSE,
+        ..DetectOptions::default()
+    };
+    let bar = progress(trials as u64, "false positives");
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let results: Vec<CliResult<(usize, usize)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let detector = &detector;
+                let loose = &loose;
+                let bar = &bar;
+                scope.spawn(move || -> CliResult<(usize, usize)> {
+                    let mut r = rng(seed ^ (0xf9 + w as u64));
+                    let (mut operating, mut loose_hits) = (0, 0);
+                    for _ in (w..trials).step_by(workers) {
+                        let latent = gaussian(SHAPE.len(), &mut r);
+                        let d = detect_with(detector, &latent, SHAPE, loose).map_err(err)?;
+                        if d.present {
+                            loose_hits += 1;
+                        }
+                        if d.log10_p_value <= OPERATING_FPR.log10() {
+                            operating += 1;
+                        }
+                        bar.inc(1);
+                    }
+                    Ok((operating, loose_hits))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("worker failed".into())))
+            .collect()
+    });
+    bar.finish_and_clear();
+    let mut out = FalsePositives {
+        trials,
+        operating: 0,
+        loose: 0,
+    };
+    for r in results {
+        let (o, l) = r?;
+        out.operating += o;
+        out.loose += l;
+    }
+    Ok(out)
+}
+
+/// Wilson score interval (95 %) for k successes in n trials.
+fn wilson(k: usize, n: usize) -> (f64, f64) {
+    let (k, n) = (k as f64, n as f64);
+    let z = 1.959_964;
+    let p = k / n;
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+fn noise_trials(trials: usize, flip: f64, seed: u64) -> CliResult<(f64, f64)> {
+    let sigma = sigma_for_flip_rate(flip);
+    let mut r = rng(seed ^ (flip * 1000.0) as u64);
+    let (mut exact, mut found) = (0usize, 0usize);
+    let bar = progress(
+        trials as u64,
+        &format!("noise, {:.0} % flips", flip * 100.0),
+    );
+    for _ in 0..trials {
+        let key = random_key(&mut r);
+        let payload = Payload::new(r.gen());
+        let mut latent = embed(&key, payload, SHAPE, &mut r).map_err(err)?;
+        add_noise(&mut latent, sigma, &mut r);
+        let d = detect(
+            &KeyRing::single(key),
+            &latent,
+            SHAPE,
+            &DetectOptions::default(),
+        )
+        .map_err(err)?;
+        found += usize::from(d.present);
+        exact += usize::from(d.payload == Some(payload));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok((exact as f64 / trials as f64, found as f64 / trials as f64))
+}
+
+fn drop_trials(trials: usize, seed: u64) -> CliResult<f64> {
+    let mut r = rng(seed ^ 0xd209);
+    let mut ok = 0usize;
+    let bar = progress(trials as u64, "25 % frames dropped");
+    for _ in 0..trials {
+        let key = random_key(&mut r);
+        let payload = Payload::new(r.gen());
+        let latent = embed(&key, payload, SHAPE, &mut r).map_err(err)?;
+        let (cut, shape, kept) = drop_and_shuffle(&latent, SHAPE, 0.25, &mut r);
+        let d = detect(
+            &KeyRing::single(key),
+            &cut,
+            shape,
+            &DetectOptions::default(),
+        )
+        .map_err(err)?;
+        let frames_ok = d
+            .frames
+            .iter()
+            .zip(&kept)
+            .all(|(f, &k)| f.template == Some(k));
+        ok += usize::from(d.payload == Some(payload) && frames_ok);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(ok as f64 / trials as f64)
+}
+
+fn temporal_trials(trials: usize, seed: u64) -> CliResult<(f64, f64, f64)> {
+    let mut r = rng(seed ^ 0x7e3);
+    let (mut swap_ok, mut insert_ok, mut drop_ok) = (0usize, 0usize, 0usize);
+    let opts = DetectOptions::default();
+    let bar = progress(trials as u64, "temporal tamper");
+    for _ in 0..trials {
+        let key = random_key(&mut r);
+        let ring = KeyRing::single(key.clone());
+        let latent = embed(&key, Payload::new(r.gen()), SHAPE, &mut r).map_err(err)?;
+
+        let at = r.gen_range(0..SHAPE.frames - 1);
+        let mut order: Vec<usize> = (0..SHAPE.frames).collect();
+        order.swap(at, at + 1);
+        let d = detect(&ring, &select_frames(&latent, SHAPE, &order), SHAPE, &opts).map_err(err)?;
+        swap_ok += usize::from(
+            !d.temporal.is_empty()
+                && d.temporal.iter().all(|e| matches!(e, TemporalEvent::Reordered { observed, .. } if *observed == at || *observed == at + 1)),
+        );
+
+        let at = r.gen_range(0..=SHAPE.frames);
+        let (inserted, shape) = insert_foreign(&latent, SHAPE, at, &mut r);
+        let d = detect(&ring, &inserted, shape, &opts).map_err(err)?;
+        insert_ok += usize::from(d.temporal == vec![TemporalEvent::Inserted { observed: at }]);
+
+        // Drop an inner frame (a dropped last frame leaves no trace without the original length).
+        let gone = r.gen_range(0..SHAPE.frames - 1);
+        let order: Vec<usize> = (0..SHAPE.frames).filter(|&f| f != gone).collect();
+        let shape = LatentShape {
+            frames: SHAPE.frames - 1,
+            ..SHAPE
+        };
+        let d = detect(&ring, &select_frames(&latent, SHAPE, &order), shape, &opts).map_err(err)?;
+        drop_ok += usize::from(
+            d.temporal
+                == vec![TemporalEvent::Dropped {
+                    first: gone,
+                    last: gone,
+                    before: gone,
+                }],
+        );
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let n = trials as f64;
+    Ok((swap_ok as f64 / n, insert_ok as f64 / n, drop_ok as f64 / n))
+}
+
+/// A 16×16 region (a quarter of the 32×32 frame) at a random position replaced by fresh noise in
+/// every frame; IoU of the flagged blocks against the region, in latent pixels.
+fn spatial_trials(trials: usize, seed: u64) -> CliResult<(f64, f64)> {
+    let mut r = rng(seed ^ 0x59a7);
+    let mut ious = Vec::with_capacity(trials);
+    let bar = progress(trials as u64, "spatial tamper");
+    for _ in 0..trials {
+        let key = random_key(&mut r);
+        let mut latent = embed(&key, Payload::new(r.gen()), SHAPE, &mut r).map_err(err)?;
+        let (y0, x0) = (r.gen_range(0..=16), r.gen_range(0..=16));
+        replace_region(&mut latent, SHAPE, (y0, x0, 16, 16), &mut r);
+        let d = detect(
+            &KeyRing::single(key),
+            &latent,
+            SHAPE,
+            &DetectOptions::default(),
+        )
+        .map_err(err)?;
+        let Some(map) = d.spatial else {
+            ious.push(0.0);
+            continue;
+        };
+        let (mut inter, mut union) = (0usize, 0usize);
+        for y in 0..SHAPE.height {
+            for x in 0..SHAPE.width {
+                let truth = (y0..y0 + 16).contains(&y) && (x0..x0 + 16).contains(&x);
+                let flagged = map.tampered[(y / map.block) * map.grid_width + x / map.block];
+                inter += usize::from(truth && flagged);
+                union += usize::from(truth || flagged);
+            }
+        }
+        ious.push(inter as f64 / union.max(1) as f64);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let mean = ious.iter().sum::<f64>() / ious.len().max(1) as f64;
+    let min = ious.iter().copied().fold(f64::INFINITY, f64::min);
+    Ok((mean, min))
+}
+
+/// Median wall time of the one-shot API (key derivation and templates included) on one core.
+fn speed(seed: u64) -> CliResult<(f64, f64)> {
+    let mut r = rng(seed ^ 0x5eed5);
+    let key = random_key(&mut r);
+    let ring = KeyRing::single(key.clone());
+    let mut embed_ms = Vec::new();
+    let mut detect_ms = Vec::new();
+    for i in 0..200 {
+        let t = Instant::now();
+        let latent = embed(&key, Payload::new(i), SHAPE, &mut r).map_err(err)?;
+        embed_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        let d = detect(&ring, &latent, SHAPE, &DetectOptions::default()).map_err(err)?;
+        detect_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        if d.payload != Some(Payload::new(i)) {
+            return Err("speed run: payload not recovered".into());
+        }
+    }
+    Ok((median(&mut embed_ms), median(&mut detect_ms)))
+}

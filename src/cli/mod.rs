@@ -1,0 +1,95 @@
+//! Command-line interface: argument definitions and dispatch.
+
+mod bench;
+mod identity;
+mod keys;
+mod probe;
+mod sign;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// How a command ended, as an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    /// 0: everything checked out.
+    Success,
+    /// 1: checked, and it failed verification.
+    Failed,
+    /// 2: usage or input error.
+    InputError,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Success => ExitCode::SUCCESS,
+            Outcome::Failed => ExitCode::from(1),
+            Outcome::InputError => ExitCode::from(2),
+        }
+    }
+}
+
+/// A message for the user; the command exits with code 2.
+pub type CliResult<T> = Result<T, String>;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "candor",
+    version,
+    about = "Video provenance: sign and verify Content Credentials (C2PA), and find Candor's latent watermark",
+    long_about = "Candor signs videos with C2PA Content Credentials (Ed25519), verifies any video's \
+credentials with clear answers, and carries a keyed latent watermark that survives re-encoding.\n\n\
+Exit codes: 0 success; 1 checked, and verification failed; 2 usage or input error.",
+    after_help = "Examples:\n  candor keys init --dir my-identity\n  candor sign footage.mp4 -o signed.mp4 --identity my-identity --source-type digitalCapture\n  candor verify signed.mp4 --trust my-identity/root.pem\n  candor probe footage.mp4 --json"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a video file holds: container, codec, size, frame rate, duration, frames, audio, credentials.
+    Probe(probe::ProbeArgs),
+    /// Manage signing identities (Ed25519 key, X.509 chain, watermark secret).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Add signed Content Credentials to a video (MP4/MOV, or a fragmented MP4 with --fragments).
+    Sign(sign::SignArgs),
+    /// Check the Content Credentials of videos and say, in plain words, what they show.
+    Verify(verify::VerifyArgs),
+    /// Measure: statistical checks of the watermark, signing and verification speed.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+pub fn run(cli: Cli) -> CliResult<Outcome> {
+    match cli.command {
+        Command::Probe(args) => probe::run(args),
+        Command::Keys(command) => keys::run(command),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Bench(command) => bench::run(command),
+    }
+}
+
+/// Writes a value as pretty JSON to stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> CliResult<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Paths of `--trust` files, checked to exist.
+pub fn existing(paths: &[PathBuf]) -> CliResult<()> {
+    for p in paths {
+        if !p.is_file() {
+            return Err(format!("{}: no such file", p.display()));
+        }
+    }
+    Ok(())
+}
