@@ -127,10 +127,10 @@ fn make_clip(path: &Path, size_mb: u64) -> CliResult<u64> {
     let mut writer = Mp4Writer::create(path, options).map_err(|e| e.to_string())?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let mut frame = vec![0u8; (w * h * 3) as usize];
-    // Lossless noise costs about 2.2 MB per 720p frame.
-    let frames = (size_mb * 1_000_000).div_ceil(2_200_000).max(1);
-    let bar = progress(frames, "making the test MP4");
-    for _ in 0..frames {
+    // Lossless noise costs about 1.8 MB per 720p frame; stop once the file reaches the target.
+    let target = size_mb * 1_000_000;
+    let bar = progress(target.div_ceil(1_800_000), "making the test MP4");
+    while std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) < target {
         rng.fill_bytes(&mut frame);
         writer.write_rgb(&frame).map_err(|e| e.to_string())?;
         bar.inc(1);
