@@ -5,6 +5,7 @@ mod identity;
 mod keys;
 mod probe;
 mod sign;
+mod train;
 mod verify;
 
 use std::path::PathBuf;
@@ -62,6 +63,8 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Check the Content Credentials of videos and say, in plain words, what they show.
     Verify(verify::VerifyArgs),
+    /// Train (or resume training) the default generation model from procedural data.
+    Train(train::TrainArgs),
     /// Measure: statistical checks of the watermark, signing and verification speed.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -73,6 +76,7 @@ pub fn run(cli: Cli) -> CliResult<Outcome> {
         Command::Keys(command) => keys::run(command),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Train(args) => train::run(args),
         Command::Bench(command) => bench::run(command),
     }
 }

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use candor_media::{probe, DecodeOptions, EncodeOptions, FrameReader, MediaError, Mp4Writer, RgbFrame};
+use candor_media::{
+    probe, DecodeOptions, EncodeOptions, FrameReader, MediaError, Mp4Writer, RgbFrame,
+};
 
 /// Natural-looking content: smooth sky-like gradient, a soft moving blob, mild texture.
 fn natural_frame(w: u32, h: u32, t: usize) -> Vec<u8> {
@@ -38,7 +40,16 @@ fn write_clip(path: &Path, w: u32, h: u32, frames: usize, options: EncodeOptions
 
 fn ffmpeg(out: &Path, args: &[&str]) {
     let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=192x108:rate=24:duration=1"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=192x108:rate=24:duration=1",
+        ])
         .args(args)
         .arg(out)
         .status()
@@ -55,13 +66,19 @@ fn crf18_round_trip_keeps_35_db_with_exact_timestamps() {
     options.fps = (30000, 1001);
     let originals = write_clip(&path, w, h, 24, options);
 
-    let frames = FrameReader::open(&path, DecodeOptions::default()).unwrap().collect_frames().unwrap();
+    let frames = FrameReader::open(&path, DecodeOptions::default())
+        .unwrap()
+        .collect_frames()
+        .unwrap();
     assert_eq!(frames.len(), 24);
     for (i, (frame, original)) in frames.iter().zip(&originals).enumerate() {
         assert_eq!(frame.index, i);
         let expected_pts = i as f64 * 1001.0 / 30000.0;
         let pts = frame.pts_seconds.unwrap();
-        assert!((pts - expected_pts).abs() < 1e-6, "frame {i}: {pts} vs {expected_pts}");
+        assert!(
+            (pts - expected_pts).abs() < 1e-6,
+            "frame {i}: {pts} vs {expected_pts}"
+        );
         let reference = RgbFrame::new(w, h, original.clone()).unwrap();
         let psnr = frame.psnr(&reference).unwrap();
         assert!(psnr >= 35.0, "frame {i}: PSNR {psnr:.2} dB");
@@ -85,7 +102,10 @@ fn odd_sizes_keep_their_exact_size() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("odd.mp4");
     let originals = write_clip(&path, 161, 97, 5, EncodeOptions::new(161, 97, 25));
-    let frames = FrameReader::open(&path, DecodeOptions::default()).unwrap().collect_frames().unwrap();
+    let frames = FrameReader::open(&path, DecodeOptions::default())
+        .unwrap()
+        .collect_frames()
+        .unwrap();
     assert_eq!(frames.len(), 5);
     assert_eq!((frames[0].width, frames[0].height), (161, 97));
     let reference = RgbFrame::new(161, 97, originals[0].clone()).unwrap();
@@ -96,11 +116,59 @@ fn odd_sizes_keep_their_exact_size() {
 fn every_named_codec_decodes() {
     let dir = tempfile::tempdir().unwrap();
     let cases: Vec<(PathBuf, Vec<&str>, &str, &str)> = vec![
-        (dir.path().join("h264.mp4"), vec!["-c:v", "libx264", "-pix_fmt", "yuv420p"], "h264", "yuv420p"),
-        (dir.path().join("hevc10.mov"), vec!["-c:v", "libx265", "-pix_fmt", "yuv420p10le", "-x265-params", "log-level=error"], "hevc", "yuv420p10le"),
-        (dir.path().join("hevc8.mkv"), vec!["-c:v", "libx265", "-pix_fmt", "yuv420p", "-x265-params", "log-level=error"], "hevc", "yuv420p"),
-        (dir.path().join("vp9.webm"), vec!["-c:v", "libvpx-vp9", "-b:v", "300k", "-deadline", "realtime", "-cpu-used", "8"], "vp9", "yuv420p"),
-        (dir.path().join("av1.mkv"), vec!["-c:v", "libsvtav1", "-preset", "12"], "av1", "yuv420p"),
+        (
+            dir.path().join("h264.mp4"),
+            vec!["-c:v", "libx264", "-pix_fmt", "yuv420p"],
+            "h264",
+            "yuv420p",
+        ),
+        (
+            dir.path().join("hevc10.mov"),
+            vec![
+                "-c:v",
+                "libx265",
+                "-pix_fmt",
+                "yuv420p10le",
+                "-x265-params",
+                "log-level=error",
+            ],
+            "hevc",
+            "yuv420p10le",
+        ),
+        (
+            dir.path().join("hevc8.mkv"),
+            vec![
+                "-c:v",
+                "libx265",
+                "-pix_fmt",
+                "yuv420p",
+                "-x265-params",
+                "log-level=error",
+            ],
+            "hevc",
+            "yuv420p",
+        ),
+        (
+            dir.path().join("vp9.webm"),
+            vec![
+                "-c:v",
+                "libvpx-vp9",
+                "-b:v",
+                "300k",
+                "-deadline",
+                "realtime",
+                "-cpu-used",
+                "8",
+            ],
+            "vp9",
+            "yuv420p",
+        ),
+        (
+            dir.path().join("av1.mkv"),
+            vec!["-c:v", "libsvtav1", "-preset", "12"],
+            "av1",
+            "yuv420p",
+        ),
     ];
     for (path, args, codec, pixel) in cases {
         ffmpeg(&path, &args);
@@ -108,14 +176,26 @@ fn every_named_codec_decodes() {
         assert_eq!(info.codec, codec, "{}", path.display());
         assert_eq!(info.pixel_format, pixel, "{}", path.display());
         assert_eq!(info.frame_count, 24, "{}", path.display());
-        let frames = FrameReader::open(&path, DecodeOptions::default()).unwrap().collect_frames().unwrap();
+        let frames = FrameReader::open(&path, DecodeOptions::default())
+            .unwrap()
+            .collect_frames()
+            .unwrap();
         assert_eq!(frames.len(), 24, "{}", path.display());
         assert_eq!((frames[0].width, frames[0].height), (192, 108));
         // testsrc2 is colourful: the decode is not a blank or grey frame.
-        let mean: f64 = frames[5].data.iter().map(|&v| f64::from(v)).sum::<f64>() / frames[5].data.len() as f64;
-        assert!(mean > 20.0 && mean < 235.0, "{}: mean {mean}", path.display());
+        let mean: f64 =
+            frames[5].data.iter().map(|&v| f64::from(v)).sum::<f64>() / frames[5].data.len() as f64;
+        assert!(
+            mean > 20.0 && mean < 235.0,
+            "{}: mean {mean}",
+            path.display()
+        );
         let second = frames[1].pts_seconds.unwrap() - frames[0].pts_seconds.unwrap();
-        assert!((second - 1.0 / 24.0).abs() < 1e-3, "{}: {second}", path.display());
+        assert!(
+            (second - 1.0 / 24.0).abs() < 1e-3,
+            "{}: {second}",
+            path.display()
+        );
     }
 }
 
@@ -124,11 +204,20 @@ fn stride_limit_and_size_options_apply() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.mp4");
     write_clip(&path, 128, 96, 20, EncodeOptions::new(128, 96, 20));
-    let options = DecodeOptions { stride: 3, max_frames: Some(4), size: Some((32, 24)) };
-    let frames = FrameReader::open(&path, options).unwrap().collect_frames().unwrap();
+    let options = DecodeOptions {
+        stride: 3,
+        max_frames: Some(4),
+        size: Some((32, 24)),
+    };
+    let frames = FrameReader::open(&path, options)
+        .unwrap()
+        .collect_frames()
+        .unwrap();
     let indices: Vec<usize> = frames.iter().map(|f| f.index).collect();
     assert_eq!(indices, vec![0, 3, 6, 9]);
-    assert!(frames.iter().all(|f| (f.width, f.height) == (32, 24) && f.data.len() == 32 * 24 * 3));
+    assert!(frames
+        .iter()
+        .all(|f| (f.width, f.height) == (32, 24) && f.data.len() == 32 * 24 * 3));
     assert!((frames[1].pts_seconds.unwrap() - 0.15).abs() < 1e-6);
 }
 
@@ -142,8 +231,17 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(probe(&empty).is_err());
 
     let random = dir.path().join("random.mkv");
-    std::fs::write(&random, (0..50_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect::<Vec<_>>()).unwrap();
-    assert!(matches!(FrameReader::open(&random, DecodeOptions::default()), Err(MediaError::Open { .. })));
+    std::fs::write(
+        &random,
+        (0..50_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(matches!(
+        FrameReader::open(&random, DecodeOptions::default()),
+        Err(MediaError::Open { .. })
+    ));
 
     let missing = dir.path().join("missing.mp4");
     assert!(FrameReader::open(&missing, DecodeOptions::default()).is_err());
@@ -162,24 +260,52 @@ fn bad_input_is_an_error_not_a_panic() {
 
     let audio_only = dir.path().join("tone.m4a");
     let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=1",
+            "-c:a",
+            "aac",
+        ])
         .arg(&audio_only)
         .status()
         .unwrap();
     assert!(status.success());
-    assert!(matches!(FrameReader::open(&audio_only, DecodeOptions::default()), Err(MediaError::NoVideo { .. })));
+    assert!(matches!(
+        FrameReader::open(&audio_only, DecodeOptions::default()),
+        Err(MediaError::NoVideo { .. })
+    ));
 
     assert!(matches!(
-        FrameReader::open(&full, DecodeOptions { stride: 0, ..DecodeOptions::default() }),
+        FrameReader::open(
+            &full,
+            DecodeOptions {
+                stride: 0,
+                ..DecodeOptions::default()
+            }
+        ),
         Err(MediaError::InvalidOption(_))
     ));
     assert!(Mp4Writer::create(&dir.path().join("z.mp4"), EncodeOptions::new(0, 10, 25)).is_err());
     let mut bad_rate = EncodeOptions::new(10, 10, 25);
     bad_rate.fps = (25, 0);
     assert!(Mp4Writer::create(&dir.path().join("z.mp4"), bad_rate).is_err());
-    assert!(Mp4Writer::create(Path::new("/proc/no/such/dir/out.mp4"), EncodeOptions::new(16, 16, 25)).is_err());
-    let mut writer = Mp4Writer::create(&dir.path().join("w.mp4"), EncodeOptions::new(16, 16, 25)).unwrap();
-    assert!(matches!(writer.write_rgb(&[0u8; 10]), Err(MediaError::InvalidOption(_))));
+    assert!(Mp4Writer::create(
+        Path::new("/proc/no/such/dir/out.mp4"),
+        EncodeOptions::new(16, 16, 25)
+    )
+    .is_err());
+    let mut writer =
+        Mp4Writer::create(&dir.path().join("w.mp4"), EncodeOptions::new(16, 16, 25)).unwrap();
+    assert!(matches!(
+        writer.write_rgb(&[0u8; 10]),
+        Err(MediaError::InvalidOption(_))
+    ));
     // Finishing with no frames is an error and leaves no file behind.
     assert!(writer.finish().is_err());
     assert!(!dir.path().join("w.mp4").exists());

@@ -1,0 +1,253 @@
+//! A complete diffusion model: configuration, latent codec, denoiser; loading, sampling, inversion.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::codec::{BandStats, HaarCodec};
+use crate::ddim;
+use crate::error::{DiffusionError, Result};
+use crate::prompt::{tokenize, vocabulary, Tokens, MAX_TOKENS};
+use crate::unet::{UNetConfig, VideoUNet};
+
+/// `config.json` of a model directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Model name recorded in manifests.
+    pub name: String,
+    /// Native frame size in pixels (square).
+    pub size: usize,
+    /// Frames the model was trained on.
+    pub frames: usize,
+    pub unet: UNetConfig,
+    /// Latent codec: `haar` (exact, built in).
+    pub codec: String,
+    pub band_stats: BandStats,
+    /// Vocabulary the prompt encoder was trained on.
+    pub vocabulary: Vec<String>,
+}
+
+impl ModelConfig {
+    /// Shape of the default model, with band statistics to fill in.
+    pub fn default_model(name: &str, band_stats: BandStats) -> Self {
+        let vocabulary = vocabulary();
+        Self {
+            name: name.into(),
+            size: 32,
+            frames: 16,
+            unet: UNetConfig::default_model(vocabulary.len(), MAX_TOKENS),
+            codec: "haar".into(),
+            band_stats,
+            vocabulary,
+        }
+    }
+
+    /// A tiny random model for tests.
+    pub fn tiny(name: &str) -> Self {
+        let vocabulary = vocabulary();
+        Self {
+            name: name.into(),
+            size: 32,
+            frames: 4,
+            unet: UNetConfig::tiny(vocabulary.len(), MAX_TOKENS),
+            codec: "haar".into(),
+            band_stats: BandStats::identity(48),
+            vocabulary,
+        }
+    }
+
+    /// Latent shape `[frames, C, h, w]` for `frames` frames at native size.
+    pub fn latent_shape(&self, frames: usize) -> (usize, usize, usize, usize) {
+        let h = self.size / crate::codec::HAAR_BLOCK;
+        (frames, self.unet.latent_channels, h, h)
+    }
+}
+
+/// A loaded model.
+pub struct DiffusionModel {
+    pub config: ModelConfig,
+    pub codec: HaarCodec,
+    pub unet: VideoUNet,
+    /// SHA-256 of the weights file (hex), recorded in manifests; empty for in-memory models.
+    pub weights_sha256: String,
+    pub device: Device,
+    varmap: VarMap,
+}
+
+impl std::fmt::Debug for DiffusionModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiffusionModel")
+            .field("name", &self.config.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DiffusionModel {
+    /// A model with freshly initialised weights (training starts here; tests use tiny ones).
+    pub fn new_random(config: ModelConfig, device: &Device) -> Result<Self> {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+        let unet = VideoUNet::new(&config.unet, vb)?;
+        let codec = HaarCodec::new(&config.band_stats, device)?;
+        Ok(Self {
+            config,
+            codec,
+            unet,
+            weights_sha256: String::new(),
+            device: device.clone(),
+            varmap,
+        })
+    }
+
+    /// Loads `dir/config.json` and `dir/model.safetensors`.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        let bad = |reason: String| DiffusionError::Model {
+            dir: dir.to_path_buf(),
+            reason,
+        };
+        if !dir.is_dir() {
+            return Err(bad("no such model directory".into()));
+        }
+        let config_path = dir.join("config.json");
+        let text =
+            std::fs::read_to_string(&config_path).map_err(|e| bad(format!("config.json: {e}")))?;
+        let config: ModelConfig =
+            serde_json::from_str(&text).map_err(|e| bad(format!("config.json: {e}")))?;
+        if config.codec != "haar" {
+            return Err(bad(format!(
+                "codec '{}' is not supported by this build",
+                config.codec
+            )));
+        }
+        if config.vocabulary != vocabulary() {
+            return Err(bad(
+                "the model's vocabulary differs from this build's prompt encoder".into(),
+            ));
+        }
+        let weights = dir.join("model.safetensors");
+        let bytes = std::fs::read(&weights).map_err(|e| bad(format!("model.safetensors: {e}")))?;
+        let weights_sha256 = hex(&Sha256::digest(&bytes));
+        let mut model = Self::new_random(config, device)?;
+        model
+            .load_weights_bytes(&bytes)
+            .map_err(|e| bad(format!("model.safetensors: {e}")))?;
+        model.weights_sha256 = weights_sha256;
+        Ok(model)
+    }
+
+    fn load_weights_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        let tensors = candle_core::safetensors::load_buffer(bytes, &self.device)?;
+        let data = self
+            .varmap
+            .data()
+            .lock()
+            .map_err(|_| DiffusionError::input("weights lock poisoned"))?;
+        for (name, var) in data.iter() {
+            let t = tensors
+                .get(name)
+                .ok_or_else(|| DiffusionError::input(format!("tensor '{name}' missing")))?;
+            if t.dims() != var.dims() {
+                return Err(DiffusionError::input(format!(
+                    "tensor '{name}' has shape {:?}, expected {:?}",
+                    t.dims(),
+                    var.dims()
+                )));
+            }
+            var.set(&t.to_dtype(DType::F32)?)?;
+        }
+        Ok(())
+    }
+
+    /// The trainable variables (name → var).
+    pub fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    /// Writes `dir/config.json` and `dir/model.safetensors`.
+    pub fn save(&self, dir: &Path) -> Result<PathBuf> {
+        std::fs::create_dir_all(dir).map_err(|e| DiffusionError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        let json = serde_json::to_string_pretty(&self.config)
+            .map_err(|e| DiffusionError::input(e.to_string()))?;
+        std::fs::write(dir.join("config.json"), json).map_err(|e| DiffusionError::Io {
+            path: dir.join("config.json"),
+            source: e,
+        })?;
+        let path = dir.join("model.safetensors");
+        self.varmap.save(&path)?;
+        Ok(path)
+    }
+
+    /// Tokenises a prompt with the model's vocabulary.
+    pub fn tokenize(&self, prompt: &str) -> Tokens {
+        tokenize(prompt)
+    }
+
+    fn prompt_embedding(&self, tokens: &Tokens) -> Result<Tensor> {
+        let ids = Tensor::from_vec(tokens.ids.clone(), (1, tokens.ids.len()), &self.device)?;
+        self.unet.encode_prompt(&ids)
+    }
+
+    /// DDIM sampling from `noise: [F, C, h, w]` with classifier-free guidance. Returns latents.
+    pub fn sample(
+        &self,
+        noise: &Tensor,
+        tokens: &Tokens,
+        steps: usize,
+        guidance: f64,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Tensor> {
+        let cond = self.prompt_embedding(tokens)?;
+        let uncond = self.prompt_embedding(&tokenize(""))?;
+        let both = Tensor::cat(&[&cond, &uncond], 0)?;
+        let x = noise.unsqueeze(0)?;
+        let out = ddim::sample(
+            &x,
+            steps,
+            |x, t| {
+                if guidance == 1.0 {
+                    let tt = Tensor::new(&[t as f32], &self.device)?;
+                    return self.unet.forward(x, &tt, &cond);
+                }
+                let xx = Tensor::cat(&[x, x], 0)?;
+                let tt = Tensor::new(&[t as f32, t as f32], &self.device)?;
+                let v = self.unet.forward(&xx, &tt, &both)?;
+                let vc = v.get(0)?.unsqueeze(0)?;
+                let vu = v.get(1)?.unsqueeze(0)?;
+                Ok((&vu + ((vc - &vu)? * guidance)?)?)
+            },
+            progress,
+        )?;
+        Ok(out.squeeze(0)?)
+    }
+
+    /// DDIM inversion with the empty prompt: latents `[F, C, h, w]` → initial-noise estimate.
+    pub fn invert(
+        &self,
+        latents: &Tensor,
+        steps: usize,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Tensor> {
+        let uncond = self.prompt_embedding(&tokenize(""))?;
+        let x = latents.unsqueeze(0)?;
+        let out = ddim::invert(
+            &x,
+            steps,
+            |x, t| {
+                let tt = Tensor::new(&[t as f32], &self.device)?;
+                self.unet.forward(x, &tt, &uncond)
+            },
+            progress,
+        )?;
+        Ok(out.squeeze(0)?)
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

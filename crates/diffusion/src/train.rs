@@ -1,0 +1,398 @@
+//! Training the default model: procedural clips → Haar latents → v-prediction loss, Adam, EMA,
+//! resumable checkpoints (weights, EMA, optimiser moments, step, loss log).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use candle_core::{backprop::GradStore, DType, Device, Tensor, Var};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{BandStats, HaarCodec, LatentCodec, HAAR_CHANNELS};
+use crate::data::random_clip;
+use crate::ddim::{alphas_cumprod, TRAIN_STEPS};
+use crate::error::{DiffusionError, Result};
+use crate::model::{DiffusionModel, ModelConfig};
+use crate::prompt::tokenize;
+
+/// Training settings, saved with the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub name: String,
+    pub steps: usize,
+    pub batch_clips: usize,
+    pub frames: usize,
+    pub size: usize,
+    pub lr: f64,
+    pub warmup: usize,
+    pub ema_decay: f64,
+    /// Fraction of captions replaced by the empty prompt (for classifier-free guidance).
+    pub cfg_dropout: f64,
+    pub seed: u64,
+    pub checkpoint_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            name: "candor-shapes-v1".into(),
+            steps: 20_000,
+            batch_clips: 3,
+            frames: 16,
+            size: 32,
+            lr: 4e-4,
+            warmup: 200,
+            ema_decay: 0.999,
+            cfg_dropout: 0.1,
+            seed: 2026,
+            checkpoint_every: 100,
+        }
+    }
+}
+
+/// Progress of a run, saved as `state.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TrainState {
+    pub step: usize,
+    pub seconds: f64,
+    pub last_loss: f64,
+}
+
+/// Band statistics of the Haar codec over random training clips.
+pub fn band_stats(config: &TrainConfig, clips: usize, device: &Device) -> Result<BandStats> {
+    let codec = HaarCodec::new(&BandStats::identity(HAAR_CHANNELS), device)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xba5d);
+    let mut sums = vec![0f64; HAAR_CHANNELS];
+    let mut squares = vec![0f64; HAAR_CHANNELS];
+    let mut count = 0f64;
+    for _ in 0..clips {
+        let clip = random_clip(&mut rng, config.frames, config.size, true);
+        let frames = Tensor::from_vec(
+            clip.pixels,
+            (config.frames, 3, config.size, config.size),
+            device,
+        )?;
+        let bands = codec.bands(&frames)?.transpose(0, 1)?.flatten_from(1)?; // [48, N]
+        let values: Vec<Vec<f32>> = bands.to_vec2()?;
+        for (c, row) in values.iter().enumerate() {
+            sums[c] += row.iter().map(|&v| f64::from(v)).sum::<f64>();
+            squares[c] += row
+                .iter()
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum::<f64>();
+        }
+        count += values.first().map(|r| r.len()).unwrap_or(0) as f64;
+    }
+    let mean: Vec<f32> = sums.iter().map(|s| (s / count) as f32).collect();
+    let std: Vec<f32> = squares
+        .iter()
+        .zip(&mean)
+        .map(|(q, m)| ((q / count - f64::from(*m).powi(2)).max(1e-8).sqrt() as f32).max(0.01))
+        .collect();
+    Ok(BandStats { mean, std })
+}
+
+/// Adam with decoupled weight decay, whose moments are saved with the checkpoint.
+struct Adam {
+    vars: Vec<(String, Var)>,
+    m: Vec<Tensor>,
+    v: Vec<Tensor>,
+    step: usize,
+}
+
+impl Adam {
+    fn new(vars: Vec<(String, Var)>) -> Result<Self> {
+        let m = vars
+            .iter()
+            .map(|(_, v)| v.zeros_like())
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let v = vars
+            .iter()
+            .map(|(_, v)| v.zeros_like())
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self {
+            vars,
+            m,
+            v,
+            step: 0,
+        })
+    }
+
+    fn update(&mut self, grads: &GradStore, lr: f64, clip_norm: f64) -> Result<f64> {
+        let (b1, b2, eps, wd): (f64, f64, f64, f64) = (0.9, 0.999, 1e-8, 0.01);
+        self.step += 1;
+        let mut norm2 = 0f64;
+        let gs: Vec<Option<Tensor>> = self
+            .vars
+            .iter()
+            .map(|(_, v)| grads.get(v).cloned())
+            .collect();
+        for g in gs.iter().flatten() {
+            norm2 += f64::from(g.sqr()?.sum_all()?.to_scalar::<f32>()?);
+        }
+        let norm = norm2.sqrt();
+        let scale = if norm > clip_norm {
+            clip_norm / norm
+        } else {
+            1.0
+        };
+        let (c1, c2) = (
+            1.0 - b1.powi(self.step as i32),
+            1.0 - b2.powi(self.step as i32),
+        );
+        for (i, g) in gs.into_iter().enumerate() {
+            let Some(g) = g else { continue };
+            let g = (g * scale)?;
+            self.m[i] = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?;
+            self.v[i] = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
+            let update = ((&self.m[i] / c1)? / ((&self.v[i] / c2)?.sqrt()? + eps)?)?;
+            let var = &self.vars[i].1;
+            let next = ((var.as_tensor() * (1.0 - lr * wd))? - (update * lr)?)?;
+            var.set(&next)?;
+        }
+        Ok(norm)
+    }
+}
+
+/// A training run in a directory: `config.json`, `train.json`, `checkpoint.safetensors`,
+/// `state.json`, `loss.csv`.
+pub struct Trainer {
+    dir: PathBuf,
+    pub config: TrainConfig,
+    pub model: DiffusionModel,
+    ema: Vec<Tensor>,
+    adam: Adam,
+    pub state: TrainState,
+    device: Device,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> DiffusionError + '_ {
+    move |e| DiffusionError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    }
+}
+
+impl Trainer {
+    /// Starts a run, or resumes the one in `dir` (its saved settings win over `config`).
+    pub fn open(dir: &Path, config: TrainConfig, device: &Device) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let train_path = dir.join("train.json");
+        let resume = dir.join("checkpoint.safetensors").is_file();
+        let config = if resume {
+            let text = std::fs::read_to_string(&train_path).map_err(io(&train_path))?;
+            let mut saved: TrainConfig =
+                serde_json::from_str(&text).map_err(|e| DiffusionError::input(e.to_string()))?;
+            saved.steps = config.steps; // the target may be raised when resuming
+            saved
+        } else {
+            config
+        };
+        let model_config = if resume {
+            let p = dir.join("config.json");
+            let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+            serde_json::from_str::<ModelConfig>(&text)
+                .map_err(|e| DiffusionError::input(e.to_string()))?
+        } else {
+            let stats = band_stats(&config, 64, device)?;
+            let mut mc = ModelConfig::default_model(&config.name, stats);
+            mc.size = config.size;
+            mc.frames = config.frames;
+            mc
+        };
+        let model = DiffusionModel::new_random(model_config, device)?;
+        let mut vars: Vec<(String, Var)> = model
+            .varmap()
+            .data()
+            .lock()
+            .map_err(|_| DiffusionError::input("weights lock poisoned"))?
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let ema = vars
+            .iter()
+            .map(|(_, v)| v.as_tensor().copy())
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let adam = Adam::new(vars)?;
+        let mut trainer = Self {
+            dir: dir.to_path_buf(),
+            config,
+            model,
+            ema,
+            adam,
+            state: TrainState::default(),
+            device: device.clone(),
+        };
+        if resume {
+            trainer.load_checkpoint()?;
+        } else {
+            trainer.save_checkpoint()?;
+        }
+        Ok(trainer)
+    }
+
+    fn checkpoint_path(&self) -> PathBuf {
+        self.dir.join("checkpoint.safetensors")
+    }
+
+    fn load_checkpoint(&mut self) -> Result<()> {
+        let path = self.checkpoint_path();
+        let tensors = candle_core::safetensors::load(&path, &self.device)?;
+        let get = |k: String| {
+            tensors
+                .get(&k)
+                .cloned()
+                .ok_or_else(|| DiffusionError::input(format!("checkpoint lacks {k}")))
+        };
+        for (i, (name, var)) in self.adam.vars.iter().enumerate() {
+            var.set(&get(format!("model.{name}"))?)?;
+            self.ema[i] = get(format!("ema.{name}"))?;
+            self.adam.m[i] = get(format!("adam_m.{name}"))?;
+            self.adam.v[i] = get(format!("adam_v.{name}"))?;
+        }
+        let state_path = self.dir.join("state.json");
+        let text = std::fs::read_to_string(&state_path).map_err(io(&state_path))?;
+        self.state =
+            serde_json::from_str(&text).map_err(|e| DiffusionError::input(e.to_string()))?;
+        self.adam.step = self.state.step;
+        Ok(())
+    }
+
+    /// Writes the checkpoint atomically (temp file, then rename).
+    pub fn save_checkpoint(&self) -> Result<()> {
+        let mut map: HashMap<String, Tensor> = HashMap::new();
+        for (i, (name, var)) in self.adam.vars.iter().enumerate() {
+            map.insert(format!("model.{name}"), var.as_tensor().clone());
+            map.insert(format!("ema.{name}"), self.ema[i].clone());
+            map.insert(format!("adam_m.{name}"), self.adam.m[i].clone());
+            map.insert(format!("adam_v.{name}"), self.adam.v[i].clone());
+        }
+        let tmp = self.dir.join("checkpoint.safetensors.tmp");
+        candle_core::safetensors::save(&map, &tmp)?;
+        std::fs::rename(&tmp, self.checkpoint_path()).map_err(io(&self.checkpoint_path()))?;
+        let write_json = |name: &str, value: String| -> Result<()> {
+            let p = self.dir.join(name);
+            std::fs::write(&p, value).map_err(io(&p))
+        };
+        write_json(
+            "state.json",
+            serde_json::to_string_pretty(&self.state)
+                .map_err(|e| DiffusionError::input(e.to_string()))?,
+        )?;
+        write_json(
+            "train.json",
+            serde_json::to_string_pretty(&self.config)
+                .map_err(|e| DiffusionError::input(e.to_string()))?,
+        )?;
+        write_json(
+            "config.json",
+            serde_json::to_string_pretty(&self.model.config)
+                .map_err(|e| DiffusionError::input(e.to_string()))?,
+        )?;
+        Ok(())
+    }
+
+    /// Writes the EMA weights as a shippable model directory.
+    pub fn export(&self, out: &Path) -> Result<()> {
+        std::fs::create_dir_all(out).map_err(io(out))?;
+        let map: HashMap<String, Tensor> = self
+            .adam
+            .vars
+            .iter()
+            .zip(&self.ema)
+            .map(|((name, _), t)| (name.clone(), t.clone()))
+            .collect();
+        candle_core::safetensors::save(&map, out.join("model.safetensors"))?;
+        let json = serde_json::to_string_pretty(&self.model.config)
+            .map_err(|e| DiffusionError::input(e.to_string()))?;
+        std::fs::write(out.join("config.json"), json).map_err(io(out))?;
+        Ok(())
+    }
+
+    /// One optimisation step on a fresh batch; returns the loss.
+    pub fn step(&mut self) -> Result<f64> {
+        let c = &self.config;
+        let step = self.state.step;
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(c.seed.wrapping_mul(1_000_003).wrapping_add(step as u64));
+        let (f, s) = (c.frames, c.size);
+        let mut pixels = Vec::with_capacity(c.batch_clips * f * 3 * s * s);
+        let mut ids = Vec::with_capacity(c.batch_clips * crate::prompt::MAX_TOKENS);
+        for _ in 0..c.batch_clips {
+            let clip = random_clip(&mut rng, f, s, true);
+            pixels.extend(clip.pixels);
+            let caption = if rng.gen_bool(c.cfg_dropout) {
+                String::new()
+            } else {
+                clip.caption
+            };
+            ids.extend(tokenize(&caption).ids);
+        }
+        let b = c.batch_clips;
+        let frames = Tensor::from_vec(pixels, (b * f, 3, s, s), &self.device)?;
+        let x0 = self.model.codec.encode(&frames)?;
+        let (_, lc, lh, lw) = x0.dims4()?;
+        let x0 = x0.reshape((b, f, lc, lh, lw))?;
+        let eps = Tensor::randn(0f32, 1f32, x0.dims(), &self.device)?;
+        let abar = alphas_cumprod();
+        let ts: Vec<usize> = (0..b).map(|_| rng.gen_range(0..TRAIN_STEPS)).collect();
+        let sa: Vec<f32> = ts.iter().map(|&t| abar[t].sqrt() as f32).collect();
+        let sb: Vec<f32> = ts.iter().map(|&t| (1.0 - abar[t]).sqrt() as f32).collect();
+        let sa = Tensor::from_vec(sa, (b, 1, 1, 1, 1), &self.device)?;
+        let sb = Tensor::from_vec(sb, (b, 1, 1, 1, 1), &self.device)?;
+        let xt = (x0.broadcast_mul(&sa)? + eps.broadcast_mul(&sb)?)?;
+        let target = (eps.broadcast_mul(&sa)? - x0.broadcast_mul(&sb)?)?;
+        let t = Tensor::from_vec(
+            ts.iter().map(|&t| t as f32).collect::<Vec<_>>(),
+            b,
+            &self.device,
+        )?;
+        let tokens = Tensor::from_vec(ids, (b, crate::prompt::MAX_TOKENS), &self.device)?;
+        let prompt = self.model.unet.encode_prompt(&tokens)?;
+        let v = self.model.unet.forward(&xt, &t, &prompt)?;
+        let loss = (v - target)?.sqr()?.mean_all()?;
+        let grads = loss.backward()?;
+        let lr = c.lr * ((step + 1) as f64 / c.warmup.max(1) as f64).min(1.0);
+        self.adam.update(&grads, lr, 1.0)?;
+        let d = c.ema_decay.min((1.0 + step as f64) / (10.0 + step as f64));
+        for (i, (_, var)) in self.adam.vars.iter().enumerate() {
+            self.ema[i] = ((&self.ema[i] * d)? + (var.as_tensor() * (1.0 - d))?)?;
+        }
+        let loss = f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?);
+        self.state.step += 1;
+        self.state.last_loss = loss;
+        Ok(loss)
+    }
+
+    /// Trains until `config.steps`, checkpointing as it goes. `progress(step, loss)` after each step.
+    pub fn run(&mut self, mut progress: impl FnMut(usize, f64)) -> Result<()> {
+        let log_path = self.dir.join("loss.csv");
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io(&log_path))?;
+        let started = std::time::Instant::now();
+        let base_seconds = self.state.seconds;
+        while self.state.step < self.config.steps {
+            let loss = self.step()?;
+            self.state.seconds = base_seconds + started.elapsed().as_secs_f64();
+            writeln!(
+                log,
+                "{},{:.6},{:.1}",
+                self.state.step, loss, self.state.seconds
+            )
+            .map_err(io(&log_path))?;
+            if self.state.step % self.config.checkpoint_every == 0
+                || self.state.step == self.config.steps
+            {
+                self.save_checkpoint()?;
+            }
+            progress(self.state.step, loss);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,447 @@
+//! The video denoiser: a small UNet over latent frames with temporal layers and prompt conditioning.
+//!
+//! Input `[B, F, C, h, w]` latents, per-sample timesteps `[B]` and prompt tokens `[B, T]`; output
+//! the v-prediction, same shape as the input. Spatial layers run on the `B·F` frames as a batch;
+//! temporal layers mix each position across frames: a (3×1) convolution at full latent
+//! resolution, attention over frames at the coarse one. Frames also get their index as an
+//! embedding, so the model knows where in the clip a frame sits.
+//!
+//! Every block is written here from differentiable candle ops (candle's fused softmax and layer
+//! norm have no backward pass).
+
+use candle_core::{DType, Module, Tensor, D};
+use candle_nn::{Init, VarBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::layers::Conv;
+
+/// Architecture hyper-parameters, stored in the model's `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UNetConfig {
+    pub latent_channels: usize,
+    pub base_channels: usize,
+    pub coarse_channels: usize,
+    pub emb_dim: usize,
+    pub text_dim: usize,
+    pub vocab_size: usize,
+    pub max_tokens: usize,
+    pub heads: usize,
+    pub groups: usize,
+}
+
+impl UNetConfig {
+    /// The default model's shape.
+    pub fn default_model(vocab_size: usize, max_tokens: usize) -> Self {
+        Self {
+            latent_channels: 48,
+            base_channels: 64,
+            coarse_channels: 96,
+            emb_dim: 256,
+            text_dim: 128,
+            vocab_size,
+            max_tokens,
+            heads: 4,
+            groups: 16,
+        }
+    }
+
+    /// A tiny configuration for tests (random weights, no training).
+    pub fn tiny(vocab_size: usize, max_tokens: usize) -> Self {
+        Self {
+            latent_channels: 48,
+            base_channels: 16,
+            coarse_channels: 32,
+            emb_dim: 32,
+            text_dim: 16,
+            vocab_size,
+            max_tokens,
+            heads: 2,
+            groups: 4,
+        }
+    }
+}
+
+fn silu(x: &Tensor) -> Result<Tensor> {
+    Ok(candle_nn::ops::silu(x)?)
+}
+
+/// Softmax over the last dimension from elementary ops (differentiable).
+pub fn softmax(x: &Tensor) -> Result<Tensor> {
+    let max = x.max_keepdim(D::Minus1)?;
+    let e = x.broadcast_sub(&max)?.exp()?;
+    Ok(e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?)
+}
+
+fn linear_zero(input: usize, output: usize, vb: VarBuilder) -> Result<candle_nn::Linear> {
+    let w = vb.get_with_hints((output, input), "weight", Init::Const(0.0))?;
+    let b = vb.get_with_hints(output, "bias", Init::Const(0.0))?;
+    Ok(candle_nn::Linear::new(w, Some(b)))
+}
+
+fn conv3(input: usize, output: usize, vb: VarBuilder) -> Result<Conv> {
+    Conv::new3(input, output, vb)
+}
+
+/// Sinusoidal features of a scalar per row: `[N] → [N, dim]`.
+pub fn sinusoidal(values: &Tensor, dim: usize) -> Result<Tensor> {
+    let half = dim / 2;
+    let device = values.device();
+    let freqs: Vec<f32> = (0..half)
+        .map(|i| (-(10_000f32).ln() * i as f32 / half as f32).exp())
+        .collect();
+    let freqs = Tensor::from_vec(freqs, (1, half), device)?;
+    let args = values
+        .to_dtype(DType::F32)?
+        .unsqueeze(1)?
+        .broadcast_mul(&freqs)?;
+    Ok(Tensor::cat(&[args.sin()?, args.cos()?], 1)?)
+}
+
+/// GroupNorm → SiLU → conv → (+ embedding) → GroupNorm → SiLU → conv, plus a skip path.
+struct ResBlock {
+    norm1: candle_nn::GroupNorm,
+    conv1: Conv,
+    emb: candle_nn::Linear,
+    norm2: candle_nn::GroupNorm,
+    conv2: Conv,
+    skip: Option<Conv>,
+}
+
+impl ResBlock {
+    fn new(input: usize, output: usize, cfg: &UNetConfig, vb: VarBuilder) -> Result<Self> {
+        let skip = if input != output {
+            Some(Conv::new1(input, output, vb.pp("skip"))?)
+        } else {
+            None
+        };
+        Ok(Self {
+            norm1: candle_nn::group_norm(cfg.groups, input, 1e-5, vb.pp("norm1"))?,
+            conv1: conv3(input, output, vb.pp("conv1"))?,
+            emb: candle_nn::linear(cfg.emb_dim, output, vb.pp("emb"))?,
+            norm2: candle_nn::group_norm(cfg.groups, output, 1e-5, vb.pp("norm2"))?,
+            conv2: conv3(output, output, vb.pp("conv2"))?,
+            skip,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, emb: &Tensor) -> Result<Tensor> {
+        let h = self.conv1.apply(&silu(&self.norm1.forward(x)?)?)?;
+        let e = self.emb.forward(&silu(emb)?)?.unsqueeze(2)?.unsqueeze(3)?;
+        let h = h.broadcast_add(&e)?;
+        let h = self.conv2.apply(&silu(&self.norm2.forward(&h)?)?)?;
+        let skip = match &self.skip {
+            Some(s) => s.apply(x)?,
+            None => x.clone(),
+        };
+        Ok((h + skip)?)
+    }
+}
+
+/// Multi-head attention over the middle axis of `[N, L, C]`, with a zero-initialised output.
+struct Attention {
+    qkv: candle_nn::Linear,
+    out: candle_nn::Linear,
+    heads: usize,
+}
+
+impl Attention {
+    fn new(channels: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            qkv: candle_nn::linear(channels, 3 * channels, vb.pp("qkv"))?,
+            out: linear_zero(channels, channels, vb.pp("out"))?,
+            heads,
+        })
+    }
+
+    /// `x: [N, L, C]`; `mask` (optional) `[N, 1, 1, L]` added to the scores.
+    fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        let (n, l, c) = x.dims3()?;
+        let hd = c / self.heads;
+        let qkv = self
+            .qkv
+            .forward(x)?
+            .reshape((n, l, 3, self.heads, hd))?
+            .permute((2, 0, 3, 1, 4))?; // [3, N, H, L, hd]
+        let q = qkv.get(0)?.contiguous()?;
+        let k = qkv.get(1)?.contiguous()?;
+        let v = qkv.get(2)?.contiguous()?;
+        let mut scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?;
+        if let Some(m) = mask {
+            scores = scores.broadcast_add(m)?;
+        }
+        let attn = softmax(&scores)?;
+        let y = attn
+            .matmul(&v)?
+            .permute((0, 2, 1, 3))?
+            .contiguous()?
+            .reshape((n, l, c))?;
+        Ok(self.out.forward(&y)?)
+    }
+}
+
+/// Self-attention over the positions of each frame.
+struct SpatialAttention {
+    norm: candle_nn::GroupNorm,
+    attn: Attention,
+}
+
+impl SpatialAttention {
+    fn new(channels: usize, cfg: &UNetConfig, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            norm: candle_nn::group_norm(cfg.groups, channels, 1e-5, vb.pp("norm"))?,
+            attn: Attention::new(channels, cfg.heads, vb.pp("attn"))?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (n, c, h, w) = x.dims4()?;
+        let t = self
+            .norm
+            .forward(x)?
+            .reshape((n, c, h * w))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let y = self
+            .attn
+            .forward(&t, None)?
+            .transpose(1, 2)?
+            .reshape((n, c, h, w))?;
+        Ok((x + y)?)
+    }
+}
+
+/// Attention across frames at each position.
+struct TemporalAttention {
+    norm: candle_nn::GroupNorm,
+    attn: Attention,
+}
+
+impl TemporalAttention {
+    fn new(channels: usize, cfg: &UNetConfig, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            norm: candle_nn::group_norm(cfg.groups, channels, 1e-5, vb.pp("norm"))?,
+            attn: Attention::new(channels, cfg.heads, vb.pp("attn"))?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, frames: usize) -> Result<Tensor> {
+        let (n, c, h, w) = x.dims4()?;
+        let b = n / frames;
+        // [B·F, C, H, W] → [B·H·W, C, F]
+        let seq = x
+            .reshape((b, frames, c, h * w))?
+            .permute((0, 3, 2, 1))?
+            .contiguous()?
+            .reshape((b * h * w, c, frames))?;
+        let t = self.norm.forward(&seq)?.transpose(1, 2)?.contiguous()?; // [B·HW, F, C]
+        let y = self.attn.forward(&t, None)?; // [B·HW, F, C]
+        let y = y
+            .reshape((b, h * w, frames, c))?
+            .permute((0, 2, 3, 1))?
+            .contiguous()?
+            .reshape((n, c, h, w))?;
+        Ok((x + y)?)
+    }
+}
+
+/// A (3×1) convolution across frames at each position, zero-initialised residual.
+struct TemporalConv {
+    norm: candle_nn::GroupNorm,
+    conv: Conv,
+}
+
+impl TemporalConv {
+    fn new(channels: usize, cfg: &UNetConfig, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            norm: candle_nn::group_norm(cfg.groups, channels, 1e-5, vb.pp("norm"))?,
+            conv: Conv::with_kernel(channels, channels, (3, 1), Some(Init::Const(0.0)), vb)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, frames: usize) -> Result<Tensor> {
+        let (n, c, h, w) = x.dims4()?;
+        let b = n / frames;
+        // [B·F, C, H, W] → [B, C, F, H·W], convolve along F.
+        let seq = silu(&self.norm.forward(x)?)?
+            .reshape((b, frames, c, h * w))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let y = self.conv.apply(&seq)?; // [B, C, F, HW]
+        let y = y.transpose(1, 2)?.contiguous()?.reshape((n, c, h, w))?;
+        Ok((x + y)?)
+    }
+}
+
+/// Prompt encoder: token and position embeddings, one self-attention block, masked mean pool.
+struct TextEncoder {
+    tokens: candle_nn::Embedding,
+    positions: Tensor,
+    attn: Attention,
+    mlp1: candle_nn::Linear,
+    mlp2: candle_nn::Linear,
+    proj: candle_nn::Linear,
+}
+
+impl TextEncoder {
+    fn new(cfg: &UNetConfig, vb: VarBuilder) -> Result<Self> {
+        let d = cfg.text_dim;
+        Ok(Self {
+            tokens: candle_nn::embedding(cfg.vocab_size, d, vb.pp("tokens"))?,
+            positions: vb.get_with_hints(
+                (cfg.max_tokens, d),
+                "positions",
+                Init::Randn {
+                    mean: 0.0,
+                    stdev: 0.02,
+                },
+            )?,
+            attn: Attention::new(d, cfg.heads, vb.pp("attn"))?,
+            mlp1: candle_nn::linear(d, 2 * d, vb.pp("mlp1"))?,
+            mlp2: candle_nn::linear(2 * d, d, vb.pp("mlp2"))?,
+            proj: candle_nn::linear(d, cfg.emb_dim, vb.pp("proj"))?,
+        })
+    }
+
+    /// `ids: [B, T]` → `[B, emb_dim]`. Padding (id 0) is masked out; the empty prompt maps to the
+    /// projection's bias alone (the unconditional embedding for classifier-free guidance).
+    fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let keep = ids.ne(0u32)?.to_dtype(DType::F32)?; // [B, T]
+        let mask = ((keep.clone() - 1.0)? * 1e4)?.reshape((b, 1, 1, t))?;
+        let x = self
+            .tokens
+            .forward(ids)?
+            .broadcast_add(&self.positions.narrow(0, 0, t)?.unsqueeze(0)?)?;
+        let x = (&x + self.attn.forward(&x, Some(&mask))?)?;
+        let x = (&x + self.mlp2.forward(&silu(&self.mlp1.forward(&x)?)?)?)?;
+        let weights = keep.unsqueeze(2)?; // [B, T, 1]
+        let count = weights.sum_keepdim(1)?.clamp(1.0, f64::MAX)?; // [B, 1, 1]
+        let pooled = x
+            .broadcast_mul(&weights)?
+            .sum_keepdim(1)?
+            .broadcast_div(&count)?
+            .squeeze(1)?;
+        Ok(self.proj.forward(&pooled)?)
+    }
+}
+
+/// The video UNet.
+pub struct VideoUNet {
+    cfg: UNetConfig,
+    time1: candle_nn::Linear,
+    time2: candle_nn::Linear,
+    frame: candle_nn::Linear,
+    text: TextEncoder,
+    conv_in: Conv,
+    res_a: ResBlock,
+    temp_a: TemporalConv,
+    down: Conv,
+    res_b: ResBlock,
+    attn_b: SpatialAttention,
+    tattn_b: TemporalAttention,
+    res_m1: ResBlock,
+    attn_m: SpatialAttention,
+    tattn_m: TemporalAttention,
+    res_m2: ResBlock,
+    res_u1: ResBlock,
+    attn_u: SpatialAttention,
+    tattn_u: TemporalAttention,
+    up: Conv,
+    res_u0: ResBlock,
+    temp_u: TemporalConv,
+    norm_out: candle_nn::GroupNorm,
+    conv_out: Conv,
+}
+
+impl VideoUNet {
+    pub fn new(cfg: &UNetConfig, vb: VarBuilder) -> Result<Self> {
+        let (c0, c1, e) = (cfg.base_channels, cfg.coarse_channels, cfg.emb_dim);
+        Ok(Self {
+            cfg: cfg.clone(),
+            time1: candle_nn::linear(128, e, vb.pp("time1"))?,
+            time2: candle_nn::linear(e, e, vb.pp("time2"))?,
+            frame: candle_nn::linear(64, e, vb.pp("frame"))?,
+            text: TextEncoder::new(cfg, vb.pp("text"))?,
+            conv_in: conv3(cfg.latent_channels, c0, vb.pp("conv_in"))?,
+            res_a: ResBlock::new(c0, c0, cfg, vb.pp("res_a"))?,
+            temp_a: TemporalConv::new(c0, cfg, vb.pp("temp_a"))?,
+            down: conv3(c0, c1, vb.pp("down"))?,
+            res_b: ResBlock::new(c1, c1, cfg, vb.pp("res_b"))?,
+            attn_b: SpatialAttention::new(c1, cfg, vb.pp("attn_b"))?,
+            tattn_b: TemporalAttention::new(c1, cfg, vb.pp("tattn_b"))?,
+            res_m1: ResBlock::new(c1, c1, cfg, vb.pp("res_m1"))?,
+            attn_m: SpatialAttention::new(c1, cfg, vb.pp("attn_m"))?,
+            tattn_m: TemporalAttention::new(c1, cfg, vb.pp("tattn_m"))?,
+            res_m2: ResBlock::new(c1, c1, cfg, vb.pp("res_m2"))?,
+            res_u1: ResBlock::new(2 * c1, c1, cfg, vb.pp("res_u1"))?,
+            attn_u: SpatialAttention::new(c1, cfg, vb.pp("attn_u"))?,
+            tattn_u: TemporalAttention::new(c1, cfg, vb.pp("tattn_u"))?,
+            up: conv3(c1, c0, vb.pp("up"))?,
+            res_u0: ResBlock::new(2 * c0, c0, cfg, vb.pp("res_u0"))?,
+            temp_u: TemporalConv::new(c0, cfg, vb.pp("temp_u"))?,
+            norm_out: candle_nn::group_norm(cfg.groups, c0, 1e-5, vb.pp("norm_out"))?,
+            conv_out: Conv::with_kernel(
+                c0,
+                cfg.latent_channels,
+                (3, 3),
+                Some(Init::Const(0.0)),
+                vb.pp("conv_out"),
+            )?,
+        })
+    }
+
+    pub fn config(&self) -> &UNetConfig {
+        &self.cfg
+    }
+
+    /// Prompt embeddings `[B, emb]` for token ids `[B, T]` (computed once per sampling run).
+    pub fn encode_prompt(&self, ids: &Tensor) -> Result<Tensor> {
+        self.text.forward(ids)
+    }
+
+    /// v-prediction for `x: [B, F, C, h, w]`, timesteps `t: [B]` (0..1000), prompt embeddings `[B, emb]`.
+    pub fn forward(&self, x: &Tensor, t: &Tensor, prompt: &Tensor) -> Result<Tensor> {
+        let (b, f, c, h, w) = x.dims5()?;
+        let n = b * f;
+        let device = x.device();
+        let temb = self
+            .time2
+            .forward(&silu(&self.time1.forward(&sinusoidal(t, 128)?)?)?)?; // [B, E]
+        let frame_ids = Tensor::arange(0u32, f as u32, device)?.to_dtype(DType::F32)?;
+        let femb = self.frame.forward(&sinusoidal(&frame_ids, 64)?)?; // [F, E]
+        let e = self.cfg.emb_dim;
+        let emb = (temb + prompt)?
+            .unsqueeze(1)?
+            .broadcast_add(&femb.unsqueeze(0)?)?
+            .reshape((n, e))?;
+
+        let x = x.reshape((n, c, h, w))?;
+        let h1 = self.conv_in.apply(&x)?;
+        let h1 = self.res_a.forward(&h1, &emb)?;
+        let h1 = self.temp_a.forward(&h1, f)?;
+        // Downsample: 2×2 average, then a 3×3 convolution at the coarse resolution.
+        let (_, _, fh, fw) = h1.dims4()?;
+        let pooled = h1
+            .reshape((n, self.cfg.base_channels, fh / 2, 2, fw / 2, 2))?
+            .mean(5)?
+            .mean(3)?;
+        let h2 = self.down.apply(&pooled)?;
+        let h2 = self.res_b.forward(&h2, &emb)?;
+        let h2 = self.attn_b.forward(&h2)?;
+        let h2 = self.tattn_b.forward(&h2, f)?;
+        let m = self.res_m1.forward(&h2, &emb)?;
+        let m = self.attn_m.forward(&m)?;
+        let m = self.tattn_m.forward(&m, f)?;
+        let m = self.res_m2.forward(&m, &emb)?;
+        let u = self.res_u1.forward(&Tensor::cat(&[&m, &h2], 1)?, &emb)?;
+        let u = self.attn_u.forward(&u)?;
+        let u = self.tattn_u.forward(&u, f)?;
+        let (_, _, hh, ww) = u.dims4()?;
+        let u = self.up.apply(&u.upsample_nearest2d(hh * 2, ww * 2)?)?;
+        let u = self.res_u0.forward(&Tensor::cat(&[&u, &h1], 1)?, &emb)?;
+        let u = self.temp_u.forward(&u, f)?;
+        let out = self.conv_out.apply(&silu(&self.norm_out.forward(&u)?)?)?;
+        Ok(out.reshape((b, f, c, h, w))?)
+    }
+}

@@ -1,0 +1,92 @@
+//! `candor train`: trains (or resumes training) the default model from procedural data.
+
+use std::path::PathBuf;
+
+use candle_core::Device;
+use candor_diffusion::{TrainConfig, Trainer};
+use clap::Args;
+
+use super::{CliResult, Outcome};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A run directory holds config.json, train.json, checkpoint.safetensors (weights, EMA, \
+optimiser state), state.json and loss.csv. Running the same command again resumes where it stopped; \
+--steps can be raised to train longer. --export writes the EMA weights as a model directory.\n\n\
+Example (reproduces the shipped model):\n  candor train --run runs/candor-shapes-v1 --steps 20000 --export models/candor-shapes-v1"
+)]
+pub struct TrainArgs {
+    /// Run directory (created, or resumed when it holds a checkpoint).
+    #[arg(long, default_value = "runs/candor-shapes-v1")]
+    run: PathBuf,
+    /// Train until this many steps in total.
+    #[arg(long, default_value_t = 20_000)]
+    steps: usize,
+    /// Clips per batch (new runs only).
+    #[arg(long, default_value_t = 3)]
+    batch: usize,
+    /// Frames per clip (new runs only).
+    #[arg(long, default_value_t = 16)]
+    frames: usize,
+    /// Learning rate (new runs only).
+    #[arg(long, default_value_t = 4e-4)]
+    lr: f64,
+    /// Checkpoint every N steps.
+    #[arg(long, default_value_t = 100)]
+    checkpoint_every: usize,
+    /// Seed of the data stream (new runs only).
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// After training, write the EMA weights as a model directory here.
+    #[arg(long)]
+    export: Option<PathBuf>,
+}
+
+pub fn run(args: TrainArgs) -> CliResult<Outcome> {
+    if args.batch == 0 || args.frames == 0 || args.checkpoint_every == 0 {
+        return Err("--batch, --frames and --checkpoint-every must be at least 1".into());
+    }
+    let config = TrainConfig {
+        steps: args.steps,
+        batch_clips: args.batch,
+        frames: args.frames,
+        lr: args.lr,
+        seed: args.seed,
+        checkpoint_every: args.checkpoint_every,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::open(&args.run, config, &Device::Cpu).map_err(|e| e.to_string())?;
+    let start = trainer.state.step;
+    let total = trainer.config.steps;
+    eprintln!(
+        "training {} from step {start} to {total} in {}",
+        trainer.config.name,
+        args.run.display()
+    );
+    let bar = super::bench::progress(total as u64, "training");
+    bar.set_position(start as u64);
+    let mut smoothed = f64::NAN;
+    trainer
+        .run(|step, loss| {
+            smoothed = if smoothed.is_nan() {
+                loss
+            } else {
+                0.98 * smoothed + 0.02 * loss
+            };
+            bar.set_position(step as u64);
+            bar.set_message(format!("training, loss {smoothed:.4}"));
+            if !bar.is_hidden() {
+                return;
+            }
+            if step % 50 == 0 {
+                eprintln!("step {step} loss {smoothed:.4}");
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    if let Some(out) = &args.export {
+        trainer.export(out).map_err(|e| e.to_string())?;
+        eprintln!("exported EMA weights to {}", out.display());
+    }
+    Ok(Outcome::Success)
+}
