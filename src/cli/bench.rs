@@ -1,5 +1,6 @@
 //! `candor bench`: measurements that print ratios and rates, never pass/fail timings.
 
+mod generate;
 mod manifest;
 mod watermark;
 
@@ -12,6 +13,8 @@ pub enum BenchCommand {
     /// Statistical checks of the latent watermark on simulated channels: distribution, false
     /// positives, noise, frame drops, tampering, speed.
     Watermark(watermark::WatermarkBenchArgs),
+    /// Prompt adherence on held-out pairs, the watermark round trip through MP4, and stage timings.
+    Generate(generate::GenerateBenchArgs),
     /// Time to sign and verify a large MP4, next to sha256sum of the same file in the same run.
     Manifest(manifest::ManifestBenchArgs),
 }
@@ -20,6 +23,7 @@ pub fn run(command: BenchCommand) -> CliResult<Outcome> {
     match command {
         BenchCommand::Watermark(args) => watermark::run(args),
         BenchCommand::Manifest(args) => manifest::run(args),
+        BenchCommand::Generate(args) => generate::run(args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod bench;
+mod generate;
 mod identity;
 mod keys;
 mod probe;
@@ -63,6 +64,8 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Check the Content Credentials of videos and say, in plain words, what they show.
     Verify(verify::VerifyArgs),
+    /// Generate a short clip from a prompt: watermarked, signed as AI-generated, recorded in the manifest store.
+    Generate(generate::GenerateArgs),
     /// Train (or resume training) the default generation model from procedural data.
     Train(train::TrainArgs),
     /// Measure: statistical checks of the watermark, signing and verification speed.
@@ -76,6 +79,7 @@ pub fn run(cli: Cli) -> CliResult<Outcome> {
         Command::Keys(command) => keys::run(command),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Generate(args) => generate::run(args),
         Command::Train(args) => train::run(args),
         Command::Bench(command) => bench::run(command),
     }

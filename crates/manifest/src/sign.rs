@@ -21,6 +21,8 @@ pub struct SignOutcome {
     pub edited_existing: bool,
     /// Size of the embedded manifest store in bytes.
     pub manifest_bytes: usize,
+    /// The signed manifest store (JUMBF) that was embedded, for a manifest store keyed by binding.
+    pub manifest: Vec<u8>,
 }
 
 /// Signs `input` into `output`. The output is written beside its final name and renamed into place
@@ -59,15 +61,17 @@ pub fn sign_file(
         dest.sync_all()
             .map_err(|e| ManifestError::io("writing", &staging, e))?;
         fs::rename(&staging, output).map_err(|e| ManifestError::io("writing", output, e))?;
-        Ok(manifest.len())
+        Ok(manifest)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&staging);
     }
+    let manifest = result?;
     Ok(SignOutcome {
         output: output.to_path_buf(),
         edited_existing,
-        manifest_bytes: result?,
+        manifest_bytes: manifest.len(),
+        manifest,
     })
 }
 
