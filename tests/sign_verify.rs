@@ -40,6 +40,7 @@ fn verify_json(
 ) -> (Run, serde_json::Value) {
     let mut args = vec![
         "verify".to_string(),
+        "--no-watermark".to_string(),
         file.display().to_string(),
         "--json".into(),
     ];
@@ -95,7 +96,11 @@ fn signed_clip_is_trusted_with_its_root_and_valid_without() {
     assert_eq!(codes, vec!["signingCredential.untrusted"]);
 
     // Text output for people says it plainly.
-    let r = candor_run(&["verify", signed.to_str().unwrap_or_default()]);
+    let r = candor_run(&[
+        "verify",
+        "--no-watermark",
+        signed.to_str().unwrap_or_default(),
+    ]);
     assert!(r.stdout.contains("signer not trusted"), "{}", r.stdout);
     assert!(r.stdout.contains("camera capture"), "{}", r.stdout);
 
@@ -111,6 +116,7 @@ fn signed_clip_is_trusted_with_its_root_and_valid_without() {
     // --require-trusted turns "valid but untrusted" into a failure.
     let r = candor_run(&[
         "verify",
+        "--no-watermark",
         signed.to_str().unwrap_or_default(),
         "--require-trusted",
     ]);
@@ -141,7 +147,11 @@ fn a_flipped_byte_in_mdat_is_invalid_and_exits_1() {
         .filter_map(|f| f["code"].as_str())
         .collect();
     assert!(codes.contains(&"assertion.bmffHash.mismatch"), "{codes:?}");
-    let r = candor_run(&["verify", tampered.to_str().unwrap_or_default()]);
+    let r = candor_run(&[
+        "verify",
+        "--no-watermark",
+        tampered.to_str().unwrap_or_default(),
+    ]);
     assert!(r.stdout.contains("INVALID"), "{}", r.stdout);
 }
 
@@ -167,6 +177,7 @@ fn a_stream_copy_remux_carries_no_credentials() {
     assert_eq!(v["status"], "no_credentials");
     let r = candor_run(&[
         "verify",
+        "--no-watermark",
         remuxed.to_str().unwrap_or_default(),
         "--require-credentials",
     ]);
@@ -258,7 +269,11 @@ fn bad_input_is_a_clear_error_with_exit_2() {
     let r = sign(&empty, &out, &id);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("empty"), "{}", r.stderr);
-    let r = candor_run(&["verify", empty.to_str().unwrap_or_default()]);
+    let r = candor_run(&[
+        "verify",
+        "--no-watermark",
+        empty.to_str().unwrap_or_default(),
+    ]);
     assert_eq!(r.code, 2);
     assert!(r.stdout.contains("empty"), "{}", r.stdout);
 
@@ -267,7 +282,11 @@ fn bad_input_is_a_clear_error_with_exit_2() {
     fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap_or_else(|e| panic!("{e}"));
     let r = candor_run(&["probe", truncated.to_str().unwrap_or_default()]);
     assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
-    let r = candor_run(&["verify", truncated.to_str().unwrap_or_default()]);
+    let r = candor_run(&[
+        "verify",
+        "--no-watermark",
+        truncated.to_str().unwrap_or_default(),
+    ]);
     assert!(r.code == 0 || r.code == 2);
 
     let random = dir.path().join("random.mp4");
@@ -275,7 +294,7 @@ fn bad_input_is_a_clear_error_with_exit_2() {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
     fs::write(&random, &noise).unwrap_or_else(|e| panic!("{e}"));
-    for args in [vec!["probe"], vec!["verify"]] {
+    for args in [vec!["probe"], vec!["verify", "--no-watermark"]] {
         let r = run(candor().args(&args).arg(&random));
         assert_eq!(r.code, 2, "{args:?}: {} {}", r.stdout, r.stderr);
     }
@@ -321,7 +340,7 @@ fn bad_input_is_a_clear_error_with_exit_2() {
     );
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("keys init"), "{}", r.stderr);
-    let r = candor_run(&["verify", "/no/such/file.mp4"]);
+    let r = candor_run(&["verify", "--no-watermark", "/no/such/file.mp4"]);
     assert_eq!(r.code, 2);
 
     // A private key readable by others is refused.
@@ -335,6 +354,7 @@ fn bad_input_is_a_clear_error_with_exit_2() {
     // Trust file that is not PEM; unknown source type; usage errors.
     let r = candor_run(&[
         "verify",
+        "--no-watermark",
         clip.to_str().unwrap_or_default(),
         "--trust",
         clip.to_str().unwrap_or_default(),
@@ -365,6 +385,7 @@ fn batch_verify_reports_every_file_and_the_worst_exit_code() {
     fs::write(&bad, b"nonsense that is not a video").unwrap_or_else(|e| panic!("{e}"));
     let r = candor_run(&[
         "verify",
+        "--no-watermark",
         signed.to_str().unwrap_or_default(),
         bad.to_str().unwrap_or_default(),
         clip.to_str().unwrap_or_default(),

@@ -1,15 +1,24 @@
 //! `candor verify`: check videos' Content Credentials and say what they show.
 //!
-//! Every file gets a [`FileReport`]: the manifest half now, the watermark half beside it later.
+//! Every file gets a [`FileReport`]: the manifest half (C2PA), the watermark half (latent
+//! watermark, manifest recovery from the store) and one verdict combining both.
 
 use std::path::{Path, PathBuf};
 
+use candle_core::Device;
+use candor_detect::{check_file, WatermarkOptions, WatermarkReport};
+use candor_diffusion::DiffusionModel;
 use candor_manifest::{
-    read_manifest, CredentialState, ManifestError, ManifestReport, TrustAnchors,
+    read_detached_manifest, read_manifest, CredentialState, Identity, ManifestError,
+    ManifestReport, TrustAnchors,
 };
+use candor_store::ManifestStore;
+use candor_watermark::{KeyRing, WatermarkKey};
 use clap::Args;
 use serde::Serialize;
 
+use super::generate::model_dir;
+use super::identity::default_identity_dir;
 use super::{existing, CliResult, Outcome};
 
 #[derive(Debug, Args)]
@@ -39,6 +48,86 @@ pub struct VerifyArgs {
     /// One JSON object per file (JSON Lines) instead of text.
     #[arg(long)]
     json: bool,
+    /// Check Content Credentials only; skip the watermark (faster).
+    #[arg(long)]
+    no_watermark: bool,
+    /// Identity directory whose watermark key to look for (repeatable). Default: $CANDOR_IDENTITY,
+    /// else the public test identity keys/dev. Each extra key multiplies the false-positive rate.
+    #[arg(long = "watermark-key", value_name = "DIR")]
+    watermark_keys: Vec<PathBuf>,
+    /// Model whose DDIM inversion estimates the initial noise (default: the shipped model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Manifest store used to recover stripped credentials. Default: $CANDOR_STORE, else ~/.local/share/candor/manifests.db.
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// DDIM inversion steps (more is slower and more robust).
+    #[arg(long, default_value_t = 10)]
+    inversion_steps: usize,
+}
+
+/// What the watermark half needs, loaded once per run.
+struct WatermarkSetup {
+    model: DiffusionModel,
+    ring: KeyRing,
+    store: Option<ManifestStore>,
+    options: WatermarkOptions,
+}
+
+fn watermark_setup(args: &VerifyArgs) -> Result<WatermarkSetup, String> {
+    let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
+        .map_err(|e| e.to_string())?;
+    let dirs = if args.watermark_keys.is_empty() {
+        vec![std::env::var_os("CANDOR_IDENTITY")
+            .map(PathBuf::from)
+            .unwrap_or_else(default_identity_dir)]
+    } else {
+        args.watermark_keys.clone()
+    };
+    let keys = dirs
+        .iter()
+        .map(|d| {
+            Identity::load(d)
+                .map(|i| WatermarkKey::new(i.watermark_secret()))
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let store_path = args
+        .store
+        .clone()
+        .unwrap_or_else(candor_store::default_path);
+    let store = if store_path.is_file() {
+        Some(ManifestStore::open(&store_path).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    let options = WatermarkOptions {
+        inversion_steps: args.inversion_steps,
+        ..WatermarkOptions::default()
+    };
+    Ok(WatermarkSetup {
+        model,
+        ring: KeyRing::new(keys),
+        store,
+        options,
+    })
+}
+
+/// A manifest found in the store through the watermark.
+#[derive(Debug, Serialize)]
+pub struct RecoveredManifest {
+    pub store_id: i64,
+    /// True when its signature verifies and its soft binding equals the decoded payload.
+    pub accepted: bool,
+    pub manifest: ManifestReport,
+}
+
+/// The watermark half of a file's report.
+#[derive(Debug, Serialize)]
+pub struct WatermarkHalf {
+    #[serde(flatten)]
+    pub report: WatermarkReport,
+    pub recovered: Option<RecoveredManifest>,
 }
 
 /// What `candor verify` says about one file.
@@ -52,8 +141,11 @@ pub struct FileReport {
     /// The Content Credentials half; absent when the file could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<ManifestReport>,
-    /// The watermark half; `null` until watermark detection is run on the file.
-    pub watermark: Option<serde_json::Value>,
+    /// The watermark half; `null` when not checked (`--no-watermark`, or no model or key).
+    pub watermark: Option<WatermarkHalf>,
+    /// Why the watermark was not checked, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watermark_note: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -71,13 +163,28 @@ pub fn run(args: VerifyArgs) -> CliResult<Outcome> {
         None => None,
     };
 
+    let (setup, setup_note) = if args.no_watermark {
+        (None, Some("not checked (--no-watermark)".to_string()))
+    } else {
+        match watermark_setup(&args) {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(format!("not checked: {e}"))),
+        }
+    };
     let mut worst = Outcome::Success;
     let mut counts = [0usize; 5]; // trusted, valid, invalid, none, error
     for file in &args.files {
-        let report = verify_file(file, fragments.as_deref(), &anchors);
+        let mut report = verify_file(file, fragments.as_deref(), &anchors);
+        if report.status != "error" {
+            match &setup {
+                Some(s) => add_watermark(&mut report, s, &anchors),
+                None => report.watermark_note = setup_note.clone(),
+            }
+        }
         let outcome = match (&report.manifest, report.status) {
             (_, "error") => Outcome::InputError,
-            (Some(m), _) => judge(m, &args),
+            (_, "failed") => Outcome::Failed,
+            (Some(m), _) => judge(m, &report, &args),
             (None, _) => Outcome::InputError,
         };
         let slot = match report.manifest.as_ref().map(|m| m.state) {
@@ -112,10 +219,15 @@ pub fn run(args: VerifyArgs) -> CliResult<Outcome> {
     Ok(worst)
 }
 
-fn judge(m: &ManifestReport, args: &VerifyArgs) -> Outcome {
+fn judge(m: &ManifestReport, report: &FileReport, args: &VerifyArgs) -> Outcome {
+    let recovered = report
+        .watermark
+        .as_ref()
+        .and_then(|w| w.recovered.as_ref())
+        .is_some_and(|r| r.accepted);
     match m.state {
         CredentialState::Invalid => Outcome::Failed,
-        CredentialState::None if args.require_credentials => Outcome::Failed,
+        CredentialState::None if args.require_credentials && !recovered => Outcome::Failed,
         CredentialState::Valid if args.require_trusted => Outcome::Failed,
         _ => Outcome::Success,
     }
@@ -153,6 +265,7 @@ pub fn verify_file(
         verdict: format!("Could not check: {message}"),
         manifest: None,
         watermark: None,
+        watermark_note: None,
         error: Some(message),
     };
     if !file.is_file() {
@@ -182,8 +295,111 @@ pub fn verify_file(
         verdict: manifest.summary.clone(),
         manifest: Some(manifest),
         watermark: None,
+        watermark_note: None,
         error: None,
     }
+}
+
+/// Runs the watermark half and combines both halves into one verdict.
+fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &TrustAnchors) {
+    let wm = match check_file(&report.file, &setup.model, &setup.ring, &setup.options) {
+        Ok(w) => w,
+        Err(e) => {
+            report.watermark_note = Some(format!("not checked: {e}"));
+            return;
+        }
+    };
+    let payload = wm.detection.payload.map(|p| p.to_bytes().to_vec());
+    let mut recovered = None;
+    let manifest_state = report
+        .manifest
+        .as_ref()
+        .map(|m| m.state)
+        .unwrap_or(CredentialState::None);
+    if wm.present && manifest_state == CredentialState::None {
+        if let (Some(store), Some(bytes)) = (&setup.store, &payload) {
+            let found = candor_detect::recover_manifests(store, &wm).unwrap_or_default();
+            for stored in found {
+                if let Ok((m, signature_ok)) =
+                    read_detached_manifest(&stored.manifest, &report.file, anchors)
+                {
+                    let binding_ok = m.soft_binding.as_ref().is_some_and(|b| &b.value == bytes);
+                    recovered = Some(RecoveredManifest {
+                        store_id: stored.id,
+                        accepted: signature_ok && binding_ok,
+                        manifest: m,
+                    });
+                    if signature_ok && binding_ok {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let binding = report
+        .manifest
+        .as_ref()
+        .and_then(|m| m.soft_binding.as_ref())
+        .map(|b| b.value.clone());
+    let fpr = format!("{:.0e}", wm.detection.false_positive_rate);
+    report.verdict = match (manifest_state, wm.present) {
+        (CredentialState::Invalid, _) => report.verdict.clone(),
+        (_, true) if binding.is_some() && payload.is_some() && binding != payload => {
+            report.status = "failed";
+            "Credentials do not match the watermark: the manifest's soft binding names another clip".into()
+        }
+        (CredentialState::Trusted | CredentialState::Valid, true) => {
+            "AI-generated by Candor: credentials valid and watermark matches".into()
+        }
+        (CredentialState::None, true) => match &recovered {
+            Some(r) if r.accepted => {
+                "AI-generated: watermark found, credentials stripped - recovered from the manifest store".into()
+            }
+            Some(_) => "AI-generated: watermark found, credentials stripped; the stored manifest did not verify".into(),
+            None => "AI-generated: Candor watermark found, credentials stripped and not in this store".into(),
+        },
+        (CredentialState::Trusted | CredentialState::Valid, false) => {
+            format!("Content Credentials valid, no Candor watermark (false-positive rate of this check: {fpr})")
+        }
+        (CredentialState::None, false) => {
+            format!("No provenance found (false-positive rate of this check: {fpr} per clip)")
+        }
+    };
+    if !wm.detection.temporal.is_empty() && wm.present {
+        report
+            .verdict
+            .push_str(&format!("; frame edits found: {}", describe_temporal(&wm)));
+    }
+    report.watermark = Some(WatermarkHalf {
+        report: wm,
+        recovered,
+    });
+}
+
+fn describe_temporal(wm: &WatermarkReport) -> String {
+    use candor_watermark::TemporalEvent as E;
+    wm.detection
+        .temporal
+        .iter()
+        .map(|e| match e {
+            E::Dropped {
+                first,
+                last,
+                before,
+            } if first == last => format!("frame {first} removed (before frame {before})"),
+            E::Dropped {
+                first,
+                last,
+                before,
+            } => format!("frames {first}-{last} removed (before frame {before})"),
+            E::Inserted { observed } => format!("frame {observed} inserted"),
+            E::Reordered { observed, template } => {
+                format!("frame {observed} out of order (was {template})")
+            }
+            E::Duplicated { observed, template } => format!("frame {observed} repeats {template}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn read_none(anchors: &TrustAnchors) -> ManifestReport {
@@ -282,6 +498,37 @@ fn print_text(report: &FileReport, anchors: &TrustAnchors) {
     if m.state != CredentialState::None && !anchors.is_configured() {
         println!("  Trust:       no --trust anchors given, so no signer can be trusted");
     }
-    println!("  Watermark:   not checked (manifest verification only)");
+    match (&report.watermark, &report.watermark_note) {
+        (Some(w), _) => {
+            println!("  Watermark:   {}", w.report.summary);
+            if w.report.present {
+                println!(
+                    "               bit error rate {:.2}, {} frames read, model {}",
+                    w.report.detection.bit_error_rate, w.report.frames_read, w.report.model
+                );
+            }
+            if let Some(r) = &w.recovered {
+                println!(
+                    "  Recovered:   store record {}: {} ({})",
+                    r.store_id,
+                    r.manifest.summary,
+                    if r.accepted {
+                        "signature verifies, soft binding matches"
+                    } else {
+                        "REJECTED"
+                    }
+                );
+                if let Some(g) = &r.manifest.generation {
+                    println!(
+                        "               model {}, prompt \"{}\", seed {}",
+                        g.model_name, g.prompt, g.seed
+                    );
+                }
+            }
+        }
+        (None, Some(note)) => println!("  Watermark:   {note}"),
+        (None, None) => {}
+    }
+    println!("  Verdict:     {}", report.verdict);
     println!();
 }

@@ -251,6 +251,33 @@ pub fn read_manifest(
     Ok(report_from_reader(&reader, anchors.is_configured()))
 }
 
+/// Validates a manifest kept apart from its asset (a manifest store record) against `asset`, a copy
+/// that lost its embedded credentials. The copy was usually re-encoded, so the hard binding is
+/// expected to fail; what matters is that the claim signature verifies. Returns the report and
+/// whether the signature (and, with anchors, the chain) holds apart from the content hash.
+pub fn read_detached_manifest(
+    manifest: &[u8],
+    asset: &Path,
+    anchors: &TrustAnchors,
+) -> Result<(ManifestReport, bool)> {
+    let container = crate::format::sniff(asset)?;
+    let context = c2pa_context(anchors)?;
+    let file = std::fs::File::open(asset).map_err(|e| ManifestError::io("opening", asset, e))?;
+    let reader = c2pa::Reader::from_context(context)
+        .with_manifest_data_and_stream(manifest, container.mime(), file)
+        .map_err(|e| map_read_error(asset, e, "validating the stored manifest for"))?;
+    let report = report_from_reader(&reader, anchors.is_configured());
+    let content_codes = [
+        "assertion.bmffHash.mismatch",
+        "assertion.dataHash.mismatch",
+        "assertion.bmffHash.malformed",
+    ];
+    let signature_ok = !report.failures.iter().any(|f| {
+        !content_codes.contains(&f.code.as_str()) && f.code != "signingCredential.untrusted"
+    });
+    Ok((report, signature_ok))
+}
+
 fn report_from_reader(reader: &c2pa::Reader, trust_configured: bool) -> ManifestReport {
     let mut report = ManifestReport::none(trust_configured);
     report.state = match reader.validation_state() {

@@ -207,11 +207,36 @@ impl Detector {
 
         // 2. Presence on pilot B, over frames chosen by pilot A only (one frame per template).
         let chosen = choose_frames(&best_a, t_count);
-        let mut k = 0u64;
+        // Channels that still carry the watermark, judged on pilot A alone: compression erases
+        // fine latent bands first, and counting them would only dilute the evidence. Because the
+        // choice never looks at pilot B, the B count stays exactly binomial under no watermark.
+        let hw = (shape.height * shape.width).max(1);
+        let channel_of = |j: usize| self.layout.order[j] as usize / hw;
+        let reliability = channel_reliability(
+            &frames,
+            &chosen,
+            &self.templates,
+            na,
+            shape.channels,
+            &channel_of,
+        );
+        let selected: Vec<bool> = {
+            let picked: Vec<bool> = reliability.iter().map(|r| r.z > 1.0).collect();
+            if picked.iter().any(|&p| p) {
+                picked
+            } else {
+                vec![true; shape.channels]
+            }
+        };
+        let (mut k, mut comparisons) = (0u64, 0u64);
         for &(o, t) in &chosen {
-            k += agreement(&frames[o].signs, &self.templates[t], na, na + nb) as u64;
+            for j in na..na + nb {
+                if selected[channel_of(j)] {
+                    comparisons += 1;
+                    k += u64::from(bit(&frames[o].signs, j) == bit(&self.templates[t], j));
+                }
+            }
         }
-        let comparisons = (chosen.len() * nb) as u64;
         let ln_p = ln_binomial_upper_tail(comparisons, k);
         let mut detection = Detection {
             present: false,
@@ -243,7 +268,18 @@ impl Detector {
         }
 
         // 3. Payload from the soft values of the chosen frames.
-        let payload = self.decode_payload(&frames, &chosen);
+        let weights: Vec<f32> = {
+            let w: Vec<f32> = reliability
+                .iter()
+                .map(|r| (2.0 * r.rate - 1.0).max(0.0))
+                .collect();
+            if w.iter().any(|&x| x > 0.0) {
+                w
+            } else {
+                vec![1.0; shape.channels]
+            }
+        };
+        let payload = self.decode_payload(&frames, &chosen, &|j| weights[channel_of(j)]);
 
         // 4. Frame matching on every element whose expected sign is known, then tamper maps.
         let codeword = payload.map(|p| code::encode(&p.to_bits()));
@@ -295,10 +331,12 @@ impl Detector {
         detection
     }
 
+    /// Soft decoding; `weight(j)` scales layout position `j` by how reliable its channel is.
     fn decode_payload(
         &self,
         frames: &[ObservedFrame],
         chosen: &[(usize, usize)],
+        weight: &dyn Fn(usize) -> f32,
     ) -> Option<Payload> {
         let start = self.layout.code_start();
         if start >= self.layout.frame_len || chosen.is_empty() {
@@ -309,7 +347,7 @@ impl Detector {
             let tmpl = &self.templates[t];
             let values = &frames[o].values;
             for j in start..self.layout.frame_len {
-                let v = values[j].clamp(-SOFT_CLIP, SOFT_CLIP);
+                let v = values[j].clamp(-SOFT_CLIP, SOFT_CLIP) * weight(j);
                 soft[self.layout.code_bit(j, t)] += if bit(tmpl, j) { -v } else { v };
             }
         }
@@ -339,6 +377,42 @@ impl ObservedFrame {
         }
         Self { signs, values }
     }
+}
+
+/// Pilot-A agreement of one latent channel over the chosen frames.
+struct ChannelReliability {
+    rate: f32,
+    z: f32,
+}
+
+fn channel_reliability(
+    frames: &[ObservedFrame],
+    chosen: &[(usize, usize)],
+    templates: &[Vec<u64>],
+    pilot_a: usize,
+    channels: usize,
+    channel_of: &dyn Fn(usize) -> usize,
+) -> Vec<ChannelReliability> {
+    let mut agree = vec![0u32; channels];
+    let mut total = vec![0u32; channels];
+    for &(o, t) in chosen {
+        for j in 0..pilot_a {
+            let c = channel_of(j);
+            total[c] += 1;
+            agree[c] += u32::from(bit(&frames[o].signs, j) == bit(&templates[t], j));
+        }
+    }
+    agree
+        .iter()
+        .zip(&total)
+        .map(|(&a, &n)| {
+            let n = n.max(1) as f32;
+            ChannelReliability {
+                rate: a as f32 / n,
+                z: (2.0 * a as f32 - n) / n.sqrt(),
+            }
+        })
+        .collect()
 }
 
 /// Frames whose pilot-A match is at least weakly significant (z ≥ 2), one per template (the

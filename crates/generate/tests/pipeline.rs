@@ -1,0 +1,171 @@
+//! The generation pipeline with a tiny random model (no training): provenance, determinism, errors.
+
+use candle_core::Device;
+use candor_diffusion::{DiffusionModel, ModelConfig};
+use candor_generate::{generate, watermark_noise, GenerateError, GenerateOptions};
+use candor_manifest::{read_manifest, CredentialState, Identity, NewIdentity, TrustAnchors};
+use candor_store::ManifestStore;
+use candor_watermark::{WatermarkKey, SOFT_BINDING_ALG};
+
+fn setup() -> (tempfile::TempDir, DiffusionModel, Identity, ManifestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let model = DiffusionModel::new_random(ModelConfig::tiny("tiny-test"), &Device::Cpu).unwrap();
+    let identity = Identity::create(
+        &dir.path().join("id"),
+        &NewIdentity {
+            organization: "Gen Test".into(),
+            common_name: "Generator".into(),
+            public_test_identity: false,
+            force: false,
+        },
+    )
+    .unwrap();
+    let store = ManifestStore::open(&dir.path().join("store.db")).unwrap();
+    (dir, model, identity, store)
+}
+
+fn options() -> GenerateOptions {
+    let mut o = GenerateOptions::for_native_size(32);
+    o.frames = 4;
+    o.steps = 2;
+    o.size = 64;
+    o.seed = 3;
+    o.content_id = Some(0x1234_5678_9abc_def0);
+    o
+}
+
+#[test]
+fn every_clip_is_watermarked_signed_and_stored() {
+    let (dir, model, identity, store) = setup();
+    let out = dir.path().join("clip.mp4");
+    let g = generate(
+        &model,
+        &identity,
+        &store,
+        "a red circle moving left, cinematic",
+        &out,
+        &options(),
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(g.content_id, "123456789abcdef0");
+    assert_eq!(g.understood, vec!["red", "circle", "left"]);
+    assert_eq!(g.ignored, vec!["cinematic"]);
+
+    let anchors = TrustAnchors::from_files(&[identity.root_path()]).unwrap();
+    let report = read_manifest(&out, None, &anchors).unwrap();
+    assert_eq!(report.state, CredentialState::Trusted);
+    assert_eq!(report.source_type.as_deref(), Some("AI-generated"));
+    let generation = report.generation.unwrap();
+    assert_eq!(generation.model_name, "tiny-test");
+    assert_eq!(generation.prompt, "a red circle moving left, cinematic");
+    assert_eq!(generation.seed, 3);
+    let binding = report.soft_binding.unwrap();
+    assert_eq!(binding.alg, SOFT_BINDING_ALG);
+    assert_eq!(
+        binding.value,
+        0x1234_5678_9abc_def0u64.to_be_bytes().to_vec()
+    );
+
+    let stored = store.by_binding(SOFT_BINDING_ALG, &binding.value).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].metadata["prompt"],
+        "a red circle moving left, cinematic"
+    );
+    assert!(stored[0].manifest_bytes > 1000);
+    // No unsigned intermediate is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("unsigned"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn same_prompt_seed_key_and_id_give_identical_noise_and_frames() {
+    let (dir, model, identity, store) = setup();
+    let key = WatermarkKey::new(identity.watermark_secret());
+    let a = watermark_noise(&model, &key, 7, 11, 4)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    let b = watermark_noise(&model, &key, 7, 11, 4)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    let c = watermark_noise(&model, &key, 8, 11, 4)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let decode = |p: &std::path::Path| {
+        candor_media::FrameReader::open(p, candor_media::DecodeOptions::default())
+            .unwrap()
+            .collect_frames()
+            .unwrap()
+    };
+    let (x, y) = (dir.path().join("x.mp4"), dir.path().join("y.mp4"));
+    generate(
+        &model,
+        &identity,
+        &store,
+        "blue square",
+        &x,
+        &options(),
+        |_, _| {},
+    )
+    .unwrap();
+    generate(
+        &model,
+        &identity,
+        &store,
+        "blue square",
+        &y,
+        &options(),
+        |_, _| {},
+    )
+    .unwrap();
+    let (fx, fy) = (decode(&x), decode(&y));
+    assert_eq!(fx.len(), 4);
+    assert_eq!((fx[0].width, fx[0].height), (64, 64));
+    assert!(fx.iter().zip(&fy).all(|(a, b)| a.data == b.data));
+}
+
+#[test]
+fn bad_requests_are_errors() {
+    let (dir, model, identity, store) = setup();
+    let out = dir.path().join("z.mp4");
+    for change in [
+        |o: &mut GenerateOptions| o.frames = 0,
+        |o: &mut GenerateOptions| o.size = 65,
+        |o: &mut GenerateOptions| o.steps = 0,
+        |o: &mut GenerateOptions| o.fps = 0,
+        |o: &mut GenerateOptions| o.guidance = f64::NAN,
+    ] {
+        let mut o = options();
+        change(&mut o);
+        let e = generate(&model, &identity, &store, "red circle", &out, &o, |_, _| {}).unwrap_err();
+        assert!(matches!(e, GenerateError::Request(_)), "{e}");
+    }
+    assert!(!out.exists());
+    let unwritable = std::path::Path::new("/proc/candor/none/out.mp4");
+    assert!(generate(
+        &model,
+        &identity,
+        &store,
+        "red circle",
+        unwritable,
+        &options(),
+        |_, _| {}
+    )
+    .is_err());
+}
