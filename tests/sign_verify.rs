@@ -443,3 +443,84 @@ fn probe_reports_the_container_and_credentials() {
     let r = candor_run(&["probe", signed.to_str().unwrap_or_default()]);
     assert!(r.stdout.contains("manifest present"), "{}", r.stdout);
 }
+
+#[test]
+fn fragmented_mp4_signs_and_verifies_with_its_fragments() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("dash");
+    fs::create_dir_all(&src).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .current_dir(&src)
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:duration=3",
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "25",
+            "-f",
+            "dash",
+            "-seg_duration",
+            "1",
+        ])
+        .args([
+            "-init_seg_name",
+            "init.mp4",
+            "-media_seg_name",
+            "seg_$Number$.m4s",
+            "out.mpd",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let id = identity(dir.path());
+    let out = dir.path().join("signed");
+    let r = candor_run(&[
+        "sign",
+        src.join("init.mp4").to_str().unwrap(),
+        "--fragments",
+        "seg_*.m4s",
+        "-o",
+        out.to_str().unwrap(),
+        "--identity",
+        id.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(out.join("init.mp4").is_file() && out.join("seg_1.m4s").is_file());
+    let r = candor_run(&[
+        "verify",
+        "--no-watermark",
+        out.join("init.mp4").to_str().unwrap(),
+        "--fragments",
+        "seg_*.m4s",
+        "--trust",
+        id.join("root.pem").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(json_lines(&r.stdout)[0]["manifest"]["state"], "trusted");
+    // A fragment changed after signing breaks the binding.
+    let seg = out.join("seg_2.m4s");
+    let mut bytes = fs::read(&seg).unwrap();
+    let n = bytes.len();
+    bytes[n - 50] ^= 0xff;
+    fs::write(&seg, bytes).unwrap();
+    let r = candor_run(&[
+        "verify",
+        "--no-watermark",
+        out.join("init.mp4").to_str().unwrap(),
+        "--fragments",
+        "seg_*.m4s",
+        "--json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+}

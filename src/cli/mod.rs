@@ -6,6 +6,7 @@ mod identity;
 mod keys;
 mod probe;
 mod sign;
+mod store;
 mod train;
 mod verify;
 
@@ -66,6 +67,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Generate a short clip from a prompt: watermarked, signed as AI-generated, recorded in the manifest store.
     Generate(generate::GenerateArgs),
+    /// The manifest store: list, show and export the manifests this installation signed.
+    Store(store::StoreArgs),
     /// Train (or resume training) the default generation model from procedural data.
     Train(train::TrainArgs),
     /// Measure: statistical checks of the watermark, signing and verification speed.
@@ -80,6 +83,7 @@ pub fn run(cli: Cli) -> CliResult<Outcome> {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Store(args) => store::run(args),
         Command::Train(args) => train::run(args),
         Command::Bench(command) => bench::run(command),
     }

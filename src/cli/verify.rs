@@ -30,9 +30,12 @@ Examples:\n  candor verify clip.mp4 --trust identity/root.pem\n  candor verify a
 candor verify init.mp4 --fragments 'seg_*.m4s'"
 )]
 pub struct VerifyArgs {
-    /// Videos to check.
+    /// Videos to check (directories with --recursive).
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// Check every video file under the directories given.
+    #[arg(short, long)]
+    recursive: bool,
     /// PEM file of root certificates to trust (repeatable). Nothing is trusted by default.
     #[arg(long = "trust", value_name = "PEM")]
     trust: Vec<PathBuf>,
@@ -150,8 +153,50 @@ pub struct FileReport {
     pub error: Option<String>,
 }
 
-pub fn run(args: VerifyArgs) -> CliResult<Outcome> {
+const VIDEO_EXTENSIONS: &[&str] = &["mp4", "m4v", "mov", "mkv", "webm", "avi", "m4s"];
+
+/// Files under `dir`, sorted, with video extensions.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        out.push(dir.to_path_buf()); // reported as unreadable
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        {
+            out.push(p);
+        }
+    }
+}
+
+pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
     existing(&args.trust)?;
+    if args.recursive {
+        let mut files = Vec::new();
+        for f in &args.files {
+            if f.is_dir() {
+                walk(f, &mut files);
+            } else {
+                files.push(f.clone());
+            }
+        }
+        if files.is_empty() {
+            return Err("no video files found".into());
+        }
+        args.files = files;
+    } else if let Some(dir) = args.files.iter().find(|f| f.is_dir()) {
+        return Err(format!(
+            "{} is a directory (pass --recursive to check the videos in it)",
+            dir.display()
+        ));
+    }
     let anchors = TrustAnchors::from_files(&args.trust).map_err(|e| e.to_string())?;
     let fragments = match &args.fragments {
         Some(pattern) => {

@@ -76,26 +76,49 @@ pub fn sign_file(
 }
 
 /// Signs a fragmented MP4: the init segment `init` and every fragment matching `fragments` (a glob
-/// relative to the init segment's directory) are written, signed, into `output_dir`.
+/// relative to the init segment's directory) are written, signed, into `output_dir`. Returns the
+/// files written.
 pub fn sign_fragmented(
     identity: &Identity,
     init: &Path,
     fragments: &str,
     output_dir: &Path,
     spec: &ManifestSpec,
-) -> Result<()> {
+) -> Result<Vec<PathBuf>> {
     sniff(init)?;
+    // c2pa-rs mirrors the init segment's directory name under the output directory (and writes
+    // nothing for a bare file name), so it gets an absolute path and we flatten its layout.
+    let init = fs::canonicalize(init).map_err(|e| ManifestError::io("opening", init, e))?;
+    let parent_name = init
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(PathBuf::from)
+        .unwrap_or_default();
     fs::create_dir_all(output_dir).map_err(|e| ManifestError::io("creating", output_dir, e))?;
-    let mut builder = builder_for(spec, false, init)?;
+    let mut builder = builder_for(spec, false, &init)?;
     let signer = identity.signer();
     builder
         .sign_fragmented_files(
             &signer,
-            init.to_path_buf(),
+            init.clone(),
             PathBuf::from(fragments),
             output_dir.to_path_buf(),
         )
-        .map_err(|e| map_read_error(init, e, "signing fragments"))
+        .map_err(|e| map_read_error(&init, e, "signing fragments"))?;
+    let nested = output_dir.join(&parent_name);
+    let mut written = Vec::new();
+    if !parent_name.as_os_str().is_empty() && nested.is_dir() {
+        for entry in fs::read_dir(&nested).map_err(|e| ManifestError::io("reading", &nested, e))? {
+            let entry = entry.map_err(|e| ManifestError::io("reading", &nested, e))?;
+            let target = output_dir.join(entry.file_name());
+            fs::rename(entry.path(), &target)
+                .map_err(|e| ManifestError::io("writing", &target, e))?;
+            written.push(target);
+        }
+        let _ = fs::remove_dir(&nested);
+    }
+    written.sort();
+    Ok(written)
 }
 
 fn builder_for(spec: &ManifestSpec, edit: bool, output: &Path) -> Result<Builder> {
