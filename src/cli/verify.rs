@@ -6,16 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
-use candor_detect::{check_file, WatermarkOptions, WatermarkReport};
+use candor_detect::{add_watermark, verify_file, FileReport, WatermarkOptions, WatermarkSetup};
 use candor_diffusion::DiffusionModel;
-use candor_manifest::{
-    read_detached_manifest, read_manifest, CredentialState, Identity, ManifestError,
-    ManifestReport, TrustAnchors,
-};
+use candor_manifest::{CredentialState, Identity, ManifestReport, TrustAnchors};
 use candor_store::ManifestStore;
 use candor_watermark::{KeyRing, WatermarkKey};
 use clap::Args;
-use serde::Serialize;
 
 use super::generate::model_dir;
 use super::identity::default_identity_dir;
@@ -69,14 +65,6 @@ pub struct VerifyArgs {
     inversion_steps: usize,
 }
 
-/// What the watermark half needs, loaded once per run.
-struct WatermarkSetup {
-    model: DiffusionModel,
-    ring: KeyRing,
-    store: Option<ManifestStore>,
-    options: WatermarkOptions,
-}
-
 fn watermark_setup(args: &VerifyArgs) -> Result<WatermarkSetup, String> {
     let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
         .map_err(|e| e.to_string())?;
@@ -114,43 +102,6 @@ fn watermark_setup(args: &VerifyArgs) -> Result<WatermarkSetup, String> {
         store,
         options,
     })
-}
-
-/// A manifest found in the store through the watermark.
-#[derive(Debug, Serialize)]
-pub struct RecoveredManifest {
-    pub store_id: i64,
-    /// True when its signature verifies and its soft binding equals the decoded payload.
-    pub accepted: bool,
-    pub manifest: ManifestReport,
-}
-
-/// The watermark half of a file's report.
-#[derive(Debug, Serialize)]
-pub struct WatermarkHalf {
-    #[serde(flatten)]
-    pub report: WatermarkReport,
-    pub recovered: Option<RecoveredManifest>,
-}
-
-/// What `candor verify` says about one file.
-#[derive(Debug, Serialize)]
-pub struct FileReport {
-    pub file: PathBuf,
-    /// `verified`, `failed`, `no_credentials` or `error`.
-    pub status: &'static str,
-    /// One sentence for people.
-    pub verdict: String,
-    /// The Content Credentials half; absent when the file could not be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<ManifestReport>,
-    /// The watermark half; `null` when not checked (`--no-watermark`, or no model or key).
-    pub watermark: Option<WatermarkHalf>,
-    /// Why the watermark was not checked, when it was not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub watermark_note: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
 const VIDEO_EXTENSIONS: &[&str] = &["mp4", "m4v", "mov", "mkv", "webm", "avi", "m4s"];
@@ -296,174 +247,6 @@ fn expand_fragments(init: &Path, pattern: &str) -> CliResult<Vec<PathBuf>> {
         ));
     }
     Ok(paths)
-}
-
-/// The manifest half of verification for one file.
-pub fn verify_file(
-    file: &Path,
-    fragments: Option<&[PathBuf]>,
-    anchors: &TrustAnchors,
-) -> FileReport {
-    let error = |message: String| FileReport {
-        file: file.to_path_buf(),
-        status: "error",
-        verdict: format!("Could not check: {message}"),
-        manifest: None,
-        watermark: None,
-        watermark_note: None,
-        error: Some(message),
-    };
-    if !file.is_file() {
-        return error(format!("{}: no such file", file.display()));
-    }
-    let manifest = match read_manifest(file, fragments, anchors) {
-        Ok(m) => m,
-        Err(ManifestError::UnsupportedFormat { reason, .. }) => {
-            // Containers that cannot embed credentials simply carry none; they must still be video.
-            if let Err(e) = candor_media::probe(file) {
-                return error(e.to_string());
-            }
-            let mut none = read_none(anchors);
-            none.summary = format!("No Content Credentials ({reason})");
-            none
-        }
-        Err(e) => return error(e.to_string()),
-    };
-    let status = match manifest.state {
-        CredentialState::Trusted | CredentialState::Valid => "verified",
-        CredentialState::Invalid => "failed",
-        CredentialState::None => "no_credentials",
-    };
-    FileReport {
-        file: file.to_path_buf(),
-        status,
-        verdict: manifest.summary.clone(),
-        manifest: Some(manifest),
-        watermark: None,
-        watermark_note: None,
-        error: None,
-    }
-}
-
-/// Runs the watermark half and combines both halves into one verdict.
-fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &TrustAnchors) {
-    let wm = match check_file(&report.file, &setup.model, &setup.ring, &setup.options) {
-        Ok(w) => w,
-        Err(e) => {
-            report.watermark_note = Some(format!("not checked: {e}"));
-            return;
-        }
-    };
-    let payload = wm.detection.payload.map(|p| p.to_bytes().to_vec());
-    let mut recovered = None;
-    let manifest_state = report
-        .manifest
-        .as_ref()
-        .map(|m| m.state)
-        .unwrap_or(CredentialState::None);
-    if wm.present && manifest_state == CredentialState::None {
-        if let (Some(store), Some(bytes)) = (&setup.store, &payload) {
-            let found = candor_detect::recover_manifests(store, &wm).unwrap_or_default();
-            for stored in found {
-                if let Ok((m, signature_ok)) =
-                    read_detached_manifest(&stored.manifest, &report.file, anchors)
-                {
-                    let binding_ok = m.soft_binding.as_ref().is_some_and(|b| &b.value == bytes);
-                    recovered = Some(RecoveredManifest {
-                        store_id: stored.id,
-                        accepted: signature_ok && binding_ok,
-                        manifest: m,
-                    });
-                    if signature_ok && binding_ok {
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    let binding = report
-        .manifest
-        .as_ref()
-        .and_then(|m| m.soft_binding.as_ref())
-        .map(|b| b.value.clone());
-    let fpr = format!("{:.0e}", wm.detection.false_positive_rate);
-    report.verdict = match (manifest_state, wm.present) {
-        (CredentialState::Invalid, _) => report.verdict.clone(),
-        (_, true) if binding.is_some() && payload.is_some() && binding != payload => {
-            report.status = "failed";
-            "Credentials do not match the watermark: the manifest's soft binding names another clip".into()
-        }
-        (CredentialState::Trusted | CredentialState::Valid, true) => {
-            "AI-generated by Candor: credentials valid and watermark matches".into()
-        }
-        (CredentialState::None, true) => match &recovered {
-            Some(r) if r.accepted => {
-                "AI-generated: watermark found, credentials stripped - recovered from the manifest store".into()
-            }
-            Some(_) => "AI-generated: watermark found, credentials stripped; the stored manifest did not verify".into(),
-            None => "AI-generated: Candor watermark found, credentials stripped and not in this store".into(),
-        },
-        (CredentialState::Trusted | CredentialState::Valid, false) => {
-            format!("Content Credentials valid, no Candor watermark (false-positive rate of this check: {fpr})")
-        }
-        (CredentialState::None, false) => {
-            format!("No provenance found (false-positive rate of this check: {fpr} per clip)")
-        }
-    };
-    if !wm.detection.temporal.is_empty() && wm.present {
-        report
-            .verdict
-            .push_str(&format!("; frame edits found: {}", describe_temporal(&wm)));
-    }
-    report.watermark = Some(WatermarkHalf {
-        report: wm,
-        recovered,
-    });
-}
-
-fn describe_temporal(wm: &WatermarkReport) -> String {
-    use candor_watermark::TemporalEvent as E;
-    wm.detection
-        .temporal
-        .iter()
-        .map(|e| match e {
-            E::Dropped {
-                first,
-                last,
-                before,
-            } if first == last => format!("frame {first} removed (before frame {before})"),
-            E::Dropped {
-                first,
-                last,
-                before,
-            } => format!("frames {first}-{last} removed (before frame {before})"),
-            E::Inserted { observed } => format!("frame {observed} inserted"),
-            E::Reordered { observed, template } => {
-                format!("frame {observed} out of order (was {template})")
-            }
-            E::Duplicated { observed, template } => format!("frame {observed} repeats {template}"),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn read_none(anchors: &TrustAnchors) -> ManifestReport {
-    ManifestReport {
-        state: CredentialState::None,
-        summary: "No Content Credentials".into(),
-        trust_configured: anchors.is_configured(),
-        manifest_label: None,
-        title: None,
-        claim_generator: None,
-        signer: None,
-        actions: Vec::new(),
-        source_type: None,
-        ingredients: Vec::new(),
-        failures: Vec::new(),
-        ingredient_failures: Vec::new(),
-        soft_binding: None,
-        generation: None,
-    }
 }
 
 fn print_text(report: &FileReport, anchors: &TrustAnchors) {

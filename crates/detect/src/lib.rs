@@ -3,6 +3,12 @@
 //! the store when the file's own credentials are gone.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod verdict;
+
+pub use verdict::{
+    add_watermark, verify_file, FileReport, RecoveredManifest, WatermarkHalf, WatermarkSetup,
+};
+
 use std::path::Path;
 use std::time::Instant;
 

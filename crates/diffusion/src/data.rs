@@ -331,12 +331,12 @@ pub fn render<R: Rng>(spec: &ClipSpec, frames: usize, size: usize, rng: &mut R) 
                             cover += 0.25;
                         }
                     }
-                    for c in 0..3 {
-                        rgb[c] = rgb[c] * (1.0 - cover) + t.colour[c] * cover;
+                    for (value, colour) in rgb.iter_mut().zip(t.colour) {
+                        *value = *value * (1.0 - cover) + colour * cover;
                     }
                 }
-                for c in 0..3 {
-                    out[((f * 3 + c) * size + py) * size + px] = rgb[c].clamp(0.0, 1.0) * 2.0 - 1.0;
+                for (c, value) in rgb.iter().enumerate() {
+                    out[((f * 3 + c) * size + py) * size + px] = value.clamp(0.0, 1.0) * 2.0 - 1.0;
                 }
             }
         }

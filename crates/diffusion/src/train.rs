@@ -386,7 +386,7 @@ impl Trainer {
                 self.state.step, loss, self.state.seconds
             )
             .map_err(io(&log_path))?;
-            if self.state.step % self.config.checkpoint_every == 0
+            if self.state.step.is_multiple_of(self.config.checkpoint_every)
                 || self.state.step == self.config.steps
             {
                 self.save_checkpoint()?;

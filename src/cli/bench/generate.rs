@@ -47,9 +47,12 @@ pub struct GenerateBenchArgs {
 const DIRECTIONS: [Motion; 4] = [Motion::Left, Motion::Right, Motion::Up, Motion::Down];
 const BACKDROPS: [&str; 4] = ["sky", "grass", "gray", "night"];
 
+/// Per-frame centroid of the foreground, when there is one.
+type Track = Vec<Option<(f32, f32)>>;
+
 /// Foreground = pixels far from the clip's per-pixel temporal median. Returns per-frame
 /// centroids and the foreground's mean colour.
-fn analyse(frames: &[Vec<u8>], size: usize) -> (Vec<Option<(f32, f32)>>, Option<[f32; 3]>) {
+fn analyse(frames: &[Vec<u8>], size: usize) -> (Track, Option<[f32; 3]>) {
     let n = size * size;
     let mut median = vec![[0f32; 3]; n];
     for (p, m) in median.iter_mut().enumerate() {
