@@ -60,6 +60,9 @@ pub struct VerifyArgs {
     /// Manifest store used to recover stripped credentials. Default: $CANDOR_STORE, else ~/.local/share/candor/manifests.db.
     #[arg(long)]
     store: Option<PathBuf>,
+    /// Also write a self-contained HTML report (verdicts, signer, watermark plots, tamper maps).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// DDIM inversion steps (more is slower and more robust).
     #[arg(long, default_value_t = 10)]
     inversion_steps: usize,
@@ -169,6 +172,11 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
     };
     let mut worst = Outcome::Success;
     let mut counts = [0usize; 5]; // trusted, valid, invalid, none, error
+    let mut reports = Vec::new();
+    let bar = super::bench::progress(args.files.len() as u64, "verifying");
+    if args.files.len() < 2 {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
     for file in &args.files {
         let mut report = verify_file(file, fragments.as_deref(), &anchors);
         if report.status != "error" {
@@ -199,6 +207,19 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
             );
         } else {
             print_text(&report, &anchors);
+        }
+        bar.inc(1);
+        if args.html.is_some() {
+            reports.push(report);
+        }
+    }
+    bar.finish_and_clear();
+    if let Some(path) = &args.html {
+        let html =
+            candor_detect::render_html(&reports, concat!("candor ", env!("CARGO_PKG_VERSION")));
+        std::fs::write(path, html).map_err(|e| format!("{}: {e}", path.display()))?;
+        if !args.json {
+            println!("HTML report written to {}", path.display());
         }
     }
     if !args.json && args.files.len() > 1 {

@@ -3,7 +3,10 @@
 //! the store when the file's own credentials are gone.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod html;
 mod verdict;
+
+pub use html::{escape, render_html};
 
 pub use verdict::{
     add_watermark, verify_file, FileReport, RecoveredManifest, WatermarkHalf, WatermarkSetup,

@@ -619,9 +619,11 @@ fn spatial_map(
         .iter()
         .zip(&count_total)
         .map(|(&a, &c)| {
-            // Only call a block edited when the clip is clearly marked and the block has evidence.
+            // A block is edited when the clip is clearly marked, the block sits nearer chance than
+            // the clip's level, and it falls far below that level (8 sd): blocks that are merely a
+            // little weaker (content the inversion finds hard) are not accused.
             let sd = 0.5 / (c.max(1) as f32).sqrt();
-            level > 0.5 + 6.0 * sd && a.is_finite() && a < cut
+            level > 0.5 + 6.0 * sd && a.is_finite() && a < cut && a < level - 8.0 * sd
         })
         .collect();
     Some(SpatialMap {

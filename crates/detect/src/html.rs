@@ -1,0 +1,305 @@
+//! A self-contained HTML report a newsroom can hand on: verdicts, signer, manifest summary,
+//! per-frame watermark agreement, frame alignment and tamper heat maps, as inline SVG (no scripts,
+//! no external files).
+
+use std::fmt::Write;
+
+use candor_manifest::CredentialState;
+
+use crate::verdict::FileReport;
+
+/// Escapes text for HTML.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#1b1b1b;max-width:980px}\
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}\
+.verdict{padding:.8em 1em;border-radius:6px;font-weight:600;margin:.5em 0}\
+.ok{background:#e3f4e6;border-left:6px solid #2e8b3d}.bad{background:#fbe4e4;border-left:6px solid #c0392b}\
+.none{background:#eef0f3;border-left:6px solid #7a8593}table{border-collapse:collapse;margin:.5em 0}\
+td,th{border:1px solid #d5d9de;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f4f6f8}\
+.small{color:#555;font-size:.9em}";
+
+/// Renders the reports of one `candor verify` run.
+pub fn render_html(reports: &[FileReport], generated_by: &str) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Candor verification report</title>\
+         <style>{STYLE}</style></head><body><h1>Candor verification report</h1>\
+         <p class=\"small\">{} file(s), made by {}. Content Credentials are checked with c2pa-rs; the \
+         watermark test states its false-positive rate.</p>",
+        reports.len(),
+        escape(generated_by)
+    );
+    for r in reports {
+        file_section(&mut h, r);
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn row(h: &mut String, key: &str, value: &str) {
+    let _ = write!(
+        h,
+        "<tr><th>{}</th><td>{}</td></tr>",
+        escape(key),
+        escape(value)
+    );
+}
+
+fn file_section(h: &mut String, r: &FileReport) {
+    let class = match r.status {
+        "verified" => "ok",
+        "no_credentials" if r.watermark.as_ref().is_some_and(|w| w.report.present) => "ok",
+        "no_credentials" => "none",
+        _ => "bad",
+    };
+    let _ = write!(
+        h,
+        "<h2>{}</h2><div class=\"verdict {class}\">{}</div>",
+        escape(&r.file.display().to_string()),
+        escape(&r.verdict)
+    );
+    if let Some(e) = &r.error {
+        let _ = write!(h, "<p>Error: {}</p>", escape(e));
+        return;
+    }
+    if let Some(m) = &r.manifest {
+        h.push_str("<h3>Content Credentials</h3><table>");
+        row(h, "State", m.state.name());
+        row(h, "Summary", &m.summary);
+        if let Some(s) = &m.signer {
+            row(h, "Signer", s.common_name.as_deref().unwrap_or("?"));
+            row(h, "Issued by", s.issuer.as_deref().unwrap_or("?"));
+            row(h, "Algorithm", s.algorithm.as_deref().unwrap_or("?"));
+            row(
+                h,
+                "Signing time",
+                &format!(
+                    "{} ({})",
+                    s.signing_time.as_deref().unwrap_or("not stated"),
+                    if s.time_stamped {
+                        "time-stamped"
+                    } else {
+                        "no time-stamp"
+                    }
+                ),
+            );
+        }
+        if let Some(t) = &m.source_type {
+            row(h, "Made as", t);
+        }
+        if let Some(g) = &m.generation {
+            row(
+                h,
+                "Model",
+                &format!("{} (sha256 {})", g.model_name, g.model_sha256),
+            );
+            row(h, "Prompt", &format!("\"{}\" (seed {})", g.prompt, g.seed));
+        }
+        let actions: Vec<String> = m.actions.iter().map(|a| a.action.clone()).collect();
+        if !actions.is_empty() {
+            row(h, "Actions", &actions.join(", "));
+        }
+        for i in &m.ingredients {
+            row(
+                h,
+                "Ingredient",
+                &format!(
+                    "{} [{}]",
+                    i.title.as_deref().unwrap_or("untitled"),
+                    i.relationship
+                ),
+            );
+        }
+        for f in m.failures.iter().chain(&m.ingredient_failures) {
+            row(h, &f.code, &f.explanation);
+        }
+        if m.state != CredentialState::None && !m.trust_configured {
+            row(
+                h,
+                "Trust",
+                "no trust anchors were given: no signer can be trusted",
+            );
+        }
+        h.push_str("</table>");
+    }
+    match (&r.watermark, &r.watermark_note) {
+        (Some(w), _) => {
+            let d = &w.report.detection;
+            h.push_str("<h3>Watermark</h3><table>");
+            row(h, "Result", &w.report.summary);
+            row(h, "p-value", &format!("10^{:.1}", d.log10_p_value));
+            row(
+                h,
+                "False-positive rate of the test",
+                &format!(
+                    "{:.0e} per clip ({} key(s))",
+                    d.false_positive_rate, d.keys_tried
+                ),
+            );
+            if let Some(id) = &w.report.content_id {
+                row(h, "Content id", id);
+            }
+            row(h, "Sign error rate", &format!("{:.3}", d.bit_error_rate));
+            row(h, "Frames read", &w.report.frames_read.to_string());
+            h.push_str("</table>");
+            agreement_plot(h, d);
+            if let Some(map) = &d.spatial {
+                heat_map(h, map);
+            }
+            if let Some(rec) = &w.recovered {
+                h.push_str("<h3>Recovered from the manifest store</h3><table>");
+                row(h, "Store record", &rec.store_id.to_string());
+                row(
+                    h,
+                    "Accepted",
+                    if rec.accepted {
+                        "yes: signature verifies, soft binding matches"
+                    } else {
+                        "no"
+                    },
+                );
+                row(h, "Summary", &rec.manifest.summary);
+                if let Some(g) = &rec.manifest.generation {
+                    row(h, "Prompt", &g.prompt);
+                    row(h, "Model", &g.model_name);
+                }
+                h.push_str("</table>");
+            }
+        }
+        (None, Some(note)) => {
+            let _ = write!(h, "<p>Watermark: {}</p>", escape(note));
+        }
+        (None, None) => {}
+    }
+}
+
+/// Per observed frame: agreement with the template it carries (bars), chance level (dashed line),
+/// and the template index found (labels; "?" = no match, i.e. a foreign frame).
+fn agreement_plot(h: &mut String, d: &candor_watermark::Detection) {
+    let n = d.frames.len().max(1);
+    let (w, ht, pad) = (640.0f32, 180.0f32, 30.0f32);
+    let bar = (w - 2.0 * pad) / n as f32;
+    let y = |a: f32| ht - pad - (ht - 2.0 * pad) * ((a - 0.4) / 0.6).clamp(0.0, 1.0);
+    let _ = write!(
+        h,
+        "<h3>Frame alignment and agreement</h3><svg width=\"{w}\" height=\"{ht}\" role=\"img\" \
+         aria-label=\"per-frame watermark agreement\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"
+    );
+    for (i, f) in d.frames.iter().enumerate() {
+        let x = pad + i as f32 * bar;
+        let colour = if f.template.is_some() {
+            "#2e6fb5"
+        } else {
+            "#c0392b"
+        };
+        let top = y(f.agreement);
+        let _ = write!(
+            h,
+            "<rect x=\"{:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>frame {i}: agreement {:.3}</title></rect>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" text-anchor=\"middle\">{}</text>",
+            x + 1.0,
+            (bar - 2.0).max(1.0),
+            (ht - pad - top).max(0.0),
+            f.agreement,
+            x + bar / 2.0,
+            ht - pad + 12.0,
+            f.template.map(|t| t.to_string()).unwrap_or_else(|| "?".into())
+        );
+    }
+    let _ = write!(
+        h,
+        "<line x1=\"{pad}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#888\" stroke-dasharray=\"4\"/>\
+         <text x=\"{pad}\" y=\"14\" font-size=\"11\">agreement with the watermark template (dashed: chance, 0.5); labels: original frame index</text></svg>",
+        w - pad,
+        y(0.5),
+        y(0.5)
+    );
+    if !d.temporal.is_empty() {
+        h.push_str("<ul>");
+        for e in &d.temporal {
+            let _ = write!(h, "<li>{}</li>", escape(&format!("{e:?}")));
+        }
+        h.push_str("</ul>");
+    }
+}
+
+/// Spatial agreement per block: blue where the watermark holds, red where it is at chance.
+fn heat_map(h: &mut String, map: &candor_watermark::SpatialMap) {
+    let cell = (160 / map.grid_width.max(1)).max(4);
+    let (w, ht) = (cell * map.grid_width, cell * map.grid_height);
+    let _ = write!(h, "<h3>Where the watermark holds</h3><svg width=\"{w}\" height=\"{ht}\" role=\"img\" aria-label=\"tamper heat map\">");
+    for gy in 0..map.grid_height {
+        for gx in 0..map.grid_width {
+            let i = gy * map.grid_width + gx;
+            let a = map.agreement.get(i).copied().unwrap_or(f32::NAN);
+            let t = if a.is_finite() {
+                ((a - 0.5) / 0.3).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let (r, g, b) = (
+                (200.0 * (1.0 - t) + 30.0 * t) as u8,
+                (60.0 + 60.0 * t) as u8,
+                (60.0 * (1.0 - t) + 190.0 * t) as u8,
+            );
+            let stroke = if map.tampered.get(i).copied().unwrap_or(false) {
+                "#000"
+            } else {
+                "none"
+            };
+            let _ = write!(
+                h,
+                "<rect x=\"{}\" y=\"{}\" width=\"{cell}\" height=\"{cell}\" fill=\"rgb({r},{g},{b})\" stroke=\"{stroke}\"><title>block ({gy},{gx}): {a:.3}</title></rect>",
+                gx * cell,
+                gy * cell
+            );
+        }
+    }
+    h.push_str("</svg><p class=\"small\">Black outlines: blocks judged edited.</p>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(
+            escape("<script>\"a\" & 'b'</script>"),
+            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn a_report_has_its_sections() {
+        let report = FileReport {
+            file: "x<y>.mp4".into(),
+            status: "error",
+            verdict: "Could not check".into(),
+            manifest: None,
+            watermark: None,
+            watermark_note: None,
+            error: Some("empty file".into()),
+        };
+        let html = render_html(&[report], "candor test");
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("x&lt;y&gt;.mp4"));
+        assert!(html.contains("Error: empty file"));
+        assert!(!html.contains("<script"));
+    }
+}
