@@ -84,7 +84,7 @@ pub fn verify_file(
             if let Err(e) = candor_media::probe(file) {
                 return error(e.to_string());
             }
-            let mut none = read_none(anchors);
+            let mut none = ManifestReport::none(anchors.is_configured());
             none.summary = format!("No Content Credentials ({reason})");
             none
         }
@@ -206,23 +206,4 @@ fn describe_temporal(wm: &WatermarkReport) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn read_none(anchors: &TrustAnchors) -> ManifestReport {
-    ManifestReport {
-        state: CredentialState::None,
-        summary: "No Content Credentials".into(),
-        trust_configured: anchors.is_configured(),
-        manifest_label: None,
-        title: None,
-        claim_generator: None,
-        signer: None,
-        actions: Vec::new(),
-        source_type: None,
-        ingredients: Vec::new(),
-        failures: Vec::new(),
-        ingredient_failures: Vec::new(),
-        soft_binding: None,
-        generation: None,
-    }
 }

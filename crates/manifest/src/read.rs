@@ -202,7 +202,8 @@ pub struct ManifestReport {
 }
 
 impl ManifestReport {
-    fn none(trust_configured: bool) -> Self {
+    /// The report for a file without Content Credentials.
+    pub fn none(trust_configured: bool) -> Self {
         Self {
             state: CredentialState::None,
             summary: "No Content Credentials".into(),
