@@ -144,12 +144,14 @@ impl Adam {
         );
         for (i, g) in gs.into_iter().enumerate() {
             let Some(g) = g else { continue };
-            let g = (g * scale)?;
-            self.m[i] = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?;
-            self.v[i] = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
+            // Optimiser state is plain data: detached, or every step would chain onto the last
+            // one's autograd graph and memory would grow without bound.
+            let g = (g.detach() * scale)?;
+            self.m[i] = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?.detach();
+            self.v[i] = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?.detach();
             let update = ((&self.m[i] / c1)? / ((&self.v[i] / c2)?.sqrt()? + eps)?)?;
             let var = &self.vars[i].1;
-            let next = ((var.as_tensor() * (1.0 - lr * wd))? - (update * lr)?)?;
+            let next = ((var.as_tensor().detach() * (1.0 - lr * wd))? - (update * lr)?)?;
             var.set(&next)?;
         }
         Ok(norm)
@@ -359,7 +361,7 @@ impl Trainer {
         self.adam.update(&grads, lr, 1.0)?;
         let d = c.ema_decay.min((1.0 + step as f64) / (10.0 + step as f64));
         for (i, (_, var)) in self.adam.vars.iter().enumerate() {
-            self.ema[i] = ((&self.ema[i] * d)? + (var.as_tensor() * (1.0 - d))?)?;
+            self.ema[i] = ((&self.ema[i] * d)? + (var.as_tensor().detach() * (1.0 - d))?)?.detach();
         }
         let loss = f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?);
         self.state.step += 1;
