@@ -107,6 +107,24 @@ fn same_prompt_seed_key_and_id_give_identical_noise_and_frames() {
         .unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
+    // The sampler itself is deterministic: same noise and prompt, same latents, bit for bit.
+    let noise = watermark_noise(&model, &key, 7, 11, 4).unwrap();
+    let tokens = model.tokenize("blue square");
+    let l1 = model
+        .sample(&noise, &tokens, 3, 3.0, |_, _| {})
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    let l2 = model
+        .sample(&noise, &tokens, 3, 3.0, |_, _| {})
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert_eq!(l1, l2);
     let decode = |p: &std::path::Path| {
         candor_media::FrameReader::open(p, candor_media::DecodeOptions::default())
             .unwrap()

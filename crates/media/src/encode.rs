@@ -127,6 +127,9 @@ impl Mp4Writer {
         let mut x264 = ffmpeg::Dictionary::new();
         x264.set("crf", &options.crf.to_string());
         x264.set("preset", &options.preset);
+        // One encoder thread: multi-threaded x264 output can differ run to run, and Candor
+        // promises identical files for identical inputs (clips here are small).
+        x264.set("threads", "1");
         let encoder = video.open_with(x264).map_err(|e| fail(describe(&e)))?;
         stream.set_parameters(&encoder);
         stream.set_time_base(encoder_time_base);
