@@ -87,43 +87,25 @@ fn every_clip_is_watermarked_signed_and_stored() {
 fn same_prompt_seed_key_and_id_give_identical_noise_and_frames() {
     let (dir, model, identity, store) = setup();
     let key = WatermarkKey::new(identity.watermark_secret());
-    let a = watermark_noise(&model, &key, 7, 11, 4)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap();
-    let b = watermark_noise(&model, &key, 7, 11, 4)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap();
-    let c = watermark_noise(&model, &key, 8, 11, 4)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap();
+    let values = |t: candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let noise = |id, seed| watermark_noise(&model, &key, id, seed, 4).unwrap();
+    let (a, b, c) = (
+        values(noise(7, 11)),
+        values(noise(7, 11)),
+        values(noise(8, 11)),
+    );
     assert_eq!(a, b);
     assert_ne!(a, c);
     // The sampler itself is deterministic: same noise and prompt, same latents, bit for bit.
-    let noise = watermark_noise(&model, &key, 7, 11, 4).unwrap();
     let tokens = model.tokenize("blue square");
-    let l1 = model
-        .sample(&noise, &tokens, 3, 3.0, |_, _| {})
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap();
-    let l2 = model
-        .sample(&noise, &tokens, 3, 3.0, |_, _| {})
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap();
+    let sample = || {
+        values(
+            model
+                .sample(&noise(7, 11), &tokens, 3, 3.0, |_, _| {})
+                .unwrap(),
+        )
+    };
+    let (l1, l2) = (sample(), sample());
     assert_eq!(l1, l2);
     let decode = |p: &std::path::Path| {
         candor_media::FrameReader::open(p, candor_media::DecodeOptions::default())
