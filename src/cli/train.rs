@@ -37,6 +37,10 @@ pub struct TrainArgs {
     /// Seed of the data stream (new runs only).
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// Step from which the loss is weighted per latent band (new runs only; the shipped run
+    /// switched at the step its train.json records).
+    #[arg(long, default_value_t = 0)]
+    band_weighted_from_step: usize,
     /// After training, write the EMA weights as a model directory here.
     #[arg(long)]
     export: Option<PathBuf>,
@@ -53,6 +57,7 @@ pub fn run(args: TrainArgs) -> CliResult<Outcome> {
         lr: args.lr,
         seed: args.seed,
         checkpoint_every: args.checkpoint_every,
+        band_weighted_from_step: args.band_weighted_from_step,
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::open(&args.run, config, &Device::Cpu).map_err(|e| e.to_string())?;
