@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use std::fs;
+use std::path::Path;
 
 fn identity(dir: &std::path::Path) -> std::path::PathBuf {
     let id = dir.join("id");
@@ -397,6 +398,50 @@ fn batch_verify_reports_every_file_and_the_worst_exit_code() {
     assert_eq!(lines[1]["status"], "error");
     assert_eq!(lines[2]["status"], "no_credentials");
     assert_eq!(r.code, 2);
+}
+
+#[test]
+fn parallel_batch_keeps_going_past_bad_files_and_keeps_order() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let id = identity(dir.path());
+    let videos = dir.path().join("videos");
+    fs::create_dir_all(videos.join("sub")).unwrap_or_else(|e| panic!("{e}"));
+    let clip = h264_clip(&videos, "c.mp4");
+    assert_eq!(sign(&clip, &videos.join("a_signed.mp4"), &id).code, 0);
+    fs::write(videos.join("b_truncated.mp4"), b"\0\0\0\x18ftypisom")
+        .unwrap_or_else(|e| panic!("{e}"));
+    fs::write(videos.join("sub/d_empty.mov"), b"").unwrap_or_else(|e| panic!("{e}"));
+    let r = candor_run(&[
+        "verify",
+        "--no-watermark",
+        "--recursive",
+        "--jobs",
+        "3",
+        videos.to_str().unwrap_or_default(),
+        "--json",
+    ]);
+    let lines = json_lines(&r.stdout);
+    let names: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            Path::new(l["file"].as_str().unwrap_or_default())
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        ["a_signed.mp4", "b_truncated.mp4", "c.mp4", "d_empty.mov"],
+        "{}",
+        r.stdout
+    );
+    let status: Vec<&str> = lines
+        .iter()
+        .map(|l| l["status"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(status, ["verified", "error", "no_credentials", "error"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
 #[test]

@@ -3,7 +3,10 @@
 //! Every file gets a [`FileReport`]: the manifest half (C2PA), the watermark half (latent
 //! watermark, manifest recovery from the store) and one verdict combining both.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
 
 use candle_core::Device;
 use candor_detect::{add_watermark, verify_file, FileReport, WatermarkOptions, WatermarkSetup};
@@ -23,7 +26,7 @@ use super::{existing, CliResult, Outcome};
 trusted); Invalid (content or manifest changed after signing, or the signature fails); None (no credentials).\n\
 Without --trust no signer is ever trusted.\n\n\
 Examples:\n  candor verify clip.mp4 --trust identity/root.pem\n  candor verify a.mp4 b.mov --json\n  \
-candor verify init.mp4 --fragments 'seg_*.m4s'"
+candor verify init.mp4 --fragments 'seg_*.m4s'\n  candor verify uploads/ --recursive --jobs 2 --json > verdicts.jsonl"
 )]
 pub struct VerifyArgs {
     /// Videos to check (directories with --recursive).
@@ -66,6 +69,9 @@ pub struct VerifyArgs {
     /// DDIM inversion steps (more is slower and more robust).
     #[arg(long, default_value_t = 10)]
     inversion_steps: usize,
+    /// Files checked at once (default: one per CPU core). Results still come out in input order.
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
 }
 
 fn watermark_setup(args: &VerifyArgs) -> Result<WatermarkSetup, String> {
@@ -91,7 +97,9 @@ fn watermark_setup(args: &VerifyArgs) -> Result<WatermarkSetup, String> {
         .clone()
         .unwrap_or_else(candor_store::default_path);
     let store = if store_path.is_file() {
-        Some(ManifestStore::open(&store_path).map_err(|e| e.to_string())?)
+        Some(Mutex::new(
+            ManifestStore::open(&store_path).map_err(|e| e.to_string())?,
+        ))
     } else {
         None
     };
@@ -177,7 +185,7 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
     if args.files.len() < 2 {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    for file in &args.files {
+    let check = |file: &PathBuf| {
         let mut report = verify_file(file, fragments.as_deref(), &anchors);
         if report.status != "error" {
             match &setup {
@@ -185,6 +193,15 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
                 None => report.watermark_note = setup_note.clone(),
             }
         }
+        report
+    };
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let mut print_error = None;
+    for_each_in_order(&args.files, jobs, check, |report| {
         let outcome = match (&report.manifest, report.status) {
             (_, "error") => Outcome::InputError,
             (_, "failed") => Outcome::Failed,
@@ -201,10 +218,10 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
         counts[slot] += 1;
         worst = worst.max(outcome);
         if args.json {
-            println!(
-                "{}",
-                serde_json::to_string(&report).map_err(|e| e.to_string())?
-            );
+            match serde_json::to_string(&report) {
+                Ok(line) => println!("{line}"),
+                Err(e) => print_error = Some(e.to_string()),
+            }
         } else {
             print_text(&report, &anchors);
         }
@@ -212,6 +229,9 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
         if args.html.is_some() {
             reports.push(report);
         }
+    });
+    if let Some(e) = print_error {
+        return Err(e);
     }
     bar.finish_and_clear();
     if let Some(path) = &args.html {
@@ -234,6 +254,46 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
         );
     }
     Ok(worst)
+}
+
+/// Runs `work` over `items` on up to `jobs` threads and hands the results to `emit` in input
+/// order, each as soon as it and everything before it are done.
+fn for_each_in_order<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    work: impl Fn(&T) -> R + Sync,
+    mut emit: impl FnMut(R),
+) {
+    let jobs = jobs.clamp(1, items.len().max(1));
+    if jobs == 1 {
+        items.iter().for_each(|item| emit(work(item)));
+        return;
+    }
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let (next, work) = (&next, &work);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                if tx.send((i, work(item))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut pending = BTreeMap::new();
+        let mut due = 0;
+        for (i, result) in rx {
+            pending.insert(i, result);
+            while let Some(result) = pending.remove(&due) {
+                emit(result);
+                due += 1;
+            }
+        }
+    });
 }
 
 fn judge(m: &ManifestReport, report: &FileReport, args: &VerifyArgs) -> Outcome {
@@ -380,4 +440,31 @@ fn print_text(report: &FileReport, anchors: &TrustAnchors) {
     }
     println!("  Verdict:     {}", report.verdict);
     println!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::for_each_in_order;
+
+    #[test]
+    fn parallel_results_come_out_in_input_order() {
+        let items: Vec<u64> = (0..40).collect();
+        for jobs in [1, 3, 100] {
+            let mut seen = Vec::new();
+            for_each_in_order(
+                &items,
+                jobs,
+                |&i| {
+                    // Later items finish first.
+                    std::thread::sleep(std::time::Duration::from_millis((40 - i) % 7));
+                    i * 2
+                },
+                |r| seen.push(r),
+            );
+            assert_eq!(seen, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        }
+        let mut none = Vec::new();
+        for_each_in_order(&[] as &[u8], 4, |&b| b, |r| none.push(r));
+        assert!(none.is_empty());
+    }
 }

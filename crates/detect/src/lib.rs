@@ -9,7 +9,8 @@ mod verdict;
 pub use html::{escape, render_html};
 
 pub use verdict::{
-    add_watermark, verify_file, FileReport, RecoveredManifest, WatermarkHalf, WatermarkSetup,
+    add_watermark, describe_region, verify_file, FileReport, RecoveredManifest, WatermarkHalf,
+    WatermarkSetup,
 };
 
 use std::path::Path;

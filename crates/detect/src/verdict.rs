@@ -1,6 +1,7 @@
 //! One verdict per file from the manifest half (C2PA) and the watermark half.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use candor_diffusion::DiffusionModel;
 use candor_manifest::{
@@ -13,12 +14,13 @@ use serde::Serialize;
 
 use crate::{check_file, recover_manifests, WatermarkOptions, WatermarkReport};
 
-/// What the watermark half needs, loaded once per run.
+/// What the watermark half needs, loaded once per run and shared by the workers of a batch.
 pub struct WatermarkSetup {
     pub model: DiffusionModel,
     pub ring: KeyRing,
-    /// Where stripped credentials are looked up; `None` skips recovery.
-    pub store: Option<ManifestStore>,
+    /// Where stripped credentials are looked up; `None` skips recovery. One SQLite connection,
+    /// so lookups from parallel workers take turns (they are rare and fast).
+    pub store: Option<Mutex<ManifestStore>>,
     pub options: WatermarkOptions,
 }
 
@@ -124,7 +126,10 @@ pub fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &
         .unwrap_or(CredentialState::None);
     if wm.present && manifest_state == CredentialState::None {
         if let (Some(store), Some(bytes)) = (&setup.store, &payload) {
-            let found = recover_manifests(store, &wm).unwrap_or_default();
+            let found = match store.lock() {
+                Ok(store) => recover_manifests(&store, &wm).unwrap_or_default(),
+                Err(_) => Vec::new(), // a worker panicked while holding it: skip recovery
+            };
             for stored in found {
                 if let Ok((m, signature_ok)) =
                     read_detached_manifest(&stored.manifest, &report.file, anchors)
@@ -176,6 +181,13 @@ pub fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &
             .verdict
             .push_str(&format!("; frame edits found: {}", describe_temporal(&wm)));
     }
+    if wm.present {
+        if let Some(region) = wm.detection.spatial.as_ref().and_then(describe_region) {
+            report
+                .verdict
+                .push_str(&format!("; region edited: {region}"));
+        }
+    }
     report.watermark = Some(WatermarkHalf {
         report: wm,
         recovered,
@@ -206,4 +218,66 @@ fn describe_temporal(wm: &WatermarkReport) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Where the tampered blocks of a spatial map sit, in words ("top-left, 4 of 64 blocks").
+pub fn describe_region(map: &candor_watermark::SpatialMap) -> Option<String> {
+    let (gh, gw) = (map.grid_height, map.grid_width);
+    let cells: Vec<(usize, usize)> = (0..gh * gw)
+        .filter(|&i| map.tampered.get(i).copied().unwrap_or(false))
+        .map(|i| (i / gw, i % gw))
+        .collect();
+    if cells.is_empty() || gh == 0 || gw == 0 {
+        return None;
+    }
+    let (rows, cols): (Vec<usize>, Vec<usize>) = cells.iter().copied().unzip();
+    let third = |v: &[usize], n: usize| {
+        let centre = (v.iter().sum::<usize>() as f64 + 0.5 * v.len() as f64) / v.len() as f64;
+        ((centre * 3.0 / n as f64) as usize).min(2)
+    };
+    let vertical = ["top", "middle", "bottom"][third(&rows, gh)];
+    let horizontal = ["left", "centre", "right"][third(&cols, gw)];
+    let place = match (vertical, horizontal) {
+        ("middle", "centre") => "centre".to_string(),
+        (v, h) => format!("{v}-{h}"),
+    };
+    Some(format!("{place}, {} of {} blocks", cells.len(), gh * gw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_region;
+    use candor_watermark::SpatialMap;
+
+    fn map(tampered: &[usize]) -> SpatialMap {
+        let mut flags = vec![false; 64];
+        for &i in tampered {
+            flags[i] = true;
+        }
+        SpatialMap {
+            block: 1,
+            grid_height: 8,
+            grid_width: 8,
+            agreement: vec![0.6; 64],
+            tampered: flags,
+            per_frame: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn regions_are_named_by_where_their_blocks_sit() {
+        assert_eq!(describe_region(&map(&[])), None);
+        assert_eq!(
+            describe_region(&map(&[0, 1, 8, 9])).as_deref(),
+            Some("top-left, 4 of 64 blocks")
+        );
+        assert_eq!(
+            describe_region(&map(&[63])).as_deref(),
+            Some("bottom-right, 1 of 64 blocks")
+        );
+        assert_eq!(
+            describe_region(&map(&[27, 28, 35, 36])).as_deref(),
+            Some("centre, 4 of 64 blocks")
+        );
+    }
 }

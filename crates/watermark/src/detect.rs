@@ -298,15 +298,12 @@ impl Detector {
             .collect();
         let matches = match_frames(&frames, &expected, expected_len);
         let temporal = temporal_events(&matches);
-        let spatial = spatial_map(
-            &frames,
-            &matches,
-            &expected,
-            expected_len,
-            &self.layout,
-            shape,
-            options,
-        );
+        // The map counts only the channels that still carry the mark (as the presence test does):
+        // erased fine bands would pull every block towards chance and hide the edited ones.
+        let grid = BlockGrid::new(&self.layout, expected_len, shape, options, &|j| {
+            selected[channel_of(j)]
+        });
+        let spatial = spatial_map(&frames, &matches, &expected, &grid);
         let (agree, total) =
             matches
                 .iter()
@@ -558,28 +555,52 @@ fn runs(sorted: &[usize]) -> Vec<(usize, usize)> {
     out
 }
 
+/// The tamper map's blocks, and the block of each counted layout position.
+struct BlockGrid {
+    block: usize,
+    height: usize,
+    width: usize,
+    /// Block of layout position `j`, `None` where it is not counted.
+    of: Vec<Option<usize>>,
+}
+
+impl BlockGrid {
+    fn new(
+        layout: &Layout,
+        len: usize,
+        shape: LatentShape,
+        options: &DetectOptions,
+        counted: &dyn Fn(usize) -> bool,
+    ) -> Self {
+        let (h, w) = (shape.height, shape.width);
+        let block = options.block.unwrap_or((h.min(w) / 8).max(1)).max(1);
+        let (height, width) = (h.div_ceil(block), w.div_ceil(block));
+        let of = layout.order[..len]
+            .iter()
+            .enumerate()
+            .map(|(j, &e)| {
+                let e = e as usize;
+                let (y, x) = ((e / w) % h, e % w);
+                counted(j).then_some((y / block) * width + x / block)
+            })
+            .collect();
+        Self {
+            block,
+            height,
+            width,
+            of,
+        }
+    }
+}
+
 fn spatial_map(
     frames: &[ObservedFrame],
     matches: &[FrameMatch],
     expected: &[Vec<u64>],
-    len: usize,
-    layout: &Layout,
-    shape: LatentShape,
-    options: &DetectOptions,
+    grid: &BlockGrid,
 ) -> Option<SpatialMap> {
-    let (h, w) = (shape.height, shape.width);
-    let block = options.block.unwrap_or((h.min(w) / 8).max(1)).max(1);
-    let (gh, gw) = (h.div_ceil(block), w.div_ceil(block));
+    let (block, gh, gw) = (grid.block, grid.height, grid.width);
     let cells = gh * gw;
-    // Block of each layout position.
-    let block_of: Vec<usize> = layout.order[..len]
-        .iter()
-        .map(|&e| {
-            let e = e as usize;
-            let (y, x) = ((e / w) % h, e % w);
-            (y / block) * gw + x / block
-        })
-        .collect();
     let mut agree_total = vec![0u32; cells];
     let mut count_total = vec![0u32; cells];
     let mut per_frame = Vec::with_capacity(frames.len());
@@ -590,7 +611,8 @@ fn spatial_map(
         };
         let mut agree = vec![0u32; cells];
         let mut count = vec![0u32; cells];
-        for (j, &b) in block_of.iter().enumerate() {
+        for (j, b) in grid.of.iter().enumerate() {
+            let Some(b) = *b else { continue };
             count[b] += 1;
             if bit(&obs.signs, j) == bit(&expected[t], j) {
                 agree[b] += 1;
