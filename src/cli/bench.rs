@@ -1,7 +1,10 @@
 //! `candor bench`: measurements that print ratios and rates, never pass/fail timings.
 
+mod fpr;
 mod generate;
 mod manifest;
+mod robustness;
+mod verify;
 mod watermark;
 
 use clap::Subcommand;
@@ -17,6 +20,12 @@ pub enum BenchCommand {
     Generate(generate::GenerateBenchArgs),
     /// Time to sign and verify a large MP4, next to sha256sum of the same file in the same run.
     Manifest(manifest::ManifestBenchArgs),
+    /// Detection rate and payload exactness of generated clips under ffmpeg attacks.
+    Robustness(robustness::RobustnessBenchArgs),
+    /// False detections on clean video windows (test sources, real footage, other keys' clips).
+    Fpr(fpr::FprBenchArgs),
+    /// Time to verify one default clip, by stage, next to plain `ffmpeg -f null` decode.
+    Verify(verify::VerifyBenchArgs),
 }
 
 pub fn run(command: BenchCommand) -> CliResult<Outcome> {
@@ -24,6 +33,9 @@ pub fn run(command: BenchCommand) -> CliResult<Outcome> {
         BenchCommand::Watermark(args) => watermark::run(args),
         BenchCommand::Manifest(args) => manifest::run(args),
         BenchCommand::Generate(args) => generate::run(args),
+        BenchCommand::Robustness(args) => robustness::run(args),
+        BenchCommand::Fpr(args) => fpr::run(args),
+        BenchCommand::Verify(args) => verify::run(args),
     }
 }
 

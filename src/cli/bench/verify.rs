@@ -1,0 +1,164 @@
+//! `candor bench verify`: the cost of verifying one default clip, split by stage (decode, latent
+//! encode, DDIM inversion, detection, C2PA), next to plain `ffmpeg -f null` decode of the same
+//! file measured in the same run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use candle_core::Device;
+use candor_detect::{check_file, verify_file, WatermarkOptions};
+use candor_diffusion::DiffusionModel;
+use candor_generate::{generate, GenerateOptions};
+use candor_manifest::TrustAnchors;
+use candor_store::ManifestStore;
+use candor_watermark::{KeyRing, WatermarkKey};
+use clap::Args;
+use serde_json::json;
+
+use super::super::generate::model_dir;
+use super::super::identity::load_identity;
+use super::super::{print_json, CliResult, Outcome};
+use super::median;
+
+#[derive(Debug, Args)]
+pub struct VerifyBenchArgs {
+    /// Repetitions (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// DDIM inversion steps of the detector.
+    #[arg(long, default_value_t = 10)]
+    inversion_steps: usize,
+    /// Model directory.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn ffmpeg_null_decode(path: &Path) -> Result<f64, String> {
+    let t = Instant::now();
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-threads", "1", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .status()
+        .map_err(|e| format!("ffmpeg could not be run ({e}); it is the baseline"))?;
+    if !status.success() {
+        return Err(format!("ffmpeg failed to decode {}", path.display()));
+    }
+    Ok(t.elapsed().as_secs_f64())
+}
+
+pub fn run(args: VerifyBenchArgs) -> CliResult<Outcome> {
+    if args.runs == 0 {
+        return Err("--runs must be at least 1".into());
+    }
+    let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
+        .map_err(|e| e.to_string())?;
+    let identity = load_identity(None)?;
+    let dir = std::env::temp_dir().join(format!("candor-bench-verify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let clip = dir.join("clip.mp4");
+    let store = ManifestStore::open(&dir.join("store.db")).map_err(|e| e.to_string())?;
+    let options = GenerateOptions::for_native_size(model.config.size);
+    let made = generate(
+        &model,
+        &identity,
+        &store,
+        "a red circle moving right over the sky",
+        &clip,
+        &options,
+        |_, _| {},
+    );
+    let result = made.map_err(|e| e.to_string()).and_then(|_| {
+        measure(
+            &args,
+            &model,
+            &KeyRing::single(WatermarkKey::new(identity.watermark_secret())),
+            &clip,
+        )
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let (mut stages, mut baseline) = result?;
+    let names = [
+        "c2pa",
+        "decode",
+        "encode",
+        "inversion",
+        "detection",
+        "total",
+    ];
+    let medians: Vec<f64> = stages.iter_mut().map(|s| median(s)).collect();
+    let baseline = median(&mut baseline);
+    let doc = json!({
+        "benchmark": "verify",
+        "model": model.config.name,
+        "clip": format!("{} frames, {}x{}, H.264 CRF {}", options.frames, options.size, options.size, options.crf),
+        "runs": args.runs,
+        "inversion_steps": args.inversion_steps,
+        "seconds": names.iter().zip(&medians).map(|(n, v)| (n.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "ffmpeg_null_decode_seconds": baseline,
+        "decode_vs_ffmpeg": medians[1] / baseline,
+        "total_vs_ffmpeg": medians[5] / baseline,
+    });
+    if args.json {
+        print_json(&doc)?;
+    } else {
+        println!(
+            "Verify one default clip ({}), median of {} runs, {} inversion steps:",
+            doc["clip"].as_str().unwrap_or(""),
+            args.runs,
+            args.inversion_steps
+        );
+        for (n, v) in names.iter().zip(&medians) {
+            println!("  {n:<10} {:8.1} ms", v * 1e3);
+        }
+        println!(
+            "  ffmpeg -f null decode of the same file: {:.1} ms",
+            baseline * 1e3
+        );
+        println!("  total / ffmpeg decode: {:.1}x", medians[5] / baseline);
+    }
+    Ok(Outcome::Success)
+}
+
+/// Per-stage times of each run ([c2pa, decode, encode, inversion, detection, total]) and the
+/// ffmpeg baseline of each run.
+fn measure(
+    args: &VerifyBenchArgs,
+    model: &DiffusionModel,
+    ring: &KeyRing,
+    clip: &Path,
+) -> Result<([Vec<f64>; 6], Vec<f64>), String> {
+    let options = WatermarkOptions {
+        inversion_steps: args.inversion_steps,
+        ..WatermarkOptions::default()
+    };
+    let anchors = TrustAnchors::none();
+    let mut stages: [Vec<f64>; 6] = Default::default();
+    let mut baseline = Vec::new();
+    for _ in 0..args.runs {
+        baseline.push(ffmpeg_null_decode(clip)?);
+        let t = Instant::now();
+        let report = verify_file(clip, None, &anchors);
+        if report.status == "error" {
+            return Err(report.verdict);
+        }
+        let c2pa = t.elapsed().as_secs_f64();
+        let w = check_file(clip, model, ring, &options).map_err(|e| e.to_string())?;
+        let total = t.elapsed().as_secs_f64();
+        for (slot, v) in stages.iter_mut().zip([
+            c2pa,
+            w.times.decode,
+            w.times.encode,
+            w.times.inversion,
+            w.times.detection,
+            total,
+        ]) {
+            slot.push(v);
+        }
+    }
+    Ok((stages, baseline))
+}
