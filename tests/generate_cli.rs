@@ -121,6 +121,51 @@ fn shipped_model_generates_a_disclosed_clip_that_verifies() {
 }
 
 #[test]
+fn geometry_search_finds_the_watermark_after_a_crop_and_a_letterbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("clip.mp4");
+    let store = dir.path().join("store.db");
+    let (o, s) = (out.to_str().unwrap(), store.to_str().unwrap());
+    let r = candor_run(&generate_args(o, s, &["--seed", "11"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let attack = |name: &str, filter: &str| {
+        let path = dir.path().join(name);
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-i", o, "-vf", filter])
+            .args(["-c:v", "libx264", "-crf", "18"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        path
+    };
+    let cropped = attack("crop.mp4", "crop=iw*0.8:ih*0.8,scale=128:128");
+    let boxed = attack("box.mp4", "scale=128:96,pad=128:128:0:16");
+    for (file, placement) in [(&cropped, "centre crop 80 %"), (&boxed, "letterbox in 4:3")] {
+        let r = candor_run(&["verify", file.to_str().unwrap(), "--store", s, "--json"]);
+        assert_eq!(r.code, 0, "{}", r.stdout);
+        let v = json_lines(&r.stdout).remove(0);
+        assert_eq!(v["watermark"]["present"], true, "{placement}: {v}");
+        assert_eq!(v["watermark"]["geometry"]["placement"]["name"], placement);
+        assert!(v["watermark"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains(placement));
+        // Without the search the moved grid hides the mark.
+        let r = candor_run(&[
+            "verify",
+            file.to_str().unwrap(),
+            "--store",
+            s,
+            "--no-geometry-search",
+            "--json",
+        ]);
+        let v = json_lines(&r.stdout).remove(0);
+        assert_eq!(v["watermark"]["present"], false, "{placement}: {v}");
+    }
+}
+
+#[test]
 fn same_seed_and_content_id_give_identical_clips() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.db");

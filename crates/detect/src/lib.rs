@@ -3,9 +3,11 @@
 //! the store when the file's own credentials are gone.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod geometry;
 mod html;
 mod verdict;
 
+pub use geometry::{candidate_placements, place, Placement};
 pub use html::{escape, render_html};
 
 pub use verdict::{
@@ -47,6 +49,9 @@ pub type Result<T> = std::result::Result<T, DetectError>;
 pub struct WatermarkOptions {
     /// DDIM inversion steps.
     pub inversion_steps: usize,
+    /// When the frame as it is shows no watermark, try undoing crops, zooms and letterboxes
+    /// ([`candidate_placements`]); the p-value is corrected for the placements tried.
+    pub geometry_search: bool,
     /// At most this many frames are read (the watermark needs few).
     pub max_frames: usize,
     pub detect: DetectOptions,
@@ -56,6 +61,7 @@ impl Default for WatermarkOptions {
     fn default() -> Self {
         Self {
             inversion_steps: 10,
+            geometry_search: true,
             max_frames: 32,
             detect: DetectOptions::default(),
         }
@@ -69,6 +75,17 @@ pub struct StageTimes {
     pub encode: f64,
     pub inversion: f64,
     pub detection: f64,
+    /// Ranking and testing the placements of the geometry search (0 when it did not run).
+    pub geometry_search: f64,
+}
+
+/// What the geometry search found.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GeometryReport {
+    /// Placements that were open to the test: the frame as it is, and each candidate.
+    pub placements_tested: usize,
+    /// The placement the watermark was found under (`as is` when no search was needed).
+    pub placement: Placement,
 }
 
 /// The watermark half of a verification report.
@@ -83,6 +100,9 @@ pub struct WatermarkReport {
     pub frames_read: usize,
     pub model: String,
     pub times: StageTimes,
+    /// Present when the geometry search was on (see [`WatermarkOptions::geometry_search`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geometry: Option<GeometryReport>,
 }
 
 /// Area-average (or bilinear, for non-integer factors) resize of an RGB24 frame to `size×size`.
@@ -153,6 +173,11 @@ pub fn detect_in_noise(
     )?)
 }
 
+/// Frames read by the geometry search's ranking pass, and its inversion steps: cheap, because
+/// it only has to tell the right placement from the wrong ones.
+const SEARCH_FRAMES: usize = 8;
+const SEARCH_INVERSION_STEPS: usize = 1;
+
 /// Looks for the watermark in a video file.
 pub fn check_file(
     path: &Path,
@@ -163,6 +188,9 @@ pub fn check_file(
     let mut times = StageTimes::default();
     let t = Instant::now();
     let native = model.config.size as u32;
+    // The geometry search works on frames kept at 4× the model's size (any aspect is stretched to
+    // square here; placements are in fractions of the frame, so the stretch does not matter).
+    let work_size = native * 4;
     let reader = FrameReader::open(
         path,
         DecodeOptions {
@@ -172,8 +200,13 @@ pub fn check_file(
         },
     )?;
     let mut frames = Vec::new();
+    let mut work = Vec::new();
     for frame in reader {
-        frames.push(resize_to(&frame?, native));
+        let frame = frame?;
+        frames.push(resize_to(&frame, native));
+        if options.geometry_search {
+            work.push(resize_to(&frame, work_size));
+        }
     }
     times.decode = t.elapsed().as_secs_f64();
     if frames.is_empty() {
@@ -187,24 +220,64 @@ pub fn check_file(
     let noise = model.invert(&latents, options.inversion_steps, |_, _| {})?;
     times.inversion = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let detection = detect_in_noise(&noise, ring, &options.detect)?;
+    // Every placement that can produce a detection is one test: split the false-positive rate
+    // evenly between them (Bonferroni), and report p-values multiplied back.
+    let candidates = if options.geometry_search {
+        candidate_placements()
+    } else {
+        Vec::new()
+    };
+    let tests = candidates.len() + 1;
+    let mut per_test = options.detect.clone();
+    per_test.threshold = options.detect.threshold / tests as f64;
+    let mut detection = detect_in_noise(&noise, ring, &per_test)?;
     times.detection = t.elapsed().as_secs_f64();
+    let mut placement = Placement::IDENTITY;
+    if !detection.present && !candidates.is_empty() {
+        let t = Instant::now();
+        if let Some((found, best)) =
+            search_geometry(model, ring, &per_test, options, &work, &candidates)?
+        {
+            detection = found;
+            placement = best;
+        }
+        times.geometry_search = t.elapsed().as_secs_f64();
+    }
+    let adjust = (tests as f64).log10();
+    detection.log10_p_value = (detection.log10_p_value + adjust).min(0.0);
+    detection.p_value = 10f64.powf(detection.log10_p_value);
+    detection.false_positive_rate = options.detect.threshold;
+    let geometry = options.geometry_search.then(|| GeometryReport {
+        placements_tested: tests,
+        placement: placement.clone(),
+    });
     let content_id = detection.payload.map(|p| p.hex());
+    let undone = if placement == Placement::IDENTITY {
+        String::new()
+    } else {
+        format!(", after undoing a {}", placement.name)
+    };
     let summary = if detection.present {
         match &content_id {
             Some(id) => format!(
-                "Candor watermark found: content id {id} (p = 10^{:.0})",
+                "Candor watermark found: content id {id} (p = 10^{:.0}{undone})",
                 detection.log10_p_value
             ),
             None => format!(
-                "Candor watermark found (p = 10^{:.0}); payload not readable",
+                "Candor watermark found (p = 10^{:.0}{undone}); payload not readable",
                 detection.log10_p_value
             ),
         }
     } else {
         format!(
-            "No Candor watermark found (false-positive rate of this check: {:.0e} per clip, {} key(s))",
-            detection.false_positive_rate, detection.keys_tried
+            "No Candor watermark found (false-positive rate of this check: {:.0e} per clip, {} key(s){})",
+            detection.false_positive_rate,
+            detection.keys_tried,
+            if options.geometry_search {
+                format!(", {tests} placements")
+            } else {
+                String::new()
+            }
         )
     };
     Ok(WatermarkReport {
@@ -215,7 +288,43 @@ pub fn check_file(
         model: model.config.name.clone(),
         detection,
         times,
+        geometry,
     })
+}
+
+/// Ranks the placements by a one-step inversion of the first frames, then runs the full
+/// detection under the best one. Returns it when the watermark is found there.
+fn search_geometry(
+    model: &DiffusionModel,
+    ring: &KeyRing,
+    per_test: &DetectOptions,
+    options: &WatermarkOptions,
+    work: &[Vec<u8>],
+    candidates: &[Placement],
+) -> Result<Option<(Detection, Placement)>> {
+    let native = model.config.size;
+    let side = native * 4;
+    let render = |frames: &[Vec<u8>], p: &Placement| -> Vec<Vec<u8>> {
+        frames
+            .iter()
+            .map(|f| place(f, side, side, p, native))
+            .collect()
+    };
+    let head = &work[..work.len().min(SEARCH_FRAMES)];
+    let mut best: Option<(f64, &Placement)> = None;
+    for p in candidates {
+        let noise = estimate_noise(model, &render(head, p), SEARCH_INVERSION_STEPS)?;
+        let score = detect_in_noise(&noise, ring, per_test)?.log10_p_value;
+        if best.is_none_or(|(s, _)| score < s) {
+            best = Some((score, p));
+        }
+    }
+    let Some((_, p)) = best else {
+        return Ok(None);
+    };
+    let noise = estimate_noise(model, &render(work, p), options.inversion_steps)?;
+    let detection = detect_in_noise(&noise, ring, per_test)?;
+    Ok(detection.present.then(|| (detection, p.clone())))
 }
 
 /// Manifests in the store whose soft binding is this payload (`matches/byBinding`).

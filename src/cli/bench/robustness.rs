@@ -136,13 +136,26 @@ pub const ATTACKS: &[Attack] = &[
         ext: "mp4",
         args: &[
             "-vf",
-            "crop=iw*0.8:ih*0.8,scale=iw/0.8:-2",
+            "crop=iw*0.8:ih*0.8,scale='trunc(iw*1.25/2+0.5)*2':-2",
             "-c:v",
             "libx264",
             "-crf",
             "18",
         ],
-        expected_to_fail: Some("moves the latent grid; needs the geometry search, not built yet"),
+        expected_to_fail: None,
+    },
+    Attack {
+        name: "letterbox-4:3",
+        ext: "mp4",
+        args: &[
+            "-vf",
+            "scale=iw:ih*3/4,pad=iw:ih*4/3:0:(oh-ih)/2",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "18",
+        ],
+        expected_to_fail: None,
     },
     Attack {
         name: "fps-8-to-12",

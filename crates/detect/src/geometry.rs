@@ -1,0 +1,251 @@
+//! Geometry recovery: the latent watermark lives on the model's latent grid, so a crop, a zoom or
+//! a letterbox moves every element. The detector tries a fixed set of placements — where the
+//! observed picture sits on the original canvas — ranks them with a cheap one-step inversion of a
+//! few frames, and runs the full detection on the best one. The p-value is multiplied by the
+//! number of placements tried, so the false-positive rate stays the one stated.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+/// The region of the original frame that the observed frame shows, in fractions of the original
+/// (`x`, `y`: top-left corner; `w`, `h`: size). A region larger than 1 with a negative corner means
+/// the observed frame holds the original inside borders (letterbox or pillarbox).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Placement {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    /// What this placement undoes, in words.
+    pub name: Cow<'static, str>,
+}
+
+impl Placement {
+    /// The observed frame is the original, whole (or stretched to another aspect, which the
+    /// resize to the model's square size undoes anyway).
+    pub const IDENTITY: Placement = Placement {
+        x: 0.0,
+        y: 0.0,
+        w: 1.0,
+        h: 1.0,
+        name: Cow::Borrowed("as is"),
+    };
+
+    fn crop(fraction: f64, ax: f64, ay: f64, name: &'static str) -> Self {
+        Self {
+            x: (1.0 - fraction) * ax,
+            y: (1.0 - fraction) * ay,
+            w: fraction,
+            h: fraction,
+            name: Cow::Borrowed(name),
+        }
+    }
+
+    fn boxed(inner_w: f64, inner_h: f64, name: &'static str) -> Self {
+        // The original fills `inner_w × inner_h` of the observed frame, centred.
+        let (w, h) = (1.0 / inner_w, 1.0 / inner_h);
+        Self {
+            x: -(w - 1.0) / 2.0,
+            y: -(h - 1.0) / 2.0,
+            w,
+            h,
+            name: Cow::Borrowed(name),
+        }
+    }
+}
+
+/// The placements searched after the frame as it is: centre crops (zooms) from 95 % to 50 %,
+/// corner and edge crops at 80 % and 60 %, and letterbox / pillarbox to 16:9 and 4:3.
+pub fn candidate_placements() -> Vec<Placement> {
+    let mut out = Vec::new();
+    for (f, name) in [
+        (0.95, "centre crop 95 %"),
+        (0.9, "centre crop 90 %"),
+        (0.85, "centre crop 85 %"),
+        (0.8, "centre crop 80 %"),
+        (0.75, "centre crop 75 %"),
+        (0.7, "centre crop 70 %"),
+        (0.6, "centre crop 60 %"),
+        (0.5, "centre crop 50 %"),
+    ] {
+        out.push(Placement::crop(f, 0.5, 0.5, name));
+    }
+    for (f, corners) in [
+        (
+            0.8,
+            [
+                "top-left crop 80 %",
+                "top-right crop 80 %",
+                "bottom-left crop 80 %",
+                "bottom-right crop 80 %",
+            ],
+        ),
+        (
+            0.6,
+            [
+                "top-left crop 60 %",
+                "top-right crop 60 %",
+                "bottom-left crop 60 %",
+                "bottom-right crop 60 %",
+            ],
+        ),
+    ] {
+        for (i, name) in corners.into_iter().enumerate() {
+            out.push(Placement::crop(f, (i % 2) as f64, (i / 2) as f64, name));
+        }
+    }
+    for (w, h, name) in [
+        (9.0 / 16.0, 1.0, "pillarbox in 16:9"),
+        (0.75, 1.0, "pillarbox in 4:3"),
+        (1.0, 9.0 / 16.0, "letterbox in 16:9"),
+        (1.0, 0.75, "letterbox in 4:3"),
+    ] {
+        out.push(Placement::boxed(w, h, name));
+    }
+    out
+}
+
+/// Renders the original canvas at `size×size` from an observed RGB24 frame (`width×height`)
+/// under a placement: each output pixel averages the observed pixels its footprint covers;
+/// pixels outside the observed picture get the frame's mean colour.
+pub fn place(data: &[u8], width: usize, height: usize, p: &Placement, size: usize) -> Vec<u8> {
+    let mut mean = [0u64; 3];
+    for px in data.chunks_exact(3) {
+        for c in 0..3 {
+            mean[c] += u64::from(px[c]);
+        }
+    }
+    let n = (data.len() / 3).max(1) as u64;
+    let mean = mean.map(|m| (m / n) as u8);
+    let mut out = vec![0u8; size * size * 3];
+    // Observed coordinate (in pixels) of an original-canvas fraction.
+    let to_u = |fx: f64| (fx - p.x) / p.w * width as f64;
+    let to_v = |fy: f64| (fy - p.y) / p.h * height as f64;
+    for oy in 0..size {
+        let v0 = to_v(oy as f64 / size as f64).max(0.0);
+        let v1 = to_v((oy + 1) as f64 / size as f64).min(height as f64);
+        for ox in 0..size {
+            let u0 = to_u(ox as f64 / size as f64).max(0.0);
+            let u1 = to_u((ox + 1) as f64 / size as f64).min(width as f64);
+            let slot = &mut out[(oy * size + ox) * 3..(oy * size + ox) * 3 + 3];
+            if u1 <= u0 || v1 <= v0 {
+                slot.copy_from_slice(&mean);
+                continue;
+            }
+            // Whole pixels whose centres fall in the footprint (at least the nearest one).
+            let (x0, y0) = (u0.floor() as usize, v0.floor() as usize);
+            let x1 = (u1.ceil() as usize).clamp(x0 + 1, width);
+            let y1 = (v1.ceil() as usize).clamp(y0 + 1, height);
+            let mut sum = [0u32; 3];
+            let mut count = 0u32;
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    let i = (y * width + x) * 3;
+                    for c in 0..3 {
+                        sum[c] += u32::from(data[i + c]);
+                    }
+                    count += 1;
+                }
+            }
+            for c in 0..3 {
+                slot[c] = ((sum[c] + count / 2) / count.max(1)) as u8;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 64×64 picture with a distinct colour per 8×8 cell.
+    fn cells() -> Vec<u8> {
+        let mut d = vec![0u8; 64 * 64 * 3];
+        for y in 0..64 {
+            for x in 0..64 {
+                let i = (y * 64 + x) * 3;
+                d[i] = (x / 8 * 30) as u8;
+                d[i + 1] = (y / 8 * 30) as u8;
+                d[i + 2] = 128;
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn identity_placement_is_an_area_resize() {
+        let d = cells();
+        let out = place(&d, 64, 64, &Placement::IDENTITY, 8);
+        for cy in 0..8 {
+            for cx in 0..8 {
+                let i = (cy * 8 + cx) * 3;
+                assert_eq!(&out[i..i + 3], &[(cx * 30) as u8, (cy * 30) as u8, 128]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_centre_crop_is_undone() {
+        // Crop the middle 50 % (cells 2..6) and blow it up to 64×64, as an attacker would.
+        let d = cells();
+        let mut zoomed = vec![0u8; 64 * 64 * 3];
+        for y in 0..64 {
+            for x in 0..64 {
+                let (sx, sy) = (16 + x / 2, 16 + y / 2);
+                zoomed[(y * 64 + x) * 3..(y * 64 + x) * 3 + 3]
+                    .copy_from_slice(&d[(sy * 64 + sx) * 3..(sy * 64 + sx) * 3 + 3]);
+            }
+        }
+        let p = Placement::crop(0.5, 0.5, 0.5, "test");
+        let out = place(&zoomed, 64, 64, &p, 8);
+        // Cells 2..6 of the original come back where they were.
+        for cy in 2..6 {
+            for cx in 2..6 {
+                let i = (cy * 8 + cx) * 3;
+                assert_eq!(
+                    &out[i..i + 2],
+                    &[(cx * 30) as u8, (cy * 30) as u8],
+                    "{cx},{cy}"
+                );
+            }
+        }
+        // Outside: the observed frame's mean colour.
+        assert_eq!(out[2], 128);
+        // Without the placement the cells are in the wrong place.
+        let wrong = place(&zoomed, 64, 64, &Placement::IDENTITY, 8);
+        assert_ne!(&wrong[(2 * 8 + 2) * 3..(2 * 8 + 2) * 3 + 2], &[60, 60]);
+    }
+
+    #[test]
+    fn a_letterbox_is_undone() {
+        // The original squeezed into the middle 48 rows of 64, black bars above and below.
+        let d = cells();
+        let mut boxed = vec![0u8; 64 * 64 * 3];
+        for y in 8..56 {
+            for x in 0..64 {
+                let sy = ((y - 8) as f64 * 64.0 / 48.0) as usize;
+                boxed[(y * 64 + x) * 3..(y * 64 + x) * 3 + 3]
+                    .copy_from_slice(&d[(sy * 64 + x) * 3..(sy * 64 + x) * 3 + 3]);
+            }
+        }
+        let p = Placement::boxed(1.0, 0.75, "test");
+        let out = place(&boxed, 64, 64, &p, 8);
+        let cell = |cx: usize, cy: usize| out[(cy * 8 + cx) * 3 + 1];
+        assert_eq!(cell(3, 0), 0);
+        assert_eq!(cell(3, 4), 120);
+        assert!((i32::from(cell(3, 7)) - 210).abs() <= 8, "{}", cell(3, 7));
+    }
+
+    #[test]
+    fn candidates_are_distinct_and_sane() {
+        let c = candidate_placements();
+        assert!(c.len() >= 16);
+        for (i, a) in c.iter().enumerate() {
+            assert!(a.w > 0.0 && a.h > 0.0);
+            assert!(c[i + 1..].iter().all(|b| b != a), "{a:?} repeated");
+        }
+        assert!(!c.contains(&Placement::IDENTITY));
+    }
+}
