@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use std::fs;
+use std::path::{Path, PathBuf};
 
 const MODEL: &str = "models/candor-shapes-v1";
 
@@ -163,6 +164,136 @@ fn geometry_search_finds_the_watermark_after_a_crop_and_a_letterbox() {
         let v = json_lines(&r.stdout).remove(0);
         assert_eq!(v["watermark"]["present"], false, "{placement}: {v}");
     }
+}
+
+/// Decodes a clip to numbered PNG frames in `dir`.
+fn frames_of(clip: &Path, dir: &Path) {
+    fs::create_dir_all(dir).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-i"])
+        .arg(clip)
+        .arg(dir.join("%02d.png"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Encodes the given PNG frames, in order, as an 8 fps H.264 clip.
+fn assemble(frames: &[PathBuf], out: &Path) {
+    let dir = out.with_extension("frames");
+    fs::create_dir_all(&dir).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        fs::copy(f, dir.join(format!("{i:02}.png"))).unwrap();
+    }
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-framerate",
+            "8",
+            "-i",
+        ])
+        .arg(dir.join("%02d.png"))
+        .args(["-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p"])
+        .arg(out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn edits_are_reported_where_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.db");
+    let s = store.to_str().unwrap();
+    let clip = |name: &str, prompt: &str, seed: &str| {
+        let out = dir.path().join(name);
+        let r = candor_run(&[
+            "generate",
+            prompt,
+            "-o",
+            out.to_str().unwrap(),
+            "--store",
+            s,
+            "--seed",
+            seed,
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        out
+    };
+    let a = clip("a.mp4", "a red circle moving right over the sky", "1");
+    let b = clip("b.mp4", "a white star moving left over the night", "2");
+    frames_of(&a, &dir.path().join("fa"));
+    frames_of(&b, &dir.path().join("fb"));
+    let fa = |i: usize| dir.path().join(format!("fa/{:02}.png", i + 1));
+    let fb = |i: usize| dir.path().join(format!("fb/{:02}.png", i + 1));
+    let verdict = |file: &Path| {
+        let r = candor_run(&["verify", file.to_str().unwrap(), "--store", s, "--json"]);
+        assert_eq!(r.code, 0, "{}", r.stdout);
+        let v = json_lines(&r.stdout).remove(0);
+        assert_eq!(v["watermark"]["present"], true, "{v}");
+        v["verdict"].as_str().unwrap().to_string()
+    };
+
+    // Untouched: no edits claimed.
+    assert!(!verdict(&a).contains("Tampered"));
+    // Frames 5-7 removed.
+    let dropped = dir.path().join("dropped.mp4");
+    assemble(
+        &(0..16)
+            .filter(|i| !(5..=7).contains(i))
+            .map(fa)
+            .collect::<Vec<_>>(),
+        &dropped,
+    );
+    let v = verdict(&dropped);
+    assert!(
+        v.starts_with("Tampered: frames 5-7 removed (before frame 5)"),
+        "{v}"
+    );
+    // Three frames of another clip (same key, other payload) inserted after frame 7.
+    let inserted = dir.path().join("inserted.mp4");
+    let mut frames: Vec<PathBuf> = (0..8).map(fa).collect();
+    frames.extend((3..6).map(fb));
+    frames.extend((8..16).map(fa));
+    assemble(&frames, &inserted);
+    let v = verdict(&inserted);
+    assert!(
+        v.contains("frame 8 inserted, frame 9 inserted, frame 10 inserted"),
+        "{v}"
+    );
+    // Frames 4 and 10 swapped.
+    let reordered = dir.path().join("reordered.mp4");
+    let mut order: Vec<usize> = (0..16).collect();
+    order.swap(4, 10);
+    assemble(&order.into_iter().map(fa).collect::<Vec<_>>(), &reordered);
+    let v = verdict(&reordered);
+    assert!(
+        v.contains("frame 4 out of order (was 10), frame 10 out of order (was 4)"),
+        "{v}"
+    );
+    // A 48×48 patch of the other clip pasted top-left.
+    let pasted = dir.path().join("pasted.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-i"])
+        .arg(&a)
+        .arg("-i")
+        .arg(&b)
+        .args([
+            "-filter_complex",
+            "[1:v]crop=48:48:0:0[p];[0:v][p]overlay=0:0",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "18",
+        ])
+        .arg(&pasted)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let v = verdict(&pasted);
+    assert!(v.contains("region edited: top-left"), "{v}");
 }
 
 #[test]

@@ -176,16 +176,17 @@ pub fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &
             format!("No provenance found (false-positive rate of this check: {fpr} per clip)")
         }
     };
-    if !wm.detection.temporal.is_empty() && wm.present {
-        report
-            .verdict
-            .push_str(&format!("; frame edits found: {}", describe_temporal(&wm)));
-    }
+    // Edits found by the watermark lead the verdict: they matter more than anything after them.
     if wm.present {
+        let mut edits = Vec::new();
+        if !wm.detection.temporal.is_empty() {
+            edits.push(describe_temporal(&wm));
+        }
         if let Some(region) = wm.detection.spatial.as_ref().and_then(describe_region) {
-            report
-                .verdict
-                .push_str(&format!("; region edited: {region}"));
+            edits.push(format!("region edited: {region}"));
+        }
+        if !edits.is_empty() {
+            report.verdict = format!("Tampered: {}. {}", edits.join("; "), report.verdict);
         }
     }
     report.watermark = Some(WatermarkHalf {

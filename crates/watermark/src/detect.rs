@@ -64,6 +64,10 @@ pub struct FrameMatch {
     pub agreement: f32,
     /// Standard score of the agreement.
     pub z: f32,
+    /// Too weak to say: no template matched, yet the frame agrees with the template its
+    /// neighbours expect more than chance would (z ≥ 1.5). Such frames are not called inserted.
+    #[serde(default)]
+    pub unreadable: bool,
 }
 
 /// One temporal edit found by comparing the frame order with the templates.
@@ -258,6 +262,7 @@ impl Detector {
                     template: None,
                     agreement: 0.5 + z / (2.0 * sd_a),
                     z,
+                    unreadable: false,
                 })
                 .collect(),
             temporal: Vec::new(),
@@ -296,7 +301,10 @@ impl Detector {
                 None => tmpl.clone(),
             })
             .collect();
-        let matches = match_frames(&frames, &expected, expected_len);
+        let mut matches = match_frames(&frames, &expected, expected_len);
+        if codeword.is_some() {
+            mark_other_clips(&mut matches, &frames, &expected, na + nb, n);
+        }
         let temporal = temporal_events(&matches);
         // The map counts only the channels that still carry the mark (as the presence test does):
         // erased fine bands would pull every block towards chance and hide the edited ones.
@@ -443,13 +451,12 @@ fn match_frames(frames: &[ObservedFrame], expected: &[Vec<u64>], len: usize) -> 
     let tries = (frames.len() * expected.len()).max(1) as f64;
     let ln_alpha = (1e-6f64 / tries).ln();
     let sd = (len as f32).sqrt().max(1.0);
-    frames
-        .iter()
-        .enumerate()
-        .map(|(o, obs)| {
+    let score = |o: usize, t: usize| agreement(&frames[o].signs, &expected[t], 0, len);
+    let mut matches: Vec<FrameMatch> = (0..frames.len())
+        .map(|o| {
             let mut best = (0usize, 0usize);
-            for (t, e) in expected.iter().enumerate() {
-                let a = agreement(&obs.signs, e, 0, len);
+            for t in 0..expected.len() {
+                let a = score(o, t);
                 if a > best.1 {
                     best = (t, a);
                 }
@@ -460,9 +467,79 @@ fn match_frames(frames: &[ObservedFrame], expected: &[Vec<u64>], len: usize) -> 
                 template: matched.then_some(best.0),
                 agreement: best.1 as f32 / len.max(1) as f32,
                 z: (2.0 * best.1 as f32 - len as f32) / sd,
+                unreadable: false,
             }
         })
-        .collect()
+        .collect();
+    // A frame that compression left too weak for the open search is tested once more, against
+    // the one template its matched neighbours say belongs there: one test per frame needs far less
+    // evidence. Only frames that fail this too are called foreign.
+    let ln_alpha_neighbour = (1e-3f64 / frames.len().max(1) as f64).ln();
+    // The nearest matched frame before (else after) says which template belongs at `o`.
+    let mut last_matched: Option<(usize, usize)> = None;
+    for o in 0..matches.len() {
+        if let Some(t) = matches[o].template {
+            last_matched = Some((o, t));
+            continue;
+        }
+        if len == 0 {
+            continue;
+        }
+        let from_previous = last_matched.map(|(mo, t)| t + (o - mo));
+        let from_next = || {
+            matches[o + 1..]
+                .iter()
+                .find_map(|m| m.template.map(|t| (m.observed, t)))
+                .and_then(|(mo, t)| t.checked_sub(mo - o))
+        };
+        let Some(t) = from_previous
+            .or_else(from_next)
+            .filter(|&t| t < expected.len())
+        else {
+            continue;
+        };
+        let a = score(o, t);
+        let z = (2.0 * a as f32 - len as f32) / sd;
+        let matched = ln_binomial_upper_tail(len as u64, a as u64) < ln_alpha_neighbour;
+        matches[o] = FrameMatch {
+            observed: o,
+            template: matched.then_some(t),
+            agreement: a as f32 / len as f32,
+            z,
+            unreadable: !matched && z >= 1.5,
+        };
+    }
+    matches
+}
+
+/// Frames of another clip made with the same key carry the same pilots (they come from the key
+/// and the frame index) but another payload. A matched frame whose pilots agree clearly (z ≥ 3)
+/// while its payload elements `data_start..len` agree no better than chance (z < 1) is such a
+/// frame: it is unmatched (reported as inserted).
+fn mark_other_clips(
+    matches: &mut [FrameMatch],
+    frames: &[ObservedFrame],
+    expected: &[Vec<u64>],
+    data_start: usize,
+    len: usize,
+) {
+    if len <= data_start {
+        return;
+    }
+    let z = |a: usize, n: usize| (2.0 * a as f32 - n as f32) / (n.max(1) as f32).sqrt();
+    for m in matches.iter_mut() {
+        let Some(t) = m.template else { continue };
+        let signs = &frames[m.observed].signs;
+        let pilots = z(agreement(signs, &expected[t], 0, data_start), data_start);
+        let data = z(
+            agreement(signs, &expected[t], data_start, len),
+            len - data_start,
+        );
+        if pilots >= 3.0 && data < 1.0 {
+            m.template = None;
+            m.unreadable = false;
+        }
+    }
 }
 
 /// Dropped, inserted, reordered and duplicated frames from the matched template sequence.
@@ -473,7 +550,7 @@ fn temporal_events(matches: &[FrameMatch]) -> Vec<TemporalEvent> {
     }
     let mut seen = std::collections::HashSet::new();
     let mut sequence: Vec<(usize, usize)> = Vec::new(); // (observed, template), first occurrences
-    for m in matches {
+    for m in matches.iter().filter(|m| !m.unreadable) {
         match m.template {
             None => events.push(TemporalEvent::Inserted {
                 observed: m.observed,
@@ -499,10 +576,25 @@ fn temporal_events(matches: &[FrameMatch]) -> Vec<TemporalEvent> {
         }
     }
     // Gaps in the in-order run that no moved frame fills are drops.
+    // An unreadable frame is taken to hold the next template in line, not to hide a drop.
+    let unreadable: Vec<usize> = matches
+        .iter()
+        .filter(|m| m.unreadable)
+        .map(|m| m.observed)
+        .collect();
     let mut expected_next = 0usize;
+    let mut previous_observed: Option<usize> = None;
     for &(o, t) in &in_order {
+        let between = unreadable
+            .iter()
+            .filter(|&&u| u < o && previous_observed.is_none_or(|p| u > p))
+            .count();
+        previous_observed = Some(o);
         if t > expected_next {
-            let missing: Vec<usize> = (expected_next..t).filter(|x| !seen.contains(x)).collect();
+            let missing: Vec<usize> = (expected_next..t)
+                .filter(|x| !seen.contains(x))
+                .skip(between)
+                .collect();
             for run in runs(&missing) {
                 events.push(TemporalEvent::Dropped {
                     first: run.0,
@@ -637,15 +729,39 @@ fn spatial_map(
     sorted.sort_by(f32::total_cmp);
     let level = sorted.get(sorted.len() / 2).copied().unwrap_or(0.5);
     let cut = 0.5 + (level - 0.5) / 2.0;
-    let tampered = agreement
-        .iter()
-        .zip(&count_total)
-        .map(|(&a, &c)| {
-            // A block is edited when the clip is clearly marked, the block sits nearer chance than
-            // the clip's level, and it falls far below that level (8 sd): blocks that are merely a
-            // little weaker (content the inversion finds hard) are not accused.
+    // 2×2 windows of blocks pool four blocks' evidence (half the noise of one block): an edited
+    // region that covers a window pulls it far below the clip's level, while one weak block among
+    // strong neighbours does not.
+    let window_flagged = |wy: usize, wx: usize| -> bool {
+        let (mut agree, mut count) = (0u32, 0u32);
+        for y in wy..(wy + 2).min(gh) {
+            for x in wx..(wx + 2).min(gw) {
+                agree += agree_total[y * gw + x];
+                count += count_total[y * gw + x];
+            }
+        }
+        if count == 0 {
+            return false;
+        }
+        let a = agree as f32 / count as f32;
+        let sd = 0.5 / (count as f32).sqrt();
+        level > 0.5 + 6.0 * sd && a < cut && a < level - 6.0 * sd
+    };
+    let tampered = (0..cells)
+        .map(|b| {
+            let (a, c) = (agreement[b], count_total[b]);
+            if !a.is_finite() || a >= cut {
+                return false;
+            }
+            // One block far below the level (8 sd) on its own evidence…
             let sd = 0.5 / (c.max(1) as f32).sqrt();
-            level > 0.5 + 6.0 * sd && a.is_finite() && a < cut && a < level - 8.0 * sd
+            let alone = level > 0.5 + 6.0 * sd && a < level - 8.0 * sd;
+            // …or a block nearer chance than the level inside a window that is edited as a whole.
+            let (y, x) = (b / gw, b % gw);
+            let in_window = (y.saturating_sub(1)..=y.min(gh.saturating_sub(2))).any(|wy| {
+                (x.saturating_sub(1)..=x.min(gw.saturating_sub(2))).any(|wx| window_flagged(wy, wx))
+            });
+            alone || in_window
         })
         .collect();
     Some(SpatialMap {
