@@ -41,6 +41,10 @@ pub struct TrainArgs {
     /// switched at the step its train.json records).
     #[arg(long, default_value_t = 0)]
     band_weighted_from_step: usize,
+    /// Step from which the learning rate anneals linearly to 5 % at --steps. Applies to resumed
+    /// runs too (it is recorded in the run's train.json). Default: never.
+    #[arg(long)]
+    lr_decay_from_step: Option<usize>,
     /// After training, write the EMA weights as a model directory here.
     #[arg(long)]
     export: Option<PathBuf>,
@@ -58,9 +62,13 @@ pub fn run(args: TrainArgs) -> CliResult<Outcome> {
         seed: args.seed,
         checkpoint_every: args.checkpoint_every,
         band_weighted_from_step: args.band_weighted_from_step,
+        lr_decay_from_step: args.lr_decay_from_step.unwrap_or(usize::MAX),
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::open(&args.run, config, &Device::Cpu).map_err(|e| e.to_string())?;
+    if let Some(from) = args.lr_decay_from_step {
+        trainer.config.lr_decay_from_step = from; // a resumed run takes the new schedule too
+    }
     let start = trainer.state.step;
     let total = trainer.config.steps;
     eprintln!(

@@ -37,10 +37,27 @@ pub struct TrainConfig {
     /// existed read it as "never".
     #[serde(default = "never")]
     pub band_weighted_from_step: usize,
+    /// From this step to `steps`, the learning rate falls linearly to 5 % of `lr` (annealing
+    /// lets the weights settle at the end of a run). Older runs read it as "never".
+    #[serde(default = "never")]
+    pub lr_decay_from_step: usize,
 }
 
 fn never() -> usize {
     usize::MAX
+}
+
+/// Learning rate at `step`: linear warm-up, constant, then a linear decay to 5 % from
+/// `lr_decay_from_step` to `steps`.
+pub fn learning_rate(c: &TrainConfig, step: usize) -> f64 {
+    let warm = ((step + 1) as f64 / c.warmup.max(1) as f64).min(1.0);
+    let decay = if step >= c.lr_decay_from_step && c.steps > c.lr_decay_from_step {
+        let left = c.steps.saturating_sub(step) as f64 / (c.steps - c.lr_decay_from_step) as f64;
+        0.05 + 0.95 * left.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    c.lr * warm * decay
 }
 
 /// Per-band loss weights, mean 1, proportional to each band's pixel-unit standard deviation.
@@ -69,6 +86,7 @@ impl Default for TrainConfig {
             seed: 2026,
             checkpoint_every: 100,
             band_weighted_from_step: 0,
+            lr_decay_from_step: usize::MAX,
         }
     }
 }
@@ -385,7 +403,7 @@ impl Trainer {
             err.mean_all()?
         };
         let grads = loss.backward()?;
-        let lr = c.lr * ((step + 1) as f64 / c.warmup.max(1) as f64).min(1.0);
+        let lr = learning_rate(c, step);
         self.adam.update(&grads, lr, 1.0)?;
         let d = c.ema_decay.min((1.0 + step as f64) / (10.0 + step as f64));
         for (i, (_, var)) in self.adam.vars.iter().enumerate() {
@@ -440,6 +458,26 @@ mod tests {
         let w = band_loss_weights(&stats);
         assert_eq!(w, vec![2.0, 1.0, 0.5, 0.5]);
         assert!((w.iter().sum::<f32>() / 4.0 - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn learning_rate_warms_up_holds_and_anneals() {
+        let c = TrainConfig {
+            steps: 1000,
+            warmup: 100,
+            lr: 1.0,
+            lr_decay_from_step: 600,
+            ..TrainConfig::default()
+        };
+        assert!((learning_rate(&c, 49) - 0.5).abs() < 1e-9);
+        assert_eq!(learning_rate(&c, 300), 1.0);
+        assert!((learning_rate(&c, 800) - 0.525).abs() < 1e-9);
+        assert!((learning_rate(&c, 1000) - 0.05).abs() < 1e-9);
+        let never = TrainConfig {
+            lr: 1.0,
+            ..TrainConfig::default()
+        };
+        assert_eq!(learning_rate(&never, 19_999), 1.0);
     }
 
     #[test]
