@@ -62,6 +62,7 @@ fn row(h: &mut String, key: &str, value: &str) {
 
 fn file_section(h: &mut String, r: &FileReport) {
     let class = match r.status {
+        _ if r.verdict.starts_with("Tampered") => "bad",
         "verified" => "ok",
         "no_credentials" if r.watermark.as_ref().is_some_and(|w| w.report.present) => "ok",
         "no_credentials" => "none",
@@ -156,6 +157,16 @@ fn file_section(h: &mut String, r: &FileReport) {
             }
             row(h, "Sign error rate", &format!("{:.3}", d.bit_error_rate));
             row(h, "Frames read", &w.report.frames_read.to_string());
+            if let Some(g) = &w.report.geometry {
+                row(
+                    h,
+                    "Alignment",
+                    &format!(
+                        "{} ({} placements tested; the p-value accounts for all of them)",
+                        g.placement.name, g.placements_tested
+                    ),
+                );
+            }
             h.push_str("</table>");
             agreement_plot(h, d);
             if let Some(map) = &d.spatial {
@@ -194,7 +205,7 @@ fn agreement_plot(h: &mut String, d: &candor_watermark::Detection) {
     let n = d.frames.len().max(1);
     let (w, ht, pad) = (640.0f32, 180.0f32, 30.0f32);
     let bar = (w - 2.0 * pad) / n as f32;
-    let y = |a: f32| ht - pad - (ht - 2.0 * pad) * ((a - 0.4) / 0.6).clamp(0.0, 1.0);
+    let y = |a: f32| ht - pad - (ht - 2.0 * pad) * ((a - 0.4) / 0.4).clamp(0.0, 1.0);
     let _ = write!(
         h,
         "<h3>Frame alignment and agreement</h3><svg width=\"{w}\" height=\"{ht}\" role=\"img\" \
@@ -202,10 +213,10 @@ fn agreement_plot(h: &mut String, d: &candor_watermark::Detection) {
     );
     for (i, f) in d.frames.iter().enumerate() {
         let x = pad + i as f32 * bar;
-        let colour = if f.template.is_some() {
-            "#2e6fb5"
-        } else {
-            "#c0392b"
+        let colour = match (f.template, f.unreadable) {
+            (Some(_), _) => "#2e6fb5",
+            (None, true) => "#9aa3ad",
+            (None, false) => "#c0392b",
         };
         let top = y(f.agreement);
         let _ = write!(
@@ -218,23 +229,27 @@ fn agreement_plot(h: &mut String, d: &candor_watermark::Detection) {
             f.agreement,
             x + bar / 2.0,
             ht - pad + 12.0,
-            f.template.map(|t| t.to_string()).unwrap_or_else(|| "?".into())
+            match (f.template, f.unreadable) {
+                (Some(t), _) => t.to_string(),
+                (None, true) => "~".into(),
+                (None, false) => "?".into(),
+            }
         );
     }
     let _ = write!(
         h,
         "<line x1=\"{pad}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#888\" stroke-dasharray=\"4\"/>\
-         <text x=\"{pad}\" y=\"14\" font-size=\"11\">agreement with the watermark template (dashed: chance, 0.5); labels: original frame index</text></svg>",
+         <text x=\"{pad}\" y=\"14\" font-size=\"11\">agreement with the watermark template (dashed: chance, 0.5); labels: frame index found (? foreign, ~ too weak)</text></svg>",
         w - pad,
         y(0.5),
         y(0.5)
     );
     if !d.temporal.is_empty() {
-        h.push_str("<ul>");
-        for e in &d.temporal {
-            let _ = write!(h, "<li>{}</li>", escape(&format!("{e:?}")));
-        }
-        h.push_str("</ul>");
+        let _ = write!(
+            h,
+            "<p><b>Frame edits:</b> {}</p>",
+            escape(&crate::verdict::describe_temporal(&d.temporal))
+        );
     }
 }
 

@@ -180,7 +180,7 @@ pub fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &
     if wm.present {
         let mut edits = Vec::new();
         if !wm.detection.temporal.is_empty() {
-            edits.push(describe_temporal(&wm));
+            edits.push(describe_temporal(&wm.detection.temporal));
         }
         if let Some(region) = wm.detection.spatial.as_ref().and_then(describe_region) {
             edits.push(format!("region edited: {region}"));
@@ -195,10 +195,10 @@ pub fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &
     });
 }
 
-fn describe_temporal(wm: &WatermarkReport) -> String {
+/// Frame edits in words: "frames 5-7 removed (before frame 5), frame 9 inserted".
+pub(crate) fn describe_temporal(events: &[candor_watermark::TemporalEvent]) -> String {
     use candor_watermark::TemporalEvent as E;
-    wm.detection
-        .temporal
+    events
         .iter()
         .map(|e| match e {
             E::Dropped {
