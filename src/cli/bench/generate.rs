@@ -30,6 +30,9 @@ pub struct GenerateBenchArgs {
     /// DDIM steps per clip.
     #[arg(long, default_value_t = 25)]
     steps: usize,
+    /// Classifier-free guidance scale.
+    #[arg(long, default_value_t = 3.0)]
+    guidance: f64,
     /// DDIM inversion steps for the round trip.
     #[arg(long, default_value_t = 10)]
     inversion_steps: usize,
@@ -128,6 +131,7 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
         let out = dir.join(format!("clip-{i:03}.mp4"));
         let mut options = GenerateOptions::for_native_size(size);
         options.steps = args.steps;
+        options.guidance = args.guidance;
         options.seed = i as u64;
         let g = generate(
             &model,
@@ -200,6 +204,8 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
         "model": model.config.name,
         "clips": args.clips,
         "steps": args.steps,
+        "guidance": args.guidance,
+        "inversion_steps": args.inversion_steps,
         "colour_right": colour_ok as f64 / n,
         "motion_right": motion_ok as f64 / n,
         "watermark_detected": detected as f64 / n,
