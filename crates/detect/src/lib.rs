@@ -212,8 +212,24 @@ pub fn check_file(
     if frames.is_empty() {
         return Err(DetectError::Input(format!("{}: no frames", path.display())));
     }
+    check_frames(&frames, &work, model, ring, options, times)
+}
+
+/// Looks for the watermark in decoded frames: `native` at the model's size, `work` at 4× it (the
+/// geometry search's input; may be empty when the search is off). `times` carries the decode time.
+pub fn check_frames(
+    frames: &[Vec<u8>],
+    work: &[Vec<u8>],
+    model: &DiffusionModel,
+    ring: &KeyRing,
+    options: &WatermarkOptions,
+    mut times: StageTimes,
+) -> Result<WatermarkReport> {
+    if frames.is_empty() {
+        return Err(DetectError::Input("no frames".into()));
+    }
     let t = Instant::now();
-    let x = frames_tensor(&frames, model.config.size, &model.device)?;
+    let x = frames_tensor(frames, model.config.size, &model.device)?;
     let latents = model.codec.encode(&x)?;
     times.encode = t.elapsed().as_secs_f64();
     let t = Instant::now();
@@ -222,7 +238,7 @@ pub fn check_file(
     let t = Instant::now();
     // Every placement that can produce a detection is one test: split the false-positive rate
     // evenly between them (Bonferroni), and report p-values multiplied back.
-    let candidates = if options.geometry_search {
+    let candidates = if options.geometry_search && !work.is_empty() {
         candidate_placements()
     } else {
         Vec::new()
@@ -233,10 +249,10 @@ pub fn check_file(
     let mut detection = detect_in_noise(&noise, ring, &per_test)?;
     times.detection = t.elapsed().as_secs_f64();
     let mut placement = Placement::IDENTITY;
-    if !detection.present && !candidates.is_empty() {
+    if !detection.present && !candidates.is_empty() && !work.is_empty() {
         let t = Instant::now();
         if let Some((found, best)) =
-            search_geometry(model, ring, &per_test, options, &work, &candidates)?
+            search_geometry(model, ring, &per_test, options, work, &candidates)?
         {
             detection = found;
             placement = best;
