@@ -88,8 +88,11 @@ fn ffmpeg(args: &[&str], out: &Path) -> Result<(), String> {
     }
 }
 
+/// RGB24 frames.
+type Frames = Vec<Vec<u8>>;
+
 /// Frames of a video at the model's size, and at 4× it for the geometry search.
-fn native_frames(path: &Path, size: u32) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), String> {
+fn native_frames(path: &Path, size: u32) -> Result<(Frames, Frames), String> {
     let mut native = Vec::new();
     let mut work = Vec::new();
     for f in FrameReader::open(path, DecodeOptions::default()).map_err(|e| e.to_string())? {
@@ -102,8 +105,8 @@ fn native_frames(path: &Path, size: u32) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>),
 
 struct Source {
     name: String,
-    frames: Vec<Vec<u8>>,
-    work: Vec<Vec<u8>>,
+    frames: Frames,
+    work: Frames,
 }
 
 pub fn run(args: FprBenchArgs) -> CliResult<Outcome> {
