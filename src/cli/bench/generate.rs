@@ -53,8 +53,9 @@ const BACKDROPS: [&str; 4] = ["sky", "grass", "gray", "night"];
 /// Per-frame centroid of the foreground, when there is one.
 type Track = Vec<Option<(f32, f32)>>;
 
-/// Foreground = pixels far from the clip's per-pixel temporal median. Returns per-frame
-/// centroids and the foreground's mean colour.
+/// Foreground = pixels far from the clip's per-pixel temporal median; the object in a frame is
+/// the largest 4-connected foreground blob (stray pixels and isolated noise blocks are not the
+/// object). Returns per-frame blob centroids and the blobs' mean colour.
 fn analyse(frames: &[Vec<u8>], size: usize) -> (Track, Option<[f32; 3]>) {
     let n = size * size;
     let mut median = vec![[0f32; 3]; n];
@@ -70,26 +71,99 @@ fn analyse(frames: &[Vec<u8>], size: usize) -> (Track, Option<[f32; 3]>) {
     let centroids = frames
         .iter()
         .map(|f| {
-            let (mut sx, mut sy, mut k) = (0f32, 0f32, 0f32);
-            for p in 0..n {
-                let d: f32 = (0..3)
-                    .map(|c| (f32::from(f[p * 3 + c]) - median[p][c]).abs())
-                    .sum();
-                if d > 90.0 {
-                    sx += (p % size) as f32;
-                    sy += (p / size) as f32;
-                    k += 1.0;
-                    for c in 0..3 {
-                        colour[c] += f32::from(f[p * 3 + c]);
-                    }
-                    count += 1.0;
-                }
+            let foreground: Vec<bool> = (0..n)
+                .map(|p| {
+                    (0..3)
+                        .map(|c| (f32::from(f[p * 3 + c]) - median[p][c]).abs())
+                        .sum::<f32>()
+                        > 90.0
+                })
+                .collect();
+            let blob = largest_blob(&foreground, size);
+            if blob.len() < 6 {
+                return None;
             }
-            (k >= 3.0).then(|| (sx / k, sy / k))
+            let (mut sx, mut sy) = (0f32, 0f32);
+            for &p in &blob {
+                sx += (p % size) as f32;
+                sy += (p / size) as f32;
+                for c in 0..3 {
+                    colour[c] += f32::from(f[p * 3 + c]);
+                }
+                count += 1.0;
+            }
+            let k = blob.len() as f32;
+            Some((sx / k, sy / k))
         })
         .collect();
     let colour = (count > 0.0).then(|| colour.map(|v| v / count / 255.0));
     (centroids, colour)
+}
+
+/// Pixel indices of the largest 4-connected `true` region of a `size×size` mask.
+fn largest_blob(mask: &[bool], size: usize) -> Vec<usize> {
+    let mut seen = vec![false; mask.len()];
+    let mut best = Vec::new();
+    for start in 0..mask.len() {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        let mut blob = vec![start];
+        seen[start] = true;
+        let mut i = 0;
+        while let Some(&p) = blob.get(i) {
+            i += 1;
+            let (x, y) = (p % size, p / size);
+            let mut visit = |q: usize| {
+                if mask[q] && !seen[q] {
+                    seen[q] = true;
+                    blob.push(q);
+                }
+            };
+            if x > 0 {
+                visit(p - 1);
+            }
+            if x + 1 < size {
+                visit(p + 1);
+            }
+            if y > 0 {
+                visit(p - size);
+            }
+            if y + 1 < size {
+                visit(p + size);
+            }
+        }
+        if blob.len() > best.len() {
+            best = blob;
+        }
+    }
+    best
+}
+
+/// Displacement over the clip from a least-squares line through the object's track (robust to
+/// one frame where the blob jumps), or `None` with fewer than 4 tracked frames.
+fn displacement(track: &Track) -> Option<(f32, f32)> {
+    let points: Vec<(f32, f32, f32)> = track
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.map(|(x, y)| (i as f32, x, y)))
+        .collect();
+    if points.len() < 4 {
+        return None;
+    }
+    let k = points.len() as f32;
+    let mean_t = points.iter().map(|p| p.0).sum::<f32>() / k;
+    let var_t: f32 = points.iter().map(|p| (p.0 - mean_t).powi(2)).sum();
+    let slope = |sel: fn(&(f32, f32, f32)) -> f32| {
+        let mean = points.iter().map(sel).sum::<f32>() / k;
+        points
+            .iter()
+            .map(|p| (p.0 - mean_t) * (sel(p) - mean))
+            .sum::<f32>()
+            / var_t.max(1e-6)
+    };
+    let span = (track.len().max(1) - 1) as f32;
+    Some((slope(|p| p.1) * span, slope(|p| p.2) * span))
 }
 
 fn nearest_colour(rgb: [f32; 3]) -> &'static str {
@@ -163,11 +237,7 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
         let (centroids, rgb) = analyse(&frames, size);
         let seen_colour = rgb.map(nearest_colour).unwrap_or("none");
         let colour_right = seen_colour == colour;
-        let track: Vec<(f32, f32)> = centroids.iter().flatten().copied().collect();
-        let (dx, dy) = match (track.first(), track.last()) {
-            (Some(a), Some(b)) if track.len() >= 4 => (b.0 - a.0, b.1 - a.1),
-            _ => (0.0, 0.0),
-        };
+        let (dx, dy) = displacement(&centroids).unwrap_or((0.0, 0.0));
         let (ex, ey) = motion.direction();
         let moved = (dx * dx + dy * dy).sqrt();
         let motion_right =
@@ -242,4 +312,36 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_blob_wins_over_stray_pixels() {
+        let mut mask = vec![false; 64];
+        for p in [0, 7, 63] {
+            mask[p] = true; // strays
+        }
+        for y in 3..6 {
+            for x in 2..5 {
+                mask[y * 8 + x] = true;
+            }
+        }
+        let blob = largest_blob(&mask, 8);
+        assert_eq!(blob.len(), 9);
+        assert!(blob.contains(&(4 * 8 + 3)));
+    }
+
+    #[test]
+    fn displacement_follows_the_track_and_shrugs_off_one_jump() {
+        let mut track: Track = (0..16).map(|i| Some((2.0 + i as f32, 10.0))).collect();
+        track[7] = Some((30.0, 30.0));
+        track[3] = None;
+        let (dx, dy) = displacement(&track).unwrap_or_default();
+        assert!(dx > 12.0 && dx < 18.0, "{dx}");
+        assert!(dy.abs() < 3.0, "{dy}");
+        assert_eq!(displacement(&vec![None; 16]), None);
+    }
 }
