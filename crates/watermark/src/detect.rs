@@ -513,9 +513,11 @@ fn match_frames(frames: &[ObservedFrame], expected: &[Vec<u64>], len: usize) -> 
 }
 
 /// Frames of another clip made with the same key carry the same pilots (they come from the key
-/// and the frame index) but another payload. A matched frame whose pilots agree clearly (z ≥ 3)
-/// while its payload elements `data_start..len` agree no better than chance (z < 1) is such a
-/// frame: it is unmatched (reported as inserted).
+/// and the frame index) but another payload. In a frame of this clip, pilot and payload elements
+/// agree with their expected signs equally often (the layout interleaves them at random); in a
+/// frame of another clip the payload elements agree far less. A matched frame whose pilots agree
+/// clearly (z ≥ 3) while its payload agreement falls more than 5 sd below its pilot agreement
+/// (two-proportion test) is such a frame: it is unmatched (reported as inserted).
 fn mark_other_clips(
     matches: &mut [FrameMatch],
     frames: &[ObservedFrame],
@@ -523,19 +525,20 @@ fn mark_other_clips(
     data_start: usize,
     len: usize,
 ) {
-    if len <= data_start {
+    if len <= data_start || data_start == 0 {
         return;
     }
-    let z = |a: usize, n: usize| (2.0 * a as f32 - n as f32) / (n.max(1) as f32).sqrt();
+    let (n1, n2) = (data_start as f64, (len - data_start) as f64);
     for m in matches.iter_mut() {
         let Some(t) = m.template else { continue };
         let signs = &frames[m.observed].signs;
-        let pilots = z(agreement(signs, &expected[t], 0, data_start), data_start);
-        let data = z(
-            agreement(signs, &expected[t], data_start, len),
-            len - data_start,
-        );
-        if pilots >= 3.0 && data < 1.0 {
+        let a1 = agreement(signs, &expected[t], 0, data_start) as f64;
+        let a2 = agreement(signs, &expected[t], data_start, len) as f64;
+        let pilots_z = (2.0 * a1 - n1) / n1.sqrt();
+        let pooled = (a1 + a2) / (n1 + n2);
+        let sd = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt().max(1e-12);
+        let gap_z = (a1 / n1 - a2 / n2) / sd;
+        if pilots_z >= 3.0 && gap_z > 5.0 {
             m.template = None;
             m.unreadable = false;
         }
