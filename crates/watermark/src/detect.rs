@@ -536,7 +536,9 @@ fn mark_other_clips(
         let a2 = agreement(signs, &expected[t], data_start, len) as f64;
         let pilots_z = (2.0 * a1 - n1) / n1.sqrt();
         let pooled = (a1 + a2) / (n1 + n2);
-        let sd = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt().max(1e-12);
+        let sd = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
+            .sqrt()
+            .max(1e-12);
         let gap_z = (a1 / n1 - a2 / n2) / sd;
         if pilots_z >= 3.0 && gap_z > 5.0 {
             m.template = None;
