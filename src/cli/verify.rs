@@ -66,9 +66,10 @@ pub struct VerifyArgs {
     /// Also write a self-contained HTML report (verdicts, signer, watermark plots, tamper maps).
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
-    /// DDIM inversion steps (more is slower and more robust).
-    #[arg(long, default_value_t = 10)]
-    inversion_steps: usize,
+    /// DDIM inversion steps (model evaluations; 0 reads the latent itself). Default: the
+    /// model's, chosen from its measured robustness curve (see docs/BENCHMARKS.md).
+    #[arg(long)]
+    inversion_steps: Option<usize>,
     /// Do not try undoing crops, zooms and letterboxes when the frame as it is shows no watermark
     /// (faster on clean video; the stated false-positive rate is the same either way).
     #[arg(long)]
@@ -108,7 +109,9 @@ fn watermark_setup(args: &VerifyArgs) -> Result<WatermarkSetup, String> {
         None
     };
     let options = WatermarkOptions {
-        inversion_steps: args.inversion_steps,
+        inversion_steps: args
+            .inversion_steps
+            .unwrap_or_else(|| model.config.default_inversion_steps()),
         geometry_search: !args.no_geometry_search,
         ..WatermarkOptions::default()
     };

@@ -47,7 +47,8 @@ pub type Result<T> = std::result::Result<T, DetectError>;
 /// How to look for the watermark.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WatermarkOptions {
-    /// DDIM inversion steps.
+    /// DDIM inversion steps (model evaluations; 0 reads the latent itself). Callers take the
+    /// model's measured default, [`candor_diffusion::ModelConfig::default_inversion_steps`].
     pub inversion_steps: usize,
     /// When the frame as it is shows no watermark, try undoing crops, zooms and letterboxes
     /// ([`candidate_placements`]); the p-value is corrected for the placements tried.
@@ -173,10 +174,10 @@ pub fn detect_in_noise(
     )?)
 }
 
-/// Frames read by the geometry search's ranking pass, and its inversion steps: cheap, because
-/// it only has to tell the right placement from the wrong ones.
+/// Frames read by the geometry search's ranking pass, and at most this many inversion steps: it
+/// only has to tell the right placement from the wrong ones.
 const SEARCH_FRAMES: usize = 8;
-const SEARCH_INVERSION_STEPS: usize = 1;
+const SEARCH_INVERSION_STEPS: usize = 2;
 
 /// Looks for the watermark in a video file.
 pub fn check_file(
@@ -329,7 +330,8 @@ fn search_geometry(
     let head = &work[..work.len().min(SEARCH_FRAMES)];
     let mut best: Option<(f64, &Placement)> = None;
     for p in candidates {
-        let noise = estimate_noise(model, &render(head, p), SEARCH_INVERSION_STEPS)?;
+        let steps = options.inversion_steps.min(SEARCH_INVERSION_STEPS);
+        let noise = estimate_noise(model, &render(head, p), steps)?;
         let score = detect_in_noise(&noise, ring, per_test)?.log10_p_value;
         if best.is_none_or(|(s, _)| score < s) {
             best = Some((score, p));

@@ -82,24 +82,30 @@ pub fn sample(
     Ok(x)
 }
 
-/// DDIM inversion: from a clean latent back to an estimate of the initial noise.
+/// DDIM inversion: from a clean latent back to an estimate of the initial noise, in `steps`
+/// model evaluations (from the cleanest timestep up to the noisiest). `steps = 0` returns the
+/// latent itself: the detector can read the watermark straight from the latent when the model
+/// leaves the initial noise's signs visible in its output (measured per model; see
+/// `candor bench robustness --inversion-steps`).
 pub fn invert(
     latent: &Tensor,
     steps: usize,
     mut model: impl FnMut(&Tensor, usize) -> Result<Tensor>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Tensor> {
+    if steps == 0 {
+        return Ok(latent.clone());
+    }
     let abar = alphas_cumprod();
-    let mut ts = sampling_timesteps(steps)?;
-    ts.reverse(); // cleanest first
+    let mut points = sampling_timesteps(steps + 1)?;
+    points.reverse(); // cleanest first; the clean latent counts as sitting at the cleanest one
     let mut x = latent.clone();
-    // Each move evaluates the model where x currently sits (the clean latent counts as the
-    // cleanest timestep) and carries x̂₀, ε̂ to the next noisier timestep.
-    for (i, &t) in ts.iter().enumerate() {
-        let t_eval = if i == 0 { t } else { ts[i - 1] };
-        let v = model(&x, t_eval)?;
-        x = ddim_move(&x, &v, abar[t_eval], abar[t])?;
-        progress(i + 1, ts.len());
+    // Each move evaluates the model where x sits and carries x̂₀, ε̂ to the next noisier point.
+    for i in 1..points.len() {
+        let (from, to) = (points[i - 1], points[i]);
+        let v = model(&x, from)?;
+        x = ddim_move(&x, &v, abar[from], abar[to])?;
+        progress(i, steps);
     }
     Ok(x)
 }
@@ -148,6 +154,31 @@ mod tests {
         let wrong = invert(&x0, 10, |x: &Tensor, _| Ok(x.zeros_like()?), |_, _| {})?;
         let err = (wrong - &start)?.abs()?.max_all()?.to_scalar::<f32>()?;
         assert!(err > 0.5, "{err}");
+        Ok(())
+    }
+
+    #[test]
+    fn inversion_makes_exactly_k_model_calls_and_zero_returns_the_latent() -> Result<()> {
+        let x0 = Tensor::randn(0f32, 1f32, (1, 2, 3, 3), &Device::Cpu)?;
+        for k in [0usize, 1, 2, 7] {
+            let mut calls = Vec::new();
+            let out = invert(
+                &x0,
+                k,
+                |x: &Tensor, t| {
+                    calls.push(t);
+                    Ok(x.ones_like()?)
+                },
+                |_, _| {},
+            )?;
+            assert_eq!(calls.len(), k);
+            if k == 0 {
+                let same = (out - &x0)?.abs()?.max_all()?.to_scalar::<f32>()?;
+                assert_eq!(same, 0.0);
+            } else {
+                assert_eq!(calls[0], 0, "starts at the cleanest timestep");
+            }
+        }
         Ok(())
     }
 }

@@ -28,6 +28,11 @@ pub struct ModelConfig {
     pub band_stats: BandStats,
     /// Vocabulary the prompt encoder was trained on.
     pub vocabulary: Vec<String>,
+    /// DDIM inversion steps the detector uses by default with this model, chosen from the
+    /// measured robustness curve (`candor bench robustness --inversion-steps K`); 0 reads the
+    /// watermark from the latent itself. Absent: 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector_inversion_steps: Option<usize>,
 }
 
 impl ModelConfig {
@@ -42,6 +47,7 @@ impl ModelConfig {
             codec: "haar".into(),
             band_stats,
             vocabulary,
+            detector_inversion_steps: None,
         }
     }
 
@@ -56,7 +62,13 @@ impl ModelConfig {
             codec: "haar".into(),
             band_stats: BandStats::identity(48),
             vocabulary,
+            detector_inversion_steps: None,
         }
+    }
+
+    /// The detector's default inversion steps for this model.
+    pub fn default_inversion_steps(&self) -> usize {
+        self.detector_inversion_steps.unwrap_or(10)
     }
 
     /// Latent shape `[frames, C, h, w]` for `frames` frames at native size.

@@ -38,9 +38,10 @@ pub struct FprBenchArgs {
     /// on clean video); without it, windows are tested as they are.
     #[arg(long)]
     geometry_search: bool,
-    /// DDIM inversion steps of the detector.
-    #[arg(long, default_value_t = 10)]
-    inversion_steps: usize,
+    /// DDIM inversion steps (model evaluations; 0 reads the latent itself). Default: the
+    /// model's, chosen from its measured robustness curve (see docs/BENCHMARKS.md).
+    #[arg(long)]
+    inversion_steps: Option<usize>,
     /// Model directory.
     #[arg(long)]
     model: Option<PathBuf>,
@@ -120,10 +121,13 @@ pub fn run(args: FprBenchArgs) -> CliResult<Outcome> {
     }
     let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
         .map_err(|e| e.to_string())?;
+    let inversion_steps = args
+        .inversion_steps
+        .unwrap_or_else(|| model.config.default_inversion_steps());
     let identity = load_identity(None)?;
     let ring = KeyRing::single(WatermarkKey::new(identity.watermark_secret()));
     let options = WatermarkOptions {
-        inversion_steps: args.inversion_steps,
+        inversion_steps,
         geometry_search: args.geometry_search,
         ..WatermarkOptions::default()
     };
@@ -142,7 +146,7 @@ pub fn run(args: FprBenchArgs) -> CliResult<Outcome> {
         "model": model.config.name,
         "windows": p_values.len(),
         "window_frames": WINDOW,
-        "inversion_steps": args.inversion_steps,
+        "inversion_steps": inversion_steps,
         "geometry_search": args.geometry_search,
         "operating_false_positive_rate": OPERATING_FPR,
         "false_detections": false_detections,

@@ -33,9 +33,10 @@ pub struct GenerateBenchArgs {
     /// Classifier-free guidance scale.
     #[arg(long, default_value_t = 3.0)]
     guidance: f64,
-    /// DDIM inversion steps for the round trip.
-    #[arg(long, default_value_t = 10)]
-    inversion_steps: usize,
+    /// DDIM inversion steps (model evaluations; 0 reads the latent itself). Default: the
+    /// model's, chosen from its measured robustness curve (see docs/BENCHMARKS.md).
+    #[arg(long)]
+    inversion_steps: Option<usize>,
     /// Model directory.
     #[arg(long)]
     model: Option<PathBuf>,
@@ -183,6 +184,9 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
     }
     let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
         .map_err(|e| e.to_string())?;
+    let inversion_steps = args
+        .inversion_steps
+        .unwrap_or_else(|| model.config.default_inversion_steps());
     let identity = load_identity(None)?;
     let dir = args.keep.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("candor-bench-gen-{}", std::process::id()))
@@ -247,7 +251,7 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
 
         // Watermark round trip through the MP4, and the manifest's soft binding.
         let options = WatermarkOptions {
-            inversion_steps: args.inversion_steps,
+            inversion_steps,
             ..WatermarkOptions::default()
         };
         let report = check_file(&out, &model, &ring, &options).map_err(|e| e.to_string())?;
@@ -275,7 +279,7 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
         "clips": args.clips,
         "steps": args.steps,
         "guidance": args.guidance,
-        "inversion_steps": args.inversion_steps,
+        "inversion_steps": inversion_steps,
         "colour_right": colour_ok as f64 / n,
         "motion_right": motion_ok as f64 / n,
         "watermark_detected": detected as f64 / n,

@@ -31,9 +31,10 @@ pub struct RobustnessBenchArgs {
     /// Print the attacks and the ffmpeg arguments of each, and exit.
     #[arg(long)]
     list: bool,
-    /// DDIM inversion steps of the detector.
-    #[arg(long, default_value_t = 10)]
-    inversion_steps: usize,
+    /// DDIM inversion steps (model evaluations; 0 reads the latent itself). Default: the
+    /// model's, chosen from its measured robustness curve (see docs/BENCHMARKS.md).
+    #[arg(long)]
+    inversion_steps: Option<usize>,
     /// Model directory.
     #[arg(long)]
     model: Option<PathBuf>,
@@ -303,6 +304,9 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
     };
     let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
         .map_err(|e| e.to_string())?;
+    let inversion_steps = args
+        .inversion_steps
+        .unwrap_or_else(|| model.config.default_inversion_steps());
     let identity = load_identity(None)?;
     let dir = args.keep.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("candor-bench-robust-{}", std::process::id()))
@@ -311,7 +315,7 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
     let store = ManifestStore::open(&dir.join("store.db")).map_err(|e| e.to_string())?;
     let ring = KeyRing::single(WatermarkKey::new(identity.watermark_secret()));
     let options = WatermarkOptions {
-        inversion_steps: args.inversion_steps,
+        inversion_steps,
         ..WatermarkOptions::default()
     };
 
@@ -378,7 +382,7 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
         "benchmark": "robustness",
         "model": model.config.name,
         "clips": args.clips,
-        "inversion_steps": args.inversion_steps,
+        "inversion_steps": inversion_steps,
         "operating_false_positive_rate": OPERATING_FPR,
         "attacks": rows,
     });
@@ -387,7 +391,7 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
     } else {
         println!(
             "Robustness: {} generated clips per attack, {} inversion steps, detection at FPR {:.0e}",
-            args.clips, args.inversion_steps, OPERATING_FPR
+            args.clips, inversion_steps, OPERATING_FPR
         );
         println!(
             "  {:<22} {:>9} {:>9} {:>14} {:>8}",

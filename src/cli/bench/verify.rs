@@ -26,9 +26,10 @@ pub struct VerifyBenchArgs {
     /// Repetitions (the median is reported).
     #[arg(long, default_value_t = 5)]
     runs: usize,
-    /// DDIM inversion steps of the detector.
-    #[arg(long, default_value_t = 10)]
-    inversion_steps: usize,
+    /// DDIM inversion steps (model evaluations; 0 reads the latent itself). Default: the
+    /// model's, chosen from its measured robustness curve (see docs/BENCHMARKS.md).
+    #[arg(long)]
+    inversion_steps: Option<usize>,
     /// Model directory.
     #[arg(long)]
     model: Option<PathBuf>,
@@ -57,6 +58,9 @@ pub fn run(args: VerifyBenchArgs) -> CliResult<Outcome> {
     }
     let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
         .map_err(|e| e.to_string())?;
+    let inversion_steps = args
+        .inversion_steps
+        .unwrap_or_else(|| model.config.default_inversion_steps());
     let identity = load_identity(None)?;
     let dir = std::env::temp_dir().join(format!("candor-bench-verify-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -74,10 +78,11 @@ pub fn run(args: VerifyBenchArgs) -> CliResult<Outcome> {
     );
     let ring = KeyRing::single(WatermarkKey::new(identity.watermark_secret()));
     let clean = dir.join("clean.mp4");
-    let search = make_clean_clip(&clean).and_then(|()| search_cost(&args, &model, &ring, &clean));
+    let search = make_clean_clip(&clean)
+        .and_then(|()| search_cost(&args, inversion_steps, &model, &ring, &clean));
     let result = made
         .map_err(|e| e.to_string())
-        .and_then(|_| measure(&args, &model, &ring, &clip));
+        .and_then(|_| measure(&args, inversion_steps, &model, &ring, &clip));
     let _ = std::fs::remove_dir_all(&dir);
     let (mut stages, mut baseline) = result?;
     let (with_search, without_search) = search?;
@@ -96,7 +101,7 @@ pub fn run(args: VerifyBenchArgs) -> CliResult<Outcome> {
         "model": model.config.name,
         "clip": format!("{} frames, {}x{}, H.264 CRF {}", options.frames, options.size, options.size, options.crf),
         "runs": args.runs,
-        "inversion_steps": args.inversion_steps,
+        "inversion_steps": inversion_steps,
         "seconds": names.iter().zip(&medians).map(|(n, v)| (n.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "ffmpeg_null_decode_seconds": baseline,
         "decode_vs_ffmpeg": medians[1] / baseline,
@@ -111,7 +116,7 @@ pub fn run(args: VerifyBenchArgs) -> CliResult<Outcome> {
             "Verify one default clip ({}), median of {} runs, {} inversion steps:",
             doc["clip"].as_str().unwrap_or(""),
             args.runs,
-            args.inversion_steps
+            inversion_steps
         );
         for (n, v) in names.iter().zip(&medians) {
             println!("  {n:<10} {:8.1} ms", v * 1e3);
@@ -136,12 +141,13 @@ pub fn run(args: VerifyBenchArgs) -> CliResult<Outcome> {
 /// ffmpeg baseline of each run.
 fn measure(
     args: &VerifyBenchArgs,
+    inversion_steps: usize,
     model: &DiffusionModel,
     ring: &KeyRing,
     clip: &Path,
 ) -> Result<([Vec<f64>; 6], Vec<f64>), String> {
     let options = WatermarkOptions {
-        inversion_steps: args.inversion_steps,
+        inversion_steps,
         ..WatermarkOptions::default()
     };
     let anchors = TrustAnchors::none();
@@ -190,6 +196,7 @@ fn make_clean_clip(out: &Path) -> Result<(), String> {
 /// Median seconds of the watermark half on an unmarked clip, with and without the search.
 fn search_cost(
     args: &VerifyBenchArgs,
+    inversion_steps: usize,
     model: &DiffusionModel,
     ring: &KeyRing,
     clip: &Path,
@@ -198,7 +205,7 @@ fn search_cost(
     for _ in 0..args.runs {
         for (slot, search) in times.iter_mut().zip([true, false]) {
             let options = WatermarkOptions {
-                inversion_steps: args.inversion_steps,
+                inversion_steps,
                 geometry_search: search,
                 ..WatermarkOptions::default()
             };
