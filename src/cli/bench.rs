@@ -7,8 +7,17 @@ mod robustness;
 mod verify;
 mod watermark;
 
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+use candor_diffusion::DiffusionModel;
+use candor_manifest::Identity;
+use candor_store::ManifestStore;
+use candor_watermark::{KeyRing, WatermarkKey};
 use clap::Subcommand;
 
+use super::generate::model_dir;
+use super::identity::load_identity;
 use super::{CliResult, Outcome};
 
 #[derive(Debug, Subcommand)]
@@ -55,4 +64,48 @@ pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     }
     bar.set_message(what.to_string());
     bar
+}
+
+/// What the benchmarks that generate and detect share: the model, the detector's inversion steps
+/// (the model's default unless given), the identity (the public test one unless
+/// `$CANDOR_IDENTITY` says otherwise) with its key ring, and a work directory holding a manifest
+/// store.
+pub struct BenchSetup {
+    pub model: DiffusionModel,
+    pub inversion_steps: usize,
+    pub identity: Identity,
+    pub ring: KeyRing,
+    pub dir: PathBuf,
+    pub store: ManifestStore,
+}
+
+impl BenchSetup {
+    /// `keep`: the work directory to use (kept); `None` makes `candor-bench-NAME-PID` in the
+    /// temporary directory, for the caller to remove.
+    pub fn open(
+        model: Option<&Path>,
+        inversion_steps: Option<usize>,
+        keep: Option<&Path>,
+        name: &str,
+    ) -> CliResult<Self> {
+        let model =
+            DiffusionModel::load(&model_dir(model), &Device::Cpu).map_err(|e| e.to_string())?;
+        let inversion_steps =
+            inversion_steps.unwrap_or_else(|| model.config.default_inversion_steps());
+        let identity = load_identity(None)?;
+        let ring = KeyRing::single(WatermarkKey::new(identity.watermark_secret()));
+        let dir = keep.map(Path::to_path_buf).unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("candor-bench-{name}-{}", std::process::id()))
+        });
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let store = ManifestStore::open(&dir.join("store.db")).map_err(|e| e.to_string())?;
+        Ok(Self {
+            model,
+            inversion_steps,
+            identity,
+            ring,
+            dir,
+            store,
+        })
+    }
 }

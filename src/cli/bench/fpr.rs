@@ -6,21 +6,19 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use candle_core::Device;
 use candor_detect::{check_frames, resize_to, StageTimes, WatermarkOptions};
 use candor_diffusion::DiffusionModel;
 use candor_generate::{generate, GenerateOptions};
 use candor_manifest::{Identity, NewIdentity};
 use candor_media::{DecodeOptions, FrameReader};
 use candor_store::ManifestStore;
-use candor_watermark::{KeyRing, WatermarkKey, OPERATING_FPR};
+use candor_watermark::{KeyRing, OPERATING_FPR};
 use clap::Args;
 use serde_json::json;
 
-use super::super::generate::model_dir;
-use super::super::identity::load_identity;
 use super::super::{print_json, CliResult, Outcome};
 use super::progress;
+use super::BenchSetup;
 
 #[derive(Debug, Args)]
 pub struct FprBenchArgs {
@@ -119,21 +117,19 @@ pub fn run(args: FprBenchArgs) -> CliResult<Outcome> {
             return Err(format!("{}: no such file", f.display()));
         }
     }
-    let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
-        .map_err(|e| e.to_string())?;
-    let inversion_steps = args
-        .inversion_steps
-        .unwrap_or_else(|| model.config.default_inversion_steps());
-    let identity = load_identity(None)?;
-    let ring = KeyRing::single(WatermarkKey::new(identity.watermark_secret()));
+    let BenchSetup {
+        model,
+        inversion_steps,
+        ring,
+        dir,
+        ..
+    } = BenchSetup::open(args.model.as_deref(), args.inversion_steps, None, "fpr")?;
     let options = WatermarkOptions {
         inversion_steps,
         geometry_search: args.geometry_search,
         ..WatermarkOptions::default()
     };
     let size = model.config.size as u32;
-    let dir = std::env::temp_dir().join(format!("candor-bench-fpr-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let result = collect_and_test(&args, &model, &ring, &options, size, &dir);
     let _ = std::fs::remove_dir_all(&dir);
     let (sources, p_values, false_detections) = result?;

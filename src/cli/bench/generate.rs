@@ -4,23 +4,18 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use candle_core::Device;
 use candor_detect::{check_file, resize_to, WatermarkOptions};
 use candor_diffusion::data::{colour_rgb, Motion, COLOURS, HELD_OUT};
-use candor_diffusion::DiffusionModel;
 use candor_generate::{generate, GenerateOptions};
 use candor_manifest::{read_manifest, TrustAnchors};
 use candor_media::{DecodeOptions, FrameReader};
-use candor_store::ManifestStore;
-use candor_watermark::{KeyRing, WatermarkKey};
 use clap::Args;
 use rand::SeedableRng;
 use serde_json::json;
 
-use super::super::generate::model_dir;
-use super::super::identity::load_identity;
 use super::super::{print_json, CliResult, Outcome};
 use super::progress;
+use super::BenchSetup;
 
 #[derive(Debug, Args)]
 pub struct GenerateBenchArgs {
@@ -182,18 +177,19 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
     if args.clips == 0 {
         return Err("--clips must be at least 1".into());
     }
-    let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
-        .map_err(|e| e.to_string())?;
-    let inversion_steps = args
-        .inversion_steps
-        .unwrap_or_else(|| model.config.default_inversion_steps());
-    let identity = load_identity(None)?;
-    let dir = args.keep.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("candor-bench-gen-{}", std::process::id()))
-    });
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let store = ManifestStore::open(&dir.join("store.db")).map_err(|e| e.to_string())?;
-    let ring = KeyRing::single(WatermarkKey::new(identity.watermark_secret()));
+    let BenchSetup {
+        model,
+        inversion_steps,
+        identity,
+        ring,
+        dir,
+        store,
+    } = BenchSetup::open(
+        args.model.as_deref(),
+        args.inversion_steps,
+        args.keep.as_deref(),
+        "gen",
+    )?;
     let size = model.config.size;
 
     let (mut colour_ok, mut motion_ok, mut detected, mut exact, mut binding_ok) = (0, 0, 0, 0, 0);

@@ -5,19 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use candle_core::Device;
 use candor_detect::{check_file, WatermarkOptions};
 use candor_diffusion::data::{Motion, BACKGROUNDS, COLOURS, SHAPES};
-use candor_diffusion::DiffusionModel;
 use candor_generate::{generate, GenerateOptions};
-use candor_store::ManifestStore;
-use candor_watermark::{KeyRing, WatermarkKey, OPERATING_FPR};
+use candor_watermark::OPERATING_FPR;
 use clap::Args;
 use serde_json::json;
 
-use super::super::generate::model_dir;
-use super::super::identity::load_identity;
 use super::super::{print_json, CliResult, Outcome};
+use super::BenchSetup;
 use super::{median, progress};
 
 #[derive(Debug, Args)]
@@ -302,18 +298,19 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
             })
             .collect::<Result<_, _>>()?
     };
-    let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
-        .map_err(|e| e.to_string())?;
-    let inversion_steps = args
-        .inversion_steps
-        .unwrap_or_else(|| model.config.default_inversion_steps());
-    let identity = load_identity(None)?;
-    let dir = args.keep.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("candor-bench-robust-{}", std::process::id()))
-    });
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let store = ManifestStore::open(&dir.join("store.db")).map_err(|e| e.to_string())?;
-    let ring = KeyRing::single(WatermarkKey::new(identity.watermark_secret()));
+    let BenchSetup {
+        model,
+        inversion_steps,
+        identity,
+        ring,
+        dir,
+        store,
+    } = BenchSetup::open(
+        args.model.as_deref(),
+        args.inversion_steps,
+        args.keep.as_deref(),
+        "robust",
+    )?;
     let options = WatermarkOptions {
         inversion_steps,
         ..WatermarkOptions::default()

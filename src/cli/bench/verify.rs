@@ -6,20 +6,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use candle_core::Device;
 use candor_detect::{check_file, verify_file, WatermarkOptions};
 use candor_diffusion::DiffusionModel;
 use candor_generate::{generate, GenerateOptions};
 use candor_manifest::TrustAnchors;
-use candor_store::ManifestStore;
-use candor_watermark::{KeyRing, WatermarkKey};
+use candor_watermark::KeyRing;
 use clap::Args;
 use serde_json::json;
 
-use super::super::generate::model_dir;
-use super::super::identity::load_identity;
 use super::super::{print_json, CliResult, Outcome};
 use super::median;
+use super::BenchSetup;
 
 #[derive(Debug, Args)]
 pub struct VerifyBenchArgs {
@@ -56,16 +53,15 @@ pub fn run(args: VerifyBenchArgs) -> CliResult<Outcome> {
     if args.runs == 0 {
         return Err("--runs must be at least 1".into());
     }
-    let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
-        .map_err(|e| e.to_string())?;
-    let inversion_steps = args
-        .inversion_steps
-        .unwrap_or_else(|| model.config.default_inversion_steps());
-    let identity = load_identity(None)?;
-    let dir = std::env::temp_dir().join(format!("candor-bench-verify-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let BenchSetup {
+        model,
+        inversion_steps,
+        identity,
+        ring,
+        dir,
+        store,
+    } = BenchSetup::open(args.model.as_deref(), args.inversion_steps, None, "verify")?;
     let clip = dir.join("clip.mp4");
-    let store = ManifestStore::open(&dir.join("store.db")).map_err(|e| e.to_string())?;
     let options = GenerateOptions::for_native_size(model.config.size);
     let made = generate(
         &model,
@@ -76,7 +72,6 @@ pub fn run(args: VerifyBenchArgs) -> CliResult<Outcome> {
         &options,
         |_, _| {},
     );
-    let ring = KeyRing::single(WatermarkKey::new(identity.watermark_secret()));
     let clean = dir.join("clean.mp4");
     let search = make_clean_clip(&clean)
         .and_then(|()| search_cost(&args, inversion_steps, &model, &ring, &clean));
