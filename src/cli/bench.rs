@@ -66,6 +66,18 @@ pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// The model and detector settings every generating benchmark takes.
+#[derive(Debug, clap::Args)]
+pub struct DetectorArgs {
+    /// Model directory (default: the shipped model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// DDIM inversion steps (model evaluations; 0 reads the latent itself). Default: the
+    /// model's, chosen from its measured robustness curve (see docs/BENCHMARKS.md).
+    #[arg(long)]
+    pub inversion_steps: Option<usize>,
+}
+
 /// What the benchmarks that generate and detect share: the model, the detector's inversion steps
 /// (the model's default unless given), the identity (the public test one unless
 /// `$CANDOR_IDENTITY` says otherwise) with its key ring, and a work directory holding a manifest
@@ -82,16 +94,12 @@ pub struct BenchSetup {
 impl BenchSetup {
     /// `keep`: the work directory to use (kept); `None` makes `candor-bench-NAME-PID` in the
     /// temporary directory, for the caller to remove.
-    pub fn open(
-        model: Option<&Path>,
-        inversion_steps: Option<usize>,
-        keep: Option<&Path>,
-        name: &str,
-    ) -> CliResult<Self> {
-        let model =
-            DiffusionModel::load(&model_dir(model), &Device::Cpu).map_err(|e| e.to_string())?;
-        let inversion_steps =
-            inversion_steps.unwrap_or_else(|| model.config.default_inversion_steps());
+    pub fn open(detector: &DetectorArgs, keep: Option<&Path>, name: &str) -> CliResult<Self> {
+        let model = DiffusionModel::load(&model_dir(detector.model.as_deref()), &Device::Cpu)
+            .map_err(|e| e.to_string())?;
+        let inversion_steps = detector
+            .inversion_steps
+            .unwrap_or_else(|| model.config.default_inversion_steps());
         let identity = load_identity(None)?;
         let ring = KeyRing::single(WatermarkKey::new(identity.watermark_secret()));
         let dir = keep.map(Path::to_path_buf).unwrap_or_else(|| {

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::super::{print_json, CliResult, Outcome};
 use super::progress;
-use super::BenchSetup;
+use super::{BenchSetup, DetectorArgs};
 
 #[derive(Debug, Args)]
 pub struct FprBenchArgs {
@@ -36,13 +36,8 @@ pub struct FprBenchArgs {
     /// on clean video); without it, windows are tested as they are.
     #[arg(long)]
     geometry_search: bool,
-    /// DDIM inversion steps (model evaluations; 0 reads the latent itself). Default: the
-    /// model's, chosen from its measured robustness curve (see docs/BENCHMARKS.md).
-    #[arg(long)]
-    inversion_steps: Option<usize>,
-    /// Model directory.
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    detector: DetectorArgs,
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
@@ -123,7 +118,7 @@ pub fn run(args: FprBenchArgs) -> CliResult<Outcome> {
         ring,
         dir,
         ..
-    } = BenchSetup::open(args.model.as_deref(), args.inversion_steps, None, "fpr")?;
+    } = BenchSetup::open(&args.detector, None, "fpr")?;
     let options = WatermarkOptions {
         inversion_steps,
         geometry_search: args.geometry_search,

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::super::{print_json, CliResult, Outcome};
 use super::progress;
-use super::BenchSetup;
+use super::{BenchSetup, DetectorArgs};
 
 #[derive(Debug, Args)]
 pub struct GenerateBenchArgs {
@@ -28,13 +28,8 @@ pub struct GenerateBenchArgs {
     /// Classifier-free guidance scale.
     #[arg(long, default_value_t = 3.0)]
     guidance: f64,
-    /// DDIM inversion steps (model evaluations; 0 reads the latent itself). Default: the
-    /// model's, chosen from its measured robustness curve (see docs/BENCHMARKS.md).
-    #[arg(long)]
-    inversion_steps: Option<usize>,
-    /// Model directory.
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    detector: DetectorArgs,
     /// Keep the clips in this directory (default: a temporary one, removed).
     #[arg(long)]
     keep: Option<PathBuf>,
@@ -184,12 +179,7 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
         ring,
         dir,
         store,
-    } = BenchSetup::open(
-        args.model.as_deref(),
-        args.inversion_steps,
-        args.keep.as_deref(),
-        "gen",
-    )?;
+    } = BenchSetup::open(&args.detector, args.keep.as_deref(), "gen")?;
     let size = model.config.size;
 
     let (mut colour_ok, mut motion_ok, mut detected, mut exact, mut binding_ok) = (0, 0, 0, 0, 0);

@@ -13,8 +13,8 @@ use clap::Args;
 use serde_json::json;
 
 use super::super::{print_json, CliResult, Outcome};
-use super::BenchSetup;
 use super::{median, progress};
+use super::{BenchSetup, DetectorArgs};
 
 #[derive(Debug, Args)]
 pub struct RobustnessBenchArgs {
@@ -27,13 +27,8 @@ pub struct RobustnessBenchArgs {
     /// Print the attacks and the ffmpeg arguments of each, and exit.
     #[arg(long)]
     list: bool,
-    /// DDIM inversion steps (model evaluations; 0 reads the latent itself). Default: the
-    /// model's, chosen from its measured robustness curve (see docs/BENCHMARKS.md).
-    #[arg(long)]
-    inversion_steps: Option<usize>,
-    /// Model directory.
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    detector: DetectorArgs,
     /// Keep the clips and attacked copies in this directory (default: a temporary one, removed).
     #[arg(long)]
     keep: Option<PathBuf>,
@@ -305,12 +300,7 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
         ring,
         dir,
         store,
-    } = BenchSetup::open(
-        args.model.as_deref(),
-        args.inversion_steps,
-        args.keep.as_deref(),
-        "robust",
-    )?;
+    } = BenchSetup::open(&args.detector, args.keep.as_deref(), "robust")?;
     let options = WatermarkOptions {
         inversion_steps,
         ..WatermarkOptions::default()

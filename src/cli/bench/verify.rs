@@ -2,7 +2,7 @@
 //! encode, DDIM inversion, detection, C2PA), next to plain `ffmpeg -f null` decode of the same
 //! file measured in the same run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -16,20 +16,15 @@ use serde_json::json;
 
 use super::super::{print_json, CliResult, Outcome};
 use super::median;
-use super::BenchSetup;
+use super::{BenchSetup, DetectorArgs};
 
 #[derive(Debug, Args)]
 pub struct VerifyBenchArgs {
     /// Repetitions (the median is reported).
     #[arg(long, default_value_t = 5)]
     runs: usize,
-    /// DDIM inversion steps (model evaluations; 0 reads the latent itself). Default: the
-    /// model's, chosen from its measured robustness curve (see docs/BENCHMARKS.md).
-    #[arg(long)]
-    inversion_steps: Option<usize>,
-    /// Model directory.
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    detector: DetectorArgs,
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
@@ -60,7 +55,7 @@ pub fn run(args: VerifyBenchArgs) -> CliResult<Outcome> {
         ring,
         dir,
         store,
-    } = BenchSetup::open(args.model.as_deref(), args.inversion_steps, None, "verify")?;
+    } = BenchSetup::open(&args.detector, None, "verify")?;
     let clip = dir.join("clip.mp4");
     let options = GenerateOptions::for_native_size(model.config.size);
     let made = generate(
