@@ -41,41 +41,71 @@ pub struct RobustnessBenchArgs {
 pub struct Attack {
     pub name: &'static str,
     pub ext: &'static str,
-    pub args: &'static [&'static str],
+    /// Video filter graph (`-vf`), if the attack is a filter.
+    pub filter: Option<&'static str>,
+    /// Output (encoder) arguments.
+    pub output: &'static [&'static str],
     /// Why the detector is not expected to survive it, when it is not.
     pub expected_to_fail: Option<&'static str>,
 }
 
 /// Filters re-encode with x264 CRF 18, so the filter is the attack, not the codec.
+const X264_CRF18: &[&str] = &["-c:v", "libx264", "-crf", "18"];
+
+impl Attack {
+    /// A re-encode to `ext` with these encoder arguments.
+    const fn encode(
+        name: &'static str,
+        ext: &'static str,
+        output: &'static [&'static str],
+    ) -> Self {
+        Self {
+            name,
+            ext,
+            filter: None,
+            output,
+            expected_to_fail: None,
+        }
+    }
+
+    /// A video filter, then x264 CRF 18.
+    const fn filter(name: &'static str, filter: &'static str) -> Self {
+        Self {
+            name,
+            ext: "mp4",
+            filter: Some(filter),
+            output: X264_CRF18,
+            expected_to_fail: None,
+        }
+    }
+
+    const fn expected_to_fail(self, why: &'static str) -> Self {
+        Self {
+            expected_to_fail: Some(why),
+            ..self
+        }
+    }
+
+    /// The ffmpeg arguments between input and output.
+    pub fn args(&self) -> Vec<&'static str> {
+        let mut args = Vec::new();
+        if let Some(f) = self.filter {
+            args.extend(["-vf", f]);
+        }
+        args.extend(self.output);
+        args
+    }
+}
+
 pub const ATTACKS: &[Attack] = &[
-    Attack {
-        name: "none",
-        ext: "mp4",
-        args: &["-c", "copy"],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "h264-crf23",
-        ext: "mp4",
-        args: &["-c:v", "libx264", "-crf", "23"],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "h264-crf30",
-        ext: "mp4",
-        args: &["-c:v", "libx264", "-crf", "30"],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "h264-crf40",
-        ext: "mp4",
-        args: &["-c:v", "libx264", "-crf", "40"],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "hevc-crf28",
-        ext: "mp4",
-        args: &[
+    Attack::encode("none", "mp4", &["-c", "copy"]),
+    Attack::encode("h264-crf23", "mp4", &["-c:v", "libx264", "-crf", "23"]),
+    Attack::encode("h264-crf30", "mp4", &["-c:v", "libx264", "-crf", "30"]),
+    Attack::encode("h264-crf40", "mp4", &["-c:v", "libx264", "-crf", "40"]),
+    Attack::encode(
+        "hevc-crf28",
+        "mp4",
+        &[
             "-c:v",
             "libx265",
             "-crf",
@@ -85,12 +115,11 @@ pub const ATTACKS: &[Attack] = &[
             "-tag:v",
             "hvc1",
         ],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "vp9-crf40",
-        ext: "webm",
-        args: &[
+    ),
+    Attack::encode(
+        "vp9-crf40",
+        "webm",
+        &[
             "-c:v",
             "libvpx-vp9",
             "-b:v",
@@ -102,131 +131,32 @@ pub const ATTACKS: &[Attack] = &[
             "-cpu-used",
             "8",
         ],
-        expected_to_fail: None,
-    },
+    ),
     Attack {
-        name: "half-size-crf30",
-        ext: "mp4",
-        args: &["-vf", "scale=iw/2:-2", "-c:v", "libx264", "-crf", "30"],
-        expected_to_fail: None,
+        output: &["-c:v", "libx264", "-crf", "30"],
+        ..Attack::filter("half-size-crf30", "scale=iw/2:-2")
     },
+    Attack::filter("resize-0.5-and-back", "scale=iw/2:-2,scale=iw*2:-2"),
+    Attack::filter(
+        "crop-0.8-resize",
+        "crop=iw*0.8:ih*0.8,scale='trunc(iw*1.25/2+0.5)*2':-2",
+    ),
+    Attack::filter("letterbox-4:3", "scale=iw:ih*3/4,pad=iw:ih*4/3:0:(oh-ih)/2"),
+    Attack::filter("fps-8-to-12", "fps=12"),
     Attack {
-        name: "resize-0.5-and-back",
-        ext: "mp4",
-        args: &[
-            "-vf",
-            "scale=iw/2:-2,scale=iw*2:-2",
-            "-c:v",
-            "libx264",
-            "-crf",
-            "18",
-        ],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "crop-0.8-resize",
-        ext: "mp4",
-        args: &[
-            "-vf",
-            "crop=iw*0.8:ih*0.8,scale='trunc(iw*1.25/2+0.5)*2':-2",
-            "-c:v",
-            "libx264",
-            "-crf",
-            "18",
-        ],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "letterbox-4:3",
-        ext: "mp4",
-        args: &[
-            "-vf",
-            "scale=iw:ih*3/4,pad=iw:ih*4/3:0:(oh-ih)/2",
-            "-c:v",
-            "libx264",
-            "-crf",
-            "18",
-        ],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "fps-8-to-12",
-        ext: "mp4",
-        args: &["-vf", "fps=12", "-c:v", "libx264", "-crf", "18"],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "drop-25pct-frames",
-        ext: "mp4",
-        args: &[
-            "-vf",
+        output: &["-r", "8", "-c:v", "libx264", "-crf", "18"],
+        ..Attack::filter(
+            "drop-25pct-frames",
             "select='not(eq(mod(n\\,4)\\,3))',setpts=N/8/TB",
-            "-r",
-            "8",
-            "-c:v",
-            "libx264",
-            "-crf",
-            "18",
-        ],
-        expected_to_fail: None,
+        )
     },
-    Attack {
-        name: "brightness+20pct",
-        ext: "mp4",
-        args: &[
-            "-vf",
-            "lutrgb=r=val*1.2:g=val*1.2:b=val*1.2",
-            "-c:v",
-            "libx264",
-            "-crf",
-            "18",
-        ],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "brightness-20pct",
-        ext: "mp4",
-        args: &[
-            "-vf",
-            "lutrgb=r=val*0.8:g=val*0.8:b=val*0.8",
-            "-c:v",
-            "libx264",
-            "-crf",
-            "18",
-        ],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "contrast-1.3",
-        ext: "mp4",
-        args: &["-vf", "eq=contrast=1.3", "-c:v", "libx264", "-crf", "18"],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "gaussian-noise",
-        ext: "mp4",
-        args: &[
-            "-vf",
-            "noise=alls=12:allf=t",
-            "-c:v",
-            "libx264",
-            "-crf",
-            "18",
-        ],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "blur-1.5",
-        ext: "mp4",
-        args: &["-vf", "gblur=sigma=1.5", "-c:v", "libx264", "-crf", "18"],
-        expected_to_fail: None,
-    },
-    Attack {
-        name: "hflip",
-        ext: "mp4",
-        args: &["-vf", "hflip", "-c:v", "libx264", "-crf", "18"],
-        expected_to_fail: Some("mirrors the latent grid; the mark is not flip-invariant"),
-    },
+    Attack::filter("brightness+20pct", "lutrgb=r=val*1.2:g=val*1.2:b=val*1.2"),
+    Attack::filter("brightness-20pct", "lutrgb=r=val*0.8:g=val*0.8:b=val*0.8"),
+    Attack::filter("contrast-1.3", "eq=contrast=1.3"),
+    Attack::filter("gaussian-noise", "noise=alls=12:allf=t"),
+    Attack::filter("blur-1.5", "gblur=sigma=1.5"),
+    Attack::filter("hflip", "hflip")
+        .expected_to_fail("mirrors the latent grid; the mark is not flip-invariant"),
 ];
 
 /// Runs `ffmpeg -i input ARGS output`.
@@ -234,7 +164,7 @@ pub fn apply(attack: &Attack, input: &Path, output: &Path) -> Result<(), String>
     let status = Command::new("ffmpeg")
         .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
         .arg(input)
-        .args(attack.args)
+        .args(attack.args())
         .arg(output)
         .status()
         .map_err(|e| format!("ffmpeg could not be run ({e}); it is needed for this benchmark"))?;
@@ -272,7 +202,7 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
             println!(
                 "{:<22} ffmpeg -i IN {} OUT.{}",
                 a.name,
-                a.args.join(" "),
+                a.args().join(" "),
                 a.ext
             );
         }
@@ -355,7 +285,7 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
         .map(|(a, t)| {
             json!({
                 "attack": a.name,
-                "ffmpeg": a.args.join(" "),
+                "ffmpeg": a.args().join(" "),
                 "detected": t.detected as f64 / n,
                 "payload_exact": t.exact as f64 / n,
                 "median_log10_p": median(&mut t.log10_p),
