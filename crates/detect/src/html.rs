@@ -62,7 +62,13 @@ fn row(h: &mut String, key: &str, value: &str) {
 
 fn file_section(h: &mut String, r: &FileReport) {
     let class = match r.status {
-        _ if r.verdict.starts_with("Tampered") => "bad",
+        _ if r
+            .watermark
+            .as_ref()
+            .is_some_and(|w| w.report.present && w.report.detection.tampered()) =>
+        {
+            "bad"
+        }
         "verified" => "ok",
         "no_credentials" if r.watermark.as_ref().is_some_and(|w| w.report.present) => "ok",
         "no_credentials" => "none",
