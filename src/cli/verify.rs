@@ -13,7 +13,7 @@ use candor_detect::{add_watermark, verify_file, FileReport, WatermarkOptions, Wa
 use candor_diffusion::DiffusionModel;
 use candor_manifest::{CredentialState, Identity, ManifestReport, TrustAnchors};
 use candor_store::ManifestStore;
-use candor_watermark::{KeyRing, WatermarkKey};
+use candor_watermark::{KeyRing, Payload, WatermarkKey, SOFT_BINDING_ALG};
 use clap::Args;
 
 use super::generate::model_dir;
@@ -102,23 +102,31 @@ fn watermark_setup(args: &VerifyArgs) -> Result<WatermarkSetup, String> {
         .clone()
         .unwrap_or_else(candor_store::default_path);
     let store = if store_path.is_file() {
-        Some(Mutex::new(
-            ManifestStore::open(&store_path).map_err(|e| e.to_string())?,
-        ))
+        Some(ManifestStore::open(&store_path).map_err(|e| e.to_string())?)
     } else {
         None
     };
+    // The store's soft bindings: a mark too faint to decode is compared with each.
+    let candidate_payloads = match &store {
+        Some(store) => store
+            .bindings(SOFT_BINDING_ALG)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter_map(|b| Payload::from_bytes(b))
+            .collect(),
+        None => Vec::new(),
+    };
+    let defaults = WatermarkOptions::for_model(&model.config);
     let options = WatermarkOptions {
-        inversion_steps: args
-            .inversion_steps
-            .unwrap_or_else(|| model.config.default_inversion_steps()),
+        inversion_steps: args.inversion_steps.unwrap_or(defaults.inversion_steps),
         geometry_search: !args.no_geometry_search,
-        ..WatermarkOptions::default()
+        candidate_payloads,
+        ..defaults
     };
     Ok(WatermarkSetup {
         model,
         ring: KeyRing::new(keys),
-        store,
+        store: store.map(Mutex::new),
         options,
     })
 }

@@ -22,7 +22,10 @@ use candle_core::Tensor;
 use candor_diffusion::{DiffusionModel, LatentCodec};
 use candor_media::{DecodeOptions, FrameReader, RgbFrame};
 use candor_store::{ManifestStore, StoredManifest};
-use candor_watermark::{detect, DetectOptions, Detection, KeyRing, LatentShape, SOFT_BINDING_ALG};
+use candor_watermark::{
+    detect, identify_payload, DetectOptions, Detection, KeyRing, LatentShape, Payload,
+    PayloadMatch, SOFT_BINDING_ALG,
+};
 use serde::{Deserialize, Serialize};
 
 /// Errors of detection.
@@ -56,6 +59,10 @@ pub struct WatermarkOptions {
     /// At most this many frames are read (the watermark needs few).
     pub max_frames: usize,
     pub detect: DetectOptions,
+    /// Payloads a faint mark may be compared with when it cannot be decoded on its own: the soft
+    /// bindings of the manifest store ([`candor_store::ManifestStore::bindings`]).
+    #[serde(skip)]
+    pub candidate_payloads: Vec<Payload>,
 }
 
 impl Default for WatermarkOptions {
@@ -65,7 +72,20 @@ impl Default for WatermarkOptions {
             geometry_search: true,
             max_frames: 32,
             detect: DetectOptions::default(),
+            candidate_payloads: Vec::new(),
         }
+    }
+}
+
+impl WatermarkOptions {
+    /// The defaults measured for `model`: its inversion steps and calibrated channel weights.
+    pub fn for_model(model: &candor_diffusion::ModelConfig) -> Self {
+        let mut options = Self {
+            inversion_steps: model.default_inversion_steps(),
+            ..Self::default()
+        };
+        options.detect.channel_weights = model.detector_channel_weights.clone();
+        options
     }
 }
 
@@ -104,6 +124,10 @@ pub struct WatermarkReport {
     /// Present when the geometry search was on (see [`WatermarkOptions::geometry_search`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub geometry: Option<GeometryReport>,
+    /// Present when the payload was too faint to decode and was picked from the candidates
+    /// instead ([`WatermarkOptions::candidate_payloads`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_match: Option<PayloadMatch>,
 }
 
 /// Area-average (or bilinear, for non-integer factors) resize of an RGB24 frame to `size×size`.
@@ -250,15 +274,38 @@ pub fn check_frames(
     let mut detection = detect_in_noise(&noise, ring, &per_test)?;
     times.detection = t.elapsed().as_secs_f64();
     let mut placement = Placement::IDENTITY;
-    if !detection.present && !candidates.is_empty() && !work.is_empty() {
+    let mut noise = noise;
+    // A mark found as is but too faint to read may be a moved grid seen at its edges: search too.
+    let faint = detection.present && detection.payload.is_none();
+    if (!detection.present || faint) && !candidates.is_empty() && !work.is_empty() {
         let t = Instant::now();
-        if let Some((found, best)) =
+        if let Some((found, best, moved)) =
             search_geometry(model, ring, &per_test, options, work, &candidates)?
         {
-            detection = found;
-            placement = best;
+            if found.log10_p_value < detection.log10_p_value {
+                detection = found;
+                placement = best;
+                noise = moved;
+            }
         }
         times.geometry_search = t.elapsed().as_secs_f64();
+    }
+    // A mark too faint to decode may still single out one of the payloads the store knows.
+    let mut payload_match = None;
+    if detection.present && detection.payload.is_none() && !options.candidate_payloads.is_empty() {
+        let (f, c, h, w) = noise.dims4()?;
+        let values: Vec<f32> = noise.flatten_all()?.to_vec1()?;
+        payload_match = identify_payload(
+            ring,
+            &detection,
+            &values,
+            LatentShape::new(f, c, h, w),
+            &options.candidate_payloads,
+            &options.detect,
+        )?;
+        if let Some(m) = &payload_match {
+            detection.payload = Some(m.payload);
+        }
     }
     let adjust = (tests as f64).log10();
     detection.log10_p_value = (detection.log10_p_value + adjust).min(0.0);
@@ -275,12 +322,16 @@ pub fn check_frames(
         format!(", after undoing a {}", placement.name)
     };
     let summary = if detection.present {
-        match &content_id {
-            Some(id) => format!(
+        match (&content_id, &payload_match) {
+            (Some(id), Some(m)) => format!(
+                "Candor watermark found (p = 10^{:.0}{undone}); too faint to decode, it matches content id {id} of the {} in the store (p = 10^{:.0})",
+                detection.log10_p_value, m.candidates, m.log10_p_value
+            ),
+            (Some(id), None) => format!(
                 "Candor watermark found: content id {id} (p = 10^{:.0}{undone})",
                 detection.log10_p_value
             ),
-            None => format!(
+            (None, _) => format!(
                 "Candor watermark found (p = 10^{:.0}{undone}); payload not readable",
                 detection.log10_p_value
             ),
@@ -306,6 +357,7 @@ pub fn check_frames(
         detection,
         times,
         geometry,
+        payload_match,
     })
 }
 
@@ -318,7 +370,7 @@ fn search_geometry(
     options: &WatermarkOptions,
     work: &[Vec<u8>],
     candidates: &[Placement],
-) -> Result<Option<(Detection, Placement)>> {
+) -> Result<Option<(Detection, Placement, Tensor)>> {
     let native = model.config.size;
     let side = native * 4;
     let render = |frames: &[Vec<u8>], p: &Placement| -> Vec<Vec<u8>> {
@@ -342,7 +394,7 @@ fn search_geometry(
     };
     let noise = estimate_noise(model, &render(work, p), options.inversion_steps)?;
     let detection = detect_in_noise(&noise, ring, per_test)?;
-    Ok(detection.present.then(|| (detection, p.clone())))
+    Ok(detection.present.then(|| (detection, p.clone(), noise)))
 }
 
 /// Manifests in the store whose soft binding is this payload (`matches/byBinding`).

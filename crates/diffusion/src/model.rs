@@ -33,6 +33,11 @@ pub struct ModelConfig {
     /// watermark from the latent itself. Absent: 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detector_inversion_steps: Option<usize>,
+    /// How well each latent channel keeps the watermark's signs after heavy re-encoding, as
+    /// weights for the detector's clip-wide test (`2 × agreement − 1`, measured by the
+    /// `calibrate_detector` example of candor-detect on attacked clips). Absent: equal weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector_channel_weights: Option<Vec<f32>>,
 }
 
 impl ModelConfig {
@@ -48,6 +53,7 @@ impl ModelConfig {
             band_stats,
             vocabulary,
             detector_inversion_steps: None,
+            detector_channel_weights: None,
         }
     }
 
@@ -63,6 +69,7 @@ impl ModelConfig {
             band_stats: BandStats::identity(48),
             vocabulary,
             detector_inversion_steps: None,
+            detector_channel_weights: None,
         }
     }
 

@@ -203,6 +203,20 @@ impl ManifestStore {
             .map_err(|e| self.sql(e))
     }
 
+    /// Every distinct soft-binding value recorded under `alg`: the candidates a faint watermark,
+    /// too weak to decode its payload on its own, is compared with.
+    pub fn bindings(&self, alg: &str) -> Result<Vec<Vec<u8>>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT binding FROM manifests WHERE alg = ?1")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![alg], |row| row.get::<_, Vec<u8>>(0))
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.sql(e))
+    }
+
     /// `manifests/{id}`.
     pub fn manifest(&self, id: i64) -> Result<Option<StoredManifest>> {
         self.conn
@@ -273,6 +287,11 @@ mod tests {
         );
         assert!(store.manifest(999)?.is_none());
         assert_eq!(store.list(10)?.len(), 2);
+        store.record(&record(&[3, 4]))?;
+        let mut bindings = store.bindings("alg")?;
+        bindings.sort();
+        assert_eq!(bindings, vec![vec![1, 2], vec![3, 4]]);
+        assert!(store.bindings("other")?.is_empty());
         Ok(())
     }
 

@@ -41,6 +41,10 @@ pub struct DetectOptions {
     pub threshold: f64,
     /// Spatial block size (latent pixels) for the tamper map; `None` picks `min(h, w) / 8`.
     pub block: Option<usize>,
+    /// Weight of each latent channel in the clip-wide test, calibrated on attacked clips (how
+    /// well each channel keeps its signs); `None` weighs all channels equally.
+    #[serde(default)]
+    pub channel_weights: Option<Vec<f32>>,
 }
 
 impl Default for DetectOptions {
@@ -49,6 +53,7 @@ impl Default for DetectOptions {
             max_templates: None,
             threshold: OPERATING_FPR,
             block: None,
+            channel_weights: None,
         }
     }
 }
@@ -131,6 +136,13 @@ pub struct Detection {
     pub frames: Vec<FrameMatch>,
     pub temporal: Vec<TemporalEvent>,
     pub spatial: Option<SpatialMap>,
+    /// True when the clip-wide test found the watermark: the mark was too weak to place single
+    /// frames, so frame edits cannot be told from weak frames and none are reported.
+    #[serde(default)]
+    pub clip_wide: bool,
+    /// The (observed frame, template) pairs the presence test counted.
+    #[serde(default)]
+    pub alignment: Vec<(usize, usize)>,
 }
 
 impl Detection {
@@ -192,56 +204,66 @@ impl Detector {
             .collect();
         let t_count = self.templates.len();
 
-        // 1. Alignment on pilot A.
+        // 1. Alignment on pilot A: every (observed frame, template) pair is scored once.
         let sd_a = (na as f32).sqrt().max(1.0);
-        let best_a: Vec<(usize, f32)> = frames
+        let scores: Vec<Vec<u32>> = frames
             .iter()
             .map(|obs| {
-                let mut best = (0usize, f32::NEG_INFINITY);
-                for (t, tmpl) in self.templates.iter().enumerate() {
-                    let a = agreement(&obs.signs, tmpl, 0, na);
-                    let z = (2.0 * a as f32 - na as f32) / sd_a;
-                    if z > best.1 {
-                        best = (t, z);
-                    }
-                }
-                best
+                self.templates
+                    .iter()
+                    .map(|tmpl| agreement(&obs.signs, tmpl, 0, na) as u32)
+                    .collect()
+            })
+            .collect();
+        let best_a: Vec<(usize, f32)> = scores
+            .iter()
+            .map(|row| {
+                let (t, &a) = row
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|&(t, &a)| (a, std::cmp::Reverse(t)))
+                    .unwrap_or((0, &0));
+                (t, (2.0 * a as f32 - na as f32) / sd_a)
             })
             .collect();
 
-        // 2. Presence on pilot B, over frames chosen by pilot A only (one frame per template).
-        let chosen = choose_frames(&best_a, t_count);
-        // Channels that still carry the watermark, judged on pilot A alone: compression erases
-        // fine latent bands first, and counting them would only dilute the evidence. Because the
-        // choice never looks at pilot B, the B count stays exactly binomial under no watermark.
+        // 2. Presence. Two tests, the better reported with its p-value doubled (Bonferroni):
+        // - frame by frame: each frame placed on its own by pilot A, pilot B counted (exact
+        //   binomial); survives dropped, inserted and reordered frames;
+        // - clip-wide: the clip as one run of templates (every start, a few frame-rate steps),
+        //   all pilots counted with the calibrated channel weights (Hoeffding bound, corrected for
+        //   the runs tried); finds a mark too weak to place any single frame, as after heavy
+        //   compression.
         let hw = (shape.height * shape.width).max(1);
         let channel_of = |j: usize| self.layout.order[j] as usize / hw;
-        let reliability = channel_reliability(
+        let mut presence = self.presence(
             &frames,
-            &chosen,
-            &self.templates,
-            na,
+            choose_frames(&best_a, t_count),
             shape.channels,
             &channel_of,
         );
-        let selected: Vec<bool> = {
-            let picked: Vec<bool> = reliability.iter().map(|r| r.z > 1.0).collect();
-            if picked.iter().any(|&p| p) {
-                picked
-            } else {
-                vec![true; shape.channels]
+        let clip_weights: Vec<f64> = match &options.channel_weights {
+            Some(w) if w.len() == shape.channels => {
+                w.iter().map(|&x| f64::from(x.max(0.0))).collect()
             }
+            _ => vec![1.0; shape.channels],
         };
-        let (mut k, mut comparisons) = (0u64, 0u64);
-        for &(o, t) in &chosen {
-            for j in na..na + nb {
-                if selected[channel_of(j)] {
-                    comparisons += 1;
-                    k += u64::from(bit(&frames[o].signs, j) == bit(&self.templates[t], j));
-                }
+        let clip_wide = self.clip_wide_presence(&frames, &clip_weights, &channel_of);
+        let mut from_sequence = false;
+        if let Some(clip_wide) = clip_wide {
+            if clip_wide.ln_p < presence.ln_p {
+                presence = clip_wide;
+                from_sequence = true;
             }
         }
-        let ln_p = ln_binomial_upper_tail(comparisons, k);
+        presence.ln_p = (presence.ln_p + std::f64::consts::LN_2).min(0.0);
+        let Presence {
+            chosen,
+            selected,
+            agreements: k,
+            comparisons,
+            ln_p,
+        } = presence;
         let mut detection = Detection {
             present: false,
             p_value: ln_p.exp(),
@@ -267,13 +289,24 @@ impl Detector {
                 .collect(),
             temporal: Vec::new(),
             spatial: None,
+            clip_wide: from_sequence,
+            alignment: chosen.clone(),
         };
         if ln_p > ln_cutoff {
             return detection;
         }
 
-        // 3. Payload from the soft values of the chosen frames.
+        // 3. Payload from the soft values of the chosen frames, each channel weighted by how well
+        // both pilots agree in it (the p-value is settled, so pilot B may be used now).
         let weights: Vec<f32> = {
+            let reliability = channel_reliability(
+                &frames,
+                &chosen,
+                &self.templates,
+                0..na + nb,
+                shape.channels,
+                &channel_of,
+            );
             let w: Vec<f32> = reliability
                 .iter()
                 .map(|r| (2.0 * r.rate - 1.0).max(0.0))
@@ -284,7 +317,13 @@ impl Detector {
                 vec![1.0; shape.channels]
             }
         };
-        let payload = self.decode_payload(&frames, &chosen, &|j| weights[channel_of(j)]);
+        // Where the pilots are too few to say (a faint mark), the calibrated weights may.
+        let payload = self
+            .decode_payload(&frames, &chosen, &|j| weights[channel_of(j)])
+            .or_else(|| {
+                let calibrated = options.channel_weights.as_ref()?;
+                self.decode_payload(&frames, &chosen, &|j| calibrated[channel_of(j)])
+            });
 
         // 4. Frame matching on every element whose expected sign is known, then tamper maps.
         let codeword = payload.map(|p| code::encode(&p.to_bits()));
@@ -301,9 +340,18 @@ impl Detector {
                 None => tmpl.clone(),
             })
             .collect();
-        let mut matches = match_frames(&frames, &expected, expected_len);
+        let hint = from_sequence.then_some(chosen.as_slice());
+        let mut matches = match_frames(&frames, &expected, expected_len, hint);
         if codeword.is_some() {
             mark_other_clips(&mut matches, &frames, &expected, na + nb, n);
+        }
+        let placed = matches.iter().filter(|m| m.template.is_some()).count();
+        if from_sequence && 2 * placed < matches.len() {
+            // Most frames are too faint to place on their own: a foreign frame cannot be told
+            // from a faint one, so nothing is called inserted.
+            for m in matches.iter_mut().filter(|m| m.template.is_none()) {
+                m.unreadable = true;
+            }
         }
         let temporal = temporal_events(&matches);
         // The map counts only the channels that still carry the mark (as the presence test does):
@@ -336,6 +384,133 @@ impl Detector {
         detection
     }
 
+    /// The pilot-B presence test over the frames `chosen` (pairs of observed frame, template).
+    /// Channels that still carry the watermark are judged on pilot A alone: compression erases
+    /// fine latent bands first, and counting them would only dilute the evidence. Because the
+    /// choice never looks at pilot B, the B count stays exactly binomial under no watermark.
+    fn presence(
+        &self,
+        frames: &[ObservedFrame],
+        chosen: Vec<(usize, usize)>,
+        channels: usize,
+        channel_of: &dyn Fn(usize) -> usize,
+    ) -> Presence {
+        let (na, nb) = (self.layout.pilot_a, self.layout.pilot_b);
+        let reliability = channel_reliability(
+            frames,
+            &chosen,
+            &self.templates,
+            0..na,
+            channels,
+            channel_of,
+        );
+        let selected: Vec<bool> = {
+            let picked: Vec<bool> = reliability.iter().map(|r| r.z > 1.0).collect();
+            if picked.iter().any(|&p| p) {
+                picked
+            } else {
+                vec![true; channels]
+            }
+        };
+        let (mut agreements, mut comparisons) = (0u64, 0u64);
+        for &(o, t) in &chosen {
+            for j in na..na + nb {
+                if selected[channel_of(j)] {
+                    comparisons += 1;
+                    agreements += u64::from(bit(&frames[o].signs, j) == bit(&self.templates[t], j));
+                }
+            }
+        }
+        Presence {
+            ln_p: ln_binomial_upper_tail(comparisons, agreements),
+            chosen,
+            selected,
+            agreements,
+            comparisons,
+        }
+    }
+
+    /// The clip-wide test: for every run of templates `offset + round(o × rate)` covering at least
+    /// half the observed frames, the weighted sum S of ±1 pilot agreements (A and B). Under no
+    /// watermark each term is an independent fair ±w, so P(S ≥ s) ≤ exp(−s² / 2Σw²) (Hoeffding);
+    /// the best run's bound is multiplied by the number of runs tried.
+    fn clip_wide_presence(
+        &self,
+        frames: &[ObservedFrame],
+        weights: &[f64],
+        channel_of: &dyn Fn(usize) -> usize,
+    ) -> Option<Presence> {
+        let pilots = self.layout.code_start();
+        let templates = self.templates.len();
+        if frames.is_empty() || pilots == 0 || templates == 0 {
+            return None;
+        }
+        let w: Vec<f64> = (0..pilots).map(|j| weights[channel_of(j)]).collect();
+        // Each element counts by its channel's weight times its clipped magnitude: a value near
+        // zero says little about its sign. Given the observation these are fixed numbers, so the
+        // bound holds conditionally, and so unconditionally.
+        let scaled: Vec<Vec<f64>> = frames
+            .iter()
+            .map(|f| {
+                w.iter()
+                    .zip(&f.values)
+                    .map(|(wj, v)| wj * f64::from(v.abs().min(SOFT_CLIP)))
+                    .collect()
+            })
+            .collect();
+        let frame_square: Vec<f64> = scaled
+            .iter()
+            .map(|c| c.iter().map(|x| x * x).sum())
+            .collect();
+        // Weighted agreement of every (frame, template) pair, and its plain count.
+        let pair = |o: usize, t: usize| -> (f64, u64) {
+            let (obs, tmpl) = (&frames[o].signs, &self.templates[t]);
+            let (mut sum, mut count) = (0f64, 0u64);
+            for (j, cj) in scaled[o].iter().enumerate() {
+                if bit(obs, j) == bit(tmpl, j) {
+                    sum += cj;
+                    count += 1;
+                } else {
+                    sum -= cj;
+                }
+            }
+            (sum, count)
+        };
+        let table: Vec<Vec<(f64, u64)>> = (0..frames.len())
+            .map(|o| (0..templates).map(|t| pair(o, t)).collect())
+            .collect();
+        let mut runs = 0usize;
+        let mut best: Option<(f64, Vec<(usize, usize)>)> = None;
+        for rate in SEQUENCE_RATES {
+            for offset in 0..templates {
+                let pairs = template_run(frames.len(), templates, offset, rate);
+                if pairs.is_empty() || 2 * pairs.len() < frames.len().min(templates) {
+                    continue;
+                }
+                runs += 1;
+                let sum: f64 = pairs.iter().map(|&(o, t)| table[o][t].0).sum();
+                let square: f64 = pairs.iter().map(|&(o, _)| frame_square[o]).sum();
+                let ln_p = if sum > 0.0 && square > 0.0 {
+                    -(sum * sum) / (2.0 * square)
+                } else {
+                    0.0
+                };
+                if best.as_ref().is_none_or(|(b, _)| ln_p < *b) {
+                    best = Some((ln_p, pairs));
+                }
+            }
+        }
+        let (ln_p, chosen) = best?;
+        let agreements = chosen.iter().map(|&(o, t)| table[o][t].1).sum();
+        Some(Presence {
+            ln_p: (ln_p + (runs as f64).ln()).min(0.0),
+            comparisons: (chosen.len() * pilots) as u64,
+            agreements,
+            chosen,
+            selected: weights.iter().map(|&x| x > 0.0).collect(),
+        })
+    }
+
     /// Soft decoding; `weight(j)` scales layout position `j` by how reliable its channel is.
     fn decode_payload(
         &self,
@@ -343,10 +518,22 @@ impl Detector {
         chosen: &[(usize, usize)],
         weight: &dyn Fn(usize) -> f32,
     ) -> Option<Payload> {
-        let start = self.layout.code_start();
-        if start >= self.layout.frame_len || chosen.is_empty() {
+        if self.layout.code_start() >= self.layout.frame_len || chosen.is_empty() {
             return None;
         }
+        let soft = self.soft_code_bits(frames, chosen, weight);
+        Payload::from_bits(&code::decode(&soft, INFO_BITS))
+    }
+
+    /// Evidence per code bit: the sum of its elements' clipped, weighted values, signed by the
+    /// keystream (positive = the bit is 0).
+    fn soft_code_bits(
+        &self,
+        frames: &[ObservedFrame],
+        chosen: &[(usize, usize)],
+        weight: &dyn Fn(usize) -> f32,
+    ) -> Vec<f32> {
+        let start = self.layout.code_start();
         let mut soft = vec![0f32; code::CODE_BITS];
         for &(o, t) in chosen {
             let tmpl = &self.templates[t];
@@ -356,7 +543,7 @@ impl Detector {
                 soft[self.layout.code_bit(j, t)] += if bit(tmpl, j) { -v } else { v };
             }
         }
-        Payload::from_bits(&code::decode(&soft, INFO_BITS))
+        soft
     }
 }
 
@@ -384,7 +571,38 @@ impl ObservedFrame {
     }
 }
 
-/// Pilot-A agreement of one latent channel over the chosen frames.
+/// The outcome of one presence test.
+struct Presence {
+    chosen: Vec<(usize, usize)>,
+    selected: Vec<bool>,
+    agreements: u64,
+    comparisons: u64,
+    ln_p: f64,
+}
+
+/// Template steps per observed frame tried by the clip-wide test: the clip as it was, and
+/// frame-rate conversions that repeat (0.5, 0.8) or skip (1.25, 2) frames.
+const SEQUENCE_RATES: [f64; 5] = [1.0, 0.8, 1.25, 0.5, 2.0];
+
+/// The (observed frame, template) pairs of the run `offset + round(o × rate)`, one frame per
+/// template, stopping at the last template.
+fn template_run(frames: usize, templates: usize, offset: usize, rate: f64) -> Vec<(usize, usize)> {
+    let mut seen = vec![false; templates];
+    let mut pairs = Vec::with_capacity(frames);
+    for o in 0..frames {
+        let t = offset + (o as f64 * rate).round() as usize;
+        if t >= templates {
+            break;
+        }
+        if !std::mem::replace(&mut seen[t], true) {
+            pairs.push((o, t));
+        }
+    }
+    pairs
+}
+
+/// Pilot agreement of each latent channel over the chosen frames, counted on the layout
+/// `positions` given.
 struct ChannelReliability {
     rate: f32,
     z: f32,
@@ -394,14 +612,14 @@ fn channel_reliability(
     frames: &[ObservedFrame],
     chosen: &[(usize, usize)],
     templates: &[Vec<u64>],
-    pilot_a: usize,
+    positions: std::ops::Range<usize>,
     channels: usize,
     channel_of: &dyn Fn(usize) -> usize,
 ) -> Vec<ChannelReliability> {
     let mut agree = vec![0u32; channels];
     let mut total = vec![0u32; channels];
     for &(o, t) in chosen {
-        for j in 0..pilot_a {
+        for j in positions.clone() {
             let c = channel_of(j);
             total[c] += 1;
             agree[c] += u32::from(bit(&frames[o].signs, j) == bit(&templates[t], j));
@@ -446,8 +664,15 @@ fn choose_frames(best: &[(usize, f32)], templates: usize) -> Vec<(usize, usize)>
 
 /// Best template for every observed frame, judged on `len` known positions. A frame counts as
 /// matched when its agreement would arise by chance with probability below 1e-6 after accounting
-/// for every (frame, template) pair tried.
-fn match_frames(frames: &[ObservedFrame], expected: &[Vec<u64>], len: usize) -> Vec<FrameMatch> {
+/// for every (frame, template) pair tried. `hint` (observed frame, template) pairs, when given,
+/// are the clip-wide alignment that found the watermark: frames too weak to match on their own are
+/// re-tested against their template from it rather than from their neighbours.
+fn match_frames(
+    frames: &[ObservedFrame],
+    expected: &[Vec<u64>],
+    len: usize,
+    hint: Option<&[(usize, usize)]>,
+) -> Vec<FrameMatch> {
     let tries = (frames.len() * expected.len()).max(1) as f64;
     let ln_alpha = (1e-6f64 / tries).ln();
     let sd = (len as f32).sqrt().max(1.0);
@@ -492,7 +717,10 @@ fn match_frames(frames: &[ObservedFrame], expected: &[Vec<u64>], len: usize) -> 
                 .find_map(|m| m.template.map(|t| (m.observed, t)))
                 .and_then(|(mo, t)| t.checked_sub(mo - o))
         };
-        let Some(t) = from_previous
+        let from_hint =
+            hint.and_then(|pairs| pairs.iter().find(|&&(ho, _)| ho == o).map(|&(_, t)| t));
+        let Some(t) = from_hint
+            .or(from_previous)
             .or_else(from_next)
             .filter(|&t| t < expected.len())
         else {
@@ -810,6 +1038,15 @@ pub fn detect(
             options.threshold
         )));
     }
+    if let Some(w) = &options.channel_weights {
+        if w.len() != shape.channels || w.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
+            return Err(WatermarkError::InvalidOption(format!(
+                "channel weights must be {} finite values ≥ 0, got {}",
+                shape.channels,
+                w.len()
+            )));
+        }
+    }
     let templates = options
         .max_templates
         .unwrap_or((2 * shape.frames).max(64))
@@ -843,6 +1080,8 @@ fn conclude(mut d: Detection, threshold: f64) -> Detection {
         d.temporal.clear();
         d.spatial = None;
         d.payload = None;
+        d.clip_wide = false;
+        d.alignment.clear();
         for m in &mut d.frames {
             m.template = None;
         }
@@ -870,4 +1109,108 @@ pub fn detect_with(
         detector.detect(latent, shape, options, ln_cutoff),
         options.threshold,
     ))
+}
+
+/// A payload picked from a list of candidates (the soft bindings in a manifest store) for a mark
+/// found too faint to decode on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PayloadMatch {
+    pub payload: Payload,
+    /// log10 of the bound on the chance that a wrong candidate scores this well, multiplied by
+    /// the number of candidates compared (Bonferroni).
+    pub log10_p_value: f64,
+    pub candidates: usize,
+}
+
+/// Candidates are accepted only at this corrected significance or better.
+pub const PAYLOAD_MATCH_THRESHOLD: f64 = 1e-6;
+
+/// Compares the code elements of `latent` (under the detection's key and frame alignment) with
+/// each candidate's codeword and returns the best candidate when it stands out at
+/// [`PAYLOAD_MATCH_THRESHOLD`] after correcting for the number of candidates.
+///
+/// The evidence for each code bit is the soft sum the decoder uses (channel weight × clipped
+/// value, signed by the keystream); a candidate's score is the sum of that evidence signed by its
+/// codeword. Content ids are random, so a wrong candidate's code bits behave like coins
+/// independent of the clip's own, each bit's term is a fair ±|evidence|, and
+/// P(score ≥ s) ≤ exp(−s² / 2Σ evidence²) (Hoeffding). The code bit, not the element, is the
+/// unit: every element of one code bit moves together.
+pub fn identify_payload(
+    ring: &KeyRing,
+    detection: &Detection,
+    latent: &[f32],
+    shape: LatentShape,
+    candidates: &[Payload],
+    options: &DetectOptions,
+) -> Result<Option<PayloadMatch>, WatermarkError> {
+    shape.check(Some(latent.len()))?;
+    let key = ring
+        .keys()
+        .get(detection.key_index)
+        .ok_or(WatermarkError::NoKeys)?;
+    if !detection.present || detection.alignment.is_empty() || candidates.is_empty() {
+        return Ok(None);
+    }
+    let n = shape.frame_len();
+    let hw = (shape.height * shape.width).max(1);
+    let templates = detection
+        .alignment
+        .iter()
+        .map(|&(_, t)| t + 1)
+        .max()
+        .unwrap_or(0);
+    let detector = Detector::new(key, n, templates);
+    let layout = &detector.layout;
+    let weight = |j: usize| -> f32 {
+        match &options.channel_weights {
+            Some(w) if w.len() == shape.channels => w[layout.order[j] as usize / hw].max(0.0),
+            _ => 1.0,
+        }
+    };
+    let frames: Vec<ObservedFrame> = detection
+        .alignment
+        .iter()
+        .filter(|&&(o, _)| (o + 1) * n <= latent.len())
+        .map(|&(o, _)| ObservedFrame::new(&latent[o * n..(o + 1) * n], layout))
+        .collect();
+    let chosen: Vec<(usize, usize)> = detection
+        .alignment
+        .iter()
+        .filter(|&&(o, _)| (o + 1) * n <= latent.len())
+        .enumerate()
+        .map(|(i, &(_, t))| (i, t))
+        .collect();
+    let evidence = detector.soft_code_bits(&frames, &chosen, &weight);
+    let square: f64 = evidence.iter().map(|&e| f64::from(e) * f64::from(e)).sum();
+    if square <= 0.0 {
+        return Ok(None);
+    }
+    let mut best: Option<(f64, Payload)> = None;
+    for &candidate in candidates {
+        let sum: f64 = code::encode(&candidate.to_bits())
+            .iter()
+            .zip(&evidence)
+            .map(|(&one, &e)| if one { -f64::from(e) } else { f64::from(e) })
+            .sum();
+        let ln_p = if sum > 0.0 {
+            -(sum * sum) / (2.0 * square)
+        } else {
+            0.0
+        };
+        if best.as_ref().is_none_or(|(b, _)| ln_p < *b) {
+            best = Some((ln_p, candidate));
+        }
+    }
+    let Some((ln_p, payload)) = best else {
+        return Ok(None);
+    };
+    let log10_p_value =
+        (ln_p / std::f64::consts::LN_10 + (candidates.len() as f64).log10()).min(0.0);
+    Ok(
+        (log10_p_value <= PAYLOAD_MATCH_THRESHOLD.log10()).then_some(PayloadMatch {
+            payload,
+            log10_p_value,
+            candidates: candidates.len(),
+        }),
+    )
 }

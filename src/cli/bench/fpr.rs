@@ -122,7 +122,7 @@ pub fn run(args: FprBenchArgs) -> CliResult<Outcome> {
     let options = WatermarkOptions {
         inversion_steps,
         geometry_search: args.geometry_search,
-        ..WatermarkOptions::default()
+        ..WatermarkOptions::for_model(&model.config)
     };
     let size = model.config.size as u32;
     let result = collect_and_test(&args, &model, &ring, &options, size, &dir);

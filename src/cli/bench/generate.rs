@@ -238,7 +238,7 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
         // Watermark round trip through the MP4, and the manifest's soft binding.
         let options = WatermarkOptions {
             inversion_steps,
-            ..WatermarkOptions::default()
+            ..WatermarkOptions::for_model(&model.config)
         };
         let report = check_file(&out, &model, &ring, &options).map_err(|e| e.to_string())?;
         let manifest =

@@ -233,7 +233,7 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
     } = BenchSetup::open(&args.detector, args.keep.as_deref(), "robust")?;
     let options = WatermarkOptions {
         inversion_steps,
-        ..WatermarkOptions::default()
+        ..WatermarkOptions::for_model(&model.config)
     };
 
     let mut tallies: Vec<Tally> = attacks.iter().map(|_| Tally::default()).collect();

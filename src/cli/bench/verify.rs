@@ -138,7 +138,7 @@ fn measure(
 ) -> Result<([Vec<f64>; 6], Vec<f64>), String> {
     let options = WatermarkOptions {
         inversion_steps,
-        ..WatermarkOptions::default()
+        ..WatermarkOptions::for_model(&model.config)
     };
     let anchors = TrustAnchors::none();
     let mut stages: [Vec<f64>; 6] = Default::default();
@@ -197,7 +197,7 @@ fn search_cost(
             let options = WatermarkOptions {
                 inversion_steps,
                 geometry_search: search,
-                ..WatermarkOptions::default()
+                ..WatermarkOptions::for_model(&model.config)
             };
             let t = Instant::now();
             check_file(clip, model, ring, &options).map_err(|e| e.to_string())?;
