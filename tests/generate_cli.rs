@@ -166,7 +166,7 @@ fn half_size_crf30_upload_is_found_and_its_credentials_recovered() {
 }
 
 #[test]
-fn geometry_search_finds_the_watermark_after_a_crop_and_a_letterbox() {
+fn geometry_search_finds_the_watermark_after_a_crop_a_letterbox_and_a_flip() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("clip.mp4");
     let store = dir.path().join("store.db");
@@ -186,7 +186,12 @@ fn geometry_search_finds_the_watermark_after_a_crop_and_a_letterbox() {
     };
     let cropped = attack("crop.mp4", "crop=iw*0.8:ih*0.8,scale=128:128");
     let boxed = attack("box.mp4", "scale=128:96,pad=128:128:0:16");
-    for (file, placement) in [(&cropped, "centre crop 80 %"), (&boxed, "letterbox in 4:3")] {
+    let flipped = attack("flip.mp4", "hflip");
+    for (file, placement) in [
+        (&cropped, "centre crop 80 %"),
+        (&boxed, "letterbox in 4:3"),
+        (&flipped, "horizontal flip"),
+    ] {
         let r = candor_run(&["verify", file.to_str().unwrap(), "--store", s, "--json"]);
         assert_eq!(r.code, 0, "{}", r.stdout);
         let v = json_lines(&r.stdout).remove(0);

@@ -17,6 +17,9 @@ pub struct Placement {
     pub y: f64,
     pub w: f64,
     pub h: f64,
+    /// The observed frame is mirrored left to right (applied before the region).
+    #[serde(default)]
+    pub mirrored: bool,
     /// What this placement undoes, in words.
     pub name: Cow<'static, str>,
 }
@@ -29,7 +32,18 @@ impl Placement {
         y: 0.0,
         w: 1.0,
         h: 1.0,
+        mirrored: false,
         name: Cow::Borrowed("as is"),
+    };
+
+    /// The whole frame, mirrored left to right.
+    pub const MIRRORED: Placement = Placement {
+        x: 0.0,
+        y: 0.0,
+        w: 1.0,
+        h: 1.0,
+        mirrored: true,
+        name: Cow::Borrowed("horizontal flip"),
     };
 
     fn crop(fraction: f64, ax: f64, ay: f64, name: &'static str) -> Self {
@@ -38,6 +52,7 @@ impl Placement {
             y: (1.0 - fraction) * ay,
             w: fraction,
             h: fraction,
+            mirrored: false,
             name: Cow::Borrowed(name),
         }
     }
@@ -50,15 +65,17 @@ impl Placement {
             y: -(h - 1.0) / 2.0,
             w,
             h,
+            mirrored: false,
             name: Cow::Borrowed(name),
         }
     }
 }
 
-/// The placements searched after the frame as it is: centre crops (zooms) from 95 % to 50 %,
-/// corner and edge crops at 80 % and 60 %, and letterbox / pillarbox to 16:9 and 4:3.
+/// The placements searched after the frame as it is: a horizontal flip, centre crops (zooms)
+/// from 95 % to 50 %, corner and edge crops at 80 % and 60 %, and letterbox / pillarbox to 16:9
+/// and 4:3.
 pub fn candidate_placements() -> Vec<Placement> {
-    let mut out = Vec::new();
+    let mut out = vec![Placement::MIRRORED];
     for (f, name) in [
         (0.95, "centre crop 95 %"),
         (0.9, "centre crop 90 %"),
@@ -110,6 +127,13 @@ pub fn candidate_placements() -> Vec<Placement> {
 /// under a placement: each output pixel averages the observed pixels its footprint covers;
 /// pixels outside the observed picture get the frame's mean colour.
 pub fn place(data: &[u8], width: usize, height: usize, p: &Placement, size: usize) -> Vec<u8> {
+    let mirrored;
+    let data = if p.mirrored {
+        mirrored = mirror(data, width);
+        &mirrored[..]
+    } else {
+        data
+    };
     let mut mean = [0u64; 3];
     for px in data.chunks_exact(3) {
         for c in 0..3 {
@@ -151,6 +175,17 @@ pub fn place(data: &[u8], width: usize, height: usize, p: &Placement, size: usiz
             for c in 0..3 {
                 slot[c] = ((sum[c] + count / 2) / count.max(1)) as u8;
             }
+        }
+    }
+    out
+}
+
+/// The RGB24 frame mirrored left to right.
+fn mirror(data: &[u8], width: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    for row in data.chunks_exact(width.max(1) * 3) {
+        for px in row.chunks_exact(3).rev() {
+            out.extend_from_slice(px);
         }
     }
     out
@@ -236,6 +271,14 @@ mod tests {
         assert_eq!(cell(3, 0), 0);
         assert_eq!(cell(3, 4), 120);
         assert!((i32::from(cell(3, 7)) - 210).abs() <= 8, "{}", cell(3, 7));
+    }
+
+    #[test]
+    fn a_flip_is_undone() {
+        let d = cells();
+        let flipped = mirror(&d, 64);
+        assert_ne!(flipped, d);
+        assert_eq!(place(&flipped, 64, 64, &Placement::MIRRORED, 64), d);
     }
 
     #[test]
