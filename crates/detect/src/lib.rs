@@ -305,6 +305,7 @@ pub fn check_frames(
         )?;
         if let Some(m) = &payload_match {
             detection.payload = Some(m.payload);
+            detection.bit_error_rate = m.bit_error_rate;
         }
     }
     let adjust = (tests as f64).log10();

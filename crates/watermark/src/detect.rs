@@ -462,19 +462,24 @@ impl Detector {
             .iter()
             .map(|c| c.iter().map(|x| x * x).sum())
             .collect();
-        // Weighted agreement of every (frame, template) pair, and its plain count.
+        // Weighted agreement of every (frame, template) pair, and its plain count:
+        // S = 2·Σ(agreeing c) − Σc, walking only the agreeing bits of each 64-bit word.
+        let totals: Vec<f64> = scaled.iter().map(|c| c.iter().sum()).collect();
         let pair = |o: usize, t: usize| -> (f64, u64) {
-            let (obs, tmpl) = (&frames[o].signs, &self.templates[t]);
-            let (mut sum, mut count) = (0f64, 0u64);
-            for (j, cj) in scaled[o].iter().enumerate() {
-                if bit(obs, j) == bit(tmpl, j) {
-                    sum += cj;
-                    count += 1;
-                } else {
-                    sum -= cj;
+            let (obs, tmpl, c) = (&frames[o].signs, &self.templates[t], &scaled[o]);
+            let (mut agreeing, mut count) = (0f64, 0u64);
+            for (w, chunk) in c.chunks(64).enumerate() {
+                let mut bits = !(obs[w] ^ tmpl[w]);
+                if chunk.len() < 64 {
+                    bits &= (1u64 << chunk.len()) - 1;
+                }
+                count += u64::from(bits.count_ones());
+                while bits != 0 {
+                    agreeing += chunk[bits.trailing_zeros() as usize];
+                    bits &= bits - 1;
                 }
             }
-            (sum, count)
+            (2.0 * agreeing - totals[o], count)
         };
         let table: Vec<Vec<(f64, u64)>> = (0..frames.len())
             .map(|o| (0..templates).map(|t| pair(o, t)).collect())
@@ -1120,6 +1125,8 @@ pub struct PayloadMatch {
     /// the number of candidates compared (Bonferroni).
     pub log10_p_value: f64,
     pub candidates: usize,
+    /// Fraction of code-element signs of the aligned frames that disagree with this payload.
+    pub bit_error_rate: f32,
 }
 
 /// Candidates are accepted only at this corrected significance or better.
@@ -1206,11 +1213,24 @@ pub fn identify_payload(
     };
     let log10_p_value =
         (ln_p / std::f64::consts::LN_10 + (candidates.len() as f64).log10()).min(0.0);
-    Ok(
-        (log10_p_value <= PAYLOAD_MATCH_THRESHOLD.log10()).then_some(PayloadMatch {
-            payload,
-            log10_p_value,
-            candidates: candidates.len(),
-        }),
-    )
+    if log10_p_value > PAYLOAD_MATCH_THRESHOLD.log10() {
+        return Ok(None);
+    }
+    let codeword = code::encode(&payload.to_bits());
+    let start = layout.code_start();
+    let (mut wrong, mut total) = (0usize, 0usize);
+    for &(i, t) in &chosen {
+        let data = data_bits(layout, &codeword, t);
+        let tmpl = &detector.templates[t];
+        for j in start..n {
+            total += 1;
+            wrong += usize::from(bit(&frames[i].signs, j) != (bit(tmpl, j) ^ bit(&data, j)));
+        }
+    }
+    Ok(Some(PayloadMatch {
+        payload,
+        log10_p_value,
+        candidates: candidates.len(),
+        bit_error_rate: wrong as f32 / total.max(1) as f32,
+    }))
 }

@@ -319,7 +319,9 @@ fn faint_mark_picks_its_payload_from_candidates() -> Result<(), WatermarkError> 
         let m = identify_payload(&ring, &d, &noise, SHAPE, &candidates, &options)?;
         assert_eq!(m.as_ref().map(|m| m.payload), Some(own), "seed {seed}");
         let m = m.into_iter().next();
-        assert!(m.is_some_and(|m| m.candidates == 51 && m.log10_p_value < -6.0));
+        assert!(m.is_some_and(|m| m.candidates == 51
+            && m.log10_p_value < -6.0
+            && (0.4..0.5).contains(&m.bit_error_rate)));
         picked += usize::from(d.payload != Some(own));
         assert_eq!(
             identify_payload(&ring, &d, &noise, SHAPE, &others, &options)?,
