@@ -267,6 +267,26 @@ fn bad_arguments_are_errors_not_panics() {
     }
 }
 
+/// A foreign frame agrees with whatever template it is compared with by chance alone; it must not
+/// pass as an "unreadable" frame of the clip (that happened to 7 % of them when z ≥ 1.5 sufficed).
+#[test]
+fn inserted_foreign_frames_are_always_called_inserted() -> Result<(), WatermarkError> {
+    let ring = KeyRing::single(key(1));
+    for seed in 0..120 {
+        let latent = marked(seed)?;
+        let at = (seed as usize * 7) % (SHAPE.frames + 1);
+        let (inserted, shape) = insert_foreign(&latent, SHAPE, at, &mut rng(4000 + seed));
+        let d = detect(&ring, &inserted, shape, &DetectOptions::default())?;
+        assert_eq!(
+            d.temporal,
+            vec![TemporalEvent::Inserted { observed: at }],
+            "seed {seed}: {:?}",
+            d.frames.get(at)
+        );
+    }
+    Ok(())
+}
+
 /// A mark so faint that no single frame can be placed (about 53 % of signs right, as after
 /// heavy re-encoding) is still found by testing the clip as a whole, and no frame is called
 /// inserted for being faint.
