@@ -242,7 +242,7 @@ impl Detector {
         //   compression.
         let hw = (shape.height * shape.width).max(1);
         let channel_of = |j: usize| self.layout.order[j] as usize / hw;
-        let mut presence = self.presence(
+        let mut presence = self.frame_by_frame_presence(
             &frames,
             choose_frames(&best_a, t_count),
             shape.channels,
@@ -255,11 +255,11 @@ impl Detector {
             _ => vec![1.0; shape.channels],
         };
         let clip_wide = self.clip_wide_presence(&frames, &clip_weights, &channel_of);
-        let mut from_sequence = false;
+        let mut found_clip_wide = false;
         if let Some(clip_wide) = clip_wide {
             if clip_wide.ln_p < presence.ln_p {
                 presence = clip_wide;
-                from_sequence = true;
+                found_clip_wide = true;
             }
         }
         presence.ln_p = (presence.ln_p + std::f64::consts::LN_2).min(0.0);
@@ -295,7 +295,7 @@ impl Detector {
                 .collect(),
             temporal: Vec::new(),
             spatial: None,
-            clip_wide: from_sequence,
+            clip_wide: found_clip_wide,
             alignment: chosen.clone(),
         };
         if ln_p > ln_cutoff {
@@ -346,13 +346,13 @@ impl Detector {
                 None => tmpl.clone(),
             })
             .collect();
-        let hint = from_sequence.then_some(chosen.as_slice());
+        let hint = found_clip_wide.then_some(chosen.as_slice());
         let mut matches = match_frames(&frames, &expected, expected_len, hint);
         if codeword.is_some() {
             mark_other_clips(&mut matches, &frames, &expected, na + nb, n);
         }
         let placed = matches.iter().filter(|m| m.template.is_some()).count();
-        if from_sequence && 2 * placed < matches.len() {
+        if found_clip_wide && 2 * placed < matches.len() {
             // Most frames are too faint to place on their own: a foreign frame cannot be told
             // from a faint one, so nothing is called inserted.
             for m in matches.iter_mut().filter(|m| m.template.is_none()) {
@@ -394,7 +394,7 @@ impl Detector {
     /// Channels that still carry the watermark are judged on pilot A alone: compression erases
     /// fine latent bands first, and counting them would only dilute the evidence. Because the
     /// choice never looks at pilot B, the B count stays exactly binomial under no watermark.
-    fn presence(
+    fn frame_by_frame_presence(
         &self,
         frames: &[ObservedFrame],
         chosen: Vec<(usize, usize)>,
