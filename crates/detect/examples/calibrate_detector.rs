@@ -25,7 +25,7 @@ fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let write = args.iter().any(|a| a == "--write");
     args.retain(|a| a != "--write");
-    if args.len() < 4 || args.len() % 2 != 0 {
+    if args.len() < 4 || !args.len().is_multiple_of(2) {
         eprintln!("usage: calibrate_detector MODEL_DIR IDENTITY_DIR [--write] CLEAN ATTACKED ...");
         std::process::exit(2);
     }

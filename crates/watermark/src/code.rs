@@ -141,7 +141,7 @@ mod tests {
         let bits = info(3);
         let mut soft = to_soft(&encode(&bits));
         for i in (0..soft.len()).step_by(3) {
-            soft[i] = -0.2 * soft[i];
+            soft[i] *= -0.2;
         }
         assert_eq!(decode(&soft, INFO_BITS), bits);
     }

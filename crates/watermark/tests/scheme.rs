@@ -5,8 +5,8 @@ use candor_watermark::channel::{
     sigma_for_flip_rate,
 };
 use candor_watermark::{
-    detect, embed, identify_payload, DetectOptions, KeyRing, LatentShape, Payload, TemporalEvent,
-    WatermarkError, WatermarkKey,
+    detect, embed, identify_payload, DetectOptions, Detection, KeyRing, LatentShape, Payload,
+    TemporalEvent, WatermarkError, WatermarkKey,
 };
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -33,6 +33,23 @@ fn marked(seed: u64) -> Result<Vec<f32>, WatermarkError> {
         Payload::new(seed ^ 0xdead_beef),
         SHAPE,
         &mut rng(seed),
+    )
+}
+
+/// The watermark of `marked(seed)` with Gaussian noise that flips a fraction `flips` of its signs.
+fn marked_with_flips(seed: u64, flips: f64, noise_seed: u64) -> Result<Vec<f32>, WatermarkError> {
+    let mut noise = marked(seed)?;
+    add_noise(&mut noise, sigma_for_flip_rate(flips), &mut rng(noise_seed));
+    Ok(noise)
+}
+
+/// Detection of `key(1)` in a latent of `SHAPE` with the default options.
+fn detect_key1(latent: &[f32]) -> Result<Detection, WatermarkError> {
+    detect(
+        &KeyRing::single(key(1)),
+        latent,
+        SHAPE,
+        &DetectOptions::default(),
     )
 }
 
@@ -101,16 +118,8 @@ fn key_ring_finds_the_right_key_and_adjusts_p() -> Result<(), WatermarkError> {
 
 #[test]
 fn survives_noise_that_flips_a_quarter_of_the_signs() -> Result<(), WatermarkError> {
-    let sigma = sigma_for_flip_rate(0.25);
     for seed in 0..20 {
-        let mut noise = marked(seed)?;
-        add_noise(&mut noise, sigma, &mut rng(100 + seed));
-        let d = detect(
-            &KeyRing::single(key(1)),
-            &noise,
-            SHAPE,
-            &DetectOptions::default(),
-        )?;
+        let d = detect_key1(&marked_with_flips(seed, 0.25, 100 + seed)?)?;
         assert!(d.present, "seed {seed}");
         assert_eq!(
             d.payload,
@@ -292,16 +301,8 @@ fn inserted_foreign_frames_are_always_called_inserted() -> Result<(), WatermarkE
 /// inserted for being faint.
 #[test]
 fn faint_mark_is_found_clip_wide_without_false_edits() -> Result<(), WatermarkError> {
-    let sigma = sigma_for_flip_rate(0.47);
     for seed in 0..6 {
-        let mut noise = marked(seed)?;
-        add_noise(&mut noise, sigma, &mut rng(300 + seed));
-        let d = detect(
-            &KeyRing::single(key(1)),
-            &noise,
-            SHAPE,
-            &DetectOptions::default(),
-        )?;
+        let d = detect_key1(&marked_with_flips(seed, 0.47, 300 + seed)?)?;
         assert!(d.present, "seed {seed}: p = 10^{}", d.log10_p_value);
         assert!(d.clip_wide, "seed {seed}");
         assert!(d.temporal.is_empty(), "seed {seed}: {:?}", d.temporal);
@@ -320,12 +321,10 @@ fn faint_mark_is_found_clip_wide_without_false_edits() -> Result<(), WatermarkEr
 #[test]
 fn faint_mark_picks_its_payload_from_candidates() -> Result<(), WatermarkError> {
     let ring = KeyRing::single(key(1));
-    let sigma = sigma_for_flip_rate(0.47);
     let mut picked = 0;
     for seed in 0..4 {
-        let mut noise = marked(seed)?;
-        add_noise(&mut noise, sigma, &mut rng(700 + seed));
-        let d = detect(&ring, &noise, SHAPE, &DetectOptions::default())?;
+        let noise = marked_with_flips(seed, 0.47, 700 + seed)?;
+        let d = detect_key1(&noise)?;
         assert!(d.present, "seed {seed}: p = 10^{}", d.log10_p_value);
         let own = Payload::new(seed ^ 0xdead_beef);
         // Content ids are random: so are the candidates.
@@ -381,7 +380,7 @@ fn channel_weights_find_a_mark_left_in_one_channel() -> Result<(), WatermarkErro
     add_noise(&mut noise, sigma_for_flip_rate(0.45), &mut r);
     let fresh = gaussian(noise.len(), &mut r);
     for (i, v) in noise.iter_mut().enumerate() {
-        if (i / plane) % SHAPE.channels != 0 {
+        if !(i / plane).is_multiple_of(SHAPE.channels) {
             *v = fresh[i];
         }
     }
