@@ -408,3 +408,22 @@ pub fn recover_manifests(
         _ => Ok(Vec::new()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_for_a_model_take_its_measured_settings() {
+        let mut config = candor_diffusion::ModelConfig::tiny("t");
+        let plain = WatermarkOptions::for_model(&config);
+        assert_eq!(plain.inversion_steps, 10);
+        assert_eq!(plain.detect.channel_weights, None);
+        config.detector_inversion_steps = Some(0);
+        config.detector_channel_weights = Some(vec![0.5; 48]);
+        let measured = WatermarkOptions::for_model(&config);
+        assert_eq!(measured.inversion_steps, 0);
+        assert_eq!(measured.detect.channel_weights, Some(vec![0.5; 48]));
+        assert!(measured.candidate_payloads.is_empty());
+    }
+}
