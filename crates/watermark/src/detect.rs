@@ -471,47 +471,18 @@ impl Detector {
         // Weighted agreement of every (frame, template) pair, and its plain count:
         // S = 2·Σ(agreeing c) − Σc, walking only the agreeing bits of each 64-bit word.
         let totals: Vec<f64> = scaled.iter().map(|c| c.iter().sum()).collect();
-        let pair = |o: usize, t: usize| -> (f64, u64) {
-            let (obs, tmpl, c) = (&frames[o].signs, &self.templates[t], &scaled[o]);
-            let (mut agreeing, mut count) = (0f64, 0u64);
-            for (w, chunk) in c.chunks(64).enumerate() {
-                let mut bits = !(obs[w] ^ tmpl[w]);
-                if chunk.len() < 64 {
-                    bits &= (1u64 << chunk.len()) - 1;
-                }
-                count += u64::from(bits.count_ones());
-                while bits != 0 {
-                    agreeing += chunk[bits.trailing_zeros() as usize];
-                    bits &= bits - 1;
-                }
-            }
-            (2.0 * agreeing - totals[o], count)
+        let pair = |o: usize, t: usize| {
+            weighted_agreement(&frames[o].signs, &self.templates[t], &scaled[o], totals[o])
         };
         let table: Vec<Vec<(f64, u64)>> = (0..frames.len())
             .map(|o| (0..templates).map(|t| pair(o, t)).collect())
             .collect();
-        let mut runs = 0usize;
-        let mut best: Option<(f64, Vec<(usize, usize)>)> = None;
-        for rate in SEQUENCE_RATES {
-            for offset in 0..templates {
-                let pairs = template_run(frames.len(), templates, offset, rate);
-                if pairs.is_empty() || 2 * pairs.len() < frames.len().min(templates) {
-                    continue;
-                }
-                runs += 1;
-                let sum: f64 = pairs.iter().map(|&(o, t)| table[o][t].0).sum();
-                let square: f64 = pairs.iter().map(|&(o, _)| frame_square[o]).sum();
-                let ln_p = if sum > 0.0 && square > 0.0 {
-                    -(sum * sum) / (2.0 * square)
-                } else {
-                    0.0
-                };
-                if best.as_ref().is_none_or(|(b, _)| ln_p < *b) {
-                    best = Some((ln_p, pairs));
-                }
-            }
-        }
-        let (ln_p, chosen) = best?;
+        let (ln_p, chosen, runs) = best_run(
+            frames.len(),
+            templates,
+            &|o, t| table[o][t].0,
+            &frame_square,
+        )?;
         let agreements = chosen.iter().map(|&(o, t)| table[o][t].1).sum();
         Some(Presence {
             ln_p: (ln_p + (runs as f64).ln()).min(0.0),
@@ -594,6 +565,58 @@ struct Presence {
 /// Template steps per observed frame tried by the clip-wide test: the clip as it was, and
 /// frame-rate conversions that repeat (0.5, 0.8) or skip (1.25, 2) frames.
 const SEQUENCE_RATES: [f64; 5] = [1.0, 0.8, 1.25, 0.5, 2.0];
+
+/// The run of templates (every offset, every rate in [`SEQUENCE_RATES`], covering at least half the
+/// frames) whose summed score `score(o, t)` has the smallest Hoeffding bound
+/// `ln p = −S² / 2Σ square[o]`. Returns that ln p (not yet corrected), the run's pairs and the
+/// number of runs tried.
+fn best_run(
+    frames: usize,
+    templates: usize,
+    score: &dyn Fn(usize, usize) -> f64,
+    square: &[f64],
+) -> Option<(f64, Vec<(usize, usize)>, usize)> {
+    let mut runs = 0usize;
+    let mut best: Option<(f64, Vec<(usize, usize)>)> = None;
+    for rate in SEQUENCE_RATES {
+        for offset in 0..templates {
+            let pairs = template_run(frames, templates, offset, rate);
+            if pairs.is_empty() || 2 * pairs.len() < frames.min(templates) {
+                continue;
+            }
+            runs += 1;
+            let sum: f64 = pairs.iter().map(|&(o, t)| score(o, t)).sum();
+            let q: f64 = pairs.iter().map(|&(o, _)| square[o]).sum();
+            let ln_p = if sum > 0.0 && q > 0.0 {
+                -(sum * sum) / (2.0 * q)
+            } else {
+                0.0
+            };
+            if best.as_ref().is_none_or(|(b, _)| ln_p < *b) {
+                best = Some((ln_p, pairs));
+            }
+        }
+    }
+    best.map(|(ln_p, pairs)| (ln_p, pairs, runs))
+}
+
+/// S = 2·Σ(c over agreeing positions) − Σc for packed signs `a`, `b` over positions `0..c.len()`,
+/// walking only the agreeing bits; also returns the number of agreeing positions.
+fn weighted_agreement(a: &[u64], b: &[u64], c: &[f64], total: f64) -> (f64, u64) {
+    let (mut agreeing, mut count) = (0f64, 0u64);
+    for (w, chunk) in c.chunks(64).enumerate() {
+        let mut bits = !(a[w] ^ b[w]);
+        if chunk.len() < 64 {
+            bits &= (1u64 << chunk.len()) - 1;
+        }
+        count += u64::from(bits.count_ones());
+        while bits != 0 {
+            agreeing += chunk[bits.trailing_zeros() as usize];
+            bits &= bits - 1;
+        }
+    }
+    (2.0 * agreeing - total, count)
+}
 
 /// The (observed frame, template) pairs of the run `offset + round(o × rate)`, one frame per
 /// template, stopping at the last template.
@@ -1237,6 +1260,146 @@ pub fn identify_payload(
         payload,
         log10_p_value,
         candidates: candidates.len(),
+        bit_error_rate: wrong as f32 / total.max(1) as f32,
+    }))
+}
+
+/// A watermark found by [`detect_among_candidates`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateDetection {
+    pub key_index: usize,
+    pub payload: Payload,
+    /// log10 of the bound, multiplied by keys × candidates × runs tried.
+    pub log10_p_value: f64,
+    /// The (observed frame, template) pairs of the run that matched.
+    pub alignment: Vec<(usize, usize)>,
+    /// Fraction of all element signs of those frames that disagree with the expected ones.
+    pub bit_error_rate: f32,
+}
+
+/// The candidate-assisted test, for a mark too faint for [`detect`]: if the clip carries one of
+/// `candidates` (a manifest store's soft bindings), every element's expected sign is known, not
+/// just the pilots', so the clip-wide test can count all of them — twice the evidence. For each
+/// key, candidate and run of templates, S = Σ c·(±1) over every element (c = calibrated channel
+/// weight × clipped value). Under no watermark of the key every expected sign is a fair coin
+/// independent of the observation, so `P(S ≥ s) ≤ exp(−s²/2Σc²)` for each, and the best is
+/// multiplied by keys × candidates × runs. Returns the best when it reaches `options.threshold`.
+pub fn detect_among_candidates(
+    ring: &KeyRing,
+    latent: &[f32],
+    shape: LatentShape,
+    candidates: &[Payload],
+    options: &DetectOptions,
+) -> Result<Option<CandidateDetection>, WatermarkError> {
+    shape.check(Some(latent.len()))?;
+    if ring.is_empty() {
+        return Err(WatermarkError::NoKeys);
+    }
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let n = shape.frame_len();
+    let hw = (shape.height * shape.width).max(1);
+    let templates = options
+        .max_templates
+        .unwrap_or((2 * shape.frames).max(64))
+        .max(1);
+    let mut tests = 0usize;
+    let mut best: Option<(f64, usize, Payload, Vec<(usize, usize)>)> = None;
+    for (key_index, key) in ring.keys().iter().enumerate() {
+        let detector = Detector::new(key, n, templates);
+        let layout = &detector.layout;
+        let weight = |j: usize| -> f64 {
+            match &options.channel_weights {
+                Some(w) if w.len() == shape.channels => {
+                    f64::from(w[layout.order[j] as usize / hw].max(0.0))
+                }
+                _ => 1.0,
+            }
+        };
+        let weights: Vec<f64> = (0..n).map(weight).collect();
+        let frames: Vec<ObservedFrame> = latent
+            .chunks_exact(n)
+            .map(|f| ObservedFrame::new(f, layout))
+            .collect();
+        let scaled: Vec<Vec<f64>> = frames
+            .iter()
+            .map(|f| {
+                weights
+                    .iter()
+                    .zip(&f.values)
+                    .map(|(w, v)| w * f64::from(v.abs().min(SOFT_CLIP)))
+                    .collect()
+            })
+            .collect();
+        let totals: Vec<f64> = scaled.iter().map(|c| c.iter().sum()).collect();
+        let square: Vec<f64> = scaled
+            .iter()
+            .map(|c| c.iter().map(|x| x * x).sum())
+            .collect();
+        for &candidate in candidates {
+            let codeword = code::encode(&candidate.to_bits());
+            let expected: Vec<Vec<u64>> = detector
+                .templates
+                .iter()
+                .enumerate()
+                .map(|(t, tmpl)| {
+                    let data = data_bits(layout, &codeword, t);
+                    tmpl.iter().zip(&data).map(|(a, b)| a ^ b).collect()
+                })
+                .collect();
+            let table: Vec<Vec<f64>> = (0..frames.len())
+                .map(|o| {
+                    (0..templates)
+                        .map(|t| {
+                            weighted_agreement(
+                                &frames[o].signs,
+                                &expected[t],
+                                &scaled[o],
+                                totals[o],
+                            )
+                            .0
+                        })
+                        .collect()
+                })
+                .collect();
+            let Some((ln_p, pairs, runs)) =
+                best_run(frames.len(), templates, &|o, t| table[o][t], &square)
+            else {
+                continue;
+            };
+            tests += runs;
+            if best.as_ref().is_none_or(|(b, ..)| ln_p < *b) {
+                best = Some((ln_p, key_index, candidate, pairs));
+            }
+        }
+    }
+    let Some((ln_p, key_index, payload, alignment)) = best else {
+        return Ok(None);
+    };
+    let log10_p_value = (ln_p / std::f64::consts::LN_10 + (tests.max(1) as f64).log10()).min(0.0);
+    if log10_p_value > options.threshold.log10() {
+        return Ok(None);
+    }
+    // How far the matched frames are from the expected signs, for the report.
+    let key = &ring.keys()[key_index];
+    let detector = Detector::new(key, n, templates);
+    let codeword = code::encode(&payload.to_bits());
+    let (mut wrong, mut total) = (0usize, 0usize);
+    for &(o, t) in &alignment {
+        let obs = ObservedFrame::new(&latent[o * n..(o + 1) * n], &detector.layout);
+        let data = data_bits(&detector.layout, &codeword, t);
+        for j in 0..n {
+            total += 1;
+            wrong +=
+                usize::from(bit(&obs.signs, j) != (bit(&detector.templates[t], j) ^ bit(&data, j)));
+        }
+    }
+    Ok(Some(CandidateDetection {
+        key_index,
+        payload,
+        log10_p_value,
+        alignment,
         bit_error_rate: wrong as f32 / total.max(1) as f32,
     }))
 }

@@ -30,8 +30,9 @@ mod shape;
 pub mod stats;
 
 pub use detect::{
-    detect, detect_with, identify_payload, DetectOptions, Detection, Detector, FrameMatch,
-    PayloadMatch, SpatialMap, TemporalEvent, OPERATING_FPR, PAYLOAD_MATCH_THRESHOLD,
+    detect, detect_among_candidates, detect_with, identify_payload, CandidateDetection,
+    DetectOptions, Detection, Detector, FrameMatch, PayloadMatch, SpatialMap, TemporalEvent,
+    OPERATING_FPR, PAYLOAD_MATCH_THRESHOLD,
 };
 pub use embed::embed;
 pub use key::{KeyRing, WatermarkKey};

@@ -5,8 +5,8 @@ use candor_watermark::channel::{
     sigma_for_flip_rate,
 };
 use candor_watermark::{
-    detect, embed, identify_payload, DetectOptions, Detection, KeyRing, LatentShape, Payload,
-    TemporalEvent, WatermarkError, WatermarkKey,
+    detect, detect_among_candidates, embed, identify_payload, DetectOptions, Detection, KeyRing,
+    LatentShape, Payload, TemporalEvent, WatermarkError, WatermarkKey,
 };
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -366,6 +366,48 @@ fn faint_mark_picks_its_payload_from_candidates() -> Result<(), WatermarkError> 
         identify_payload(&ring, &d, &clean, SHAPE, &others, &DetectOptions::default())?,
         None
     );
+    Ok(())
+}
+
+/// With candidate payloads every element's expected sign is known: a mark too faint for the
+/// pilots alone is found, with its payload, and fresh noise is not.
+#[test]
+fn candidates_find_a_mark_too_faint_for_the_pilots() -> Result<(), WatermarkError> {
+    let ring = KeyRing::single(key(1));
+    let options = DetectOptions::default();
+    let mut ids = rng(31);
+    let mut candidates: Vec<Payload> = (0..40)
+        .map(|_| Payload::new(rand::Rng::gen(&mut ids)))
+        .collect();
+    let mut beyond_pilots = 0;
+    for seed in 0..4 {
+        let own = Payload::new(seed ^ 0xdead_beef);
+        let noise = marked_with_flips(seed, 0.483, 1300 + seed)?;
+        beyond_pilots += usize::from(!detect_key1(&noise)?.present);
+        assert_eq!(
+            detect_among_candidates(&ring, &noise, SHAPE, &candidates, &options)?,
+            None,
+            "seed {seed}: its payload is not among the candidates"
+        );
+        candidates.push(own);
+        let found = detect_among_candidates(&ring, &noise, SHAPE, &candidates, &options)?;
+        candidates.pop();
+        let found = found.ok_or_else(|| WatermarkError::InvalidOption(format!("seed {seed}")))?;
+        assert_eq!(found.payload, own);
+        assert!(found.log10_p_value <= -9.0);
+        assert_eq!(found.alignment.len(), SHAPE.frames);
+    }
+    assert!(
+        beyond_pilots > 0,
+        "the pilots alone found every mark; make it fainter"
+    );
+    for seed in 0..20 {
+        let fresh = gaussian(SHAPE.len(), &mut rng(7000 + seed));
+        assert_eq!(
+            detect_among_candidates(&ring, &fresh, SHAPE, &candidates, &options)?,
+            None
+        );
+    }
     Ok(())
 }
 

@@ -12,8 +12,9 @@ use candor_generate::{generate, GenerateOptions};
 use candor_manifest::{Identity, NewIdentity};
 use candor_media::{DecodeOptions, FrameReader};
 use candor_store::ManifestStore;
-use candor_watermark::{KeyRing, OPERATING_FPR};
+use candor_watermark::{KeyRing, Payload, OPERATING_FPR};
 use clap::Args;
+use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 use super::super::{print_json, CliResult, Outcome};
@@ -36,6 +37,10 @@ pub struct FprBenchArgs {
     /// on clean video); without it, windows are tested as they are.
     #[arg(long)]
     geometry_search: bool,
+    /// Random payloads standing in for a manifest store's soft bindings: windows the other tests
+    /// clear are also put to the candidate-assisted test against them (0: no store).
+    #[arg(long, default_value_t = 100)]
+    store_payloads: usize,
     #[command(flatten)]
     detector: DetectorArgs,
     /// Print the figures as JSON.
@@ -119,9 +124,15 @@ pub fn run(args: FprBenchArgs) -> CliResult<Outcome> {
         dir,
         ..
     } = BenchSetup::open(&args.detector, None, "fpr")?;
+    // As `candor verify` with a manifest store: the candidate-assisted test runs on every window
+    // the other tests clear, against a store's worth of (random, as content ids are) payloads.
+    let mut ids = rand_chacha::ChaCha8Rng::seed_from_u64(0xf9);
     let options = WatermarkOptions {
         inversion_steps,
         geometry_search: args.geometry_search,
+        candidate_payloads: (0..args.store_payloads)
+            .map(|_| Payload::new(ids.gen()))
+            .collect(),
         ..WatermarkOptions::for_model(&model.config)
     };
     let size = model.config.size as u32;
@@ -136,6 +147,7 @@ pub fn run(args: FprBenchArgs) -> CliResult<Outcome> {
         "benchmark": "fpr",
         "model": model.config.name,
         "windows": p_values.len(),
+        "store_payloads": args.store_payloads,
         "window_frames": WINDOW,
         "inversion_steps": inversion_steps,
         "geometry_search": args.geometry_search,
