@@ -553,6 +553,9 @@ impl ObservedFrame {
     }
 }
 
+/// (observed frame, template) pairs.
+type Alignment = Vec<(usize, usize)>;
+
 /// The outcome of one presence test.
 struct Presence {
     chosen: Vec<(usize, usize)>,
@@ -575,7 +578,7 @@ fn best_run(
     templates: usize,
     score: &dyn Fn(usize, usize) -> f64,
     square: &[f64],
-) -> Option<(f64, Vec<(usize, usize)>, usize)> {
+) -> Option<(f64, Alignment, usize)> {
     let mut runs = 0usize;
     let mut best: Option<(f64, Vec<(usize, usize)>)> = None;
     for rate in SEQUENCE_RATES {
@@ -1305,7 +1308,7 @@ pub fn detect_among_candidates(
         .unwrap_or((2 * shape.frames).max(64))
         .max(1);
     let mut tests = 0usize;
-    let mut best: Option<(f64, usize, Payload, Vec<(usize, usize)>)> = None;
+    let mut best: Option<(f64, usize, Payload, Alignment)> = None;
     for (key_index, key) in ring.keys().iter().enumerate() {
         let detector = Detector::new(key, n, templates);
         let layout = &detector.layout;
