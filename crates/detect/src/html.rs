@@ -168,7 +168,7 @@ fn file_section(h: &mut String, r: &FileReport) {
                     h,
                     "Alignment",
                     &format!(
-                        "{} ({} placements tested; the p-value accounts for all of them)",
+                        "{} ({} tests: placements and, with a store, its payloads; the p-value accounts for all of them)",
                         g.placement.name, g.placements_tested
                     ),
                 );

@@ -103,7 +103,8 @@ pub struct StageTimes {
 /// What the geometry search found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GeometryReport {
-    /// Placements that were open to the test: the frame as it is, and each candidate.
+    /// Tests in the false-positive budget: the frame as it is, each candidate placement, and the
+    /// candidate-assisted test when a store's payloads were given.
     pub placements_tested: usize,
     /// The placement the watermark was found under (`as is` when no search was needed).
     pub placement: Placement,
@@ -385,7 +386,7 @@ pub fn check_frames(
             detection.false_positive_rate,
             detection.keys_tried,
             if options.geometry_search {
-                format!(", {tests} placements")
+                format!(", {tests} tests")
             } else {
                 String::new()
             }
