@@ -455,15 +455,7 @@ impl Detector {
         // Each element counts by its channel's weight times its clipped magnitude: a value near
         // zero says little about its sign. Given the observation these are fixed numbers, so the
         // bound holds conditionally, and so unconditionally.
-        let scaled: Vec<Vec<f64>> = frames
-            .iter()
-            .map(|f| {
-                w.iter()
-                    .zip(&f.values)
-                    .map(|(wj, v)| wj * f64::from(v.abs().min(SOFT_CLIP)))
-                    .collect()
-            })
-            .collect();
+        let scaled: Vec<Vec<f64>> = frames.iter().map(|f| element_weights(f, &w)).collect();
         let frame_square: Vec<f64> = scaled
             .iter()
             .map(|c| c.iter().map(|x| x * x).sum())
@@ -551,6 +543,29 @@ impl ObservedFrame {
         }
         Self { signs, values }
     }
+}
+
+/// Each element's say in the weighted tests: `weights[j]` (its channel's) × its value clipped to
+/// ±[`SOFT_CLIP`] — a value near zero says little about its sign. Positions `0..weights.len()`.
+fn element_weights(frame: &ObservedFrame, weights: &[f64]) -> Vec<f64> {
+    weights
+        .iter()
+        .zip(&frame.values)
+        .map(|(w, v)| w * f64::from(v.abs().min(SOFT_CLIP)))
+        .collect()
+}
+
+/// The calibrated weight of each layout position's channel (1 for all without calibration).
+fn position_weights(layout: &Layout, shape: LatentShape, options: &DetectOptions) -> Vec<f64> {
+    let hw = (shape.height * shape.width).max(1);
+    layout
+        .order
+        .iter()
+        .map(|&e| match &options.channel_weights {
+            Some(w) if w.len() == shape.channels => f64::from(w[e as usize / hw].max(0.0)),
+            _ => 1.0,
+        })
+        .collect()
 }
 
 /// (observed frame, template) pairs.
@@ -1191,7 +1206,6 @@ pub fn identify_payload(
         return Ok(None);
     }
     let n = shape.frame_len();
-    let hw = (shape.height * shape.width).max(1);
     let templates = detection
         .alignment
         .iter()
@@ -1200,12 +1214,8 @@ pub fn identify_payload(
         .unwrap_or(0);
     let detector = Detector::new(key, n, templates);
     let layout = &detector.layout;
-    let weight = |j: usize| -> f32 {
-        match &options.channel_weights {
-            Some(w) if w.len() == shape.channels => w[layout.order[j] as usize / hw].max(0.0),
-            _ => 1.0,
-        }
-    };
+    let positions = position_weights(layout, shape, options);
+    let weight = |j: usize| positions[j] as f32;
     let frames: Vec<ObservedFrame> = detection
         .alignment
         .iter()
@@ -1302,7 +1312,6 @@ pub fn detect_among_candidates(
         return Ok(None);
     }
     let n = shape.frame_len();
-    let hw = (shape.height * shape.width).max(1);
     let templates = options
         .max_templates
         .unwrap_or((2 * shape.frames).max(64))
@@ -1312,28 +1321,14 @@ pub fn detect_among_candidates(
     for (key_index, key) in ring.keys().iter().enumerate() {
         let detector = Detector::new(key, n, templates);
         let layout = &detector.layout;
-        let weight = |j: usize| -> f64 {
-            match &options.channel_weights {
-                Some(w) if w.len() == shape.channels => {
-                    f64::from(w[layout.order[j] as usize / hw].max(0.0))
-                }
-                _ => 1.0,
-            }
-        };
-        let weights: Vec<f64> = (0..n).map(weight).collect();
+        let weights = position_weights(layout, shape, options);
         let frames: Vec<ObservedFrame> = latent
             .chunks_exact(n)
             .map(|f| ObservedFrame::new(f, layout))
             .collect();
         let scaled: Vec<Vec<f64>> = frames
             .iter()
-            .map(|f| {
-                weights
-                    .iter()
-                    .zip(&f.values)
-                    .map(|(w, v)| w * f64::from(v.abs().min(SOFT_CLIP)))
-                    .collect()
-            })
+            .map(|f| element_weights(f, &weights))
             .collect();
         let totals: Vec<f64> = scaled.iter().map(|c| c.iter().sum()).collect();
         let square: Vec<f64> = scaled
