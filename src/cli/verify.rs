@@ -9,11 +9,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 
 use candle_core::Device;
-use candor_detect::{add_watermark, verify_file, FileReport, WatermarkOptions, WatermarkSetup};
+use candor_detect::{
+    add_watermark, store_payloads, verify_file, FileReport, WatermarkOptions, WatermarkSetup,
+};
 use candor_diffusion::DiffusionModel;
 use candor_manifest::{CredentialState, Identity, ManifestReport, TrustAnchors};
 use candor_store::ManifestStore;
-use candor_watermark::{KeyRing, Payload, WatermarkKey, SOFT_BINDING_ALG};
+use candor_watermark::{KeyRing, WatermarkKey};
 use clap::Args;
 
 use super::generate::model_dir;
@@ -108,12 +110,7 @@ fn watermark_setup(args: &VerifyArgs) -> Result<WatermarkSetup, String> {
     };
     // The store's soft bindings: a mark too faint to decode is compared with each.
     let candidate_payloads = match &store {
-        Some(store) => store
-            .bindings(SOFT_BINDING_ALG)
-            .map_err(|e| e.to_string())?
-            .iter()
-            .filter_map(|b| Payload::from_bytes(b))
-            .collect(),
+        Some(store) => store_payloads(store).map_err(|e| e.to_string())?,
         None => Vec::new(),
     };
     let defaults = WatermarkOptions::for_model(&model.config);

@@ -447,6 +447,16 @@ fn search_geometry(
     Ok(detection.present.then(|| (detection, p.clone(), noise)))
 }
 
+/// The payloads of every Candor soft binding in the store: the candidates a faint mark is
+/// compared with ([`WatermarkOptions::candidate_payloads`]).
+pub fn store_payloads(store: &ManifestStore) -> Result<Vec<Payload>> {
+    Ok(store
+        .bindings(SOFT_BINDING_ALG)?
+        .iter()
+        .filter_map(|b| Payload::from_bytes(b))
+        .collect())
+}
+
 /// Manifests in the store whose soft binding is this payload (`matches/byBinding`).
 pub fn recover_manifests(
     store: &ManifestStore,

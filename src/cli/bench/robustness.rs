@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use candor_detect::{check_file, WatermarkOptions};
+use candor_detect::{check_file, store_payloads, WatermarkOptions};
 use candor_diffusion::data::{Motion, BACKGROUNDS, COLOURS, SHAPES};
 use candor_generate::{generate, GenerateOptions};
-use candor_watermark::{Payload, OPERATING_FPR, SOFT_BINDING_ALG};
+use candor_watermark::OPERATING_FPR;
 use clap::Args;
 use serde_json::json;
 
@@ -246,12 +246,7 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
         )
         .map_err(|e| e.to_string())?;
         // As `candor verify` does: a faint payload is compared with every binding in the store.
-        options.candidate_payloads = store
-            .bindings(SOFT_BINDING_ALG)
-            .map_err(|e| e.to_string())?
-            .iter()
-            .filter_map(|b| Payload::from_bytes(b))
-            .collect();
+        options.candidate_payloads = store_payloads(&store).map_err(|e| e.to_string())?;
         bar.inc(1);
         for (attack, tally) in attacks.iter().zip(&mut tallies) {
             let out = dir.join(format!("clip-{i:03}-{}.{}", attack.name, attack.ext));
