@@ -45,6 +45,11 @@ pub struct TrainArgs {
     /// runs too (it is recorded in the run's train.json). Default: never.
     #[arg(long)]
     lr_decay_from_step: Option<usize>,
+    /// Start a new run from another run's EMA weights, adding the layout prior (how
+    /// candor-shapes-v2 was grown from candor-shapes-v1). The new block starts silent, so the
+    /// grown model begins where the source stopped.
+    #[arg(long, value_name = "RUN")]
+    grow_from: Option<PathBuf>,
     /// After training, write the EMA weights as a model directory here.
     #[arg(long)]
     export: Option<PathBuf>,
@@ -54,7 +59,14 @@ pub fn run(args: TrainArgs) -> CliResult<Outcome> {
     if args.batch == 0 || args.frames == 0 || args.checkpoint_every == 0 {
         return Err("--batch, --frames and --checkpoint-every must be at least 1".into());
     }
+    let name = args
+        .run
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+        .ok_or("--run must name a directory")?;
     let config = TrainConfig {
+        name, // the model is named after its run directory
         steps: args.steps,
         batch_clips: args.batch,
         frames: args.frames,
@@ -65,7 +77,24 @@ pub fn run(args: TrainArgs) -> CliResult<Outcome> {
         lr_decay_from_step: args.lr_decay_from_step.unwrap_or(usize::MAX),
         ..TrainConfig::default()
     };
-    let mut trainer = Trainer::open(&args.run, config, &Device::Cpu).map_err(|e| e.to_string())?;
+    let mut trainer = match &args.grow_from {
+        Some(source) => {
+            let step = std::fs::read_to_string(source.join("state.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v["step"].as_u64());
+            let config = TrainConfig {
+                grown_from: Some(match step {
+                    Some(step) => format!("{} at step {step}", source.display()),
+                    None => source.display().to_string(),
+                }),
+                ..config
+            };
+            Trainer::grow(&args.run, config, source, &Device::Cpu)
+        }
+        None => Trainer::open(&args.run, config, &Device::Cpu),
+    }
+    .map_err(|e| e.to_string())?;
     if let Some(from) = args.lr_decay_from_step {
         trainer.config.lr_decay_from_step = from; // a resumed run takes the new schedule too
     }

@@ -16,6 +16,7 @@ use crate::ddim::{alphas_cumprod, TRAIN_STEPS};
 use crate::error::{DiffusionError, Result};
 use crate::model::{DiffusionModel, ModelConfig};
 use crate::prompt::tokenize;
+use crate::unet::UNetConfig;
 
 /// Training settings, saved with the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +42,9 @@ pub struct TrainConfig {
     /// lets the weights settle at the end of a run). Older runs read it as "never".
     #[serde(default = "never")]
     pub lr_decay_from_step: usize,
+    /// The run this one was grown from (see [`Trainer::grow`]), with the step it had reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grown_from: Option<String>,
 }
 
 fn never() -> usize {
@@ -86,6 +90,7 @@ impl Default for TrainConfig {
             seed: 2026,
             checkpoint_every: 100,
             band_weighted_from_step: 0,
+            grown_from: None,
             lr_decay_from_step: usize::MAX,
         }
     }
@@ -241,8 +246,95 @@ impl Trainer {
             let mut mc = ModelConfig::default_model(&config.name, stats);
             mc.size = config.size;
             mc.frames = config.frames;
+            let side = config.size / crate::codec::HAAR_BLOCK;
+            mc.unet.layout = mc
+                .unet
+                .layout
+                .map(|l| crate::unet::LayoutConfig { side, ..l });
             mc
         };
+        let mut trainer = Self::assemble(dir, config, model_config, device)?;
+        if resume {
+            trainer.load_checkpoint()?;
+        } else {
+            trainer.save_checkpoint()?;
+        }
+        Ok(trainer)
+    }
+
+    /// A new run in `dir` that starts from the EMA weights of the run in `source`, with the
+    /// layout prior added (its map starts at zero: at step 0 the grown model computes what the
+    /// source computes). Band statistics, vocabulary and every tensor the two share come from the
+    /// source; the optimiser starts afresh.
+    pub fn grow(dir: &Path, config: TrainConfig, source: &Path, device: &Device) -> Result<Self> {
+        if dir.join("checkpoint.safetensors").is_file() {
+            return Err(DiffusionError::input(format!(
+                "{} already holds a run; resume it without --grow-from",
+                dir.display()
+            )));
+        }
+        let p = source.join("config.json");
+        let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+        let mut model_config: ModelConfig =
+            serde_json::from_str(&text).map_err(|e| DiffusionError::input(e.to_string()))?;
+        if model_config.frames != config.frames || model_config.size != config.size {
+            return Err(DiffusionError::input(format!(
+                "the source run was trained on {} frames of {}×{}, not {} of {}×{}",
+                model_config.frames,
+                model_config.size,
+                model_config.size,
+                config.frames,
+                config.size,
+                config.size
+            )));
+        }
+        model_config.name = config.name.clone();
+        if model_config.unet.layout.is_some() {
+            return Err(DiffusionError::input(format!(
+                "{} already has a layout prior; resume or fine-tune it instead",
+                source.display()
+            )));
+        }
+        let side = model_config.size / crate::codec::HAAR_BLOCK;
+        model_config.unet.layout = UNetConfig::default_model(0, 0)
+            .layout
+            .map(|l| crate::unet::LayoutConfig { side, ..l });
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut trainer = Self::assemble(dir, config, model_config, device)?;
+        let ckpt = source.join("checkpoint.safetensors");
+        let tensors = candle_core::safetensors::load(&ckpt, device)?;
+        let mut loaded = 0;
+        for (i, (name, var)) in trainer.adam.vars.iter().enumerate() {
+            if let Some(t) = tensors.get(&format!("ema.{name}")) {
+                if t.dims() != var.as_tensor().dims() {
+                    return Err(DiffusionError::input(format!(
+                        "{name}: shape {:?} in the source, {:?} here",
+                        t.dims(),
+                        var.as_tensor().dims()
+                    )));
+                }
+                var.set(t)?;
+                trainer.ema[i] = t.copy()?;
+                loaded += 1;
+            }
+        }
+        let source_tensors = tensors.keys().filter(|k| k.starts_with("ema.")).count();
+        if loaded != source_tensors {
+            return Err(DiffusionError::input(format!(
+                "the source has {source_tensors} weight tensors and only {loaded} fit this model"
+            )));
+        }
+        trainer.save_checkpoint()?;
+        Ok(trainer)
+    }
+
+    /// Model, optimiser and EMA for a run (weights freshly initialised).
+    fn assemble(
+        dir: &Path,
+        config: TrainConfig,
+        model_config: ModelConfig,
+        device: &Device,
+    ) -> Result<Self> {
         let model = DiffusionModel::new_random(model_config, device)?;
         let mut vars: Vec<(String, Var)> = model
             .varmap()
@@ -258,7 +350,7 @@ impl Trainer {
             .map(|(_, v)| v.as_tensor().copy())
             .collect::<candle_core::Result<Vec<_>>>()?;
         let adam = Adam::new(vars)?;
-        let mut trainer = Self {
+        Ok(Self {
             dir: dir.to_path_buf(),
             config,
             model,
@@ -266,13 +358,7 @@ impl Trainer {
             adam,
             state: TrainState::default(),
             device: device.clone(),
-        };
-        if resume {
-            trainer.load_checkpoint()?;
-        } else {
-            trainer.save_checkpoint()?;
-        }
-        Ok(trainer)
+        })
     }
 
     fn checkpoint_path(&self) -> PathBuf {
@@ -478,6 +564,45 @@ mod tests {
             ..TrainConfig::default()
         };
         assert_eq!(learning_rate(&never, 19_999), 1.0);
+    }
+
+    #[test]
+    fn the_committed_run_grows_a_layout_prior_once() -> Result<()> {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runs/candor-shapes-v1");
+        let dir = std::env::temp_dir().join(format!("candor-grow-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = TrainConfig {
+            name: "grown".into(),
+            steps: 0,
+            ..TrainConfig::default()
+        };
+        let device = Device::Cpu;
+        let outcome = (|| -> Result<()> {
+            let grown = Trainer::grow(&dir, config.clone(), &source, &device)?;
+            let layout = grown.model.config.unet.layout;
+            assert_eq!(layout.map(|l| l.side), Some(8));
+            assert_eq!(grown.state.step, 0);
+            assert_eq!(grown.model.config.name, "grown");
+            // The grown run is a run: it resumes, and it cannot be grown again.
+            let resumed = Trainer::open(&dir, config.clone(), &device)?;
+            assert_eq!(resumed.model.config.unet.layout, layout);
+            let again = Trainer::grow(&dir, config.clone(), &source, &device);
+            assert!(again.is_err(), "grew over an existing run");
+            let other = std::env::temp_dir().join(format!("candor-grow-2-{}", std::process::id()));
+            let twice = Trainer::grow(&other, config.clone(), &dir, &device);
+            let _ = std::fs::remove_dir_all(&other);
+            assert!(twice.is_err(), "grew a layout prior twice");
+            let fewer = TrainConfig {
+                frames: 8,
+                ..config.clone()
+            };
+            let wrong = Trainer::grow(&other, fewer, &source, &device);
+            let _ = std::fs::remove_dir_all(&other);
+            assert!(wrong.is_err(), "grew a 16-frame run into an 8-frame one");
+            Ok(())
+        })();
+        let _ = std::fs::remove_dir_all(&dir);
+        outcome
     }
 
     #[test]

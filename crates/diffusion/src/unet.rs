@@ -4,7 +4,8 @@
 //! the v-prediction, same shape as the input. Spatial layers run on the `B·F` frames as a batch;
 //! temporal layers mix each position across frames: a (3×1) convolution at full latent
 //! resolution, attention over frames at the coarse one. Frames also get their index as an
-//! embedding, so the model knows where in the clip a frame sits.
+//! embedding, so the model knows where in the clip a frame sits, and a layout prior turns
+//! (prompt, frame index) into a spatial map, so the prompt can say where things are.
 //!
 //! Every block is written here from differentiable candle ops (candle's fused softmax and layer
 //! norm have no backward pass).
@@ -28,6 +29,17 @@ pub struct UNetConfig {
     pub max_tokens: usize,
     pub heads: usize,
     pub groups: usize,
+    /// The layout prior (see [`LayoutPrior`]); models trained before it existed read `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<LayoutConfig>,
+}
+
+/// Shape of the layout prior: `channels` maps of `side × side` cells (the latent's own grid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutConfig {
+    pub channels: usize,
+    pub side: usize,
+    pub hidden: usize,
 }
 
 impl UNetConfig {
@@ -43,6 +55,11 @@ impl UNetConfig {
             max_tokens,
             heads: 4,
             groups: 16,
+            layout: Some(LayoutConfig {
+                channels: 16,
+                side: 8,
+                hidden: 256,
+            }),
         }
     }
 
@@ -58,6 +75,11 @@ impl UNetConfig {
             max_tokens,
             heads: 2,
             groups: 4,
+            layout: Some(LayoutConfig {
+                channels: 4,
+                side: 8,
+                hidden: 32,
+            }),
         }
     }
 }
@@ -77,6 +99,10 @@ fn linear_zero(input: usize, output: usize, vb: VarBuilder) -> Result<candle_nn:
     let w = vb.get_with_hints((output, input), "weight", Init::Const(0.0))?;
     let b = vb.get_with_hints(output, "bias", Init::Const(0.0))?;
     Ok(candle_nn::Linear::new(w, Some(b)))
+}
+
+fn zero_conv1(input: usize, output: usize, vb: VarBuilder) -> Result<Conv> {
+    Conv::with_kernel(input, output, (1, 1), Some(Init::Const(0.0)), vb)
 }
 
 fn conv3(input: usize, output: usize, vb: VarBuilder) -> Result<Conv> {
@@ -273,6 +299,59 @@ impl TemporalConv {
     }
 }
 
+/// Where the prompt puts things in each frame. An MLP of (prompt, frame index) writes a coarse
+/// spatial map — `channels` features on the latent's `side × side` grid — that is added to the
+/// UNet's features at both resolutions.
+///
+/// Why: the rest of the UNet sees the prompt only as a bias shared by every position, so "moving
+/// left" had to become "the object is at column 6 in frame 3" through convolution padding alone;
+/// the first release followed the requested direction in about a quarter of its clips. Here that
+/// mapping is one learned readout. The projections into the UNet start at zero, so a trained
+/// model grown with this block (`Trainer::grow`) computes exactly what it did before, until it
+/// learns to use it.
+struct LayoutPrior {
+    cfg: LayoutConfig,
+    prompt: candle_nn::Linear,
+    frame: candle_nn::Linear,
+    mid: candle_nn::Linear,
+    map: candle_nn::Linear,
+    fine: Conv,
+    coarse: Conv,
+}
+
+impl LayoutPrior {
+    fn new(cfg: LayoutConfig, unet: &UNetConfig, vb: VarBuilder) -> Result<Self> {
+        let (k, s, hd) = (cfg.channels, cfg.side, cfg.hidden);
+        Ok(Self {
+            cfg,
+            prompt: candle_nn::linear(unet.emb_dim, hd, vb.pp("prompt"))?,
+            frame: candle_nn::linear(64, hd, vb.pp("frame"))?,
+            mid: candle_nn::linear(hd, hd, vb.pp("mid"))?,
+            map: candle_nn::linear(hd, k * s * s, vb.pp("map"))?,
+            fine: zero_conv1(k, unet.base_channels, vb.pp("fine"))?,
+            coarse: zero_conv1(k, unet.coarse_channels, vb.pp("coarse"))?,
+        })
+    }
+
+    /// Maps for prompts `[B, E]` over `frames` frames: `[B·F, base, side, side]` and
+    /// `[B·F, coarse, side/2, side/2]`.
+    fn forward(&self, prompt: &Tensor, frame_code: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (b, _) = prompt.dims2()?;
+        let (f, _) = frame_code.dims2()?;
+        let (k, s) = (self.cfg.channels, self.cfg.side);
+        let p = self.prompt.forward(prompt)?.unsqueeze(1)?; // [B, 1, H]
+        let q = self.frame.forward(frame_code)?.unsqueeze(0)?; // [1, F, H]
+        let h = silu(&p.broadcast_add(&q)?)?.reshape((b * f, self.cfg.hidden))?;
+        let h = silu(&self.mid.forward(&h)?)?;
+        let map = self.map.forward(&h)?.reshape((b * f, k, s, s))?;
+        let pooled = map
+            .reshape((b * f, k, s / 2, 2, s / 2, 2))?
+            .mean(5)?
+            .mean(3)?;
+        Ok((self.fine.apply(&map)?, self.coarse.apply(&pooled)?))
+    }
+}
+
 /// Prompt encoder: token and position embeddings, one self-attention block, masked mean pool.
 struct TextEncoder {
     tokens: candle_nn::Embedding,
@@ -333,6 +412,7 @@ pub struct VideoUNet {
     time2: candle_nn::Linear,
     frame: candle_nn::Linear,
     text: TextEncoder,
+    layout: Option<LayoutPrior>,
     conv_in: Conv,
     res_a: ResBlock,
     temp_a: TemporalConv,
@@ -363,6 +443,16 @@ impl VideoUNet {
             time2: candle_nn::linear(e, e, vb.pp("time2"))?,
             frame: candle_nn::linear(64, e, vb.pp("frame"))?,
             text: TextEncoder::new(cfg, vb.pp("text"))?,
+            layout: match cfg.layout {
+                Some(l) if l.side % 2 != 0 || l.side == 0 => {
+                    return Err(crate::error::DiffusionError::input(format!(
+                        "layout side {} must be even and positive",
+                        l.side
+                    )))
+                }
+                Some(l) => Some(LayoutPrior::new(l, cfg, vb.pp("layout"))?),
+                None => None,
+            },
             conv_in: conv3(cfg.latent_channels, c0, vb.pp("conv_in"))?,
             res_a: ResBlock::new(c0, c0, cfg, vb.pp("res_a"))?,
             temp_a: TemporalConv::new(c0, cfg, vb.pp("temp_a"))?,
@@ -409,7 +499,8 @@ impl VideoUNet {
             .time2
             .forward(&silu(&self.time1.forward(&sinusoidal(t, 128)?)?)?)?; // [B, E]
         let frame_ids = Tensor::arange(0u32, f as u32, device)?.to_dtype(DType::F32)?;
-        let femb = self.frame.forward(&sinusoidal(&frame_ids, 64)?)?; // [F, E]
+        let frame_code = sinusoidal(&frame_ids, 64)?;
+        let femb = self.frame.forward(&frame_code)?; // [F, E]
         let e = self.cfg.emb_dim;
         let emb = (temb + prompt)?
             .unsqueeze(1)?
@@ -417,7 +508,20 @@ impl VideoUNet {
             .reshape((n, e))?;
 
         let x = x.reshape((n, c, h, w))?;
-        let h1 = self.conv_in.apply(&x)?;
+        let layout = match &self.layout {
+            Some(l) if l.cfg.side != h || l.cfg.side != w => {
+                return Err(crate::error::DiffusionError::input(format!(
+                    "the layout prior was trained for {0}×{0} latents, not {h}×{w}",
+                    l.cfg.side
+                )))
+            }
+            Some(l) => Some(l.forward(prompt, &frame_code)?),
+            None => None,
+        };
+        let mut h1 = self.conv_in.apply(&x)?;
+        if let Some((fine, _)) = &layout {
+            h1 = (h1 + fine)?;
+        }
         let h1 = self.res_a.forward(&h1, &emb)?;
         let h1 = self.temp_a.forward(&h1, f)?;
         // Downsample: 2×2 average, then a 3×3 convolution at the coarse resolution.
@@ -426,7 +530,10 @@ impl VideoUNet {
             .reshape((n, self.cfg.base_channels, fh / 2, 2, fw / 2, 2))?
             .mean(5)?
             .mean(3)?;
-        let h2 = self.down.apply(&pooled)?;
+        let mut h2 = self.down.apply(&pooled)?;
+        if let Some((_, coarse)) = &layout {
+            h2 = (h2 + coarse)?;
+        }
         let h2 = self.res_b.forward(&h2, &emb)?;
         let h2 = self.attn_b.forward(&h2)?;
         let h2 = self.tattn_b.forward(&h2, f)?;
@@ -443,5 +550,143 @@ impl VideoUNet {
         let u = self.temp_u.forward(&u, f)?;
         let out = self.conv_out.apply(&silu(&self.norm_out.forward(&u)?)?)?;
         Ok(out.reshape((b, f, c, h, w))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+    use candle_nn::VarMap;
+
+    fn tiny(layout: bool) -> UNetConfig {
+        let mut cfg = UNetConfig::tiny(29, 16);
+        if !layout {
+            cfg.layout = None;
+        }
+        cfg
+    }
+
+    fn inputs(device: &Device) -> Result<(Tensor, Tensor, Tensor)> {
+        let x = Tensor::randn(0f32, 1f32, (2, 3, 48, 8, 8), device)?;
+        let t = Tensor::new(&[100f32, 700.0], device)?;
+        let ids = Tensor::new(&[[2u32, 11, 16, 0], [3, 12, 17, 0]], device)?;
+        Ok((x, t, ids))
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> Result<f32> {
+        Ok((a - b)?.abs()?.max_all()?.to_scalar::<f32>()?)
+    }
+
+    #[test]
+    fn a_grown_layout_prior_starts_silent() -> Result<()> {
+        // What `Trainer::grow` relies on: the same weights plus a fresh layout prior compute
+        // exactly what they computed without it.
+        let device = Device::Cpu;
+        let (plain_map, grown_map) = (VarMap::new(), VarMap::new());
+        let plain = VideoUNet::new(
+            &tiny(false),
+            VarBuilder::from_varmap(&plain_map, DType::F32, &device),
+        )?;
+        let grown = VideoUNet::new(
+            &tiny(true),
+            VarBuilder::from_varmap(&grown_map, DType::F32, &device),
+        )?;
+        let source = plain_map
+            .data()
+            .lock()
+            .map_err(|_| crate::error::DiffusionError::input("lock"))?
+            .clone();
+        let mut shared = 0;
+        for (name, var) in grown_map
+            .data()
+            .lock()
+            .map_err(|_| crate::error::DiffusionError::input("lock"))?
+            .iter()
+        {
+            if let Some(v) = source.get(name) {
+                var.set(v.as_tensor())?;
+                shared += 1;
+            } else {
+                assert!(
+                    name.starts_with("layout."),
+                    "{name} is not in the plain model"
+                );
+            }
+        }
+        assert_eq!(shared, source.len());
+        let (x, t, ids) = inputs(&device)?;
+        let a = plain.forward(&x, &t, &plain.encode_prompt(&ids)?)?;
+        let b = grown.forward(&x, &t, &grown.encode_prompt(&ids)?)?;
+        assert_eq!(max_diff(&a, &b)?, 0.0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_trained_layout_prior_depends_on_prompt_and_frame() -> Result<()> {
+        let device = Device::Cpu;
+        let map = VarMap::new();
+        let net = VideoUNet::new(
+            &tiny(true),
+            VarBuilder::from_varmap(&map, DType::F32, &device),
+        )?;
+        // Stand in for training: give the projections into the UNet weights.
+        for (name, var) in map
+            .data()
+            .lock()
+            .map_err(|_| crate::error::DiffusionError::input("lock"))?
+            .iter()
+        {
+            if name.starts_with("layout.fine") || name.starts_with("layout.coarse") {
+                var.set(&Tensor::randn(0f32, 0.5, var.dims(), &device)?)?;
+            }
+        }
+        let layout = net
+            .layout
+            .as_ref()
+            .ok_or_else(|| crate::error::DiffusionError::input("no layout"))?;
+        let (_, _, ids) = inputs(&device)?;
+        let prompts = net.encode_prompt(&ids)?;
+        let frames = sinusoidal(&Tensor::new(&[0f32, 5.0], &device)?, 64)?;
+        let (fine, coarse) = layout.forward(&prompts, &frames)?;
+        assert_eq!(fine.dims(), &[4, 16, 8, 8]);
+        assert_eq!(coarse.dims(), &[4, 32, 4, 4]);
+        // Rows: (prompt 0, frame 0), (prompt 0, frame 5), (prompt 1, frame 0), (prompt 1, frame 5).
+        assert!(
+            max_diff(&fine.get(0)?, &fine.get(1)?)? > 1e-3,
+            "frame ignored"
+        );
+        assert!(
+            max_diff(&fine.get(0)?, &fine.get(2)?)? > 1e-3,
+            "prompt ignored"
+        );
+        // It varies across the grid: a map, not another bias.
+        let first = fine.get(0)?.narrow(1, 0, 1)?.narrow(2, 0, 1)?;
+        let other = fine.get(0)?.narrow(1, 5, 1)?.narrow(2, 6, 1)?;
+        assert!(max_diff(&first, &other)? > 1e-3, "map is flat");
+        Ok(())
+    }
+
+    #[test]
+    fn latents_off_the_layout_grid_are_an_error() -> Result<()> {
+        let device = Device::Cpu;
+        let map = VarMap::new();
+        let net = VideoUNet::new(
+            &tiny(true),
+            VarBuilder::from_varmap(&map, DType::F32, &device),
+        )?;
+        let (_, t, ids) = inputs(&device)?;
+        let x = Tensor::randn(0f32, 1f32, (2, 3, 48, 4, 4), &device)?;
+        let err = net
+            .forward(&x, &t, &net.encode_prompt(&ids)?)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("8×8") && err.contains("4×4"), "{err}");
+        let mut odd = tiny(true);
+        odd.layout = odd.layout.map(|l| LayoutConfig { side: 7, ..l });
+        let map = VarMap::new();
+        assert!(VideoUNet::new(&odd, VarBuilder::from_varmap(&map, DType::F32, &device)).is_err());
+        Ok(())
     }
 }
