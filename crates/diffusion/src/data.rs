@@ -119,6 +119,8 @@ pub struct Clip {
     pub spec: ClipSpec,
     pub caption: String,
     pub pixels: Vec<f32>,
+    /// Where each object of `spec` is, frame by frame.
+    pub tracks: Vec<Track>,
 }
 
 pub fn colour_rgb(name: &str) -> Option<[f32; 3]> {
@@ -232,13 +234,18 @@ fn inside(shape: &str, dx: f32, dy: f32, r: f32) -> bool {
     }
 }
 
-struct Track {
-    colour: [f32; 3],
-    shape: String,
-    positions: Vec<(f32, f32, f32)>, // x, y, radius per frame (pixels)
+/// Where one object is in each frame of a clip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Track {
+    pub colour: [f32; 3],
+    pub shape: String,
+    /// Centre x, centre y and radius per frame, in pixels.
+    pub positions: Vec<(f32, f32, f32)>,
 }
 
-fn track<R: Rng>(o: &ObjectSpec, frames: usize, size: f32, rng: &mut R) -> Track {
+/// A path for `o` over `frames` frames of `size` pixels, drawn the way training clips draw
+/// theirs (the layout planner draws from the same distribution).
+pub fn track<R: Rng>(o: &ObjectSpec, frames: usize, size: f32, rng: &mut R) -> Track {
     let base_r = size * rng.gen_range(0.13..0.18);
     let speed = size * rng.gen_range(0.035..0.05);
     let (dx, dy) = o.motion.direction();
@@ -289,6 +296,16 @@ fn track<R: Rng>(o: &ObjectSpec, frames: usize, size: f32, rng: &mut R) -> Track
 
 /// Renders a clip (2×2 supersampled edges).
 pub fn render<R: Rng>(spec: &ClipSpec, frames: usize, size: usize, rng: &mut R) -> Vec<f32> {
+    render_with_tracks(spec, frames, size, rng).0
+}
+
+/// Renders a clip and returns where its objects are.
+pub fn render_with_tracks<R: Rng>(
+    spec: &ClipSpec,
+    frames: usize,
+    size: usize,
+    rng: &mut R,
+) -> (Vec<f32>, Vec<Track>) {
     let tracks: Vec<Track> = spec
         .objects
         .iter()
@@ -341,18 +358,19 @@ pub fn render<R: Rng>(spec: &ClipSpec, frames: usize, size: usize, rng: &mut R) 
             }
         }
     }
-    out
+    (out, tracks)
 }
 
 /// A random training (or evaluation) clip with its caption.
 pub fn random_clip<R: Rng>(rng: &mut R, frames: usize, size: usize, training: bool) -> Clip {
     let spec = random_spec(rng, training);
     let caption = caption(&spec, rng);
-    let pixels = render(&spec, frames, size, rng);
+    let (pixels, tracks) = render_with_tracks(&spec, frames, size, rng);
     Clip {
         spec,
         caption,
         pixels,
+        tracks,
     }
 }
 

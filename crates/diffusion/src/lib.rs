@@ -11,6 +11,7 @@ pub mod data;
 pub mod ddim;
 mod error;
 pub mod layers;
+pub mod layout;
 pub mod model;
 pub mod prompt;
 pub mod train;

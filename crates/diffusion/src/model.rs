@@ -4,14 +4,21 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{BandStats, HaarCodec};
 use crate::ddim;
 use crate::error::{DiffusionError, Result};
+use crate::layout;
 use crate::prompt::{tokenize, vocabulary, Tokens, MAX_TOKENS};
 use crate::unet::{UNetConfig, VideoUNet};
+
+/// Mixed into the generation seed for the layout planner's draws, so they are not the draws
+/// that pick the noise's magnitudes.
+const LAYOUT_SEED_DOMAIN: u64 = 0x6c61_796f_7574_0001;
 
 /// `config.json` of a model directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -212,11 +219,32 @@ impl DiffusionModel {
         self.unet.encode_prompt(&ids)
     }
 
-    /// DDIM sampling from `noise: [F, C, h, w]` with classifier-free guidance. Returns latents.
+    /// Where the prompt's objects go in each of `frames` frames: the planner's paths
+    /// (`crate::layout`, drawn from `seed`) as occupancy maps `[1, F, slots, side, side]`, or
+    /// `None` for a model without a layout input.
+    pub fn plan_layout(&self, tokens: &Tokens, frames: usize, seed: u64) -> Result<Option<Tensor>> {
+        let Some(cfg) = self.config.unet.layout else {
+            return Ok(None);
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ LAYOUT_SEED_DOMAIN);
+        let size = self.config.size;
+        let tracks = layout::plan(tokens, frames, size, &mut rng);
+        let maps = layout::occupancy(&tracks, frames, size);
+        Ok(Some(Tensor::from_vec(
+            maps,
+            (1, frames, cfg.slots, cfg.side, cfg.side),
+            &self.device,
+        )?))
+    }
+
+    /// DDIM sampling from `noise: [F, C, h, w]` with classifier-free guidance; the prompt's
+    /// objects are placed by the layout planner from `seed` (see [`Self::plan_layout`]).
+    /// Returns latents.
     pub fn sample(
         &self,
         noise: &Tensor,
         tokens: &Tokens,
+        seed: u64,
         steps: usize,
         guidance: f64,
         progress: impl FnMut(usize, usize),
@@ -224,6 +252,13 @@ impl DiffusionModel {
         let cond = self.prompt_embedding(tokens)?;
         let uncond = self.prompt_embedding(&tokenize(""))?;
         let both = Tensor::cat(&[&cond, &uncond], 0)?;
+        let (frames, ..) = noise.dims4()?;
+        let layout = self.plan_layout(tokens, frames, seed)?;
+        // The unconditional branch has no layout either (all-zero maps).
+        let both_layouts = match &layout {
+            Some(l) => Some(Tensor::cat(&[l, &l.zeros_like()?], 0)?),
+            None => None,
+        };
         let x = noise.unsqueeze(0)?;
         let out = ddim::sample(
             &x,
@@ -231,11 +266,11 @@ impl DiffusionModel {
             |x, t| {
                 if guidance == 1.0 {
                     let tt = Tensor::new(&[t as f32], &self.device)?;
-                    return self.unet.forward(x, &tt, &cond);
+                    return self.unet.forward(x, &tt, &cond, layout.as_ref());
                 }
                 let xx = Tensor::cat(&[x, x], 0)?;
                 let tt = Tensor::new(&[t as f32, t as f32], &self.device)?;
-                let v = self.unet.forward(&xx, &tt, &both)?;
+                let v = self.unet.forward(&xx, &tt, &both, both_layouts.as_ref())?;
                 let vc = v.get(0)?.unsqueeze(0)?;
                 let vu = v.get(1)?.unsqueeze(0)?;
                 Ok((&vu + ((vc - &vu)? * guidance)?)?)
@@ -259,7 +294,7 @@ impl DiffusionModel {
             steps,
             |x, t| {
                 let tt = Tensor::new(&[t as f32], &self.device)?;
-                self.unet.forward(x, &tt, &uncond)
+                self.unet.forward(x, &tt, &uncond, None)
             },
             progress,
         )?;

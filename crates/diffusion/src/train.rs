@@ -14,9 +14,10 @@ use crate::codec::{BandStats, HaarCodec, LatentCodec, HAAR_CHANNELS};
 use crate::data::random_clip;
 use crate::ddim::{alphas_cumprod, TRAIN_STEPS};
 use crate::error::{DiffusionError, Result};
+use crate::layout::{occupancy, LAYOUT_SLOTS};
 use crate::model::{DiffusionModel, ModelConfig};
 use crate::prompt::tokenize;
-use crate::unet::UNetConfig;
+use crate::unet::LayoutConfig;
 
 /// Training settings, saved with the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -246,11 +247,10 @@ impl Trainer {
             let mut mc = ModelConfig::default_model(&config.name, stats);
             mc.size = config.size;
             mc.frames = config.frames;
-            let side = config.size / crate::codec::HAAR_BLOCK;
-            mc.unet.layout = mc
-                .unet
-                .layout
-                .map(|l| crate::unet::LayoutConfig { side, ..l });
+            mc.unet.layout = Some(LayoutConfig {
+                slots: LAYOUT_SLOTS,
+                side: config.size / crate::codec::HAAR_BLOCK,
+            });
             mc
         };
         let mut trainer = Self::assemble(dir, config, model_config, device)?;
@@ -263,8 +263,8 @@ impl Trainer {
     }
 
     /// A new run in `dir` that starts from the EMA weights of the run in `source`, with the
-    /// layout prior added (its map starts at zero: at step 0 the grown model computes what the
-    /// source computes). Band statistics, vocabulary and every tensor the two share come from the
+    /// layout input added (its projections start at zero: at step 0 the grown model computes what
+    /// the source computes). Band statistics, vocabulary and every tensor the two share come from the
     /// source; the optimiser starts afresh.
     pub fn grow(dir: &Path, config: TrainConfig, source: &Path, device: &Device) -> Result<Self> {
         if dir.join("checkpoint.safetensors").is_file() {
@@ -291,14 +291,14 @@ impl Trainer {
         model_config.name = config.name.clone();
         if model_config.unet.layout.is_some() {
             return Err(DiffusionError::input(format!(
-                "{} already has a layout prior; resume or fine-tune it instead",
+                "{} already has a layout input; resume it instead",
                 source.display()
             )));
         }
-        let side = model_config.size / crate::codec::HAAR_BLOCK;
-        model_config.unet.layout = UNetConfig::default_model(0, 0)
-            .layout
-            .map(|l| crate::unet::LayoutConfig { side, ..l });
+        model_config.unet.layout = Some(LayoutConfig {
+            slots: LAYOUT_SLOTS,
+            side: model_config.size / crate::codec::HAAR_BLOCK,
+        });
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let mut trainer = Self::assemble(dir, config, model_config, device)?;
         let ckpt = source.join("checkpoint.safetensors");
@@ -448,15 +448,28 @@ impl Trainer {
         let (f, s) = (c.frames, c.size);
         let mut pixels = Vec::with_capacity(c.batch_clips * f * 3 * s * s);
         let mut ids = Vec::with_capacity(c.batch_clips * crate::prompt::MAX_TOKENS);
+        let side = s / crate::codec::HAAR_BLOCK;
+        let mut layouts = Vec::with_capacity(c.batch_clips * f * LAYOUT_SLOTS * side * side);
         for _ in 0..c.batch_clips {
             let clip = random_clip(&mut rng, f, s, true);
             pixels.extend(clip.pixels);
-            let caption = if rng.gen_bool(c.cfg_dropout) {
+            let drop_caption = rng.gen_bool(c.cfg_dropout);
+            let caption = if drop_caption {
                 String::new()
             } else {
                 clip.caption
             };
             ids.extend(tokenize(&caption).ids);
+            // The layout goes with the caption (guidance's unconditional branch has neither),
+            // and is also left out on its own now and then, so a prompt without objects to
+            // place still works.
+            let drop_layout = drop_caption || rng.gen_bool(c.cfg_dropout);
+            let maps = occupancy(&clip.tracks, f, s);
+            if drop_layout {
+                layouts.extend(std::iter::repeat_n(0f32, maps.len()));
+            } else {
+                layouts.extend(maps);
+            }
         }
         let b = c.batch_clips;
         let frames = Tensor::from_vec(pixels, (b * f, 3, s, s), &self.device)?;
@@ -479,7 +492,15 @@ impl Trainer {
         )?;
         let tokens = Tensor::from_vec(ids, (b, crate::prompt::MAX_TOKENS), &self.device)?;
         let prompt = self.model.unet.encode_prompt(&tokens)?;
-        let v = self.model.unet.forward(&xt, &t, &prompt)?;
+        let layout = match self.model.config.unet.layout {
+            Some(l) => Some(Tensor::from_vec(
+                layouts,
+                (b, f, l.slots, l.side, l.side),
+                &self.device,
+            )?),
+            None => None,
+        };
+        let v = self.model.unet.forward(&xt, &t, &prompt, layout.as_ref())?;
         let err = (v - target)?.sqr()?;
         let loss = if step >= c.band_weighted_from_step {
             let w = band_loss_weights(&self.model.config.band_stats);
@@ -567,7 +588,7 @@ mod tests {
     }
 
     #[test]
-    fn the_committed_run_grows_a_layout_prior_once() -> Result<()> {
+    fn the_committed_run_grows_a_layout_input_once() -> Result<()> {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runs/candor-shapes-v1");
         let dir = std::env::temp_dir().join(format!("candor-grow-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -591,7 +612,7 @@ mod tests {
             let other = std::env::temp_dir().join(format!("candor-grow-2-{}", std::process::id()));
             let twice = Trainer::grow(&other, config.clone(), &dir, &device);
             let _ = std::fs::remove_dir_all(&other);
-            assert!(twice.is_err(), "grew a layout prior twice");
+            assert!(twice.is_err(), "grew a layout input twice");
             let fewer = TrainConfig {
                 frames: 8,
                 ..config.clone()

@@ -4,8 +4,8 @@
 //! the v-prediction, same shape as the input. Spatial layers run on the `B·F` frames as a batch;
 //! temporal layers mix each position across frames: a (3×1) convolution at full latent
 //! resolution, attention over frames at the coarse one. Frames also get their index as an
-//! embedding, so the model knows where in the clip a frame sits, and a layout prior turns
-//! (prompt, frame index) into a spatial map, so the prompt can say where things are.
+//! embedding, so the model knows where in the clip a frame sits, and occupancy maps of the
+//! objects (`crate::layout`) say where each object is.
 //!
 //! Every block is written here from differentiable candle ops (candle's fused softmax and layer
 //! norm have no backward pass).
@@ -29,17 +29,17 @@ pub struct UNetConfig {
     pub max_tokens: usize,
     pub heads: usize,
     pub groups: usize,
-    /// The layout prior (see [`LayoutPrior`]); models trained before it existed read `None`.
+    /// The layout input (see [`LayoutInput`]); models trained before it existed read `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layout: Option<LayoutConfig>,
 }
 
-/// Shape of the layout prior: `channels` maps of `side × side` cells (the latent's own grid).
+/// Shape of the layout input: `slots` occupancy maps on the latent's `side × side` grid
+/// (see `crate::layout`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayoutConfig {
-    pub channels: usize,
+    pub slots: usize,
     pub side: usize,
-    pub hidden: usize,
 }
 
 impl UNetConfig {
@@ -56,9 +56,8 @@ impl UNetConfig {
             heads: 4,
             groups: 16,
             layout: Some(LayoutConfig {
-                channels: 16,
+                slots: crate::layout::LAYOUT_SLOTS,
                 side: 8,
-                hidden: 256,
             }),
         }
     }
@@ -76,9 +75,8 @@ impl UNetConfig {
             heads: 2,
             groups: 4,
             layout: Some(LayoutConfig {
-                channels: 4,
+                slots: crate::layout::LAYOUT_SLOTS,
                 side: 8,
-                hidden: 32,
             }),
         }
     }
@@ -99,10 +97,6 @@ fn linear_zero(input: usize, output: usize, vb: VarBuilder) -> Result<candle_nn:
     let w = vb.get_with_hints((output, input), "weight", Init::Const(0.0))?;
     let b = vb.get_with_hints(output, "bias", Init::Const(0.0))?;
     Ok(candle_nn::Linear::new(w, Some(b)))
-}
-
-fn zero_conv1(input: usize, output: usize, vb: VarBuilder) -> Result<Conv> {
-    Conv::with_kernel(input, output, (1, 1), Some(Init::Const(0.0)), vb)
 }
 
 fn conv3(input: usize, output: usize, vb: VarBuilder) -> Result<Conv> {
@@ -299,56 +293,40 @@ impl TemporalConv {
     }
 }
 
-/// Where the prompt puts things in each frame. An MLP of (prompt, frame index) writes a coarse
-/// spatial map — `channels` features on the latent's `side × side` grid — that is added to the
-/// UNet's features at both resolutions.
+/// Where the objects are: occupancy maps `[B·F, slots, side, side]` (one per object the prompt
+/// names, `crate::layout`) projected into the UNet's features at both resolutions.
 ///
-/// Why: the rest of the UNet sees the prompt only as a bias shared by every position, so "moving
-/// left" had to become "the object is at column 6 in frame 3" through convolution padding alone;
-/// the first release followed the requested direction in about a quarter of its clips. Here that
-/// mapping is one learned readout. The projections into the UNet start at zero, so a trained
-/// model grown with this block (`Trainer::grow`) computes exactly what it did before, until it
-/// learns to use it.
-struct LayoutPrior {
+/// The projections start at zero, so a trained model grown with this block (`Trainer::grow`)
+/// computes exactly what it did before, until it learns to use it. An all-zero map means "no
+/// layout" (unconditional branch of guidance, inversion).
+struct LayoutInput {
     cfg: LayoutConfig,
-    prompt: candle_nn::Linear,
-    frame: candle_nn::Linear,
-    mid: candle_nn::Linear,
-    map: candle_nn::Linear,
     fine: Conv,
     coarse: Conv,
 }
 
-impl LayoutPrior {
+impl LayoutInput {
     fn new(cfg: LayoutConfig, unet: &UNetConfig, vb: VarBuilder) -> Result<Self> {
-        let (k, s, hd) = (cfg.channels, cfg.side, cfg.hidden);
+        let zero = Some(Init::Const(0.0));
         Ok(Self {
             cfg,
-            prompt: candle_nn::linear(unet.emb_dim, hd, vb.pp("prompt"))?,
-            frame: candle_nn::linear(64, hd, vb.pp("frame"))?,
-            mid: candle_nn::linear(hd, hd, vb.pp("mid"))?,
-            map: candle_nn::linear(hd, k * s * s, vb.pp("map"))?,
-            fine: zero_conv1(k, unet.base_channels, vb.pp("fine"))?,
-            coarse: zero_conv1(k, unet.coarse_channels, vb.pp("coarse"))?,
+            fine: Conv::with_kernel(cfg.slots, unet.base_channels, (3, 3), zero, vb.pp("fine"))?,
+            coarse: Conv::with_kernel(
+                cfg.slots,
+                unet.coarse_channels,
+                (3, 3),
+                zero,
+                vb.pp("coarse"),
+            )?,
         })
     }
 
-    /// Maps for prompts `[B, E]` over `frames` frames: `[B·F, base, side, side]` and
-    /// `[B·F, coarse, side/2, side/2]`.
-    fn forward(&self, prompt: &Tensor, frame_code: &Tensor) -> Result<(Tensor, Tensor)> {
-        let (b, _) = prompt.dims2()?;
-        let (f, _) = frame_code.dims2()?;
-        let (k, s) = (self.cfg.channels, self.cfg.side);
-        let p = self.prompt.forward(prompt)?.unsqueeze(1)?; // [B, 1, H]
-        let q = self.frame.forward(frame_code)?.unsqueeze(0)?; // [1, F, H]
-        let h = silu(&p.broadcast_add(&q)?)?.reshape((b * f, self.cfg.hidden))?;
-        let h = silu(&self.mid.forward(&h)?)?;
-        let map = self.map.forward(&h)?.reshape((b * f, k, s, s))?;
-        let pooled = map
-            .reshape((b * f, k, s / 2, 2, s / 2, 2))?
-            .mean(5)?
-            .mean(3)?;
-        Ok((self.fine.apply(&map)?, self.coarse.apply(&pooled)?))
+    /// Features for maps `[N, slots, side, side]`: `[N, base, side, side]` and
+    /// `[N, coarse, side/2, side/2]`.
+    fn forward(&self, maps: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (n, k, s, _) = maps.dims4()?;
+        let pooled = maps.reshape((n, k, s / 2, 2, s / 2, 2))?.mean(5)?.mean(3)?;
+        Ok((self.fine.apply(maps)?, self.coarse.apply(&pooled)?))
     }
 }
 
@@ -412,7 +390,7 @@ pub struct VideoUNet {
     time2: candle_nn::Linear,
     frame: candle_nn::Linear,
     text: TextEncoder,
-    layout: Option<LayoutPrior>,
+    layout: Option<LayoutInput>,
     conv_in: Conv,
     res_a: ResBlock,
     temp_a: TemporalConv,
@@ -450,7 +428,7 @@ impl VideoUNet {
                         l.side
                     )))
                 }
-                Some(l) => Some(LayoutPrior::new(l, cfg, vb.pp("layout"))?),
+                Some(l) => Some(LayoutInput::new(l, cfg, vb.pp("layout"))?),
                 None => None,
             },
             conv_in: conv3(cfg.latent_channels, c0, vb.pp("conv_in"))?,
@@ -490,8 +468,16 @@ impl VideoUNet {
         self.text.forward(ids)
     }
 
-    /// v-prediction for `x: [B, F, C, h, w]`, timesteps `t: [B]` (0..1000), prompt embeddings `[B, emb]`.
-    pub fn forward(&self, x: &Tensor, t: &Tensor, prompt: &Tensor) -> Result<Tensor> {
+    /// v-prediction for `x: [B, F, C, h, w]`, timesteps `t: [B]` (0..1000), prompt embeddings
+    /// `[B, emb]` and, for a model with a layout input, occupancy maps `[B, F, slots, side, side]`
+    /// (`None`: no layout, as all-zero maps).
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        t: &Tensor,
+        prompt: &Tensor,
+        layout: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let (b, f, c, h, w) = x.dims5()?;
         let n = b * f;
         let device = x.device();
@@ -499,25 +485,38 @@ impl VideoUNet {
             .time2
             .forward(&silu(&self.time1.forward(&sinusoidal(t, 128)?)?)?)?; // [B, E]
         let frame_ids = Tensor::arange(0u32, f as u32, device)?.to_dtype(DType::F32)?;
-        let frame_code = sinusoidal(&frame_ids, 64)?;
-        let femb = self.frame.forward(&frame_code)?; // [F, E]
+        let femb = self.frame.forward(&sinusoidal(&frame_ids, 64)?)?; // [F, E]
         let e = self.cfg.emb_dim;
         let emb = (temb + prompt)?
             .unsqueeze(1)?
             .broadcast_add(&femb.unsqueeze(0)?)?
             .reshape((n, e))?;
-
-        let x = x.reshape((n, c, h, w))?;
         let layout = match &self.layout {
             Some(l) if l.cfg.side != h || l.cfg.side != w => {
                 return Err(crate::error::DiffusionError::input(format!(
-                    "the layout prior was trained for {0}×{0} latents, not {h}×{w}",
+                    "the layout input was trained for {0}×{0} latents, not {h}×{w}",
                     l.cfg.side
                 )))
             }
-            Some(l) => Some(l.forward(prompt, &frame_code)?),
+            Some(l) => {
+                let (k, s) = (l.cfg.slots, l.cfg.side);
+                let maps = match layout {
+                    Some(m) if m.dims() != [b, f, k, s, s] => {
+                        return Err(crate::error::DiffusionError::input(format!(
+                            "layout maps of shape {:?}, expected {:?}",
+                            m.dims(),
+                            [b, f, k, s, s]
+                        )))
+                    }
+                    Some(m) => m.reshape((n, k, s, s))?,
+                    None => Tensor::zeros((n, k, s, s), DType::F32, device)?,
+                };
+                Some(l.forward(&maps)?)
+            }
             None => None,
         };
+
+        let x = x.reshape((n, c, h, w))?;
         let mut h1 = self.conv_in.apply(&x)?;
         if let Some((fine, _)) = &layout {
             h1 = (h1 + fine)?;
@@ -578,10 +577,21 @@ mod tests {
         Ok((a - b)?.abs()?.max_all()?.to_scalar::<f32>()?)
     }
 
+    fn maps(device: &Device, column: usize) -> Result<Tensor> {
+        // One object in slot 0, a 2×2-cell block at `column` in every frame.
+        let mut m = vec![0f32; 2 * 3 * 2 * 64];
+        for bf in 0..6 {
+            for (y, x) in [(3, column), (3, column + 1), (4, column), (4, column + 1)] {
+                m[bf * 2 * 64 + y * 8 + x] = 1.0;
+            }
+        }
+        Ok(Tensor::from_vec(m, (2, 3, 2, 8, 8), device)?)
+    }
+
     #[test]
-    fn a_grown_layout_prior_starts_silent() -> Result<()> {
-        // What `Trainer::grow` relies on: the same weights plus a fresh layout prior compute
-        // exactly what they computed without it.
+    fn a_grown_layout_input_starts_silent() -> Result<()> {
+        // What `Trainer::grow` relies on: the same weights plus a fresh layout input compute
+        // exactly what they computed without it, whatever the maps say.
         let device = Device::Cpu;
         let (plain_map, grown_map) = (VarMap::new(), VarMap::new());
         let plain = VideoUNet::new(
@@ -597,6 +607,12 @@ mod tests {
             .lock()
             .map_err(|_| crate::error::DiffusionError::input("lock"))?
             .clone();
+        // As after training: the output layer is not zero any more.
+        for (name, var) in &source {
+            if name.starts_with("conv_out") {
+                var.set(&Tensor::randn(0f32, 0.5, var.dims(), &device)?)?;
+            }
+        }
         let mut shared = 0;
         for (name, var) in grown_map
             .data()
@@ -616,54 +632,46 @@ mod tests {
         }
         assert_eq!(shared, source.len());
         let (x, t, ids) = inputs(&device)?;
-        let a = plain.forward(&x, &t, &plain.encode_prompt(&ids)?)?;
-        let b = grown.forward(&x, &t, &grown.encode_prompt(&ids)?)?;
+        let a = plain.forward(&x, &t, &plain.encode_prompt(&ids)?, None)?;
+        let m = maps(&device, 1)?;
+        let b = grown.forward(&x, &t, &grown.encode_prompt(&ids)?, Some(&m))?;
+        assert!(
+            a.abs()?.max_all()?.to_scalar::<f32>()? > 1e-3,
+            "output is all zero"
+        );
         assert_eq!(max_diff(&a, &b)?, 0.0);
         Ok(())
     }
 
     #[test]
-    fn a_trained_layout_prior_depends_on_prompt_and_frame() -> Result<()> {
+    fn a_trained_layout_input_follows_the_maps() -> Result<()> {
         let device = Device::Cpu;
         let map = VarMap::new();
         let net = VideoUNet::new(
             &tiny(true),
             VarBuilder::from_varmap(&map, DType::F32, &device),
         )?;
-        // Stand in for training: give the projections into the UNet weights.
+        // Stand in for training: give the projections (and the zero-initialised output) weights.
         for (name, var) in map
             .data()
             .lock()
             .map_err(|_| crate::error::DiffusionError::input("lock"))?
             .iter()
         {
-            if name.starts_with("layout.fine") || name.starts_with("layout.coarse") {
+            if name.starts_with("layout.") || name.starts_with("conv_out") {
                 var.set(&Tensor::randn(0f32, 0.5, var.dims(), &device)?)?;
             }
         }
-        let layout = net
-            .layout
-            .as_ref()
-            .ok_or_else(|| crate::error::DiffusionError::input("no layout"))?;
-        let (_, _, ids) = inputs(&device)?;
-        let prompts = net.encode_prompt(&ids)?;
-        let frames = sinusoidal(&Tensor::new(&[0f32, 5.0], &device)?, 64)?;
-        let (fine, coarse) = layout.forward(&prompts, &frames)?;
-        assert_eq!(fine.dims(), &[4, 16, 8, 8]);
-        assert_eq!(coarse.dims(), &[4, 32, 4, 4]);
-        // Rows: (prompt 0, frame 0), (prompt 0, frame 5), (prompt 1, frame 0), (prompt 1, frame 5).
-        assert!(
-            max_diff(&fine.get(0)?, &fine.get(1)?)? > 1e-3,
-            "frame ignored"
-        );
-        assert!(
-            max_diff(&fine.get(0)?, &fine.get(2)?)? > 1e-3,
-            "prompt ignored"
-        );
-        // It varies across the grid: a map, not another bias.
-        let first = fine.get(0)?.narrow(1, 0, 1)?.narrow(2, 0, 1)?;
-        let other = fine.get(0)?.narrow(1, 5, 1)?.narrow(2, 6, 1)?;
-        assert!(max_diff(&first, &other)? > 1e-3, "map is flat");
+        let (x, t, ids) = inputs(&device)?;
+        let prompt = net.encode_prompt(&ids)?;
+        let left = net.forward(&x, &t, &prompt, Some(&maps(&device, 1)?))?;
+        let right = net.forward(&x, &t, &prompt, Some(&maps(&device, 5)?))?;
+        let none = net.forward(&x, &t, &prompt, None)?;
+        assert!(max_diff(&left, &right)? > 1e-3, "maps ignored");
+        assert!(max_diff(&left, &none)? > 1e-3, "maps ignored");
+        // Maps of the wrong shape are an error, not a panic.
+        let wrong = Tensor::zeros((2, 3, 1, 8, 8), DType::F32, &device)?;
+        assert!(net.forward(&x, &t, &prompt, Some(&wrong)).is_err());
         Ok(())
     }
 
@@ -678,7 +686,7 @@ mod tests {
         let (_, t, ids) = inputs(&device)?;
         let x = Tensor::randn(0f32, 1f32, (2, 3, 48, 4, 4), &device)?;
         let err = net
-            .forward(&x, &t, &net.encode_prompt(&ids)?)
+            .forward(&x, &t, &net.encode_prompt(&ids)?, None)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

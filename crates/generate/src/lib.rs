@@ -219,6 +219,7 @@ pub fn generate(
     let latents = model.sample(
         &noise,
         &tokens,
+        options.seed,
         options.steps,
         options.guidance,
         &mut progress,

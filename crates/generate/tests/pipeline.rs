@@ -101,7 +101,7 @@ fn same_prompt_seed_key_and_id_give_identical_noise_and_latents() {
     let sample = || {
         values(
             model
-                .sample(&noise(7, 11), &tokens, 3, 3.0, |_, _| {})
+                .sample(&noise(7, 11), &tokens, 11, 3, 3.0, |_, _| {})
                 .unwrap(),
         )
     };
