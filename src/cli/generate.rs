@@ -149,6 +149,9 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
             "  credentials: signed, AI-generated (trainedAlgorithmicMedia); recorded in {}",
             result.store_path.display()
         );
+        for placed in &result.layout {
+            println!("  layout:      {placed}");
+        }
         if !result.ignored.is_empty() {
             println!(
                 "  ignored words (not in the model's vocabulary): {}",

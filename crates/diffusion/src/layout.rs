@@ -90,22 +90,61 @@ fn motion_of(words: &[&str]) -> Option<Motion> {
     }
 }
 
+/// An object the planner placed: what the prompt called it, how it moves and where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedObject {
+    pub object: NamedObject,
+    pub motion: Motion,
+    /// `false` when the prompt named no motion for it and the planner drew one.
+    pub motion_from_prompt: bool,
+    pub track: Track,
+}
+
+impl PlannedObject {
+    /// "red circle: moving left", "square: bouncing (no motion in the prompt: drawn from the seed)".
+    pub fn describe(&self) -> String {
+        let name: Vec<&str> = [self.object.colour.as_deref(), self.object.shape.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let how = if self.motion_from_prompt {
+            self.motion.phrase().to_string()
+        } else {
+            format!(
+                "{} (no motion in the prompt: drawn from the seed)",
+                self.motion.phrase()
+            )
+        };
+        format!("{}: {how}", name.join(" "))
+    }
+}
+
 /// Paths for the prompt's objects (at most [`LAYOUT_SLOTS`]); an object without a motion gets one
 /// drawn from `rng`, as does its start, speed and size.
-pub fn plan<R: Rng>(tokens: &Tokens, frames: usize, size: usize, rng: &mut R) -> Vec<Track> {
+pub fn plan<R: Rng>(
+    tokens: &Tokens,
+    frames: usize,
+    size: usize,
+    rng: &mut R,
+) -> Vec<PlannedObject> {
     objects_in(tokens)
         .into_iter()
         .take(LAYOUT_SLOTS)
-        .map(|o| {
-            let motion = o
+        .map(|object| {
+            let motion = object
                 .motion
                 .unwrap_or_else(|| Motion::ALL[rng.gen_range(0..Motion::ALL.len())]);
             let spec = ObjectSpec {
-                colour: o.colour.unwrap_or_else(|| "white".into()),
-                shape: o.shape.unwrap_or_else(|| "circle".into()),
+                colour: object.colour.clone().unwrap_or_else(|| "white".into()),
+                shape: object.shape.clone().unwrap_or_else(|| "circle".into()),
                 motion,
             };
-            track(&spec, frames, size as f32, rng)
+            PlannedObject {
+                motion_from_prompt: object.motion.is_some(),
+                object,
+                motion,
+                track: track(&spec, frames, size as f32, rng),
+            }
         })
         .collect()
 }
@@ -183,12 +222,20 @@ mod tests {
             ("a red circle moving up", 0.0, -1.0),
             ("a red circle moving down", 0.0, 1.0),
         ] {
-            let tracks = plan(&tokenize(prompt), 16, 32, &mut rng);
-            assert_eq!(tracks.len(), 1);
-            let (x0, y0, _) = tracks[0].positions[0];
-            let (x1, y1, _) = tracks[0].positions[15];
+            let planned = plan(&tokenize(prompt), 16, 32, &mut rng);
+            assert_eq!(planned.len(), 1);
+            let (x0, y0, _) = planned[0].track.positions[0];
+            let (x1, y1, _) = planned[0].track.positions[15];
             assert!((x1 - x0) * dx + (y1 - y0) * dy > 10.0, "{prompt}");
+            assert!(planned[0].describe().starts_with("red circle: moving "));
         }
+        let drawn = plan(&tokenize("a pink square"), 16, 32, &mut rng);
+        assert!(!drawn[0].motion_from_prompt);
+        assert!(
+            drawn[0].describe().contains("drawn from the seed"),
+            "{}",
+            drawn[0].describe()
+        );
         // Only two objects get a slot; the rest of the prompt still conditions the model.
         let many = plan(
             &tokenize("red circle and blue star and green square"),

@@ -219,6 +219,21 @@ impl DiffusionModel {
         self.unet.encode_prompt(&ids)
     }
 
+    /// The layout planner's objects for a prompt (empty for a model without a layout input):
+    /// deterministic in `seed`.
+    pub fn layout_plan(
+        &self,
+        tokens: &Tokens,
+        frames: usize,
+        seed: u64,
+    ) -> Vec<layout::PlannedObject> {
+        if self.config.unet.layout.is_none() {
+            return Vec::new();
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ LAYOUT_SEED_DOMAIN);
+        layout::plan(tokens, frames, self.config.size, &mut rng)
+    }
+
     /// Where the prompt's objects go in each of `frames` frames: the planner's paths
     /// (`crate::layout`, drawn from `seed`) as occupancy maps `[1, F, slots, side, side]`, or
     /// `None` for a model without a layout input.
@@ -226,10 +241,12 @@ impl DiffusionModel {
         let Some(cfg) = self.config.unet.layout else {
             return Ok(None);
         };
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ LAYOUT_SEED_DOMAIN);
-        let size = self.config.size;
-        let tracks = layout::plan(tokens, frames, size, &mut rng);
-        let maps = layout::occupancy(&tracks, frames, size);
+        let tracks: Vec<_> = self
+            .layout_plan(tokens, frames, seed)
+            .into_iter()
+            .map(|p| p.track)
+            .collect();
+        let maps = layout::occupancy(&tracks, frames, self.config.size);
         Ok(Some(Tensor::from_vec(
             maps,
             (1, frames, cfg.slots, cfg.side, cfg.side),

@@ -137,6 +137,8 @@ pub struct Generated {
     pub prompt: String,
     pub understood: Vec<String>,
     pub ignored: Vec<String>,
+    /// How the layout planner placed the prompt's objects ("red circle: moving left").
+    pub layout: Vec<String>,
     pub model: String,
     pub model_sha256: String,
     pub manifest_label: Option<String>,
@@ -314,6 +316,11 @@ pub fn generate(
         payload_hex: payload.hex(),
         watermark_key_id: key.id().to_string(),
         prompt: prompt.to_string(),
+        layout: model
+            .layout_plan(&tokens, options.frames, options.seed)
+            .iter()
+            .map(|p| p.describe())
+            .collect(),
         understood: tokens.understood,
         ignored: tokens.ignored,
         model: model.config.name.clone(),

@@ -50,6 +50,7 @@ fn every_clip_is_watermarked_signed_and_stored() {
     .unwrap();
     assert_eq!(g.content_id, "123456789abcdef0");
     assert_eq!(g.understood, vec!["red", "circle", "left"]);
+    assert_eq!(g.layout, vec!["red circle: moving left"]);
     assert_eq!(g.ignored, vec!["cinematic"]);
 
     let anchors = TrustAnchors::from_files(&[identity.root_path()]).unwrap();
