@@ -4,7 +4,7 @@
 # benchmark tries (H.264 CRF 40; half size, CRF 30), and measures per latent channel how well the
 # watermark's signs survive. Usage: scripts/calibrate-detector.sh [MODEL_DIR] [CLIPS]
 set -euo pipefail
-model=${1:-models/candor-shapes-v1}
+model=${1:-models/candor-shapes-v2}
 clips=${2:-12}
 candor=${CANDOR:-target/debug/candor}
 tmp=$(mktemp -d)

@@ -7,7 +7,7 @@ use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const MODEL: &str = "models/candor-shapes-v1";
+const MODEL: &str = "models/candor-shapes-v2";
 
 fn generate_args<'a>(out: &'a str, store: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
@@ -39,10 +39,14 @@ fn shipped_model_generates_a_disclosed_clip_that_verifies() {
         "the dev identity must warn"
     );
     let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(g["model"], "candor-shapes-v1");
+    assert_eq!(g["model"], "candor-shapes-v2");
     assert_eq!(
         g["understood"],
         serde_json::json!(["yellow", "star", "right", "night"])
+    );
+    assert_eq!(
+        g["layout"],
+        serde_json::json!(["yellow star: moving right"])
     );
 
     let r = candor_run(&[
@@ -60,7 +64,7 @@ fn shipped_model_generates_a_disclosed_clip_that_verifies() {
     assert_eq!(v["manifest"]["source_type"], "AI-generated");
     assert_eq!(
         v["manifest"]["generation"]["model_name"],
-        "candor-shapes-v1"
+        "candor-shapes-v2"
     );
     assert_eq!(
         v["manifest"]["generation"]["prompt"],
@@ -383,6 +387,31 @@ fn same_seed_and_content_id_give_identical_clips() {
         frames.push(decoded.into_iter().map(|f| f.data).collect::<Vec<_>>());
     }
     assert_eq!(frames[0], frames[1]);
+}
+
+/// The first release has no layout input: it still loads and generates (nothing is planned).
+#[test]
+fn the_first_release_without_a_layout_input_still_generates() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v1.mp4");
+    let store = dir.path().join("s.db");
+    let r = candor_run(&generate_args(
+        out.to_str().unwrap(),
+        store.to_str().unwrap(),
+        &[
+            "--model",
+            "models/candor-shapes-v1",
+            "--frames",
+            "4",
+            "--steps",
+            "2",
+            "--json",
+        ],
+    ));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(g["model"], "candor-shapes-v1");
+    assert_eq!(g["layout"], serde_json::json!([]));
 }
 
 #[test]

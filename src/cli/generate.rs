@@ -12,7 +12,7 @@ use super::identity::load_identity;
 use super::{print_json, CliResult, Outcome};
 
 /// The default model shipped in the repository.
-pub const DEFAULT_MODEL: &str = "models/candor-shapes-v1";
+pub const DEFAULT_MODEL: &str = "models/candor-shapes-v2";
 
 #[derive(Debug, Args)]
 #[command(

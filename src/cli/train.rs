@@ -13,11 +13,12 @@ use super::{CliResult, Outcome};
     after_help = "A run directory holds config.json, train.json, checkpoint.safetensors (weights, EMA, \
 optimiser state), state.json and loss.csv. Running the same command again resumes where it stopped; \
 --steps can be raised to train longer. --export writes the EMA weights as a model directory.\n\n\
-Example (reproduces the shipped model):\n  candor train --run runs/candor-shapes-v1 --steps 20000 --export models/candor-shapes-v1"
+Example (reproduces the shipped model, grown from the committed candor-shapes-v1 run):\n  candor train --run runs/candor-shapes-v2 \
+--grow-from runs/candor-shapes-v1 --steps 2200 --lr 3e-4 --lr-decay-from-step 1600 --export models/candor-shapes-v2"
 )]
 pub struct TrainArgs {
     /// Run directory (created, or resumed when it holds a checkpoint).
-    #[arg(long, default_value = "runs/candor-shapes-v1")]
+    #[arg(long, default_value = "runs/candor-shapes-v2")]
     run: PathBuf,
     /// Train until this many steps in total.
     #[arg(long, default_value_t = 20_000)]

@@ -14,7 +14,7 @@ use rand::SeedableRng;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "models/candor-shapes-v1".into());
+        .unwrap_or_else(|| "models/candor-shapes-v2".into());
     let dev = Device::Cpu;
     let model = DiffusionModel::load(std::path::Path::new(&dir), &dev)?;
     let frames = model.config.frames;

@@ -79,7 +79,7 @@ pub fn band_loss_weights(stats: &BandStats) -> Vec<f32> {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            name: "candor-shapes-v1".into(),
+            name: "candor-shapes-v2".into(),
             steps: 20_000,
             batch_clips: 3,
             frames: 16,
