@@ -588,31 +588,44 @@ mod tests {
         Ok(Tensor::from_vec(m, (2, 3, 2, 8, 8), device)?)
     }
 
+    /// A tiny UNet and its variables.
+    fn tiny_net(layout: bool, device: &Device) -> Result<(VarMap, VideoUNet)> {
+        let map = VarMap::new();
+        let net = VideoUNet::new(
+            &tiny(layout),
+            VarBuilder::from_varmap(&map, DType::F32, device),
+        )?;
+        Ok((map, net))
+    }
+
+    /// Stands in for training: random weights for the variables whose names start with one of
+    /// `prefixes` (the output layer and the layout projections start at zero).
+    fn randomise(map: &VarMap, prefixes: &[&str], device: &Device) -> Result<()> {
+        let data = map
+            .data()
+            .lock()
+            .map_err(|_| crate::error::DiffusionError::input("lock"))?;
+        for (name, var) in data.iter() {
+            if prefixes.iter().any(|p| name.starts_with(p)) {
+                var.set(&Tensor::randn(0f32, 0.5, var.dims(), device)?)?;
+            }
+        }
+        Ok(())
+    }
+
     #[test]
     fn a_grown_layout_input_starts_silent() -> Result<()> {
         // What `Trainer::grow` relies on: the same weights plus a fresh layout input compute
         // exactly what they computed without it, whatever the maps say.
         let device = Device::Cpu;
-        let (plain_map, grown_map) = (VarMap::new(), VarMap::new());
-        let plain = VideoUNet::new(
-            &tiny(false),
-            VarBuilder::from_varmap(&plain_map, DType::F32, &device),
-        )?;
-        let grown = VideoUNet::new(
-            &tiny(true),
-            VarBuilder::from_varmap(&grown_map, DType::F32, &device),
-        )?;
+        let (plain_map, plain) = tiny_net(false, &device)?;
+        let (grown_map, grown) = tiny_net(true, &device)?;
+        randomise(&plain_map, &["conv_out"], &device)?;
         let source = plain_map
             .data()
             .lock()
             .map_err(|_| crate::error::DiffusionError::input("lock"))?
             .clone();
-        // As after training: the output layer is not zero any more.
-        for (name, var) in &source {
-            if name.starts_with("conv_out") {
-                var.set(&Tensor::randn(0f32, 0.5, var.dims(), &device)?)?;
-            }
-        }
         let mut shared = 0;
         for (name, var) in grown_map
             .data()
@@ -646,22 +659,8 @@ mod tests {
     #[test]
     fn a_trained_layout_input_follows_the_maps() -> Result<()> {
         let device = Device::Cpu;
-        let map = VarMap::new();
-        let net = VideoUNet::new(
-            &tiny(true),
-            VarBuilder::from_varmap(&map, DType::F32, &device),
-        )?;
-        // Stand in for training: give the projections (and the zero-initialised output) weights.
-        for (name, var) in map
-            .data()
-            .lock()
-            .map_err(|_| crate::error::DiffusionError::input("lock"))?
-            .iter()
-        {
-            if name.starts_with("layout.") || name.starts_with("conv_out") {
-                var.set(&Tensor::randn(0f32, 0.5, var.dims(), &device)?)?;
-            }
-        }
+        let (map, net) = tiny_net(true, &device)?;
+        randomise(&map, &["layout.", "conv_out"], &device)?;
         let (x, t, ids) = inputs(&device)?;
         let prompt = net.encode_prompt(&ids)?;
         let left = net.forward(&x, &t, &prompt, Some(&maps(&device, 1)?))?;
@@ -678,11 +677,7 @@ mod tests {
     #[test]
     fn latents_off_the_layout_grid_are_an_error() -> Result<()> {
         let device = Device::Cpu;
-        let map = VarMap::new();
-        let net = VideoUNet::new(
-            &tiny(true),
-            VarBuilder::from_varmap(&map, DType::F32, &device),
-        )?;
+        let (_, net) = tiny_net(true, &device)?;
         let (_, t, ids) = inputs(&device)?;
         let x = Tensor::randn(0f32, 1f32, (2, 3, 48, 4, 4), &device)?;
         let err = net
