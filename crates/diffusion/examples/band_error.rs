@@ -6,8 +6,7 @@
 
 use candle_core::{Device, Tensor};
 use candor_diffusion::{
-    data::random_clip, ddim::alphas_cumprod, layout::occupancy, model::DiffusionModel,
-    prompt::tokenize, LatentCodec,
+    data::random_clip, ddim::alphas_cumprod, model::DiffusionModel, prompt::tokenize, LatentCodec,
 };
 use rand::SeedableRng;
 
@@ -48,14 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let ids = Tensor::from_vec(tokens.ids.clone(), (1, tokens.ids.len()), &dev)?;
         let prompt = model.unet.encode_prompt(&ids)?;
         // The clip's true object paths, as training sees them.
-        let layout = match model.config.unet.layout {
-            Some(l) => Some(Tensor::from_vec(
-                occupancy(&clip.tracks, frames, size),
-                (1, frames, l.slots, l.side, l.side),
-                &dev,
-            )?),
-            None => None,
-        };
+        let layout = model.layout_maps(&clip.tracks, frames)?;
         for (row, &t) in timesteps.iter().enumerate() {
             let eps = Tensor::randn(0f32, 1f32, x0.dims(), &dev)?;
             let (a, s) = (abar[t].sqrt(), (1.0 - abar[t]).sqrt());

@@ -26,7 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tokens = tokenize(prompt);
     let ids = Tensor::from_vec(tokens.ids.clone(), (1, tokens.ids.len()), &dev)?;
     let cond = model.unet.encode_prompt(&ids)?;
-    let layout = model.plan_layout(&tokens, f, 1)?;
+    let plan = model.layout_plan(&tokens, f, 1);
+    let layout = model.layout_maps(plan.iter().map(|p| &p.track), f)?;
     // Average x̂₀ over several noise draws: the model's expectation, not one sample's.
     let draws = 4;
     let mut sum: Option<Tensor> = None;

@@ -151,13 +151,17 @@ pub fn plan<R: Rng>(
 
 /// Occupancy maps `[frames, LAYOUT_SLOTS, size/4, size/4]`, row-major: for each object slot, the
 /// share of each latent cell its disc covers (4×4 samples per pixel cell). Empty slots are zero.
-pub fn occupancy(tracks: &[Track], frames: usize, size: usize) -> Vec<f32> {
+pub fn occupancy<'a>(
+    tracks: impl IntoIterator<Item = &'a Track>,
+    frames: usize,
+    size: usize,
+) -> Vec<f32> {
     let side = size / CELL;
     let plane = side * side;
     let mut out = vec![0f32; frames * LAYOUT_SLOTS * plane];
     let samples = 4;
     let per_cell = (CELL * samples) as f32;
-    for (slot, t) in tracks.iter().take(LAYOUT_SLOTS).enumerate() {
+    for (slot, t) in tracks.into_iter().take(LAYOUT_SLOTS).enumerate() {
         for (f, &(cx, cy, r)) in t.positions.iter().take(frames).enumerate() {
             let base = (f * LAYOUT_SLOTS + slot) * plane;
             for gy in 0..side {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{BandStats, HaarCodec};
+use crate::data::Track;
 use crate::ddim;
 use crate::error::{DiffusionError, Result};
 use crate::layout;
@@ -234,19 +235,17 @@ impl DiffusionModel {
         layout::plan(tokens, frames, self.config.size, &mut rng)
     }
 
-    /// Where the prompt's objects go in each of `frames` frames: the planner's paths
-    /// (`crate::layout`, drawn from `seed`) as occupancy maps `[1, F, slots, side, side]`, or
-    /// `None` for a model without a layout input.
-    pub fn plan_layout(&self, tokens: &Tokens, frames: usize, seed: u64) -> Result<Option<Tensor>> {
+    /// Occupancy maps `[1, F, slots, side, side]` of objects' paths over `frames` frames (the
+    /// planner's, or a training clip's), or `None` for a model without a layout input.
+    pub fn layout_maps<'a>(
+        &self,
+        tracks: impl IntoIterator<Item = &'a Track>,
+        frames: usize,
+    ) -> Result<Option<Tensor>> {
         let Some(cfg) = self.config.unet.layout else {
             return Ok(None);
         };
-        let tracks: Vec<_> = self
-            .layout_plan(tokens, frames, seed)
-            .into_iter()
-            .map(|p| p.track)
-            .collect();
-        let maps = layout::occupancy(&tracks, frames, self.config.size);
+        let maps = layout::occupancy(tracks, frames, self.config.size);
         Ok(Some(Tensor::from_vec(
             maps,
             (1, frames, cfg.slots, cfg.side, cfg.side),
@@ -254,14 +253,13 @@ impl DiffusionModel {
         )?))
     }
 
-    /// DDIM sampling from `noise: [F, C, h, w]` with classifier-free guidance; the prompt's
-    /// objects are placed by the layout planner from `seed` (see [`Self::plan_layout`]).
-    /// Returns latents.
+    /// DDIM sampling from `noise: [F, C, h, w]` with classifier-free guidance; `layout` places
+    /// the prompt's objects (from [`Self::layout_maps`]; `None`: nothing placed). Returns latents.
     pub fn sample(
         &self,
         noise: &Tensor,
         tokens: &Tokens,
-        seed: u64,
+        layout: Option<&Tensor>,
         steps: usize,
         guidance: f64,
         progress: impl FnMut(usize, usize),
@@ -269,10 +267,8 @@ impl DiffusionModel {
         let cond = self.prompt_embedding(tokens)?;
         let uncond = self.prompt_embedding(&tokenize(""))?;
         let both = Tensor::cat(&[&cond, &uncond], 0)?;
-        let (frames, ..) = noise.dims4()?;
-        let layout = self.plan_layout(tokens, frames, seed)?;
         // The unconditional branch has no layout either (all-zero maps).
-        let both_layouts = match &layout {
+        let both_layouts = match layout {
             Some(l) => Some(Tensor::cat(&[l, &l.zeros_like()?], 0)?),
             None => None,
         };
@@ -283,7 +279,7 @@ impl DiffusionModel {
             |x, t| {
                 if guidance == 1.0 {
                     let tt = Tensor::new(&[t as f32], &self.device)?;
-                    return self.unet.forward(x, &tt, &cond, layout.as_ref());
+                    return self.unet.forward(x, &tt, &cond, layout);
                 }
                 let xx = Tensor::cat(&[x, x], 0)?;
                 let tt = Tensor::new(&[t as f32, t as f32], &self.device)?;

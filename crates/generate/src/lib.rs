@@ -218,10 +218,13 @@ pub fn generate(
     timings.watermark_noise = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
+    // Planned once: the same plan places the objects and is reported to the user.
+    let plan = model.layout_plan(&tokens, options.frames, options.seed);
+    let layout = model.layout_maps(plan.iter().map(|p| &p.track), options.frames)?;
     let latents = model.sample(
         &noise,
         &tokens,
-        options.seed,
+        layout.as_ref(),
         options.steps,
         options.guidance,
         &mut progress,
@@ -316,11 +319,7 @@ pub fn generate(
         payload_hex: payload.hex(),
         watermark_key_id: key.id().to_string(),
         prompt: prompt.to_string(),
-        layout: model
-            .layout_plan(&tokens, options.frames, options.seed)
-            .iter()
-            .map(|p| p.describe())
-            .collect(),
+        layout: plan.iter().map(|p| p.describe()).collect(),
         understood: tokens.understood,
         ignored: tokens.ignored,
         model: model.config.name.clone(),

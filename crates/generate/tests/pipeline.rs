@@ -99,10 +99,12 @@ fn same_prompt_seed_key_and_id_give_identical_noise_and_latents() {
     assert_ne!(a, c);
     // The sampler itself is deterministic: same noise and prompt, same latents, bit for bit.
     let tokens = model.tokenize("blue square");
+    let plan = model.layout_plan(&tokens, 4, 11);
+    let layout = model.layout_maps(plan.iter().map(|p| &p.track), 4).unwrap();
     let sample = || {
         values(
             model
-                .sample(&noise(7, 11), &tokens, 11, 3, 3.0, |_, _| {})
+                .sample(&noise(7, 11), &tokens, layout.as_ref(), 3, 3.0, |_, _| {})
                 .unwrap(),
         )
     };
