@@ -63,31 +63,24 @@ pub fn objects_in(tokens: &Tokens) -> Vec<NamedObject> {
     objects
 }
 
-/// The motion named by a group of words ("up left", "bouncing"), if any.
+/// The motion named by a group of words ("up left", "bouncing"), if any: a change of size or a
+/// bounce first (one word each), else the direction whose signs the direction words give.
 fn motion_of(words: &[&str]) -> Option<Motion> {
     let has = |w: &str| words.contains(&w);
-    if has("bouncing") {
-        return Some(Motion::Bouncing);
-    }
-    if has("growing") {
-        return Some(Motion::Growing);
-    }
-    if has("shrinking") {
-        return Some(Motion::Shrinking);
-    }
-    let dx = i32::from(has("right")) - i32::from(has("left"));
-    let dy = i32::from(has("down")) - i32::from(has("up"));
-    match (dx, dy) {
-        (-1, 0) => Some(Motion::Left),
-        (1, 0) => Some(Motion::Right),
-        (0, -1) => Some(Motion::Up),
-        (0, 1) => Some(Motion::Down),
-        (-1, -1) => Some(Motion::UpLeft),
-        (1, -1) => Some(Motion::UpRight),
-        (-1, 1) => Some(Motion::DownLeft),
-        (1, 1) => Some(Motion::DownRight),
-        _ => None,
-    }
+    let sign = |v: f32| i32::from(v > 0.0) - i32::from(v < 0.0);
+    let wanted = (
+        i32::from(has("right")) - i32::from(has("left")),
+        i32::from(has("down")) - i32::from(has("up")),
+    );
+    let (still, moving): (Vec<Motion>, Vec<Motion>) = Motion::ALL
+        .into_iter()
+        .partition(|m| m.direction() == (0.0, 0.0));
+    still.into_iter().find(|m| has(m.phrase())).or_else(|| {
+        moving.into_iter().find(|m| {
+            let (dx, dy) = m.direction();
+            (sign(dx), sign(dy)) == wanted
+        })
+    })
 }
 
 /// An object the planner placed: what the prompt called it, how it moves and where it is.
@@ -212,6 +205,15 @@ mod tests {
         );
         assert_eq!(objects_in(&tokenize("night scene")), vec![]);
         assert_eq!(objects_in(&tokenize("")), vec![]);
+        let named = |p: &str| objects_in(&tokenize(p)).first().and_then(|o| o.motion);
+        assert_eq!(
+            named("red circle moving down right"),
+            Some(Motion::DownRight)
+        );
+        assert_eq!(named("red circle moving left up"), Some(Motion::UpLeft));
+        assert_eq!(named("red circle shrinking"), Some(Motion::Shrinking));
+        assert_eq!(named("red circle bouncing left"), Some(Motion::Bouncing));
+        assert_eq!(named("red circle moving left right"), None);
         let still = objects_in(&tokenize("a square"));
         assert_eq!(still.len(), 1);
         assert_eq!(still[0].motion, None);
