@@ -46,8 +46,8 @@ pub struct TrainArgs {
     /// runs too (it is recorded in the run's train.json). Default: never.
     #[arg(long)]
     lr_decay_from_step: Option<usize>,
-    /// Start a new run from another run's EMA weights, adding the layout prior (how
-    /// candor-shapes-v2 was grown from candor-shapes-v1). The new block starts silent, so the
+    /// Start a new run from another run's EMA weights, adding the layout input (how
+    /// candor-shapes-v2 was grown from candor-shapes-v1). Its projections start at zero, so the
     /// grown model begins where the source stopped.
     #[arg(long, value_name = "RUN")]
     grow_from: Option<PathBuf>,
@@ -79,20 +79,7 @@ pub fn run(args: TrainArgs) -> CliResult<Outcome> {
         ..TrainConfig::default()
     };
     let mut trainer = match &args.grow_from {
-        Some(source) => {
-            let step = std::fs::read_to_string(source.join("state.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                .and_then(|v| v["step"].as_u64());
-            let config = TrainConfig {
-                grown_from: Some(match step {
-                    Some(step) => format!("{} at step {step}", source.display()),
-                    None => source.display().to_string(),
-                }),
-                ..config
-            };
-            Trainer::grow(&args.run, config, source, &Device::Cpu)
-        }
+        Some(source) => Trainer::grow(&args.run, config, source, &Device::Cpu),
         None => Trainer::open(&args.run, config, &Device::Cpu),
     }
     .map_err(|e| e.to_string())?;

@@ -247,10 +247,7 @@ impl Trainer {
             let mut mc = ModelConfig::default_model(&config.name, stats);
             mc.size = config.size;
             mc.frames = config.frames;
-            mc.unet.layout = Some(LayoutConfig {
-                slots: LAYOUT_SLOTS,
-                side: config.size / crate::codec::HAAR_BLOCK,
-            });
+            mc.unet.layout = Some(LayoutConfig::for_frame_size(config.size));
             mc
         };
         let mut trainer = Self::assemble(dir, config, model_config, device)?;
@@ -266,7 +263,12 @@ impl Trainer {
     /// layout input added (its projections start at zero: at step 0 the grown model computes what
     /// the source computes). Band statistics, vocabulary and every tensor the two share come from the
     /// source; the optimiser starts afresh.
-    pub fn grow(dir: &Path, config: TrainConfig, source: &Path, device: &Device) -> Result<Self> {
+    pub fn grow(
+        dir: &Path,
+        mut config: TrainConfig,
+        source: &Path,
+        device: &Device,
+    ) -> Result<Self> {
         if dir.join("checkpoint.safetensors").is_file() {
             return Err(DiffusionError::input(format!(
                 "{} already holds a run; resume it without --grow-from",
@@ -295,10 +297,12 @@ impl Trainer {
                 source.display()
             )));
         }
-        model_config.unet.layout = Some(LayoutConfig {
-            slots: LAYOUT_SLOTS,
-            side: model_config.size / crate::codec::HAAR_BLOCK,
-        });
+        model_config.unet.layout = Some(LayoutConfig::for_frame_size(model_config.size));
+        let state_path = source.join("state.json");
+        let text = std::fs::read_to_string(&state_path).map_err(io(&state_path))?;
+        let state: TrainState =
+            serde_json::from_str(&text).map_err(|e| DiffusionError::input(e.to_string()))?;
+        config.grown_from = Some(format!("{} at step {}", source.display(), state.step));
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let mut trainer = Self::assemble(dir, config, model_config, device)?;
         let ckpt = source.join("checkpoint.safetensors");
@@ -604,6 +608,11 @@ mod tests {
             assert_eq!(layout.map(|l| l.side), Some(8));
             assert_eq!(grown.state.step, 0);
             assert_eq!(grown.model.config.name, "grown");
+            assert!(grown
+                .config
+                .grown_from
+                .as_deref()
+                .is_some_and(|g| g.ends_with("candor-shapes-v1 at step 8800")));
             // The grown run is a run: it resumes, and it cannot be grown again.
             let resumed = Trainer::open(&dir, config.clone(), &device)?;
             assert_eq!(resumed.model.config.unet.layout, layout);

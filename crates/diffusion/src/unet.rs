@@ -42,6 +42,16 @@ pub struct LayoutConfig {
     pub side: usize,
 }
 
+impl LayoutConfig {
+    /// The layout input for frames of `size` pixels: one map per slot on the latent grid.
+    pub fn for_frame_size(size: usize) -> Self {
+        Self {
+            slots: crate::layout::LAYOUT_SLOTS,
+            side: size / crate::codec::HAAR_BLOCK,
+        }
+    }
+}
+
 impl UNetConfig {
     /// The default model's shape.
     pub fn default_model(vocab_size: usize, max_tokens: usize) -> Self {
@@ -55,10 +65,7 @@ impl UNetConfig {
             max_tokens,
             heads: 4,
             groups: 16,
-            layout: Some(LayoutConfig {
-                slots: crate::layout::LAYOUT_SLOTS,
-                side: 8,
-            }),
+            layout: Some(LayoutConfig::for_frame_size(32)),
         }
     }
 
@@ -74,10 +81,7 @@ impl UNetConfig {
             max_tokens,
             heads: 2,
             groups: 4,
-            layout: Some(LayoutConfig {
-                slots: crate::layout::LAYOUT_SLOTS,
-                side: 8,
-            }),
+            layout: Some(LayoutConfig::for_frame_size(32)),
         }
     }
 }
