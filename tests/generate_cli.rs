@@ -268,7 +268,9 @@ fn edits_are_reported_where_they_are() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store.db");
     let s = store.to_str().unwrap();
-    let clip = |name: &str, prompt: &str, seed: &str| {
+    // Fixed content ids keep the run reproducible; `candor bench robustness` measures how often
+    // untouched clips are wrongly flagged over many random ones.
+    let clip = |name: &str, prompt: &str, seed: &str, content_id: &str| {
         let out = dir.path().join(name);
         let r = candor_run(&[
             "generate",
@@ -279,12 +281,24 @@ fn edits_are_reported_where_they_are() {
             s,
             "--seed",
             seed,
+            "--content-id",
+            content_id,
         ]);
         assert_eq!(r.code, 0, "{}", r.stderr);
         out
     };
-    let a = clip("a.mp4", "a red circle moving right over the sky", "1");
-    let b = clip("b.mp4", "a white star moving left over the night", "2");
+    let a = clip(
+        "a.mp4",
+        "a red circle moving right over the sky",
+        "1",
+        "5eed0c1a0000a001",
+    );
+    let b = clip(
+        "b.mp4",
+        "a white star moving left over the night",
+        "2",
+        "b0a7c2d9e4f61b02",
+    );
     frames_of(&a, &dir.path().join("fa"));
     frames_of(&b, &dir.path().join("fb"));
     let fa = |i: usize| dir.path().join(format!("fa/{:02}.png", i + 1));

@@ -226,6 +226,66 @@ fn replaced_region_shows_on_the_map() -> Result<(), WatermarkError> {
     Ok(())
 }
 
+/// Flagged blocks of a map, as (row, column).
+fn flagged(d: Detection) -> Result<Vec<(usize, usize)>, WatermarkError> {
+    let map = d.spatial.ok_or(WatermarkError::NoKeys)?;
+    Ok((0..map.grid_height * map.grid_width)
+        .filter(|&i| map.tampered[i])
+        .map(|i| (i / map.grid_width, i % map.grid_width))
+        .collect())
+}
+
+/// Elements of `SHAPE` inside rows `y0..y1` and columns `x0..x1` of every frame and channel.
+fn region(y0: usize, y1: usize, x0: usize, x1: usize) -> impl Iterator<Item = usize> {
+    (0..SHAPE.frames * SHAPE.channels).flat_map(move |plane| {
+        (y0..y1)
+            .flat_map(move |y| (x0..x1).map(move |x| (plane * SHAPE.height + y) * SHAPE.width + x))
+    })
+}
+
+#[test]
+fn a_region_pasted_from_another_clip_of_the_same_key_shows_on_the_map() -> Result<(), WatermarkError>
+{
+    // The other clip carries the same pilots (they come from the key), so agreement there stays
+    // well above chance; only its codeword differs.
+    let mut noise = marked_with_flips(6, 0.2, 1)?;
+    let mut other = embed(
+        &key(1),
+        Payload::new(0x0123_4567_89ab_cdef),
+        SHAPE,
+        &mut rng(9),
+    )?;
+    add_noise(&mut other, sigma_for_flip_rate(0.2), &mut rng(2));
+    for i in region(0, 16, 16, 32) {
+        noise[i] = other[i];
+    }
+    let d = detect_key1(&noise)?;
+    assert!(d.present);
+    assert_eq!(d.payload, Some(Payload::new(6 ^ 0xdead_beef)));
+    let expected: Vec<(usize, usize)> = (0..4).flat_map(|y| (4..8).map(move |x| (y, x))).collect();
+    assert_eq!(flagged(d)?, expected);
+    Ok(())
+}
+
+#[test]
+fn a_region_where_the_mark_is_only_weaker_is_not_called_edited() -> Result<(), WatermarkError> {
+    // Content decides how well the mark survives: smooth regions of a real clip agree far less
+    // than busy ones. Half the frame at a 35 % flip rate, the rest at 10 %, is one clip untouched.
+    let mut noise = marked(6)?;
+    let mut r = rng(3);
+    let (weak, strong) = (sigma_for_flip_rate(0.35), sigma_for_flip_rate(0.10));
+    let bottom: std::collections::HashSet<usize> = region(16, 32, 0, 32).collect();
+    let mut jitter = gaussian(noise.len(), &mut r);
+    for (i, (v, j)) in noise.iter_mut().zip(&mut jitter).enumerate() {
+        *v += *j * if bottom.contains(&i) { weak } else { strong } as f32;
+    }
+    let d = detect_key1(&noise)?;
+    assert!(d.present);
+    assert!(d.temporal.is_empty(), "{:?}", d.temporal);
+    assert_eq!(flagged(d)?, Vec::new());
+    Ok(())
+}
+
 #[test]
 fn bad_arguments_are_errors_not_panics() {
     let k = key(1);

@@ -1,6 +1,6 @@
 //! `candor bench robustness`: generated clips attacked with the ffmpeg CLI (re-encodes, resizes,
 //! crops, frame drops, colour changes, noise, blur, flips), then looked for by the detector at the
-//! operating false-positive rate.
+//! operating false-positive rate; also counts false tamper alarms (no attack here edits a region).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -184,6 +184,12 @@ struct Tally {
     log10_p: Vec<f64>,
     ber: f64,
     errors: usize,
+    /// Detected clips whose tamper map flagged a region. No attack here edits a region, so
+    /// every one is a false alarm.
+    region_flagged: usize,
+    /// Detected clips with frame edits reported (true for the attacks that drop or repeat
+    /// frames, false alarms for the rest).
+    frame_edits: usize,
 }
 
 pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
@@ -261,6 +267,14 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
                     tally.from_store += usize::from(r.payload_match.is_some());
                     tally.log10_p.push(r.detection.log10_p_value);
                     tally.ber += f64::from(r.detection.bit_error_rate);
+                    let d = &r.detection;
+                    tally.region_flagged += usize::from(
+                        r.present
+                            && d.spatial
+                                .as_ref()
+                                .is_some_and(|m| m.tampered.contains(&true)),
+                    );
+                    tally.frame_edits += usize::from(r.present && !d.temporal.is_empty());
                 }
                 Err(e) => {
                     tally.errors += 1;
@@ -285,6 +299,8 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
                 "median_log10_p": median(&mut t.log10_p),
                 "mean_bit_error_rate": t.ber / (n - t.errors as f64).max(1.0),
                 "errors": t.errors,
+                "region_flagged": t.region_flagged as f64 / n,
+                "frame_edits_reported": t.frame_edits as f64 / n,
             })
         })
         .collect();
@@ -304,18 +320,27 @@ pub fn run(args: RobustnessBenchArgs) -> CliResult<Outcome> {
             args.clips, inversion_steps, OPERATING_FPR
         );
         println!(
-            "  {:<22} {:>9} {:>9} {:>11} {:>14} {:>8}",
-            "attack", "detected", "exact", "from store", "median log10 p", "BER"
+            "  {:<22} {:>9} {:>9} {:>11} {:>14} {:>8} {:>15} {:>12}",
+            "attack",
+            "detected",
+            "exact",
+            "from store",
+            "median log10 p",
+            "BER",
+            "region flagged",
+            "frame edits"
         );
         for r in &rows {
             println!(
-                "  {:<22} {:>8.0}% {:>8.0}% {:>10.0}% {:>14.1} {:>8.3}",
+                "  {:<22} {:>8.0}% {:>8.0}% {:>10.0}% {:>14.1} {:>8.3} {:>14.0}% {:>11.0}%",
                 r["attack"].as_str().unwrap_or(""),
                 r["detected"].as_f64().unwrap_or(0.0) * 100.0,
                 r["payload_exact"].as_f64().unwrap_or(0.0) * 100.0,
                 r["payload_from_store"].as_f64().unwrap_or(0.0) * 100.0,
                 r["median_log10_p"].as_f64().unwrap_or(0.0),
                 r["mean_bit_error_rate"].as_f64().unwrap_or(0.0),
+                r["region_flagged"].as_f64().unwrap_or(0.0) * 100.0,
+                r["frame_edits_reported"].as_f64().unwrap_or(0.0) * 100.0,
             );
         }
     }
