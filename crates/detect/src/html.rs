@@ -291,7 +291,7 @@ fn heat_map(h: &mut String, map: &candor_watermark::SpatialMap) {
             );
         }
     }
-    h.push_str("</svg><p class=\"small\">Black outlines: blocks judged edited.</p>");
+    h.push_str("</svg><p class=\"small\">Black outlines: blocks judged replaced (no mark of this clip left there: foreign content, or pasted from another clip). Paler blue alone is not an edit: smooth picture areas keep less of the mark.</p>");
 }
 
 #[cfg(test)]

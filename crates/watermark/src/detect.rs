@@ -798,7 +798,8 @@ fn match_frames(
 /// agree with their expected signs equally often (the layout interleaves them at random); in a
 /// frame of another clip the payload elements agree far less. A matched frame whose pilots agree
 /// clearly (z ≥ 3) while its payload agreement falls more than 5 sd below its pilot agreement
-/// (two-proportion test) is such a frame: it is unmatched (reported as inserted).
+/// (two-proportion test) and less than half as far above chance is such a frame: it is unmatched
+/// (reported as inserted).
 fn mark_other_clips(
     matches: &mut [FrameMatch],
     frames: &[ObservedFrame],
@@ -821,7 +822,12 @@ fn mark_other_clips(
             .sqrt()
             .max(1e-12);
         let gap_z = (a1 / n1 - a2 / n2) / sd;
-        if pilots_z >= 3.0 && gap_z > 5.0 {
+        // A frame of another clip agrees with this clip's codeword at chance (its payload differs in
+        // about half the code bits, and each differing bit flips its elements); a frame with a
+        // region pasted from another clip keeps most of its payload agreement, and belongs on the
+        // tamper map instead.
+        let mostly_foreign = a2 / n2 - 0.5 < 0.5 * (a1 / n1 - 0.5);
+        if pilots_z >= 3.0 && gap_z > 5.0 && mostly_foreign {
             m.template = None;
             m.unreadable = false;
         }
@@ -1022,6 +1028,20 @@ impl Tally {
             .max(1e-6);
         (p1 - p2) / sd
     }
+
+    /// Pasted from another clip of the same key: the pilots clearly ahead of the codeword
+    /// (`splice_z` at least `min_z`), and the codeword less than half as far above chance as the
+    /// pilots. The second condition keeps out mixed regions of one clip: where the mark is strong
+    /// in one part of a window and weak in another, pilots and codeword can sample the parts in
+    /// different proportions, which moves the score but not the codeword down to chance.
+    fn spliced(&self, min_z: f32) -> bool {
+        if self.pilot_count == 0 || self.data_count == 0 {
+            return false;
+        }
+        let pilots = self.pilot_agree as f32 / self.pilot_count as f32 - 0.5;
+        let data = self.data_agree as f32 / self.data_count as f32 - 0.5;
+        self.splice_z() >= min_z && data < 0.5 * pilots
+    }
 }
 
 /// A window's splice score at or above this calls it pasted from another clip of the same key.
@@ -1114,10 +1134,16 @@ fn spatial_map(
     let windows: Vec<(bool, bool)> = (0..wh * ww)
         .map(|i| {
             let w = window(i / ww, i % ww);
-            (at_chance(&w, 3.0), w.splice_z() >= SPLICE_WINDOW_Z)
+            (at_chance(&w, 3.0), w.spliced(SPLICE_WINDOW_Z))
         })
         .collect();
-    let tampered = (0..cells)
+    let cut = 0.5 + (level - 0.5) / 2.0;
+    // A block leans towards "replaced": nearer chance than the clip's level, or its pilots
+    // clearly ahead of its codeword. Alone that is no evidence (smooth content does the first).
+    let leans = |cell: &Tally, chance: bool, spliced: bool| {
+        chance && cell.agreement() < cut || spliced && cell.splice_z() >= 2.0
+    };
+    let seeds: Vec<bool> = (0..cells)
         .map(|b| {
             let cell = &total[b];
             if cell.count == 0 {
@@ -1125,19 +1151,31 @@ fn spatial_map(
             }
             // One block replaced on its own evidence…
             if at_chance(cell, 2.0) && cell.agreement() < 0.5 + (level - 0.5) / 8.0
-                || cell.splice_z() >= SPLICE_BLOCK_Z
+                || cell.spliced(SPLICE_BLOCK_Z)
             {
                 return true;
             }
             // …or a block that leans the same way inside a window edited as a whole.
             let (y, x) = (b / gw, b % gw);
-            let cut = 0.5 + (level - 0.5) / 2.0;
             (y.saturating_sub(1)..=y.min(wh - 1)).any(|wy| {
                 (x.saturating_sub(1)..=x.min(ww - 1)).any(|wx| {
                     let (chance, spliced) = windows[wy * ww + wx];
-                    chance && cell.agreement() < cut || spliced && cell.splice_z() >= 2.0
+                    leans(cell, chance, spliced)
                 })
             })
+        })
+        .collect();
+    // An edit rarely follows the block grid: the blocks it only partly covers are mixed, so no
+    // window through them is judged. One ring around the judged blocks takes those that lean.
+    let tampered = (0..cells)
+        .map(|b| {
+            let (y, x) = (b / gw, b % gw);
+            seeds[b]
+                || total[b].count > 0
+                    && leans(&total[b], true, true)
+                    && (y.saturating_sub(1)..=(y + 1).min(gh - 1)).any(|ny| {
+                        (x.saturating_sub(1)..=(x + 1).min(gw - 1)).any(|nx| seeds[ny * gw + nx])
+                    })
         })
         .collect();
     Some(SpatialMap {

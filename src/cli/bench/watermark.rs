@@ -159,7 +159,7 @@ pub fn run(args: WatermarkBenchArgs) -> CliResult<Outcome> {
         ">= 0.99 (worst of the three)",
         &mut rows,
     );
-    let (iou_mean, iou_min) = spatial_trials(args.trials, args.seed)?;
+    let (iou_mean, iou_min) = spatial_trials(args.trials, args.seed, RegionEdit::Foreign)?;
     put(
         "spatial_tamper_iou",
         json!(iou_mean),
@@ -167,6 +167,21 @@ pub fn run(args: WatermarkBenchArgs) -> CliResult<Outcome> {
         &mut rows,
     );
     put("spatial_tamper_iou_min", json!(iou_min), "", &mut rows);
+    let (iou_mean, iou_min) = spatial_trials(args.trials, args.seed, RegionEdit::Splice)?;
+    put(
+        "spatial_splice_iou",
+        json!(iou_mean),
+        ">= 0.7 (mean; region from another clip of the same key)",
+        &mut rows,
+    );
+    put("spatial_splice_iou_min", json!(iou_min), "", &mut rows);
+    let (false_alarms, _) = spatial_trials(args.trials, args.seed, RegionEdit::WeakerOnly)?;
+    put(
+        "spatial_false_alarm_weaker_region",
+        json!(false_alarms),
+        "<= 0.001 (untouched, mark weaker in a quarter of the frame)",
+        &mut rows,
+    );
 
     // 5. Speed.
     let (embed_ms, detect_ms) = speed(args.seed)?;
@@ -437,17 +452,52 @@ fn temporal_trials(trials: usize, seed: u64) -> CliResult<(f64, f64, f64)> {
     Ok((swap_ok as f64 / n, insert_ok as f64 / n, drop_ok as f64 / n))
 }
 
-/// A 16×16 region (a quarter of the 32×32 frame) at a random position replaced by fresh noise in
-/// every frame; IoU of the flagged blocks against the region, in latent pixels.
-fn spatial_trials(trials: usize, seed: u64) -> CliResult<(f64, f64)> {
-    let mut r = rng(seed ^ 0x59a7);
-    let mut ious = Vec::with_capacity(trials);
+/// What the spatial trials do to a quarter of the frame (a 16×16 region of the 32×32 latent at a
+/// random position, every frame).
+#[derive(Clone, Copy)]
+enum RegionEdit {
+    /// Replaced by fresh noise (foreign content).
+    Foreign,
+    /// Pasted from another clip made with the same key (same pilots, other payload).
+    Splice,
+    /// Not edited, but the mark is weaker there (sign flips 35 % against 10 % elsewhere), as in
+    /// the smooth areas of a real clip: any flagged block is a false alarm.
+    WeakerOnly,
+}
+
+/// Mean and worst IoU of the flagged blocks against the region (latent pixels) for an edit; for
+/// `WeakerOnly`, the fraction of trials with any block flagged (and 0).
+fn spatial_trials(trials: usize, seed: u64, edit: RegionEdit) -> CliResult<(f64, f64)> {
+    let mut r = rng(seed ^ 0x59a7 ^ edit as u64);
+    let mut scores = Vec::with_capacity(trials);
     let bar = progress(trials as u64, "spatial tamper");
+    let plane = SHAPE.height * SHAPE.width;
     for _ in 0..trials {
         let key = random_key(&mut r);
         let mut latent = embed(&key, Payload::new(r.gen()), SHAPE, &mut r).map_err(err)?;
         let (y0, x0) = (r.gen_range(0..=16), r.gen_range(0..=16));
-        replace_region(&mut latent, SHAPE, (y0, x0, 16, 16), &mut r);
+        let inside = |i: usize| {
+            let (y, x) = ((i % plane) / SHAPE.width, i % SHAPE.width);
+            (y0..y0 + 16).contains(&y) && (x0..x0 + 16).contains(&x)
+        };
+        match edit {
+            RegionEdit::Foreign => replace_region(&mut latent, SHAPE, (y0, x0, 16, 16), &mut r),
+            RegionEdit::Splice => {
+                let other = embed(&key, Payload::new(r.gen()), SHAPE, &mut r).map_err(err)?;
+                for (i, v) in latent.iter_mut().enumerate() {
+                    if inside(i) {
+                        *v = other[i];
+                    }
+                }
+            }
+            RegionEdit::WeakerOnly => {
+                let (weak, strong) = (sigma_for_flip_rate(0.35), sigma_for_flip_rate(0.10));
+                let jitter = gaussian(latent.len(), &mut r);
+                for (i, (v, j)) in latent.iter_mut().zip(&jitter).enumerate() {
+                    *v += *j * if inside(i) { weak } else { strong } as f32;
+                }
+            }
+        }
         let d = detect(
             &KeyRing::single(key),
             &latent,
@@ -456,9 +506,14 @@ fn spatial_trials(trials: usize, seed: u64) -> CliResult<(f64, f64)> {
         )
         .map_err(err)?;
         let Some(map) = d.spatial else {
-            ious.push(0.0);
+            scores.push(0.0);
             continue;
         };
+        if let RegionEdit::WeakerOnly = edit {
+            scores.push(f64::from(u8::from(map.tampered.contains(&true))));
+            bar.inc(1);
+            continue;
+        }
         let (mut inter, mut union) = (0usize, 0usize);
         for y in 0..SHAPE.height {
             for x in 0..SHAPE.width {
@@ -468,12 +523,15 @@ fn spatial_trials(trials: usize, seed: u64) -> CliResult<(f64, f64)> {
                 union += usize::from(truth || flagged);
             }
         }
-        ious.push(inter as f64 / union.max(1) as f64);
+        scores.push(inter as f64 / union.max(1) as f64);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let mean = ious.iter().sum::<f64>() / ious.len().max(1) as f64;
-    let min = ious.iter().copied().fold(f64::INFINITY, f64::min);
+    let mean = scores.iter().sum::<f64>() / scores.len().max(1) as f64;
+    let min = match edit {
+        RegionEdit::WeakerOnly => 0.0,
+        _ => scores.iter().copied().fold(f64::INFINITY, f64::min),
+    };
     Ok((mean, min))
 }
 
