@@ -46,6 +46,23 @@ impl Placement {
         name: Cow::Borrowed("horizontal flip"),
     };
 
+    /// The positions `[y0, y1, x0, x1)` of a `height × width` latent of the original canvas that
+    /// lie wholly inside the observed picture, or `None` when the picture covers the canvas. The
+    /// rest was filled in by [`place`] and holds nothing to compare.
+    pub fn observed_area(&self, height: usize, width: usize) -> Option<[usize; 4]> {
+        let inside = |start: f64, size: f64, n: usize| {
+            let first = (start.max(0.0) * n as f64 - 1e-9).ceil().max(0.0) as usize;
+            let end = (((start + size).min(1.0)) * n as f64 + 1e-9)
+                .floor()
+                .max(0.0) as usize;
+            (first.min(n), end.min(n))
+        };
+        let (y0, y1) = inside(self.y, self.h, height);
+        let (x0, x1) = inside(self.x, self.w, width);
+        let whole = (y0, y1, x0, x1) == (0, height, 0, width);
+        (!whole).then_some([y0, y1, x0, x1])
+    }
+
     fn crop(fraction: f64, ax: f64, ay: f64, name: &'static str) -> Self {
         Self {
             x: (1.0 - fraction) * ax,
@@ -279,6 +296,21 @@ mod tests {
         let flipped = mirror(&d, 64);
         assert_ne!(flipped, d);
         assert_eq!(place(&flipped, 64, 64, &Placement::MIRRORED, 64), d);
+    }
+
+    #[test]
+    fn the_observed_area_leaves_out_what_a_crop_cut_away() {
+        assert_eq!(Placement::IDENTITY.observed_area(8, 8), None);
+        assert_eq!(Placement::MIRRORED.observed_area(8, 8), None);
+        // A centre crop to 80 % shows 0.1–0.9 of the canvas: rows and columns 1–6 of 8 whole.
+        let centre = Placement::crop(0.8, 0.5, 0.5, "centre crop");
+        assert_eq!(centre.observed_area(8, 8), Some([1, 7, 1, 7]));
+        // Crop to the top-left 60 %: 0–0.6 of the canvas, so rows and columns 0–3 whole (4.8).
+        let corner = Placement::crop(0.6, 0.0, 0.0, "corner crop");
+        assert_eq!(corner.observed_area(8, 8), Some([0, 4, 0, 4]));
+        // A letterbox shows the whole canvas inside borders.
+        let boxed = Placement::boxed(1.0, 0.75, "letterbox");
+        assert_eq!(boxed.observed_area(8, 8), None);
     }
 
     #[test]

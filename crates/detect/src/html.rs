@@ -268,16 +268,22 @@ fn heat_map(h: &mut String, map: &candor_watermark::SpatialMap) {
         for gx in 0..map.grid_width {
             let i = gy * map.grid_width + gx;
             let a = map.agreement.get(i).copied().unwrap_or(f32::NAN);
-            let t = if a.is_finite() {
-                ((a - 0.5) / 0.3).clamp(0.0, 1.0)
+            // Grey where there is nothing to compare (outside the picture after a crop).
+            let (r, g, b) = if a.is_finite() {
+                let t = ((a - 0.5) / 0.3).clamp(0.0, 1.0);
+                (
+                    (200.0 * (1.0 - t) + 30.0 * t) as u8,
+                    (60.0 + 60.0 * t) as u8,
+                    (60.0 * (1.0 - t) + 190.0 * t) as u8,
+                )
             } else {
-                0.0
+                (190, 190, 190)
             };
-            let (r, g, b) = (
-                (200.0 * (1.0 - t) + 30.0 * t) as u8,
-                (60.0 + 60.0 * t) as u8,
-                (60.0 * (1.0 - t) + 190.0 * t) as u8,
-            );
+            let label = if a.is_finite() {
+                format!("agreement {a:.3}")
+            } else {
+                "outside the picture".to_string()
+            };
             let stroke = if map.tampered.get(i).copied().unwrap_or(false) {
                 "#000"
             } else {
@@ -285,13 +291,13 @@ fn heat_map(h: &mut String, map: &candor_watermark::SpatialMap) {
             };
             let _ = write!(
                 h,
-                "<rect x=\"{}\" y=\"{}\" width=\"{cell}\" height=\"{cell}\" fill=\"rgb({r},{g},{b})\" stroke=\"{stroke}\"><title>block ({gy},{gx}): {a:.3}</title></rect>",
+                "<rect x=\"{}\" y=\"{}\" width=\"{cell}\" height=\"{cell}\" fill=\"rgb({r},{g},{b})\" stroke=\"{stroke}\"><title>block ({gy},{gx}): {label}</title></rect>",
                 gx * cell,
                 gy * cell
             );
         }
     }
-    h.push_str("</svg><p class=\"small\">Black outlines: blocks judged replaced (no mark of this clip left there: foreign content, or pasted from another clip). Paler blue alone is not an edit: smooth picture areas keep less of the mark.</p>");
+    h.push_str("</svg><p class=\"small\">Black outlines: blocks judged replaced (no mark of this clip left there: foreign content, or pasted from another clip). Paler blue alone is not an edit: smooth picture areas keep less of the mark. Grey: outside the observed picture.</p>");
 }
 
 #[cfg(test)]

@@ -443,7 +443,12 @@ fn search_geometry(
         return Ok(None);
     };
     let noise = estimate_noise(model, &render(work, p), options.inversion_steps)?;
-    let detection = detect_in_noise(&noise, ring, per_test)?;
+    let (_, _, h, w) = noise.dims4()?;
+    let within = DetectOptions {
+        observed_area: p.observed_area(h, w),
+        ..per_test.clone()
+    };
+    let detection = detect_in_noise(&noise, ring, &within)?;
     Ok(detection.present.then(|| (detection, p.clone(), noise)))
 }
 

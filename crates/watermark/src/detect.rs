@@ -32,6 +32,15 @@ pub const OPERATING_FPR: f64 = 1e-9;
 /// of the time (z ≥ 1.5, used before, let 6.7 % of inserted frames pass as unreadable).
 const UNREADABLE_MIN_Z: f32 = 3.0;
 
+/// In a clip this faint (its median frame's best standard score below this), its own frames
+/// scatter down to z ≈ 2 (measured on the default model after VP9 CRF 40 and half size at
+/// H.264 CRF 30: placed frames at a median z of 5–6, unplaced ones at 2.0–3.0, and with the
+/// bar at 3 a quarter of such clips were said to have frames replaced). There a frame needs only
+/// z ≥ [`UNREADABLE_MIN_Z_FAINT`] to be unreadable rather than foreign.
+const FAINT_CLIP_Z: f32 = 10.0;
+/// A foreign frame reaches it by chance 2.3 % of the time.
+const UNREADABLE_MIN_Z_FAINT: f32 = 2.0;
+
 /// Latent values are clipped to ±this before soft decoding, so a few outliers cannot outvote many
 /// consistent elements.
 const SOFT_CLIP: f32 = 3.0;
@@ -50,6 +59,11 @@ pub struct DetectOptions {
     /// well each channel keeps its signs); `None` weighs all channels equally.
     #[serde(default)]
     pub channel_weights: Option<Vec<f32>>,
+    /// The latent rectangle `[y0, y1, x0, x1)` that holds observed picture. Where a geometry
+    /// search filled in a cropped-away border, the positions outside carry nothing to compare and
+    /// are left off the tamper map (they would read as replaced). `None`: the whole latent.
+    #[serde(default)]
+    pub observed_area: Option<[usize; 4]>,
 }
 
 impl Default for DetectOptions {
@@ -59,6 +73,7 @@ impl Default for DetectOptions {
             threshold: OPERATING_FPR,
             block: None,
             channel_weights: None,
+            observed_area: None,
         }
     }
 }
@@ -753,6 +768,17 @@ fn match_frames(
     // the one template its matched neighbours say belongs there: one test per frame needs far less
     // evidence. Only frames that fail this too are called foreign.
     let ln_alpha_neighbour = (1e-3f64 / frames.len().max(1) as f64).ln();
+    // How strong the clip is: the median frame's best score in the open search.
+    let mut best_z: Vec<f32> = matches.iter().map(|m| m.z).collect();
+    best_z.sort_by(f32::total_cmp);
+    let faint = best_z
+        .get(best_z.len() / 2)
+        .is_some_and(|&z| z < FAINT_CLIP_Z);
+    let unreadable_min_z = if faint {
+        UNREADABLE_MIN_Z_FAINT
+    } else {
+        UNREADABLE_MIN_Z
+    };
     // The nearest matched frame before (else after) says which template belongs at `o`.
     let mut last_matched: Option<(usize, usize)> = None;
     for o in 0..matches.len() {
@@ -787,7 +813,7 @@ fn match_frames(
             template: matched.then_some(t),
             agreement: a as f32 / len as f32,
             z,
-            unreadable: !matched && z >= UNREADABLE_MIN_Z,
+            unreadable: !matched && z >= unreadable_min_z,
         };
     }
     matches
@@ -961,13 +987,15 @@ impl BlockGrid {
         let (h, w) = (shape.height, shape.width);
         let block = options.block.unwrap_or((h.min(w) / 8).max(1)).max(1);
         let (height, width) = (h.div_ceil(block), w.div_ceil(block));
+        let [y0, y1, x0, x1] = options.observed_area.unwrap_or([0, h, 0, w]);
         let of = layout.order[..len]
             .iter()
             .enumerate()
             .map(|(j, &e)| {
                 let e = e as usize;
                 let (y, x) = ((e / w) % h, e % w);
-                counted(j).then_some((y / block) * width + x / block)
+                let observed = (y0..y1).contains(&y) && (x0..x1).contains(&x);
+                (observed && counted(j)).then_some((y / block) * width + x / block)
             })
             .collect();
         Self {

@@ -295,6 +295,38 @@ fn a_region_where_the_mark_is_only_weaker_is_not_called_edited() -> Result<(), W
 }
 
 #[test]
+fn in_a_faint_clip_a_weak_frame_is_unreadable_not_foreign() -> Result<(), WatermarkError> {
+    // A heavy re-encode leaves every frame faint (here z ≈ 7) and some fainter still (2 ≤ z < 3):
+    // such a frame is the clip's own, not one put in its place.
+    let mut noise = marked(6)?;
+    let frame = SHAPE.frame_len();
+    let mut r = rng(5);
+    for f in 0..SHAPE.frames {
+        let flips = if f == 5 { 0.486 } else { 0.445 };
+        let jitter = gaussian(frame, &mut r);
+        let sigma = sigma_for_flip_rate(flips) as f32;
+        for (v, j) in noise[f * frame..(f + 1) * frame].iter_mut().zip(&jitter) {
+            *v += j * sigma;
+        }
+    }
+    let d = detect_key1(&noise)?;
+    assert!(d.present);
+    let weak = &d.frames[5];
+    assert!((2.0..3.0).contains(&weak.z), "{weak:?}");
+    assert!(weak.unreadable, "{weak:?}");
+    assert!(d.temporal.is_empty(), "{:?}", d.temporal);
+    // A foreign frame in the same place still is one.
+    let foreign = gaussian(frame, &mut r);
+    noise[5 * frame..6 * frame].copy_from_slice(&foreign);
+    let d = detect_key1(&noise)?;
+    assert_eq!(
+        d.temporal.first(),
+        Some(&TemporalEvent::Inserted { observed: 5 })
+    );
+    Ok(())
+}
+
+#[test]
 fn bad_arguments_are_errors_not_panics() {
     let k = key(1);
     let empty = LatentShape::new(0, 4, 8, 8);
