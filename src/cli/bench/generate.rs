@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use serde_json::json;
 
 use super::super::{print_json, CliResult, Outcome};
-use super::progress;
+use super::{peak_rss_mib, progress};
 use super::{BenchSetup, DetectorArgs};
 
 #[derive(Debug, Args)]
@@ -276,6 +276,8 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
         "mean_step_ms": per_step / n * 1e3,
         "provenance_seconds": provenance_s / n,
         "provenance_overhead": (provenance_s - plain_noise_s) / (total_s - provenance_s + plain_noise_s),
+        // Over the whole run (every clip generated, decoded and verified in this process).
+        "peak_rss_mib": peak_rss_mib(),
         "per_clip": rows,
     });
     if args.json {
@@ -294,6 +296,7 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
             "mean_clip_seconds",
             "mean_step_ms",
             "provenance_overhead",
+            "peak_rss_mib",
         ] {
             println!("  {k:<30} {}", doc[k]);
         }
