@@ -816,7 +816,56 @@ fn match_frames(
             unreadable: !matched && z >= unreadable_min_z,
         };
     }
+    unmix_blends(&mut matches, expected.len(), len, unreadable_min_z, &score);
     matches
+}
+
+/// A frame that carries a neighbour's template where its own is missing may be a blend of the two
+/// (a codec carrying most blocks over from the previous frame — VP9 in real-time mode at CRF 40
+/// does — or frame blending). When it also agrees with the template that belongs at its place
+/// (z at or above the unreadable bar), it is unreadable rather than a repeat: a frame really
+/// repeated by an edit agrees with that template only by chance.
+fn unmix_blends(
+    matches: &mut [FrameMatch],
+    templates: usize,
+    len: usize,
+    min_z: f32,
+    score: &dyn Fn(usize, usize) -> usize,
+) {
+    let sd = (len as f32).sqrt().max(1.0);
+    let held: std::collections::HashSet<usize> =
+        matches.iter().filter_map(|m| m.template).collect();
+    for o in 0..matches.len() {
+        let Some(t) = matches[o].template else {
+            continue;
+        };
+        let before = matches[..o]
+            .iter()
+            .rev()
+            .find_map(|m| m.template.map(|t| t + (o - m.observed)));
+        let after = || {
+            matches[o + 1..]
+                .iter()
+                .find_map(|m| m.template.and_then(|t| t.checked_sub(m.observed - o)))
+        };
+        let Some(own) = before.or_else(after) else {
+            continue;
+        };
+        if own == t || own >= templates || held.contains(&own) || own.abs_diff(t) != 1 {
+            continue;
+        }
+        let a = score(o, own);
+        let z = (2.0 * a as f32 - len as f32) / sd;
+        if z >= min_z {
+            matches[o] = FrameMatch {
+                observed: o,
+                template: None,
+                agreement: a as f32 / len.max(1) as f32,
+                z,
+                unreadable: true,
+            };
+        }
+    }
 }
 
 /// Frames of another clip made with the same key carry the same pilots (they come from the key

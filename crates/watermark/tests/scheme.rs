@@ -327,6 +327,45 @@ fn in_a_faint_clip_a_weak_frame_is_unreadable_not_foreign() -> Result<(), Waterm
 }
 
 #[test]
+fn a_repeated_frame_is_reported_but_a_blend_of_two_is_not() -> Result<(), WatermarkError> {
+    let clip = marked(6)?;
+    let frame = SHAPE.frame_len();
+    let (four, five) = (4 * frame..5 * frame, 5 * frame..6 * frame);
+    // Frame 5 replaced by a copy of frame 4: a repeat, and frame 5 is gone.
+    let mut repeated = clip.clone();
+    repeated.copy_within(four.clone(), five.start);
+    let d = detect_key1(&repeated)?;
+    assert_eq!(
+        d.temporal,
+        vec![
+            TemporalEvent::Duplicated {
+                observed: 5,
+                template: 4
+            },
+            TemporalEvent::Dropped {
+                first: 5,
+                last: 5,
+                before: 6
+            }
+        ]
+    );
+    // Frame 5 made of frame 4's values at 70 % of the positions and its own elsewhere (a codec
+    // carrying blocks over): it matches template 4 best but carries its own too.
+    let mut blended = clip.clone();
+    let mut r = rng(8);
+    use rand::Rng;
+    for i in 0..frame {
+        if r.gen_bool(0.7) {
+            blended[five.start + i] = clip[four.start + i];
+        }
+    }
+    let d = detect_key1(&blended)?;
+    assert!(d.frames[5].unreadable, "{:?}", d.frames[5]);
+    assert!(d.temporal.is_empty(), "{:?}", d.temporal);
+    Ok(())
+}
+
+#[test]
 fn bad_arguments_are_errors_not_panics() {
     let k = key(1);
     let empty = LatentShape::new(0, 4, 8, 8);
