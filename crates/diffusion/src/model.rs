@@ -129,7 +129,8 @@ impl DiffusionModel {
         })
     }
 
-    /// Loads `dir/config.json` and `dir/model.safetensors`.
+    /// Loads `dir/config.json` and `dir/model.safetensors` for inference (no autograd; train from
+    /// [`DiffusionModel::new_random`] and the trainer's checkpoints).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         let bad = |reason: String| DiffusionError::Model {
             dir: dir.to_path_buf(),
@@ -161,8 +162,27 @@ impl DiffusionModel {
         model
             .load_weights_bytes(&bytes)
             .map_err(|e| bad(format!("model.safetensors: {e}")))?;
+        model.freeze()?;
         model.weights_sha256 = weights_sha256;
         Ok(model)
+    }
+
+    /// Rebuilds the UNet over plain (non-variable) views of the weights: a loaded model is for
+    /// inference, and a network built from variables records every operation for backprop,
+    /// keeping each step's intermediate tensors alive until it ends. The views share storage with
+    /// the variables, so `varmap` and `save` still see the same weights.
+    fn freeze(&mut self) -> Result<()> {
+        let weights: std::collections::HashMap<String, Tensor> = self
+            .varmap
+            .data()
+            .lock()
+            .map_err(|_| DiffusionError::input("weights lock poisoned"))?
+            .iter()
+            .map(|(name, var)| (name.clone(), var.as_tensor().detach()))
+            .collect();
+        let vb = VarBuilder::from_tensors(weights, DType::F32, &self.device);
+        self.unet = VideoUNet::new(&self.config.unet, vb)?;
+        Ok(())
     }
 
     fn load_weights_bytes(&mut self, bytes: &[u8]) -> Result<()> {
@@ -317,4 +337,48 @@ impl DiffusionModel {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forward(model: &DiffusionModel) -> Result<Tensor> {
+        let (f, c, h, w) = model.config.latent_shape(2);
+        let x = Tensor::ones((1, f, c, h, w), DType::F32, &model.device)?;
+        let t = Tensor::new(&[500f32], &model.device)?;
+        let prompt = model.prompt_embedding(&model.tokenize("a red circle"))?;
+        model.unet.forward(&x, &t, &prompt, None)
+    }
+
+    #[test]
+    fn a_loaded_model_computes_the_same_without_recording_gradients() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| DiffusionError::input(e.to_string()))?;
+        let trained = DiffusionModel::new_random(ModelConfig::tiny("tiny"), &Device::Cpu)?;
+        trained.save(dir.path())?;
+        let loaded = DiffusionModel::load(dir.path(), &Device::Cpu)?;
+        let (a, b) = (forward(&trained)?, forward(&loaded)?);
+        assert!(a.track_op(), "a trainable model records its operations");
+        assert!(!b.track_op(), "a loaded model is for inference");
+        let diff = (a - b)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert_eq!(diff, 0.0);
+        assert_eq!(loaded.weights_sha256.len(), 64);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_weights_are_a_model_error() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| DiffusionError::input(e.to_string()))?;
+        DiffusionModel::new_random(ModelConfig::tiny("tiny"), &Device::Cpu)?.save(dir.path())?;
+        let weights = dir.path().join("model.safetensors");
+        let bytes = std::fs::read(&weights).map_err(|e| DiffusionError::input(e.to_string()))?;
+        std::fs::write(&weights, &bytes[..bytes.len() / 2])
+            .map_err(|e| DiffusionError::input(e.to_string()))?;
+        let e = DiffusionModel::load(dir.path(), &Device::Cpu).map(|_| ());
+        assert!(
+            matches!(&e, Err(DiffusionError::Model { reason, .. }) if reason.contains("model.safetensors")),
+            "{e:?}"
+        );
+        Ok(())
+    }
 }
