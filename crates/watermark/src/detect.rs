@@ -730,6 +730,11 @@ fn choose_frames(best: &[(usize, f32)], templates: usize) -> Vec<(usize, usize)>
     }
 }
 
+/// Standard score of `agree` agreements among `len` signs against chance (0 = chance).
+fn standard_score(agree: usize, len: usize) -> f32 {
+    (2.0 * agree as f32 - len as f32) / (len as f32).sqrt().max(1.0)
+}
+
 /// Best template for every observed frame, judged on `len` known positions. A frame counts as
 /// matched when its agreement would arise by chance with probability below 1e-6 after accounting
 /// for every (frame, template) pair tried. `hint` (observed frame, template) pairs, when given,
@@ -743,7 +748,6 @@ fn match_frames(
 ) -> Vec<FrameMatch> {
     let tries = (frames.len() * expected.len()).max(1) as f64;
     let ln_alpha = (1e-6f64 / tries).ln();
-    let sd = (len as f32).sqrt().max(1.0);
     let score = |o: usize, t: usize| agreement(&frames[o].signs, &expected[t], 0, len);
     let mut matches: Vec<FrameMatch> = (0..frames.len())
         .map(|o| {
@@ -759,7 +763,7 @@ fn match_frames(
                 observed: o,
                 template: matched.then_some(best.0),
                 agreement: best.1 as f32 / len.max(1) as f32,
-                z: (2.0 * best.1 as f32 - len as f32) / sd,
+                z: standard_score(best.1, len),
                 unreadable: false,
             }
         })
@@ -806,7 +810,7 @@ fn match_frames(
             continue;
         };
         let a = score(o, t);
-        let z = (2.0 * a as f32 - len as f32) / sd;
+        let z = standard_score(a, len);
         let matched = ln_binomial_upper_tail(len as u64, a as u64) < ln_alpha_neighbour;
         matches[o] = FrameMatch {
             observed: o,
@@ -832,7 +836,6 @@ fn unmix_blends(
     min_z: f32,
     score: &dyn Fn(usize, usize) -> usize,
 ) {
-    let sd = (len as f32).sqrt().max(1.0);
     let held: std::collections::HashSet<usize> =
         matches.iter().filter_map(|m| m.template).collect();
     for o in 0..matches.len() {
@@ -855,7 +858,7 @@ fn unmix_blends(
             continue;
         }
         let a = score(o, own);
-        let z = (2.0 * a as f32 - len as f32) / sd;
+        let z = standard_score(a, len);
         if z >= min_z {
             matches[o] = FrameMatch {
                 observed: o,
@@ -868,13 +871,9 @@ fn unmix_blends(
     }
 }
 
-/// Frames of another clip made with the same key carry the same pilots (they come from the key
-/// and the frame index) but another payload. In a frame of this clip, pilot and payload elements
-/// agree with their expected signs equally often (the layout interleaves them at random); in a
-/// frame of another clip the payload elements agree far less. A matched frame whose pilots agree
-/// clearly (z ≥ 3) while its payload agreement falls more than 5 sd below its pilot agreement
-/// (two-proportion test) and less than half as far above chance is such a frame: it is unmatched
-/// (reported as inserted).
+/// A matched frame whose pilots agree clearly (z ≥ 3) while its codeword falls more than 5 sd
+/// behind them and less than half as far above chance ([`PilotsVsCodeword`]) comes from another
+/// clip made with the same key: it is unmatched (reported as inserted).
 fn mark_other_clips(
     matches: &mut [FrameMatch],
     frames: &[ObservedFrame],
@@ -885,27 +884,71 @@ fn mark_other_clips(
     if len <= data_start || data_start == 0 {
         return;
     }
-    let (n1, n2) = (data_start as f64, (len - data_start) as f64);
     for m in matches.iter_mut() {
         let Some(t) = m.template else { continue };
         let signs = &frames[m.observed].signs;
-        let a1 = agreement(signs, &expected[t], 0, data_start) as f64;
-        let a2 = agreement(signs, &expected[t], data_start, len) as f64;
-        let pilots_z = (2.0 * a1 - n1) / n1.sqrt();
+        let split = PilotsVsCodeword {
+            pilot_agree: agreement(signs, &expected[t], 0, data_start),
+            pilot_count: data_start,
+            data_agree: agreement(signs, &expected[t], data_start, len),
+            data_count: len - data_start,
+        };
+        let pilots_z = standard_score(split.pilot_agree, split.pilot_count);
+        if pilots_z >= 3.0 && split.looks_like_another_clip(5.0) {
+            m.template = None;
+            m.unreadable = false;
+        }
+    }
+}
+
+/// Pilot and codeword elements of one frame or region compared: the evidence that it comes from
+/// another clip made with the same key. In this clip's own frames both parts agree with their
+/// expected signs equally well, whatever the content (the layout interleaves them at random);
+/// another clip carries the same pilots (they come from the key and the frame index) but another
+/// payload, so its codeword agrees at chance (the payloads differ in about half the code bits, and
+/// each differing bit flips its elements).
+#[derive(Debug, Clone, Copy, Default)]
+struct PilotsVsCodeword {
+    pilot_agree: usize,
+    pilot_count: usize,
+    data_agree: usize,
+    data_count: usize,
+}
+
+impl PilotsVsCodeword {
+    fn add(&mut self, other: &PilotsVsCodeword) {
+        self.pilot_agree += other.pilot_agree;
+        self.pilot_count += other.pilot_count;
+        self.data_agree += other.data_agree;
+        self.data_count += other.data_count;
+    }
+
+    /// Standard score of "pilots agree better than the codeword" (two-proportion test).
+    fn gap_z(&self) -> f64 {
+        if self.pilot_count == 0 || self.data_count == 0 {
+            return 0.0;
+        }
+        let (n1, n2) = (self.pilot_count as f64, self.data_count as f64);
+        let (a1, a2) = (self.pilot_agree as f64, self.data_agree as f64);
         let pooled = (a1 + a2) / (n1 + n2);
         let sd = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
             .sqrt()
             .max(1e-12);
-        let gap_z = (a1 / n1 - a2 / n2) / sd;
-        // A frame of another clip agrees with this clip's codeword at chance (its payload differs in
-        // about half the code bits, and each differing bit flips its elements); a frame with a
-        // region pasted from another clip keeps most of its payload agreement, and belongs on the
-        // tamper map instead.
-        let mostly_foreign = a2 / n2 - 0.5 < 0.5 * (a1 / n1 - 0.5);
-        if pilots_z >= 3.0 && gap_z > 5.0 && mostly_foreign {
-            m.template = None;
-            m.unreadable = false;
+        (a1 / n1 - a2 / n2) / sd
+    }
+
+    /// The pilots ahead of the codeword by at least `min_z`, and the codeword less than half as
+    /// far above chance as the pilots. The second condition keeps out what only moves the score:
+    /// a frame with a region pasted from another clip keeps most of its codeword agreement (it
+    /// belongs on the tamper map), and where the mark is strong in one part of a region and weak
+    /// in another, pilots and codeword can sample the parts in different proportions.
+    fn looks_like_another_clip(&self, min_z: f64) -> bool {
+        if self.pilot_count == 0 || self.data_count == 0 {
+            return false;
         }
+        let pilots = self.pilot_agree as f64 / self.pilot_count as f64 - 0.5;
+        let data = self.data_agree as f64 / self.data_count as f64 - 0.5;
+        self.gap_z() >= min_z && data < 0.5 * pilots
     }
 }
 
@@ -1057,28 +1100,22 @@ impl BlockGrid {
     }
 }
 
-/// Agreement counts of one block or window, split by the part of the layout they come from.
+/// Agreement counts of one block or window.
 #[derive(Debug, Clone, Copy, Default)]
 struct Tally {
     /// All counted elements.
     agree: u32,
     count: u32,
-    /// Pilot B elements (never used to choose frames or channels, so free of selection bias).
-    pilot_agree: u32,
-    pilot_count: u32,
-    /// Codeword elements (only when the payload was decoded).
-    data_agree: u32,
-    data_count: u32,
+    /// Pilot B elements (never used to choose frames or channels, so free of selection bias)
+    /// against codeword elements (only when the payload was decoded).
+    split: PilotsVsCodeword,
 }
 
 impl Tally {
     fn add(&mut self, other: &Tally) {
         self.agree += other.agree;
         self.count += other.count;
-        self.pilot_agree += other.pilot_agree;
-        self.pilot_count += other.pilot_count;
-        self.data_agree += other.data_agree;
-        self.data_count += other.data_count;
+        self.split.add(&other.split);
     }
 
     fn agreement(&self) -> f32 {
@@ -1088,37 +1125,6 @@ impl Tally {
             self.agree as f32 / self.count as f32
         }
     }
-
-    /// Standard score of "pilots agree better than the codeword" (two-proportion test). In a
-    /// region of this clip both parts agree equally well whatever the content (the layout
-    /// interleaves them at random); in a region pasted from another clip made with the same key
-    /// the pilots still agree and the codeword does not.
-    fn splice_z(&self) -> f32 {
-        if self.pilot_count == 0 || self.data_count == 0 {
-            return 0.0;
-        }
-        let (n1, n2) = (self.pilot_count as f32, self.data_count as f32);
-        let (p1, p2) = (self.pilot_agree as f32 / n1, self.data_agree as f32 / n2);
-        let pooled = (self.pilot_agree + self.data_agree) as f32 / (n1 + n2);
-        let sd = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
-            .sqrt()
-            .max(1e-6);
-        (p1 - p2) / sd
-    }
-
-    /// Pasted from another clip of the same key: the pilots clearly ahead of the codeword
-    /// (`splice_z` at least `min_z`), and the codeword less than half as far above chance as the
-    /// pilots. The second condition keeps out mixed regions of one clip: where the mark is strong
-    /// in one part of a window and weak in another, pilots and codeword can sample the parts in
-    /// different proportions, which moves the score but not the codeword down to chance.
-    fn spliced(&self, min_z: f32) -> bool {
-        if self.pilot_count == 0 || self.data_count == 0 {
-            return false;
-        }
-        let pilots = self.pilot_agree as f32 / self.pilot_count as f32 - 0.5;
-        let data = self.data_agree as f32 / self.data_count as f32 - 0.5;
-        self.splice_z() >= min_z && data < 0.5 * pilots
-    }
 }
 
 /// A window's splice score at or above this calls it pasted from another clip of the same key.
@@ -1127,9 +1133,9 @@ impl Tally {
 /// clips of the default model (1 764 windows), sd 1.22 and maximum 3.7. 6 is 4.9 of those sd
 /// (49 windows reach it about once in 40 000 clips); 48×48-pixel patches pasted from another
 /// clip scored 6.8 to 8.6 in the windows they cover.
-const SPLICE_WINDOW_Z: f32 = 6.0;
+const SPLICE_WINDOW_Z: f64 = 6.0;
 /// The same for a single block judged on its own evidence (a quarter of a window's elements).
-const SPLICE_BLOCK_Z: f32 = 7.0;
+const SPLICE_BLOCK_Z: f64 = 7.0;
 
 /// The tamper map. A region is called edited only when it carries no mark of this clip: its
 /// agreement is at chance (foreign content), or its pilots agree while its codeword does not
@@ -1162,11 +1168,11 @@ fn spatial_map(
             cell.count += 1;
             cell.agree += agrees;
             if j >= data_start {
-                cell.data_count += 1;
-                cell.data_agree += agrees;
+                cell.split.data_count += 1;
+                cell.split.data_agree += agrees as usize;
             } else if j >= grid.pilot_b_start {
-                cell.pilot_count += 1;
-                cell.pilot_agree += agrees;
+                cell.split.pilot_count += 1;
+                cell.split.pilot_agree += agrees as usize;
             }
         }
         per_frame.push(tally.iter().map(Tally::agreement).collect());
@@ -1211,14 +1217,17 @@ fn spatial_map(
     let windows: Vec<(bool, bool)> = (0..wh * ww)
         .map(|i| {
             let w = window(i / ww, i % ww);
-            (at_chance(&w, 3.0), w.spliced(SPLICE_WINDOW_Z))
+            (
+                at_chance(&w, 3.0),
+                w.split.looks_like_another_clip(SPLICE_WINDOW_Z),
+            )
         })
         .collect();
     let cut = 0.5 + (level - 0.5) / 2.0;
     // A block leans towards "replaced": nearer chance than the clip's level, or its pilots
     // clearly ahead of its codeword. Alone that is no evidence (smooth content does the first).
     let leans = |cell: &Tally, chance: bool, spliced: bool| {
-        chance && cell.agreement() < cut || spliced && cell.splice_z() >= 2.0
+        chance && cell.agreement() < cut || spliced && cell.split.gap_z() >= 2.0
     };
     let seeds: Vec<bool> = (0..cells)
         .map(|b| {
@@ -1228,7 +1237,7 @@ fn spatial_map(
             }
             // One block replaced on its own evidence…
             if at_chance(cell, 2.0) && cell.agreement() < 0.5 + (level - 0.5) / 8.0
-                || cell.spliced(SPLICE_BLOCK_Z)
+                || cell.split.looks_like_another_clip(SPLICE_BLOCK_Z)
             {
                 return true;
             }
