@@ -41,6 +41,12 @@ const FAINT_CLIP_Z: f32 = 10.0;
 /// A foreign frame reaches it by chance 2.3 % of the time.
 const UNREADABLE_MIN_Z_FAINT: f32 = 2.0;
 
+/// In a clip that is not faint, a frame is a blend of its neighbour's and its own template only
+/// when its own agrees at least this well. A real blend there scores far higher (a 30 % share of
+/// the frame gives z ≈ 19); at the unreadable bar of 3, the frame after a dropped one agreed with
+/// the dropped template by chance often enough to hide 3 drops in 1 000 (`bench watermark`).
+const BLEND_MIN_Z: f32 = 5.0;
+
 /// Latent values are clipped to ±this before soft decoding, so a few outliers cannot outvote many
 /// consistent elements.
 const SOFT_CLIP: f32 = 3.0;
@@ -820,15 +826,20 @@ fn match_frames(
             unreadable: !matched && z >= unreadable_min_z,
         };
     }
-    unmix_blends(&mut matches, expected.len(), len, unreadable_min_z, &score);
+    let blend_min_z = if faint {
+        UNREADABLE_MIN_Z_FAINT
+    } else {
+        BLEND_MIN_Z
+    };
+    unmix_blends(&mut matches, expected.len(), len, blend_min_z, &score);
     matches
 }
 
 /// A frame that carries a neighbour's template where its own is missing may be a blend of the two
 /// (a codec carrying most blocks over from the previous frame — VP9 in real-time mode at CRF 40
 /// does — or frame blending). When it also agrees with the template that belongs at its place
-/// (z at or above the unreadable bar), it is unreadable rather than a repeat: a frame really
-/// repeated by an edit agrees with that template only by chance.
+/// (z ≥ `min_z`), it is unreadable rather than a repeat: a frame really repeated by an edit, or
+/// the frame after a dropped one, agrees with that template only by chance.
 fn unmix_blends(
     matches: &mut [FrameMatch],
     templates: usize,
