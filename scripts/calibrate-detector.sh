@@ -22,4 +22,4 @@ for ((i = 0; i < clips; i++)); do
   ffmpeg -hide_banner -loglevel error -y -i "$tmp/$i.mp4" -vf scale=iw/2:-2 -c:v libx264 -crf 30 "$tmp/$i.half30.mp4"
   pairs+=("$tmp/$i.mp4" "$tmp/$i.crf40.mp4" "$tmp/$i.mp4" "$tmp/$i.half30.mp4")
 done
-cargo run --quiet -p candor-detect --example calibrate_detector -- "$model" keys/dev --write "${pairs[@]}"
+cargo run --quiet -p candor-verify --example calibrate_detector -- "$model" keys/dev --write "${pairs[@]}"

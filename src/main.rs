@@ -3,6 +3,8 @@
 //! This binary only parses arguments, calls the libraries in `crates/` and prints. Exit codes:
 //! 0 success, 1 checked and failed verification, 2 usage or input error.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod cli;
 
 use std::process::ExitCode;

@@ -11,6 +11,12 @@ fn fixtures() -> Option<PathBuf> {
     if dir.join("expected.json").is_file() {
         Some(dir)
     } else {
+        // In CI the fixtures must be there: a skipped comparison would pass without checking.
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "third-party C2PA fixtures not found at {} (CI=true: they must be there)",
+            dir.display()
+        );
         eprintln!(
             "SKIPPED: third-party C2PA fixtures not found at {} (they live in ../shared beside the checkout)",
             dir.display()

@@ -1,77 +1,62 @@
-//! `candor bench`: measurements that print ratios and rates, never pass/fail timings.
+//! `candor bench`: the flags of each suite in `candor-eval`, and printing its report. Suites
+//! print ratios and rates, never pass/fail timings.
 
-mod fpr;
-mod generate;
-mod manifest;
-mod robustness;
-mod verify;
-mod watermark;
+use std::path::PathBuf;
 
-use std::path::{Path, PathBuf};
-
-use candle_core::Device;
-use candor_diffusion::DiffusionModel;
-use candor_manifest::Identity;
-use candor_store::ManifestStore;
-use candor_watermark::{KeyRing, WatermarkKey};
+use candor_eval as eval;
 use clap::Subcommand;
 
-use super::generate::model_dir;
-use super::identity::load_identity;
-use super::{CliResult, Outcome};
+use super::defaults::{identity_dir, model_dir};
+use super::{print_json, CliResult, Outcome};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Statistical checks of the latent watermark on simulated channels: distribution, false
     /// positives, noise, frame drops, tampering, speed.
-    Watermark(watermark::WatermarkBenchArgs),
+    Watermark(WatermarkBenchArgs),
     /// Prompt adherence on held-out pairs, the watermark round trip through MP4, and stage timings.
-    Generate(generate::GenerateBenchArgs),
+    Generate(GenerateBenchArgs),
     /// Time to sign and verify a large MP4, next to sha256sum of the same file in the same run.
-    Manifest(manifest::ManifestBenchArgs),
+    Manifest(ManifestBenchArgs),
     /// Detection rate and payload exactness of generated clips under ffmpeg attacks.
-    Robustness(robustness::RobustnessBenchArgs),
+    Robustness(RobustnessBenchArgs),
     /// False detections on clean video windows (test sources, real footage, other keys' clips).
-    Fpr(fpr::FprBenchArgs),
+    Fpr(FprBenchArgs),
     /// Time to verify one default clip, by stage, next to plain `ffmpeg -f null` decode.
-    Verify(verify::VerifyBenchArgs),
+    Verify(VerifyBenchArgs),
 }
 
 pub fn run(command: BenchCommand) -> CliResult<Outcome> {
-    match command {
-        BenchCommand::Watermark(args) => watermark::run(args),
-        BenchCommand::Manifest(args) => manifest::run(args),
-        BenchCommand::Generate(args) => generate::run(args),
-        BenchCommand::Robustness(args) => robustness::run(args),
-        BenchCommand::Fpr(args) => fpr::run(args),
-        BenchCommand::Verify(args) => verify::run(args),
+    let (report, json) = match command {
+        BenchCommand::Watermark(args) => (eval::watermark::run(&args.config()?), args.json),
+        BenchCommand::Generate(args) => (eval::generate::run(&args.config()?), args.json),
+        BenchCommand::Manifest(args) => (eval::manifest::run(&args.config()?), args.json),
+        BenchCommand::Robustness(args) if args.list => {
+            for a in eval::attacks::ATTACKS {
+                println!(
+                    "{:<22} ffmpeg -i IN {} OUT.{}",
+                    a.name,
+                    a.args().join(" "),
+                    a.ext
+                );
+            }
+            return Ok(Outcome::Success);
+        }
+        BenchCommand::Robustness(args) => (eval::robustness::run(&args.config()?), args.json),
+        BenchCommand::Fpr(args) => (eval::fpr::run(&args.config()?), args.json),
+        BenchCommand::Verify(args) => (eval::verify::run(&args.config()?), args.json),
+    };
+    let report = report?;
+    if json {
+        print_json(&report)?;
+    } else {
+        print!("{}", report.text);
     }
-}
-
-/// Median of a list of measurements.
-pub fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-/// This process's peak resident memory in MiB (Linux `VmHWM`; `None` elsewhere).
-pub fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-/// A progress bar on stderr (hidden when stderr is not a terminal).
-pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg:28} [{bar:30}] {pos}/{len} {elapsed}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what.to_string());
-    bar
+    Ok(if report.passed {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
 }
 
 /// The model and detector settings every generating benchmark takes.
@@ -86,42 +71,192 @@ pub struct DetectorArgs {
     pub inversion_steps: Option<usize>,
 }
 
-/// What the benchmarks that generate and detect share: the model, the detector's inversion steps
-/// (the model's default unless given), the identity (the public test one unless
-/// `$CANDOR_IDENTITY` says otherwise) with its key ring, and a work directory holding a manifest
-/// store.
-pub struct BenchSetup {
-    pub model: DiffusionModel,
-    pub inversion_steps: usize,
-    pub identity: Identity,
-    pub ring: KeyRing,
-    pub dir: PathBuf,
-    pub store: ManifestStore,
+impl DetectorArgs {
+    /// The identity is `$CANDOR_IDENTITY`, else the public test one.
+    fn config(&self) -> CliResult<eval::DetectorConfig> {
+        Ok(eval::DetectorConfig {
+            model: model_dir(self.model.as_deref()),
+            inversion_steps: self.inversion_steps,
+            identity: identity_dir(),
+        })
+    }
 }
 
-impl BenchSetup {
-    /// `keep`: the work directory to use (kept); `None` makes `candor-bench-NAME-PID` in the
-    /// temporary directory, for the caller to remove.
-    pub fn open(detector: &DetectorArgs, keep: Option<&Path>, name: &str) -> CliResult<Self> {
-        let model = DiffusionModel::load(&model_dir(detector.model.as_deref()), &Device::Cpu)
-            .map_err(|e| e.to_string())?;
-        let inversion_steps = detector
-            .inversion_steps
-            .unwrap_or_else(|| model.config.default_inversion_steps());
-        let identity = load_identity(None)?;
-        let ring = KeyRing::single(WatermarkKey::new(identity.watermark_secret()));
-        let dir = keep.map(Path::to_path_buf).unwrap_or_else(|| {
-            std::env::temp_dir().join(format!("candor-bench-{name}-{}", std::process::id()))
-        });
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let store = ManifestStore::open(&dir.join("store.db")).map_err(|e| e.to_string())?;
-        Ok(Self {
-            model,
-            inversion_steps,
-            identity,
-            ring,
-            dir,
-            store,
+#[derive(Debug, clap::Args)]
+pub struct WatermarkBenchArgs {
+    /// Trials per robustness and tamper scenario.
+    #[arg(long, default_value_t = 1000)]
+    trials: usize,
+    /// Unwatermarked latents for the false-positive test.
+    #[arg(long, default_value_t = 100_000)]
+    fp_trials: usize,
+    /// Seed of the whole run (results are reproducible).
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateBenchArgs {
+    /// Clips to generate (held-out colour–shape pairs × directions × backgrounds, cycled).
+    #[arg(long, default_value_t = 20)]
+    clips: usize,
+    /// DDIM steps per clip.
+    #[arg(long, default_value_t = 25)]
+    steps: usize,
+    /// Classifier-free guidance scale.
+    #[arg(long, default_value_t = 3.0)]
+    guidance: f64,
+    #[command(flatten)]
+    detector: DetectorArgs,
+    /// Keep the clips in this directory (default: a temporary one, removed).
+    #[arg(long)]
+    keep: Option<PathBuf>,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ManifestBenchArgs {
+    /// Approximate size of the test MP4 in MB.
+    #[arg(long, default_value_t = 100)]
+    size_mb: u64,
+    /// Repetitions of each measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Directory for the test files (default: a temporary directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RobustnessBenchArgs {
+    /// Clips to generate; every attack is applied to each.
+    #[arg(long, default_value_t = 30)]
+    clips: usize,
+    /// Only these attacks (comma-separated names; see the list printed with --list).
+    #[arg(long, value_delimiter = ',')]
+    attacks: Vec<String>,
+    /// Print the attacks and the ffmpeg arguments of each, and exit.
+    #[arg(long)]
+    list: bool,
+    #[command(flatten)]
+    detector: DetectorArgs,
+    /// Keep the clips and attacked copies in this directory (default: a temporary one, removed).
+    #[arg(long)]
+    keep: Option<PathBuf>,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FprBenchArgs {
+    /// Clean windows to test in all (spread over the sources).
+    #[arg(long, default_value_t = 1000)]
+    windows: usize,
+    /// Real footage to add (repeatable): the video itself, looped, and a slow pan over its first
+    /// frame as a still photograph.
+    #[arg(long, value_name = "VIDEO")]
+    footage: Vec<PathBuf>,
+    /// Clips generated by this model under a throw-away key (3 windows each).
+    #[arg(long, default_value_t = 10)]
+    other_key_clips: usize,
+    /// Run every window through the whole detector, geometry search included (about 20× slower
+    /// on clean video); without it, windows are tested as they are.
+    #[arg(long)]
+    geometry_search: bool,
+    /// Random payloads standing in for a manifest store's soft bindings: windows the other tests
+    /// clear are also put to the candidate-assisted test against them (0: no store).
+    #[arg(long, default_value_t = 100)]
+    store_payloads: usize,
+    #[command(flatten)]
+    detector: DetectorArgs,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyBenchArgs {
+    /// Repetitions (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    #[command(flatten)]
+    detector: DetectorArgs,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl WatermarkBenchArgs {
+    fn config(&self) -> CliResult<eval::watermark::WatermarkConfig> {
+        Ok(eval::watermark::WatermarkConfig {
+            trials: self.trials,
+            fp_trials: self.fp_trials,
+            seed: self.seed,
+        })
+    }
+}
+
+impl GenerateBenchArgs {
+    fn config(&self) -> CliResult<eval::generate::GenerateConfig> {
+        Ok(eval::generate::GenerateConfig {
+            clips: self.clips,
+            steps: self.steps,
+            guidance: self.guidance,
+            detector: self.detector.config()?,
+            keep: self.keep.clone(),
+        })
+    }
+}
+
+impl ManifestBenchArgs {
+    fn config(&self) -> CliResult<eval::manifest::ManifestConfig> {
+        Ok(eval::manifest::ManifestConfig {
+            size_mb: self.size_mb,
+            repeat: self.repeat,
+            dir: self.dir.clone(),
+            identity: identity_dir(),
+        })
+    }
+}
+
+impl RobustnessBenchArgs {
+    fn config(&self) -> CliResult<eval::robustness::RobustnessConfig> {
+        Ok(eval::robustness::RobustnessConfig {
+            clips: self.clips,
+            attacks: self.attacks.clone(),
+            detector: self.detector.config()?,
+            keep: self.keep.clone(),
+        })
+    }
+}
+
+impl FprBenchArgs {
+    fn config(&self) -> CliResult<eval::fpr::FprConfig> {
+        Ok(eval::fpr::FprConfig {
+            windows: self.windows,
+            footage: self.footage.clone(),
+            other_key_clips: self.other_key_clips,
+            geometry_search: self.geometry_search,
+            store_payloads: self.store_payloads,
+            detector: self.detector.config()?,
+        })
+    }
+}
+
+impl VerifyBenchArgs {
+    fn config(&self) -> CliResult<eval::verify::VerifyConfig> {
+        Ok(eval::verify::VerifyConfig {
+            runs: self.runs,
+            detector: self.detector.config()?,
         })
     }
 }

@@ -1,6 +1,6 @@
 //! `candor generate`: a prompt in, a watermarked and signed MP4 out.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use candle_core::Device;
 use candor_diffusion::DiffusionModel;
@@ -8,11 +8,9 @@ use candor_generate::{generate, GenerateOptions};
 use candor_store::ManifestStore;
 use clap::Args;
 
+use super::defaults::model_dir;
 use super::identity::load_identity;
 use super::{print_json, CliResult, Outcome};
-
-/// The default model shipped in the repository.
-pub const DEFAULT_MODEL: &str = "models/candor-shapes-v2";
 
 #[derive(Debug, Args)]
 #[command(
@@ -73,33 +71,21 @@ fn parse_hex_id(s: &str) -> Result<u64, String> {
         .map_err(|e| format!("not a hex content id: {e}"))
 }
 
-/// `--model`, else the default model next to the working directory or the source tree.
-pub fn model_dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(dir) = explicit {
-        return dir.to_path_buf();
-    }
-    let local = PathBuf::from(DEFAULT_MODEL);
-    if local.join("config.json").is_file() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_MODEL)
-}
-
 pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
     if args.output.exists() && !args.force {
         return Err(format!(
             "{}: file exists (pass --force to replace it)",
             args.output.display()
-        ));
+        )
+        .into());
     }
-    let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
-        .map_err(|e| e.to_string())?;
+    let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)?;
     let identity = load_identity(args.identity.as_deref())?;
     let store_path = args
         .store
         .clone()
         .unwrap_or_else(candor_store::default_path);
-    let store = ManifestStore::open(&store_path).map_err(|e| e.to_string())?;
+    let store = ManifestStore::open(&store_path)?;
     let mut options = GenerateOptions::for_native_size(model.config.size);
     options.frames = args.frames;
     options.fps = args.fps;
@@ -113,7 +99,7 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
     if !args.json {
         eprintln!("prompt: {}", tokens.describe());
     }
-    let bar = super::bench::progress(args.steps as u64, "denoising");
+    let bar = super::progress(args.steps as u64, "denoising");
     let result = generate(
         &model,
         &identity,
@@ -122,8 +108,7 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
         &args.output,
         &options,
         |done, _| bar.set_position(done as u64),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     bar.finish_and_clear();
     if args.json {
         print_json(&result)?;

@@ -54,8 +54,7 @@ fn init(args: InitArgs) -> CliResult<Outcome> {
             public_test_identity: args.public_test,
             force: args.force,
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     if args.json {
         print_json(&json!({
             "dir": identity.dir(),

@@ -1,6 +1,8 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod bench;
+mod defaults;
+mod error;
 mod generate;
 mod identity;
 mod keys;
@@ -36,8 +38,10 @@ impl From<Outcome> for ExitCode {
     }
 }
 
-/// A message for the user; the command exits with code 2.
-pub type CliResult<T> = Result<T, String>;
+pub use error::CliError;
+
+/// A command's result; an error exits with code 2.
+pub type CliResult<T> = Result<T, CliError>;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -91,7 +95,7 @@ pub fn run(cli: Cli) -> CliResult<Outcome> {
 
 /// Writes a value as pretty JSON to stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> CliResult<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(value)?;
     println!("{text}");
     Ok(())
 }
@@ -100,8 +104,13 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> CliResult<()> {
 pub fn existing(paths: &[PathBuf]) -> CliResult<()> {
     for p in paths {
         if !p.is_file() {
-            return Err(format!("{}: no such file", p.display()));
+            return Err(format!("{}: no such file", p.display()).into());
         }
     }
     Ok(())
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    candor_eval::progress(len, what)
 }

@@ -27,13 +27,13 @@ struct ProbeReport {
 }
 
 pub fn run(args: ProbeArgs) -> CliResult<Outcome> {
-    let media = candor_media::probe(&args.video).map_err(|e| e.to_string())?;
+    let media = candor_media::probe(&args.video)?;
     let c2pa_manifest = match read_manifest(&args.video, None, &TrustAnchors::none()) {
         Ok(report) => report.state != CredentialState::None,
         Err(ManifestError::UnsupportedFormat { .. }) => false,
         // A store that exists but cannot be parsed is still a manifest present.
         Err(ManifestError::C2pa { .. }) => true,
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     let report = ProbeReport {
         file: args.video,

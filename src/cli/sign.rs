@@ -52,15 +52,14 @@ pub fn run(args: SignArgs) -> CliResult<Outcome> {
         )
     })?;
     if !args.input.is_file() {
-        return Err(format!("{}: no such file", args.input.display()));
+        return Err(format!("{}: no such file", args.input.display()).into());
     }
     let identity = load_identity(args.identity.as_deref())?;
     let mut spec = ManifestSpec::new(source_type);
     spec.title = args.title.clone();
 
     if let Some(glob) = &args.fragments {
-        sign_fragmented(&identity, &args.input, glob, &args.output, &spec)
-            .map_err(|e| e.to_string())?;
+        sign_fragmented(&identity, &args.input, glob, &args.output, &spec)?;
         if args.json {
             print_json(
                 &json!({ "input": args.input, "output_dir": args.output, "fragments": glob }),
@@ -76,8 +75,7 @@ pub fn run(args: SignArgs) -> CliResult<Outcome> {
         return Ok(Outcome::Success);
     }
 
-    let outcome = sign_file(&identity, &args.input, &args.output, &spec, args.force)
-        .map_err(|e| e.to_string())?;
+    let outcome = sign_file(&identity, &args.input, &args.output, &spec, args.force)?;
     let info = identity.info();
     if args.json {
         print_json(&json!({

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use candor_store::ManifestStore;
 use clap::{Args, Subcommand};
 
-use super::{print_json, CliResult, Outcome};
+use super::{print_json, CliError, CliResult, Outcome};
 
 #[derive(Debug, Args)]
 pub struct StoreArgs {
@@ -45,12 +45,13 @@ pub fn run(args: StoreArgs) -> CliResult<Outcome> {
         return Err(format!(
             "{}: no manifest store here yet (it is created by `candor generate`)",
             path.display()
-        ));
+        )
+        .into());
     }
-    let store = ManifestStore::open(&path).map_err(|e| e.to_string())?;
+    let store = ManifestStore::open(&path)?;
     match args.command {
         StoreCommand::List { limit, json } => {
-            let records = store.list(limit).map_err(|e| e.to_string())?;
+            let records = store.list(limit)?;
             if json {
                 print_json(&records)?;
             } else {
@@ -69,8 +70,7 @@ pub fn run(args: StoreArgs) -> CliResult<Outcome> {
         }
         StoreCommand::Show { id, json } => {
             let r = store
-                .manifest(id)
-                .map_err(|e| e.to_string())?
+                .manifest(id)?
                 .ok_or_else(|| format!("no record {id}"))?;
             if json {
                 print_json(&r)?;
@@ -81,11 +81,12 @@ pub fn run(args: StoreArgs) -> CliResult<Outcome> {
         }
         StoreCommand::Export { id, output } => {
             let r = store
-                .manifest(id)
-                .map_err(|e| e.to_string())?
+                .manifest(id)?
                 .ok_or_else(|| format!("no record {id}"))?;
-            std::fs::write(&output, &r.manifest)
-                .map_err(|e| format!("{}: {e}", output.display()))?;
+            std::fs::write(&output, &r.manifest).map_err(|source| CliError::Io {
+                path: output.clone(),
+                source,
+            })?;
             println!("wrote {} ({} bytes)", output.display(), r.manifest.len());
         }
     }

@@ -81,8 +81,7 @@ pub fn run(args: TrainArgs) -> CliResult<Outcome> {
     let mut trainer = match &args.grow_from {
         Some(source) => Trainer::grow(&args.run, config, source, &Device::Cpu),
         None => Trainer::open(&args.run, config, &Device::Cpu),
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     if let Some(from) = args.lr_decay_from_step {
         trainer.config.lr_decay_from_step = from; // a resumed run takes the new schedule too
     }
@@ -93,29 +92,27 @@ pub fn run(args: TrainArgs) -> CliResult<Outcome> {
         trainer.config.name,
         args.run.display()
     );
-    let bar = super::bench::progress(total as u64, "training");
+    let bar = super::progress(total as u64, "training");
     bar.set_position(start as u64);
     let mut smoothed = f64::NAN;
-    trainer
-        .run(|step, loss| {
-            smoothed = if smoothed.is_nan() {
-                loss
-            } else {
-                0.98 * smoothed + 0.02 * loss
-            };
-            bar.set_position(step as u64);
-            bar.set_message(format!("training, loss {smoothed:.4}"));
-            if !bar.is_hidden() {
-                return;
-            }
-            if step % 50 == 0 {
-                eprintln!("step {step} loss {smoothed:.4}");
-            }
-        })
-        .map_err(|e| e.to_string())?;
+    trainer.run(|step, loss| {
+        smoothed = if smoothed.is_nan() {
+            loss
+        } else {
+            0.98 * smoothed + 0.02 * loss
+        };
+        bar.set_position(step as u64);
+        bar.set_message(format!("training, loss {smoothed:.4}"));
+        if !bar.is_hidden() {
+            return;
+        }
+        if step % 50 == 0 {
+            eprintln!("step {step} loss {smoothed:.4}");
+        }
+    })?;
     bar.finish_and_clear();
     if let Some(out) = &args.export {
-        trainer.export(out).map_err(|e| e.to_string())?;
+        trainer.export(out)?;
         eprintln!("exported EMA weights to {}", out.display());
     }
     Ok(Outcome::Success)

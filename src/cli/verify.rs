@@ -3,24 +3,23 @@
 //! Every file gets a [`FileReport`]: the manifest half (C2PA), the watermark half (latent
 //! watermark, manifest recovery from the store) and one verdict combining both.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::Mutex;
 
 use candle_core::Device;
-use candor_detect::{
-    add_watermark, store_payloads, verify_file, FileReport, WatermarkOptions, WatermarkSetup,
-};
 use candor_diffusion::DiffusionModel;
-use candor_manifest::{CredentialState, Identity, ManifestReport, TrustAnchors};
+use candor_manifest::{CredentialState, Identity, TrustAnchors};
 use candor_store::ManifestStore;
+use candor_verify::report::{render_html, render_text};
+use candor_verify::{
+    store_payloads, Outcome as FileOutcome, Policy, Verifier, VerifierConfig, WatermarkOptions,
+    WatermarkSetup,
+};
 use candor_watermark::{KeyRing, WatermarkKey};
 use clap::Args;
 
-use super::generate::model_dir;
-use super::identity::default_identity_dir;
-use super::{existing, CliResult, Outcome};
+use super::defaults::{default_identity_dir, model_dir};
+use super::{existing, CliError, CliResult, Outcome};
 
 #[derive(Debug, Args)]
 #[command(
@@ -81,9 +80,8 @@ pub struct VerifyArgs {
     jobs: Option<usize>,
 }
 
-fn watermark_setup(args: &VerifyArgs) -> Result<WatermarkSetup, String> {
-    let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)
-        .map_err(|e| e.to_string())?;
+fn watermark_setup(args: &VerifyArgs) -> CliResult<WatermarkSetup> {
+    let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)?;
     let dirs = if args.watermark_keys.is_empty() {
         vec![std::env::var_os("CANDOR_IDENTITY")
             .map(PathBuf::from)
@@ -93,24 +91,20 @@ fn watermark_setup(args: &VerifyArgs) -> Result<WatermarkSetup, String> {
     };
     let keys = dirs
         .iter()
-        .map(|d| {
-            Identity::load(d)
-                .map(|i| WatermarkKey::new(i.watermark_secret()))
-                .map_err(|e| e.to_string())
-        })
+        .map(|d| Identity::load(d).map(|i| WatermarkKey::new(i.watermark_secret())))
         .collect::<Result<Vec<_>, _>>()?;
     let store_path = args
         .store
         .clone()
         .unwrap_or_else(candor_store::default_path);
     let store = if store_path.is_file() {
-        Some(ManifestStore::open(&store_path).map_err(|e| e.to_string())?)
+        Some(ManifestStore::open(&store_path)?)
     } else {
         None
     };
     // The store's soft bindings: a mark too faint to decode is compared with each.
     let candidate_payloads = match &store {
-        Some(store) => store_payloads(store).map_err(|e| e.to_string())?,
+        Some(store) => store_payloads(store)?,
         None => Vec::new(),
     };
     let defaults = WatermarkOptions::for_model(&model.config);
@@ -170,9 +164,10 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
         return Err(format!(
             "{} is a directory (pass --recursive to check the videos in it)",
             dir.display()
-        ));
+        )
+        .into());
     }
-    let anchors = TrustAnchors::from_files(&args.trust).map_err(|e| e.to_string())?;
+    let anchors = TrustAnchors::from_files(&args.trust)?;
     let fragments = match &args.fragments {
         Some(pattern) => {
             if args.files.len() != 1 {
@@ -183,7 +178,7 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
         None => None,
     };
 
-    let (setup, setup_note) = if args.no_watermark {
+    let (watermark, watermark_note) = if args.no_watermark {
         (None, Some("not checked (--no-watermark)".to_string()))
     } else {
         match watermark_setup(&args) {
@@ -191,35 +186,34 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
             Err(e) => (None, Some(format!("not checked: {e}"))),
         }
     };
+    let verifier = Verifier::new(VerifierConfig {
+        anchors,
+        watermark,
+        watermark_note,
+    });
+    let policy = Policy {
+        require_credentials: args.require_credentials,
+        require_trusted: args.require_trusted,
+    };
+    let trust_configured = verifier.anchors().is_configured();
     let mut worst = Outcome::Success;
     let mut counts = [0usize; 5]; // trusted, valid, invalid, none, error
     let mut reports = Vec::new();
-    let bar = super::bench::progress(args.files.len() as u64, "verifying");
+    let bar = super::progress(args.files.len() as u64, "verifying");
     if args.files.len() < 2 {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let check = |file: &PathBuf| {
-        let mut report = verify_file(file, fragments.as_deref(), &anchors);
-        if report.status != "error" {
-            match &setup {
-                Some(s) => add_watermark(&mut report, s, &anchors),
-                None => report.watermark_note = setup_note.clone(),
-            }
-        }
-        report
-    };
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     });
     let mut print_error = None;
-    for_each_in_order(&args.files, jobs, check, |report| {
-        let outcome = match (&report.manifest, report.status) {
-            (_, "error") => Outcome::InputError,
-            (_, "failed") => Outcome::Failed,
-            (Some(m), _) => judge(m, &report, &args),
-            (None, _) => Outcome::InputError,
+    let mut emit = |report: candor_verify::FileReport| {
+        let outcome = match report.outcome(policy) {
+            FileOutcome::Pass => Outcome::Success,
+            FileOutcome::Fail => Outcome::Failed,
+            FileOutcome::Unreadable => Outcome::InputError,
         };
         let slot = match report.manifest.as_ref().map(|m| m.state) {
             Some(CredentialState::Trusted) => 0,
@@ -236,21 +230,27 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
                 Err(e) => print_error = Some(e.to_string()),
             }
         } else {
-            print_text(&report, &anchors);
+            print!("{}", render_text(&report, trust_configured));
         }
         bar.inc(1);
         if args.html.is_some() {
             reports.push(report);
         }
-    });
+    };
+    match &fragments {
+        Some(fragments) => emit(verifier.verify_fragmented(&args.files[0], Some(fragments))),
+        None => verifier.verify_batch(&args.files, jobs, emit),
+    }
     if let Some(e) = print_error {
-        return Err(e);
+        return Err(e.into());
     }
     bar.finish_and_clear();
     if let Some(path) = &args.html {
-        let html =
-            candor_detect::render_html(&reports, concat!("candor ", env!("CARGO_PKG_VERSION")));
-        std::fs::write(path, html).map_err(|e| format!("{}: {e}", path.display()))?;
+        let html = render_html(&reports, concat!("candor ", env!("CARGO_PKG_VERSION")));
+        std::fs::write(path, html).map_err(|source| CliError::Io {
+            path: path.clone(),
+            source,
+        })?;
         if !args.json {
             println!("HTML report written to {}", path.display());
         }
@@ -269,60 +269,6 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
     Ok(worst)
 }
 
-/// Runs `work` over `items` on up to `jobs` threads and hands the results to `emit` in input
-/// order, each as soon as it and everything before it are done.
-fn for_each_in_order<T: Sync, R: Send>(
-    items: &[T],
-    jobs: usize,
-    work: impl Fn(&T) -> R + Sync,
-    mut emit: impl FnMut(R),
-) {
-    let jobs = jobs.clamp(1, items.len().max(1));
-    if jobs == 1 {
-        items.iter().for_each(|item| emit(work(item)));
-        return;
-    }
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            let tx = tx.clone();
-            let (next, work) = (&next, &work);
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                if tx.send((i, work(item))).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(tx);
-        let mut pending = BTreeMap::new();
-        let mut due = 0;
-        for (i, result) in rx {
-            pending.insert(i, result);
-            while let Some(result) = pending.remove(&due) {
-                emit(result);
-                due += 1;
-            }
-        }
-    });
-}
-
-fn judge(m: &ManifestReport, report: &FileReport, args: &VerifyArgs) -> Outcome {
-    let recovered = report
-        .watermark
-        .as_ref()
-        .and_then(|w| w.recovered.as_ref())
-        .is_some_and(|r| r.accepted);
-    match m.state {
-        CredentialState::Invalid => Outcome::Failed,
-        CredentialState::None if args.require_credentials && !recovered => Outcome::Failed,
-        CredentialState::Valid if args.require_trusted => Outcome::Failed,
-        _ => Outcome::Success,
-    }
-}
-
 fn expand_fragments(init: &Path, pattern: &str) -> CliResult<Vec<PathBuf>> {
     let base = init
         .parent()
@@ -338,146 +284,8 @@ fn expand_fragments(init: &Path, pattern: &str) -> CliResult<Vec<PathBuf>> {
         return Err(format!(
             "--fragments '{pattern}': no file matches next to {}",
             init.display()
-        ));
+        )
+        .into());
     }
     Ok(paths)
-}
-
-fn print_text(report: &FileReport, anchors: &TrustAnchors) {
-    println!("{}", report.file.display());
-    let Some(m) = &report.manifest else {
-        println!(
-            "  ERROR: {}",
-            report.error.as_deref().unwrap_or("unreadable")
-        );
-        println!();
-        return;
-    };
-    println!("  Content Credentials: {} - {}", m.state.name(), m.summary);
-    if let Some(s) = &m.signer {
-        let time = s.signing_time.as_deref().unwrap_or("unknown time");
-        let stamp = if s.time_stamped {
-            "time-stamped"
-        } else {
-            "no time-stamp: the time is the signer's own claim"
-        };
-        println!(
-            "  Signer:      {} (issued by {}), {}",
-            s.common_name.as_deref().unwrap_or("?"),
-            s.issuer.as_deref().unwrap_or("?"),
-            s.algorithm.as_deref().unwrap_or("?")
-        );
-        println!("  Signed:      {time} ({stamp})");
-    }
-    if let Some(words) = &m.source_type {
-        println!("  Made as:     {words}");
-    }
-    if let Some(g) = &m.claim_generator {
-        println!("  Made with:   {g}");
-    }
-    if let Some(gen) = &m.generation {
-        println!(
-            "  Model:       {} (weights sha256 {})",
-            gen.model_name, gen.model_sha256
-        );
-        println!("  Prompt:      \"{}\" (seed {})", gen.prompt, gen.seed);
-    }
-    if !m.actions.is_empty() {
-        let list: Vec<String> = m
-            .actions
-            .iter()
-            .map(|a| match &a.source_type_words {
-                Some(w) => format!("{} ({w})", a.action),
-                None => a.action.clone(),
-            })
-            .collect();
-        println!("  Actions:     {}", list.join(", "));
-    }
-    for i in &m.ingredients {
-        println!(
-            "  Ingredient:  {} [{}]{}",
-            i.title.as_deref().unwrap_or("untitled"),
-            i.relationship,
-            if i.manifest.is_some() {
-                ", with its own credentials"
-            } else {
-                ""
-            }
-        );
-    }
-    if !m.failures.is_empty() {
-        println!("  Findings:");
-        for f in &m.failures {
-            println!("    {} - {}", f.code, f.explanation);
-        }
-    }
-    if !m.ingredient_failures.is_empty() {
-        println!("  Findings in ingredients' own credentials:");
-        for f in &m.ingredient_failures {
-            println!("    {} - {}", f.code, f.explanation);
-        }
-    }
-    if m.state != CredentialState::None && !anchors.is_configured() {
-        println!("  Trust:       no --trust anchors given, so no signer can be trusted");
-    }
-    match (&report.watermark, &report.watermark_note) {
-        (Some(w), _) => {
-            println!("  Watermark:   {}", w.report.summary);
-            if w.report.present {
-                println!(
-                    "               bit error rate {:.2}, {} frames read, model {}",
-                    w.report.detection.bit_error_rate, w.report.frames_read, w.report.model
-                );
-            }
-            if let Some(r) = &w.recovered {
-                println!(
-                    "  Recovered:   store record {}: {} ({})",
-                    r.store_id,
-                    r.manifest.summary,
-                    if r.accepted {
-                        "signature verifies, soft binding matches"
-                    } else {
-                        "REJECTED"
-                    }
-                );
-                if let Some(g) = &r.manifest.generation {
-                    println!(
-                        "               model {}, prompt \"{}\", seed {}",
-                        g.model_name, g.prompt, g.seed
-                    );
-                }
-            }
-        }
-        (None, Some(note)) => println!("  Watermark:   {note}"),
-        (None, None) => {}
-    }
-    println!("  Verdict:     {}", report.verdict);
-    println!();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::for_each_in_order;
-
-    #[test]
-    fn parallel_results_come_out_in_input_order() {
-        let items: Vec<u64> = (0..40).collect();
-        for jobs in [1, 3, 100] {
-            let mut seen = Vec::new();
-            for_each_in_order(
-                &items,
-                jobs,
-                |&i| {
-                    // Later items finish first.
-                    std::thread::sleep(std::time::Duration::from_millis((40 - i) % 7));
-                    i * 2
-                },
-                |r| seen.push(r),
-            );
-            assert_eq!(seen, items.iter().map(|i| i * 2).collect::<Vec<_>>());
-        }
-        let mut none = Vec::new();
-        for_each_in_order(&[] as &[u8], 4, |&b| b, |r| none.push(r));
-        assert!(none.is_empty());
-    }
 }

@@ -8,6 +8,10 @@ pub enum DiffusionError {
     Candle(#[from] candle_core::Error),
     #[error("model {dir}: {reason}")]
     Model { dir: PathBuf, reason: String },
+    #[error("frame of {got} bytes where {expected} (RGB24 at the model's size) were expected")]
+    FrameSize { expected: usize, got: usize },
+    #[error("expected RGB frames, got {channels} channels")]
+    NotRgb { channels: usize },
     #[error("invalid input: {0}")]
     Input(String),
     #[error("{path}: {source}")]

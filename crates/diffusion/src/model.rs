@@ -43,7 +43,7 @@ pub struct ModelConfig {
     pub detector_inversion_steps: Option<usize>,
     /// How well each latent channel keeps the watermark's signs after heavy re-encoding, as
     /// weights for the detector's clip-wide test (`2 × agreement − 1`, measured by the
-    /// `calibrate_detector` example of candor-detect on attacked clips). Absent: equal weights.
+    /// `calibrate_detector` example of candor-verify on attacked clips). Absent: equal weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detector_channel_weights: Option<Vec<f32>>,
 }

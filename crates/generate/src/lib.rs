@@ -5,24 +5,22 @@
 //! → manifest store`. There is no entry point that skips the watermark or the manifest.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod upscale;
-
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::Tensor;
-use candor_diffusion::{DiffusionModel, LatentCodec};
+use candor_diffusion::pixels::tensor_to_rgb;
+use candor_diffusion::{DiffusionModel, LatentCodec, WORK_SCALE};
 use candor_manifest::{
     sign_file, DigitalSourceType, GenerationInfo, Identity, ManifestSpec, MiningPermission,
     SoftBinding,
 };
+use candor_media::pixels::resize_bilinear;
 use candor_media::{EncodeOptions, Mp4Writer};
 use candor_store::{ManifestStore, NewRecord};
 use candor_watermark::{embed, LatentShape, Payload, WatermarkKey, SOFT_BINDING_ALG};
 use rand::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
-
-pub use upscale::upscale_bilinear;
 
 /// Errors of generation, by the part that failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,12 +61,13 @@ pub struct GenerateOptions {
 }
 
 impl GenerateOptions {
-    /// Defaults for a model of native size `native`: 16 frames at 8 fps, 4× upscale.
+    /// Defaults for a model of native size `native`: 16 frames at 8 fps, upscaled by
+    /// [`WORK_SCALE`].
     pub fn for_native_size(native: usize) -> Self {
         Self {
             frames: 16,
             fps: 8,
-            size: (native * 4) as u32,
+            size: (native * WORK_SCALE) as u32,
             seed: 0,
             steps: 25,
             guidance: 3.0,
@@ -149,30 +148,6 @@ pub struct Generated {
     pub timings: Timings,
 }
 
-/// Frames in [-1, 1] `[F, 3, s, s]` → RGB24 frames.
-pub fn to_rgb_frames(frames: &Tensor) -> Result<Vec<Vec<u8>>> {
-    let (f, c, h, w) = frames.dims4()?;
-    if c != 3 {
-        return Err(GenerateError::Request(format!(
-            "expected RGB frames, got {c} channels"
-        )));
-    }
-    let data: Vec<f32> = frames.flatten_all()?.to_vec1()?;
-    let plane = h * w;
-    Ok((0..f)
-        .map(|i| {
-            let mut rgb = Vec::with_capacity(plane * 3);
-            for p in 0..plane {
-                for ch in 0..3 {
-                    let v = data[(i * 3 + ch) * plane + p];
-                    rgb.push(((v + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8);
-                }
-            }
-            rgb
-        })
-        .collect())
-}
-
 /// The watermarked initial noise for a clip: the only way this crate makes noise.
 pub fn watermark_noise(
     model: &DiffusionModel,
@@ -234,10 +209,10 @@ pub fn generate(
 
     let t = Instant::now();
     let frames = model.codec.decode(&latents)?;
-    let native = model.config.size as u32;
-    let rgb: Vec<Vec<u8>> = to_rgb_frames(&frames)?
+    let (native, out) = (model.config.size, options.size as usize);
+    let rgb: Vec<Vec<u8>> = tensor_to_rgb(&frames)?
         .iter()
-        .map(|f| upscale_bilinear(f, native, native, options.size, options.size))
+        .map(|f| resize_bilinear(f, native, native, out, out))
         .collect();
     timings.decode = t.elapsed().as_secs_f64();
 

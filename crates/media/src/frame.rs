@@ -24,6 +24,17 @@ impl RgbFrame {
         })
     }
 
+    /// The frame area-averaged to `width×height` ([`crate::pixels::resize_area`]), as RGB24 bytes.
+    pub fn resized_area(&self, width: usize, height: usize) -> Vec<u8> {
+        crate::pixels::resize_area(
+            &self.data,
+            self.width as usize,
+            self.height as usize,
+            width,
+            height,
+        )
+    }
+
     /// Peak signal-to-noise ratio against another frame of the same size, in dB.
     pub fn psnr(&self, other: &RgbFrame) -> Option<f64> {
         if self.width != other.width || self.height != other.height {

@@ -18,6 +18,7 @@ mod decode;
 mod encode;
 mod error;
 mod frame;
+pub mod pixels;
 mod probe;
 
 pub use decode::{DecodeOptions, FrameReader};

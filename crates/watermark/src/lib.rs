@@ -14,8 +14,8 @@
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(1);
 //! let noise = embed(&key, Payload::new(42), shape, &mut rng).unwrap();
 //! let found = detect(&KeyRing::single(key), &noise, shape, &DetectOptions::default()).unwrap();
-//! assert!(found.present);
-//! assert_eq!(found.payload, Some(Payload::new(42)));
+//! assert!(found.present());
+//! assert_eq!(found.payload(), Some(Payload::new(42)));
 //! ```
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -30,9 +30,9 @@ mod shape;
 pub mod stats;
 
 pub use detect::{
-    detect, detect_among_candidates, detect_with, identify_payload, CandidateDetection,
-    DetectOptions, Detection, Detector, FrameMatch, PayloadMatch, SpatialMap, TemporalEvent,
-    OPERATING_FPR, PAYLOAD_MATCH_THRESHOLD,
+    conclude_search, detect, detect_among_candidates, detect_with, identify_payload,
+    CandidateDetection, DetectOptions, Detection, Detector, FrameMatch, PayloadMatch, Refinement,
+    SpatialMap, TemporalEvent, TestBudget, OPERATING_FPR, PAYLOAD_MATCH_THRESHOLD,
 };
 pub use embed::embed;
 pub use key::{KeyRing, WatermarkKey};

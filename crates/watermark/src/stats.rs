@@ -66,6 +66,37 @@ pub fn binomial_upper_tail(n: u64, k: u64) -> f64 {
     ln_binomial_upper_tail(n, k).exp()
 }
 
+/// Standard score of `agree` agreements among `len` fair coin comparisons (0 = chance):
+/// (2·agree − len) / √len.
+pub fn standard_score(agree: usize, len: usize) -> f32 {
+    (2.0 * agree as f32 - len as f32) / (len as f32).sqrt().max(1.0)
+}
+
+/// ln of Hoeffding's bound P(S ≥ s) ≤ exp(−s² / 2Σc²) for a sum S of independent fair ±c_i
+/// terms, given the observed `sum` s and `square` = Σc²; 0 (no evidence) when s ≤ 0 or Σc² = 0.
+pub fn ln_hoeffding_bound(sum: f64, square: f64) -> f64 {
+    if sum > 0.0 && square > 0.0 {
+        -(sum * sum) / (2.0 * square)
+    } else {
+        0.0
+    }
+}
+
+/// Standard score of "proportion a1/n1 exceeds a2/n2" (two-proportion test, pooled variance);
+/// 0 when either sample is empty.
+pub fn two_proportion_z(a1: usize, n1: usize, a2: usize, n2: usize) -> f64 {
+    if n1 == 0 || n2 == 0 {
+        return 0.0;
+    }
+    let (n1, n2) = (n1 as f64, n2 as f64);
+    let (a1, a2) = (a1 as f64, a2 as f64);
+    let pooled = (a1 + a2) / (n1 + n2);
+    let sd = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
+        .sqrt()
+        .max(1e-12);
+    (a1 / n1 - a2 / n2) / sd
+}
+
 /// Kolmogorov–Smirnov test of samples against N(0,1): returns (statistic D, asymptotic p-value).
 pub fn ks_normal(samples: &mut [f64]) -> (f64, f64) {
     samples.sort_by(f64::total_cmp);
@@ -136,6 +167,33 @@ mod tests {
         assert!(p > 5e-10 && p < 2e-9, "{p}");
         // Far tails stay finite in log space.
         assert!(ln_binomial_upper_tail(100_000, 90_000) < -20_000.0);
+    }
+
+    #[test]
+    fn standard_scores_count_sd_from_chance() {
+        assert_eq!(standard_score(50, 100), 0.0);
+        assert_eq!(standard_score(60, 100), 2.0);
+        assert_eq!(standard_score(40, 100), -2.0);
+        // Empty comparisons give 0, never NaN.
+        assert_eq!(standard_score(0, 0), 0.0);
+    }
+
+    #[test]
+    fn hoeffding_bound_needs_positive_evidence() {
+        assert_eq!(ln_hoeffding_bound(-3.0, 4.0), 0.0);
+        assert_eq!(ln_hoeffding_bound(3.0, 0.0), 0.0);
+        // 100 fair ±1 terms summing to 30: exp(-900 / 200).
+        assert!((ln_hoeffding_bound(30.0, 100.0) + 4.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn two_proportion_scores_are_signed_and_pooled() {
+        assert_eq!(two_proportion_z(5, 0, 3, 10), 0.0);
+        assert_eq!(two_proportion_z(50, 100, 50, 100), 0.0);
+        // 0.6 vs 0.4 on 100 each: pooled 0.5, sd = sqrt(0.25 · 0.02) = 0.0707.
+        let z = two_proportion_z(60, 100, 40, 100);
+        assert!((z - 0.2 / 0.02f64.sqrt() / 0.5).abs() < 1e-9, "{z}");
+        assert!(two_proportion_z(40, 100, 60, 100) < 0.0);
     }
 
     #[test]

@@ -62,13 +62,13 @@ fn clean_latent_decodes_exactly() -> Result<(), WatermarkError> {
         SHAPE,
         &DetectOptions::default(),
     )?;
-    assert!(d.present);
-    assert_eq!(d.payload, Some(Payload::new(1 ^ 0xdead_beef)));
-    assert!(d.log10_p_value < -1000.0, "{}", d.log10_p_value);
-    assert!(d.bit_error_rate < 1e-6);
-    assert!(d.temporal.is_empty());
+    assert!(d.present());
+    assert_eq!(d.payload(), Some(Payload::new(1 ^ 0xdead_beef)));
+    assert!(d.log10_p_value() < -1000.0, "{}", d.log10_p_value());
+    assert!(d.bit_error_rate() < 1e-6);
+    assert!(d.temporal().is_empty());
     assert!(!d.tampered());
-    for (i, f) in d.frames.iter().enumerate() {
+    for (i, f) in d.frames().iter().enumerate() {
         assert_eq!(f.template, Some(i));
     }
     Ok(())
@@ -83,10 +83,10 @@ fn wrong_key_finds_nothing_and_reports_its_false_positive_rate() -> Result<(), W
         SHAPE,
         &DetectOptions::default(),
     )?;
-    assert!(!d.present);
-    assert_eq!(d.payload, None);
-    assert_eq!(d.false_positive_rate, 1e-9);
-    assert!(d.p_value > 1e-6, "{}", d.p_value);
+    assert!(!d.present());
+    assert_eq!(d.payload(), None);
+    assert_eq!(d.false_positive_rate(), 1e-9);
+    assert!(d.p_value() > 1e-6, "{}", d.p_value());
     Ok(())
 }
 
@@ -95,9 +95,9 @@ fn key_ring_finds_the_right_key_and_adjusts_p() -> Result<(), WatermarkError> {
     let noise = marked(3)?;
     let ring = KeyRing::new(vec![key(7), key(8), key(1)]);
     let d = detect(&ring, &noise, SHAPE, &DetectOptions::default())?;
-    assert!(d.present);
-    assert_eq!(d.key_index, 2);
-    assert_eq!(d.keys_tried, 3);
+    assert!(d.present());
+    assert_eq!(d.key_index(), 2);
+    assert_eq!(d.keys_tried(), 3);
     // On unmarked noise the ring-adjusted p-value is three times the single-key one.
     let plain = gaussian(SHAPE.len(), &mut rng(4));
     let one = detect(
@@ -112,7 +112,7 @@ fn key_ring_finds_the_right_key_and_adjusts_p() -> Result<(), WatermarkError> {
         SHAPE,
         &DetectOptions::default(),
     )?;
-    assert!(three.log10_p_value >= one.log10_p_value - 1e-12 || three.key_index != 0);
+    assert!(three.log10_p_value() >= one.log10_p_value() - 1e-12 || three.key_index() != 0);
     Ok(())
 }
 
@@ -120,16 +120,16 @@ fn key_ring_finds_the_right_key_and_adjusts_p() -> Result<(), WatermarkError> {
 fn survives_noise_that_flips_a_quarter_of_the_signs() -> Result<(), WatermarkError> {
     for seed in 0..20 {
         let d = detect_key1(&marked_with_flips(seed, 0.25, 100 + seed)?)?;
-        assert!(d.present, "seed {seed}");
+        assert!(d.present(), "seed {seed}");
         assert_eq!(
-            d.payload,
+            d.payload(),
             Some(Payload::new(seed ^ 0xdead_beef)),
             "seed {seed}"
         );
         assert!(
-            (d.bit_error_rate - 0.25).abs() < 0.02,
+            (d.bit_error_rate() - 0.25).abs() < 0.02,
             "{}",
-            d.bit_error_rate
+            d.bit_error_rate()
         );
     }
     Ok(())
@@ -146,9 +146,9 @@ fn dropped_and_shuffled_frames_are_realigned() -> Result<(), WatermarkError> {
             shape,
             &DetectOptions::default(),
         )?;
-        assert!(d.present);
-        assert_eq!(d.payload, Some(Payload::new(seed ^ 0xdead_beef)));
-        let found: Vec<Option<usize>> = d.frames.iter().map(|f| f.template).collect();
+        assert!(d.present());
+        assert_eq!(d.payload(), Some(Payload::new(seed ^ 0xdead_beef)));
+        let found: Vec<Option<usize>> = d.frames().iter().map(|f| f.template).collect();
         let truth: Vec<Option<usize>> = kept.iter().map(|&k| Some(k)).collect();
         assert_eq!(found, truth);
     }
@@ -165,9 +165,9 @@ fn swapped_inserted_and_dropped_frames_are_located() -> Result<(), WatermarkErro
     order.swap(5, 6);
     let swapped = select_frames(&noise, SHAPE, &order);
     let d = detect(&ring, &swapped, SHAPE, &opts)?;
-    assert!(!d.temporal.is_empty());
+    assert!(!d.temporal().is_empty());
     assert!(
-        d.temporal.iter().all(|e| matches!(
+        d.temporal().iter().all(|e| matches!(
             e,
             TemporalEvent::Reordered {
                 observed: 5 | 6,
@@ -175,12 +175,12 @@ fn swapped_inserted_and_dropped_frames_are_located() -> Result<(), WatermarkErro
             }
         )),
         "{:?}",
-        d.temporal
+        d.temporal()
     );
 
     let (inserted, shape) = insert_foreign(&noise, SHAPE, 7, &mut rng(6));
     let d = detect(&ring, &inserted, shape, &opts)?;
-    assert_eq!(d.temporal, vec![TemporalEvent::Inserted { observed: 7 }]);
+    assert_eq!(d.temporal(), vec![TemporalEvent::Inserted { observed: 7 }]);
 
     let order: Vec<usize> = (0..16).filter(|&f| f != 9).collect();
     let dropped = select_frames(&noise, SHAPE, &order);
@@ -194,7 +194,7 @@ fn swapped_inserted_and_dropped_frames_are_located() -> Result<(), WatermarkErro
         &opts,
     )?;
     assert_eq!(
-        d.temporal,
+        d.temporal(),
         vec![TemporalEvent::Dropped {
             first: 9,
             last: 9,
@@ -214,8 +214,8 @@ fn replaced_region_shows_on_the_map() -> Result<(), WatermarkError> {
         SHAPE,
         &DetectOptions::default(),
     )?;
-    assert!(d.present);
-    let map = d.spatial.ok_or(WatermarkError::NoKeys)?;
+    assert!(d.present());
+    let map = d.spatial().ok_or(WatermarkError::NoKeys)?;
     assert_eq!((map.grid_height, map.grid_width, map.block), (8, 8, 4));
     for gy in 0..8 {
         for gx in 0..8 {
@@ -228,7 +228,7 @@ fn replaced_region_shows_on_the_map() -> Result<(), WatermarkError> {
 
 /// Flagged blocks of a map, as (row, column).
 fn flagged(d: Detection) -> Result<Vec<(usize, usize)>, WatermarkError> {
-    let map = d.spatial.ok_or(WatermarkError::NoKeys)?;
+    let map = d.spatial().ok_or(WatermarkError::NoKeys)?;
     Ok((0..map.grid_height * map.grid_width)
         .filter(|&i| map.tampered[i])
         .map(|i| (i / map.grid_width, i % map.grid_width))
@@ -265,9 +265,9 @@ fn a_region_pasted_from_another_clip_of_the_same_key_shows_on_the_map() -> Resul
             noise[i] = other[i];
         }
         let d = detect_key1(&noise)?;
-        assert!(d.present);
-        assert_eq!(d.payload, Some(Payload::new(6 ^ 0xdead_beef)));
-        assert!(d.temporal.is_empty(), "flips {flips}: {:?}", d.temporal);
+        assert!(d.present());
+        assert_eq!(d.payload(), Some(Payload::new(6 ^ 0xdead_beef)));
+        assert!(d.temporal().is_empty(), "flips {flips}: {:?}", d.temporal());
         let expected: Vec<(usize, usize)> =
             (0..4).flat_map(|y| (4..8).map(move |x| (y, x))).collect();
         assert_eq!(flagged(d)?, expected, "flips {flips}");
@@ -288,8 +288,8 @@ fn a_region_where_the_mark_is_only_weaker_is_not_called_edited() -> Result<(), W
         *v += *j * if bottom.contains(&i) { weak } else { strong } as f32;
     }
     let d = detect_key1(&noise)?;
-    assert!(d.present);
-    assert!(d.temporal.is_empty(), "{:?}", d.temporal);
+    assert!(d.present());
+    assert!(d.temporal().is_empty(), "{:?}", d.temporal());
     assert_eq!(flagged(d)?, Vec::new());
     Ok(())
 }
@@ -310,17 +310,17 @@ fn in_a_faint_clip_a_weak_frame_is_unreadable_not_foreign() -> Result<(), Waterm
         }
     }
     let d = detect_key1(&noise)?;
-    assert!(d.present);
-    let weak = &d.frames[5];
+    assert!(d.present());
+    let weak = &d.frames()[5];
     assert!((2.0..3.0).contains(&weak.z), "{weak:?}");
     assert!(weak.unreadable, "{weak:?}");
-    assert!(d.temporal.is_empty(), "{:?}", d.temporal);
+    assert!(d.temporal().is_empty(), "{:?}", d.temporal());
     // A foreign frame in the same place still is one.
     let foreign = gaussian(frame, &mut r);
     noise[5 * frame..6 * frame].copy_from_slice(&foreign);
     let d = detect_key1(&noise)?;
     assert_eq!(
-        d.temporal.first(),
+        d.temporal().first(),
         Some(&TemporalEvent::Inserted { observed: 5 })
     );
     Ok(())
@@ -336,7 +336,7 @@ fn a_repeated_frame_is_reported_but_a_blend_of_two_is_not() -> Result<(), Waterm
     repeated.copy_within(four.clone(), five.start);
     let d = detect_key1(&repeated)?;
     assert_eq!(
-        d.temporal,
+        d.temporal(),
         vec![
             TemporalEvent::Duplicated {
                 observed: 5,
@@ -360,8 +360,8 @@ fn a_repeated_frame_is_reported_but_a_blend_of_two_is_not() -> Result<(), Waterm
         }
     }
     let d = detect_key1(&blended)?;
-    assert!(d.frames[5].unreadable, "{:?}", d.frames[5]);
-    assert!(d.temporal.is_empty(), "{:?}", d.temporal);
+    assert!(d.frames()[5].unreadable, "{:?}", d.frames()[5]);
+    assert!(d.temporal().is_empty(), "{:?}", d.temporal());
     Ok(())
 }
 
@@ -426,10 +426,10 @@ fn inserted_foreign_frames_are_always_called_inserted() -> Result<(), WatermarkE
         let (inserted, shape) = insert_foreign(&latent, SHAPE, at, &mut rng(4000 + seed));
         let d = detect(&ring, &inserted, shape, &DetectOptions::default())?;
         assert_eq!(
-            d.temporal,
+            d.temporal(),
             vec![TemporalEvent::Inserted { observed: at }],
             "seed {seed}: {:?}",
-            d.frames.get(at)
+            d.frames().get(at)
         );
     }
     Ok(())
@@ -442,14 +442,14 @@ fn inserted_foreign_frames_are_always_called_inserted() -> Result<(), WatermarkE
 fn faint_mark_is_found_clip_wide_without_false_edits() -> Result<(), WatermarkError> {
     for seed in 0..6 {
         let d = detect_key1(&marked_with_flips(seed, 0.47, 300 + seed)?)?;
-        assert!(d.present, "seed {seed}: p = 10^{}", d.log10_p_value);
-        assert!(d.clip_wide, "seed {seed}");
-        assert!(d.temporal.is_empty(), "seed {seed}: {:?}", d.temporal);
-        assert_eq!(d.alignment.len(), SHAPE.frames);
+        assert!(d.present(), "seed {seed}: p = 10^{}", d.log10_p_value());
+        assert!(d.clip_wide(), "seed {seed}");
+        assert!(d.temporal().is_empty(), "seed {seed}: {:?}", d.temporal());
+        assert_eq!(d.alignment().len(), SHAPE.frames);
         assert!(
-            d.alignment.iter().all(|&(o, t)| o == t),
+            d.alignment().iter().all(|&(o, t)| o == t),
             "{:?}",
-            d.alignment
+            d.alignment()
         );
     }
     Ok(())
@@ -464,7 +464,7 @@ fn faint_mark_picks_its_payload_from_candidates() -> Result<(), WatermarkError> 
     for seed in 0..4 {
         let noise = marked_with_flips(seed, 0.47, 700 + seed)?;
         let d = detect_key1(&noise)?;
-        assert!(d.present, "seed {seed}: p = 10^{}", d.log10_p_value);
+        assert!(d.present(), "seed {seed}: p = 10^{}", d.log10_p_value());
         let own = Payload::new(seed ^ 0xdead_beef);
         // Content ids are random: so are the candidates.
         let mut ids = rng(900 + seed);
@@ -480,7 +480,7 @@ fn faint_mark_picks_its_payload_from_candidates() -> Result<(), WatermarkError> 
         assert!(m.is_some_and(|m| m.candidates == 51
             && m.log10_p_value < -6.0
             && (0.4..0.5).contains(&m.bit_error_rate)));
-        picked += usize::from(d.payload != Some(own));
+        picked += usize::from(d.payload() != Some(own));
         assert_eq!(
             identify_payload(&ring, &d, &noise, SHAPE, &others, &options)?,
             None,
@@ -522,7 +522,7 @@ fn candidates_find_a_mark_too_faint_for_the_pilots() -> Result<(), WatermarkErro
     for seed in 0..4 {
         let own = Payload::new(seed ^ 0xdead_beef);
         let noise = marked_with_flips(seed, 0.483, 1300 + seed)?;
-        beyond_pilots += usize::from(!detect_key1(&noise)?.present);
+        beyond_pilots += usize::from(!detect_key1(&noise)?.present());
         assert_eq!(
             detect_among_candidates(&ring, &noise, SHAPE, &candidates, &options)?,
             None,
@@ -576,12 +576,12 @@ fn channel_weights_find_a_mark_left_in_one_channel() -> Result<(), WatermarkErro
             ..DetectOptions::default()
         },
     )?;
-    assert!(weighted.present, "p = 10^{}", weighted.log10_p_value);
+    assert!(weighted.present(), "p = 10^{}", weighted.log10_p_value());
     assert!(
-        weighted.log10_p_value < equal.log10_p_value - 3.0,
+        weighted.log10_p_value() < equal.log10_p_value() - 3.0,
         "{} vs {}",
-        weighted.log10_p_value,
-        equal.log10_p_value
+        weighted.log10_p_value(),
+        equal.log10_p_value()
     );
     Ok(())
 }
@@ -597,8 +597,8 @@ fn p_values_of_fresh_noise_are_not_too_small() -> Result<(), WatermarkError> {
     for seed in 0..trials {
         let noise = gaussian(SHAPE.len(), &mut rng(5000 + seed));
         let d = detect(&ring, &noise, SHAPE, &DetectOptions::default())?;
-        assert!(!d.present, "seed {seed}");
-        small += usize::from(d.p_value <= 0.1);
+        assert!(!d.present(), "seed {seed}");
+        small += usize::from(d.p_value() <= 0.1);
     }
     assert!(small <= 16, "{small} of {trials} fresh latents had p ≤ 0.1");
     Ok(())
@@ -614,7 +614,7 @@ fn nan_and_zero_latents_do_not_detect() -> Result<(), WatermarkError> {
             shape,
             &DetectOptions::default(),
         )?;
-        assert!(!d.present, "{fill}");
+        assert!(!d.present(), "{fill}");
     }
     Ok(())
 }
@@ -636,10 +636,10 @@ proptest! {
         // With enough pilots for the operating threshold, a clean latent is always found with its
         // payload; a payload, when reported, is always the right one.
         if shape.len() >= 2048 {
-            prop_assert!(d.present);
-            prop_assert_eq!(d.payload, Some(Payload::new(id)));
+            prop_assert!(d.present());
+            prop_assert_eq!(d.payload(), Some(Payload::new(id)));
         }
-        if let Some(p) = d.payload {
+        if let Some(p) = d.payload() {
             prop_assert_eq!(p, Payload::new(id));
         }
     }
@@ -652,8 +652,8 @@ proptest! {
         let shape = LatentShape::new(4, 4, 16, 16);
         let noise = embed(&WatermarkKey::new(&a), Payload::new(seed), shape, &mut rng(seed)).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let d = detect(&KeyRing::single(WatermarkKey::new(&b)), &noise, shape, &DetectOptions::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert!(!d.present);
-        prop_assert_eq!(d.payload, None);
+        prop_assert!(!d.present());
+        prop_assert_eq!(d.payload(), None);
     }
 
     #[test]

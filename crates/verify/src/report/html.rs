@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use candor_manifest::CredentialState;
 
-use crate::verdict::FileReport;
+use super::FileReport;
+use crate::verdict::Status;
 
 /// Escapes text for HTML.
 pub fn escape(text: &str) -> String {
@@ -69,9 +70,9 @@ fn file_section(h: &mut String, r: &FileReport) {
         {
             "bad"
         }
-        "verified" => "ok",
-        "no_credentials" if r.watermark.as_ref().is_some_and(|w| w.report.present) => "ok",
-        "no_credentials" => "none",
+        Status::Verified => "ok",
+        Status::NoCredentials if r.watermark.as_ref().is_some_and(|w| w.report.present) => "ok",
+        Status::NoCredentials => "none",
         _ => "bad",
     };
     let _ = write!(
@@ -149,19 +150,20 @@ fn file_section(h: &mut String, r: &FileReport) {
             let d = &w.report.detection;
             h.push_str("<h3>Watermark</h3><table>");
             row(h, "Result", &w.report.summary);
-            row(h, "p-value", &format!("10^{:.1}", d.log10_p_value));
+            row(h, "p-value", &format!("10^{:.1}", d.log10_p_value()));
             row(
                 h,
                 "False-positive rate of the test",
                 &format!(
                     "{:.0e} per clip ({} key(s))",
-                    d.false_positive_rate, d.keys_tried
+                    d.false_positive_rate(),
+                    d.keys_tried()
                 ),
             );
             if let Some(id) = &w.report.content_id {
                 row(h, "Content id", id);
             }
-            row(h, "Sign error rate", &format!("{:.3}", d.bit_error_rate));
+            row(h, "Sign error rate", &format!("{:.3}", d.bit_error_rate()));
             row(h, "Frames read", &w.report.frames_read.to_string());
             if let Some(g) = &w.report.geometry {
                 row(
@@ -175,7 +177,7 @@ fn file_section(h: &mut String, r: &FileReport) {
             }
             h.push_str("</table>");
             agreement_plot(h, d);
-            if let Some(map) = &d.spatial {
+            if let Some(map) = d.spatial() {
                 heat_map(h, map);
             }
             if let Some(rec) = &w.recovered {
@@ -208,7 +210,7 @@ fn file_section(h: &mut String, r: &FileReport) {
 /// Per observed frame: agreement with the template it carries (bars), chance level (dashed line),
 /// and the template index found (labels; "?" = no match, i.e. a foreign frame).
 fn agreement_plot(h: &mut String, d: &candor_watermark::Detection) {
-    let n = d.frames.len().max(1);
+    let n = d.frames().len().max(1);
     let (w, ht, pad) = (640.0f32, 180.0f32, 30.0f32);
     let bar = (w - 2.0 * pad) / n as f32;
     let y = |a: f32| ht - pad - (ht - 2.0 * pad) * ((a - 0.4) / 0.4).clamp(0.0, 1.0);
@@ -217,7 +219,7 @@ fn agreement_plot(h: &mut String, d: &candor_watermark::Detection) {
         "<h3>Frame alignment and agreement</h3><svg width=\"{w}\" height=\"{ht}\" role=\"img\" \
          aria-label=\"per-frame watermark agreement\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"
     );
-    for (i, f) in d.frames.iter().enumerate() {
+    for (i, f) in d.frames().iter().enumerate() {
         let x = pad + i as f32 * bar;
         let colour = match (f.template, f.unreadable) {
             (Some(_), _) => "#2e6fb5",
@@ -250,11 +252,11 @@ fn agreement_plot(h: &mut String, d: &candor_watermark::Detection) {
         y(0.5),
         y(0.5)
     );
-    if !d.temporal.is_empty() {
+    if !d.temporal().is_empty() {
         let _ = write!(
             h,
             "<p><b>Frame edits:</b> {}</p>",
-            escape(&crate::verdict::describe_temporal(&d.temporal))
+            escape(&crate::verdict::describe_temporal(d.temporal()))
         );
     }
 }
@@ -316,7 +318,7 @@ mod tests {
     fn a_report_has_its_sections() {
         let report = FileReport {
             file: "x<y>.mp4".into(),
-            status: "error",
+            status: Status::Error,
             verdict: "Could not check".into(),
             manifest: None,
             watermark: None,

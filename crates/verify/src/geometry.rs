@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 
+use candor_media::pixels::{mirror, render_canvas, Region};
 use serde::{Deserialize, Serialize};
 
 /// The region of the original frame that the observed frame shows, in fractions of the original
@@ -141,71 +142,19 @@ pub fn candidate_placements() -> Vec<Placement> {
 }
 
 /// Renders the original canvas at `size×size` from an observed RGB24 frame (`width×height`)
-/// under a placement: each output pixel averages the observed pixels its footprint covers;
-/// pixels outside the observed picture get the frame's mean colour.
+/// under a placement (mirror first, then the region; see [`candor_media::pixels::render_canvas`]).
 pub fn place(data: &[u8], width: usize, height: usize, p: &Placement, size: usize) -> Vec<u8> {
-    let mirrored;
-    let data = if p.mirrored {
-        mirrored = mirror(data, width);
-        &mirrored[..]
-    } else {
-        data
+    let region = Region {
+        x: p.x,
+        y: p.y,
+        w: p.w,
+        h: p.h,
     };
-    let mut mean = [0u64; 3];
-    for px in data.chunks_exact(3) {
-        for c in 0..3 {
-            mean[c] += u64::from(px[c]);
-        }
+    if p.mirrored {
+        render_canvas(&mirror(data, width), width, height, region, size)
+    } else {
+        render_canvas(data, width, height, region, size)
     }
-    let n = (data.len() / 3).max(1) as u64;
-    let mean = mean.map(|m| (m / n) as u8);
-    let mut out = vec![0u8; size * size * 3];
-    // Observed coordinate (in pixels) of an original-canvas fraction.
-    let to_u = |fx: f64| (fx - p.x) / p.w * width as f64;
-    let to_v = |fy: f64| (fy - p.y) / p.h * height as f64;
-    for oy in 0..size {
-        let v0 = to_v(oy as f64 / size as f64).max(0.0);
-        let v1 = to_v((oy + 1) as f64 / size as f64).min(height as f64);
-        for ox in 0..size {
-            let u0 = to_u(ox as f64 / size as f64).max(0.0);
-            let u1 = to_u((ox + 1) as f64 / size as f64).min(width as f64);
-            let slot = &mut out[(oy * size + ox) * 3..(oy * size + ox) * 3 + 3];
-            if u1 <= u0 || v1 <= v0 {
-                slot.copy_from_slice(&mean);
-                continue;
-            }
-            // Whole pixels whose centres fall in the footprint (at least the nearest one).
-            let (x0, y0) = (u0.floor() as usize, v0.floor() as usize);
-            let x1 = (u1.ceil() as usize).clamp(x0 + 1, width);
-            let y1 = (v1.ceil() as usize).clamp(y0 + 1, height);
-            let mut sum = [0u32; 3];
-            let mut count = 0u32;
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    let i = (y * width + x) * 3;
-                    for c in 0..3 {
-                        sum[c] += u32::from(data[i + c]);
-                    }
-                    count += 1;
-                }
-            }
-            for c in 0..3 {
-                slot[c] = ((sum[c] + count / 2) / count.max(1)) as u8;
-            }
-        }
-    }
-    out
-}
-
-/// The RGB24 frame mirrored left to right.
-fn mirror(data: &[u8], width: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len());
-    for row in data.chunks_exact(width.max(1) * 3) {
-        for px in row.chunks_exact(3).rev() {
-            out.extend_from_slice(px);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

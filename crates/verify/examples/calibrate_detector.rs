@@ -1,7 +1,7 @@
 //! Calibrates the detector's channel weights for a model: how well each latent channel keeps the
 //! watermark's signs after heavy re-encoding.
 //!
-//! `cargo run -p candor-detect --example calibrate_detector -- MODEL_DIR IDENTITY_DIR [--write] CLEAN ATTACKED [CLEAN ATTACKED ...]`
+//! `cargo run -p candor-verify --example calibrate_detector -- MODEL_DIR IDENTITY_DIR [--write] CLEAN ATTACKED [CLEAN ATTACKED ...]`
 //!
 //! For each pair, the payload is read from the clean clip, and the attacked clip's latent (read
 //! as the detector reads it) is compared element by element with the signs the watermark gave
@@ -14,10 +14,10 @@
 use std::path::Path;
 
 use candle_core::Device;
-use candor_detect::{check_file, estimate_noise, resize_to, WatermarkOptions};
 use candor_diffusion::DiffusionModel;
 use candor_manifest::Identity;
 use candor_media::{DecodeOptions, FrameReader};
+use candor_verify::{check_file, estimate_noise, WatermarkOptions};
 use candor_watermark::{embed, KeyRing, LatentShape, WatermarkKey};
 use rand::SeedableRng;
 
@@ -46,13 +46,16 @@ fn main() {
     let mut total: Vec<u64> = Vec::new();
     for pair in args[2..].chunks_exact(2) {
         let clean = check_file(Path::new(&pair[0]), &model, &ring, &options).unwrap();
-        let Some(payload) = clean.detection.payload else {
+        let Some(payload) = clean.detection.payload() else {
             eprintln!("{}: no payload, skipped", pair[0]);
             continue;
         };
         let frames: Vec<Vec<u8>> = FrameReader::open(Path::new(&pair[1]), DecodeOptions::default())
             .unwrap()
-            .map(|f| resize_to(&f.unwrap(), model.config.size as u32))
+            .map(|f| {
+                f.unwrap()
+                    .resized_area(model.config.size, model.config.size)
+            })
             .collect();
         let noise = estimate_noise(&model, &frames, steps).unwrap();
         let (f, c, h, w) = noise.dims4().unwrap();

@@ -2,51 +2,53 @@
 //! encode, DDIM inversion, detection, C2PA), next to plain `ffmpeg -f null` decode of the same
 //! file measured in the same run.
 
+use std::fmt::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use candor_detect::{check_file, verify_file, WatermarkOptions};
 use candor_diffusion::DiffusionModel;
 use candor_generate::{generate, GenerateOptions};
 use candor_manifest::TrustAnchors;
+use candor_verify::{check_file, Status, Verifier, VerifierConfig, WatermarkOptions};
 use candor_watermark::KeyRing;
-use clap::Args;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::super::{print_json, CliResult, Outcome};
-use super::median;
-use super::{BenchSetup, DetectorArgs};
+use crate::median;
+use crate::{BenchSetup, DetectorConfig};
+use crate::{EvalError, Report, Result};
 
-#[derive(Debug, Args)]
-pub struct VerifyBenchArgs {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyConfig {
     /// Repetitions (the median is reported).
-    #[arg(long, default_value_t = 5)]
-    runs: usize,
-    #[command(flatten)]
-    detector: DetectorArgs,
-    /// Print the figures as JSON.
-    #[arg(long)]
-    json: bool,
+    pub runs: usize,
+    pub detector: DetectorConfig,
 }
 
-fn ffmpeg_null_decode(path: &Path) -> Result<f64, String> {
+fn ffmpeg_null_decode(path: &Path) -> Result<f64> {
     let t = Instant::now();
     let status = Command::new("ffmpeg")
         .args(["-nostdin", "-loglevel", "error", "-threads", "1", "-i"])
         .arg(path)
         .args(["-f", "null", "-"])
         .status()
-        .map_err(|e| format!("ffmpeg could not be run ({e}); it is the baseline"))?;
+        .map_err(|source| EvalError::ToolMissing {
+            tool: "ffmpeg",
+            source,
+        })?;
     if !status.success() {
-        return Err(format!("ffmpeg failed to decode {}", path.display()));
+        return Err(EvalError::Tool {
+            tool: "ffmpeg",
+            detail: format!("decoding {}", path.display()),
+        });
     }
     Ok(t.elapsed().as_secs_f64())
 }
 
-pub fn run(args: VerifyBenchArgs) -> CliResult<Outcome> {
+pub fn run(args: &VerifyConfig) -> Result<Report> {
     if args.runs == 0 {
-        return Err("--runs must be at least 1".into());
+        return Err(EvalError::Config("runs must be at least 1".into()));
     }
     let BenchSetup {
         model,
@@ -69,10 +71,10 @@ pub fn run(args: VerifyBenchArgs) -> CliResult<Outcome> {
     );
     let clean = dir.join("clean.mp4");
     let search = make_clean_clip(&clean)
-        .and_then(|()| search_cost(&args, inversion_steps, &model, &ring, &clean));
+        .and_then(|()| search_cost(args, inversion_steps, &model, &ring, &clean));
     let result = made
-        .map_err(|e| e.to_string())
-        .and_then(|_| measure(&args, inversion_steps, &model, &ring, &clip));
+        .map_err(EvalError::from)
+        .and_then(|_| measure(args, inversion_steps, &model, &ring, &clip));
     let _ = std::fs::remove_dir_all(&dir);
     let (mut stages, mut baseline) = result?;
     let (with_search, without_search) = search?;
@@ -99,59 +101,63 @@ pub fn run(args: VerifyBenchArgs) -> CliResult<Outcome> {
         "clean_clip_seconds_with_geometry_search": with_search,
         "clean_clip_seconds_without_geometry_search": without_search,
     });
-    if args.json {
-        print_json(&doc)?;
-    } else {
-        println!(
-            "Verify one default clip ({}), median of {} runs, {} inversion steps:",
-            doc["clip"].as_str().unwrap_or(""),
-            args.runs,
-            inversion_steps
-        );
-        for (n, v) in names.iter().zip(&medians) {
-            println!("  {n:<10} {:8.1} ms", v * 1e3);
-        }
-        println!(
-            "  ffmpeg -f null decode of the same file: {:.1} ms",
-            baseline * 1e3
-        );
-        println!("  total / ffmpeg decode: {:.1}x", medians[5] / baseline);
-        println!(
-            "Unmarked clip (ffmpeg testsrc2, same size): watermark half {:.1} ms with the geometry \
-             search, {:.1} ms without ({:.1}x)",
-            with_search * 1e3,
-            without_search * 1e3,
-            with_search / without_search
-        );
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "Verify one default clip ({}), median of {} runs, {} inversion steps:",
+        doc["clip"].as_str().unwrap_or(""),
+        args.runs,
+        inversion_steps
+    );
+    for (n, v) in names.iter().zip(&medians) {
+        let _ = writeln!(text, "  {n:<10} {:8.1} ms", v * 1e3);
     }
-    Ok(Outcome::Success)
+    let _ = writeln!(
+        text,
+        "  ffmpeg -f null decode of the same file: {:.1} ms",
+        baseline * 1e3
+    );
+    let _ = writeln!(
+        text,
+        "  total / ffmpeg decode: {:.1}x",
+        medians[5] / baseline
+    );
+    let _ =
+        writeln!(text,
+        "Unmarked clip (ffmpeg testsrc2, same size): watermark half {:.1} ms with the geometry \
+         search, {:.1} ms without ({:.1}x)",
+        with_search * 1e3,
+        without_search * 1e3,
+        with_search / without_search
+    );
+    Ok(Report::new(doc, text))
 }
 
 /// Per-stage times of each run ([c2pa, decode, encode, inversion, detection, total]) and the
 /// ffmpeg baseline of each run.
 fn measure(
-    args: &VerifyBenchArgs,
+    args: &VerifyConfig,
     inversion_steps: usize,
     model: &DiffusionModel,
     ring: &KeyRing,
     clip: &Path,
-) -> Result<([Vec<f64>; 6], Vec<f64>), String> {
+) -> Result<([Vec<f64>; 6], Vec<f64>)> {
     let options = WatermarkOptions {
         inversion_steps,
         ..WatermarkOptions::for_model(&model.config)
     };
-    let anchors = TrustAnchors::none();
+    let credentials = Verifier::new(VerifierConfig::credentials_only(TrustAnchors::none()));
     let mut stages: [Vec<f64>; 6] = Default::default();
     let mut baseline = Vec::new();
     for _ in 0..args.runs {
         baseline.push(ffmpeg_null_decode(clip)?);
         let t = Instant::now();
-        let report = verify_file(clip, None, &anchors);
-        if report.status == "error" {
-            return Err(report.verdict);
+        let report = credentials.verify(clip);
+        if report.status == Status::Error {
+            return Err(EvalError::Measurement(report.verdict));
         }
         let c2pa = t.elapsed().as_secs_f64();
-        let w = check_file(clip, model, ring, &options).map_err(|e| e.to_string())?;
+        let w = check_file(clip, model, ring, &options)?;
         let total = t.elapsed().as_secs_f64();
         for (slot, v) in stages.iter_mut().zip([
             c2pa,
@@ -168,29 +174,35 @@ fn measure(
 }
 
 /// An unmarked 16-frame 128×128 clip: the search only runs when nothing is found as is.
-fn make_clean_clip(out: &Path) -> Result<(), String> {
+fn make_clean_clip(out: &Path) -> Result<()> {
     let status = Command::new("ffmpeg")
         .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
         .arg("testsrc2=size=128x128:rate=8")
         .args(["-frames:v", "16", "-c:v", "libx264", "-crf", "18"])
         .arg(out)
         .status()
-        .map_err(|e| format!("ffmpeg could not be run ({e})"))?;
+        .map_err(|source| EvalError::ToolMissing {
+            tool: "ffmpeg",
+            source,
+        })?;
     if status.success() {
         Ok(())
     } else {
-        Err("ffmpeg failed to make the unmarked clip".into())
+        Err(EvalError::Tool {
+            tool: "ffmpeg",
+            detail: "making the unmarked clip".into(),
+        })
     }
 }
 
 /// Median seconds of the watermark half on an unmarked clip, with and without the search.
 fn search_cost(
-    args: &VerifyBenchArgs,
+    args: &VerifyConfig,
     inversion_steps: usize,
     model: &DiffusionModel,
     ring: &KeyRing,
     clip: &Path,
-) -> Result<(f64, f64), String> {
+) -> Result<(f64, f64)> {
     let mut times = [Vec::new(), Vec::new()];
     for _ in 0..args.runs {
         for (slot, search) in times.iter_mut().zip([true, false]) {
@@ -200,7 +212,7 @@ fn search_cost(
                 ..WatermarkOptions::for_model(&model.config)
             };
             let t = Instant::now();
-            check_file(clip, model, ring, &options).map_err(|e| e.to_string())?;
+            check_file(clip, model, ring, &options)?;
             slot.push(t.elapsed().as_secs_f64());
         }
     }

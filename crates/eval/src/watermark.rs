@@ -1,5 +1,6 @@
 //! The watermark's statistical benchmark (issue: keyed latent watermark, acceptance 1–5).
 
+use std::fmt::Write;
 use std::time::Instant;
 
 use candor_watermark::channel::{
@@ -11,28 +12,22 @@ use candor_watermark::{
     detect, detect_with, embed, DetectOptions, Detector, KeyRing, LatentShape, Payload,
     TemporalEvent, WatermarkKey, OPERATING_FPR,
 };
-use clap::Args;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::super::{print_json, CliResult, Outcome};
-use super::{median, progress};
+use crate::{median, progress};
+use crate::{EvalError, Report, Result};
 
-#[derive(Debug, Args)]
-pub struct WatermarkBenchArgs {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WatermarkConfig {
     /// Trials per robustness and tamper scenario.
-    #[arg(long, default_value_t = 1000)]
-    trials: usize,
+    pub trials: usize,
     /// Unwatermarked latents for the false-positive test.
-    #[arg(long, default_value_t = 100_000)]
-    fp_trials: usize,
+    pub fp_trials: usize,
     /// Seed of the whole run (results are reproducible).
-    #[arg(long, default_value_t = 2026)]
-    seed: u64,
-    /// Print the figures as JSON.
-    #[arg(long)]
-    json: bool,
+    pub seed: u64,
 }
 
 const SHAPE: LatentShape = LatentShape {
@@ -53,13 +48,11 @@ fn random_key<R: Rng>(rng: &mut R) -> WatermarkKey {
     WatermarkKey::new(&secret)
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
-
-pub fn run(args: WatermarkBenchArgs) -> CliResult<Outcome> {
+pub fn run(args: &WatermarkConfig) -> Result<Report> {
     if args.trials == 0 || args.fp_trials == 0 {
-        return Err("--trials and --fp-trials must be at least 1".into());
+        return Err(EvalError::Config(
+            "trials and fp_trials must be at least 1".into(),
+        ));
     }
     let mut figures = Map::new();
     let mut rows: Vec<(String, String, String)> = Vec::new();
@@ -198,27 +191,25 @@ pub fn run(args: WatermarkBenchArgs) -> CliResult<Outcome> {
         &mut rows,
     );
 
-    if args.json {
-        let doc = json!({
+    let doc = json!({
             "benchmark": "watermark",
             "latent_shape": SHAPE,
             "trials": args.trials,
             "seed": args.seed,
             "operating_fpr": OPERATING_FPR,
             "figures": Value::Object(figures),
-        });
-        print_json(&doc)?;
-    } else {
-        println!(
-            "Watermark benchmark: latent {SHAPE}, {} trials per scenario, seed {}",
-            args.trials, args.seed
-        );
-        println!("{:<34} {:>22}  target", "figure", "value");
-        for (name, value, target) in rows {
-            println!("{name:<34} {value:>22}  {target}");
-        }
+    });
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "Watermark benchmark: latent {SHAPE}, {} trials per scenario, seed {}",
+        args.trials, args.seed
+    );
+    let _ = writeln!(text, "{:<34} {:>22}  target", "figure", "value");
+    for (name, value, target) in rows {
+        let _ = writeln!(text, "{name:<34} {value:>22}  {target}");
     }
-    Ok(Outcome::Success)
+    Ok(Report::new(doc, text))
 }
 
 fn fmt(v: &Value) -> String {
@@ -238,13 +229,13 @@ fn fmt(v: &Value) -> String {
 }
 
 /// KS test over >= 10^6 elements from 16 keys and payloads.
-fn distribution(seed: u64) -> CliResult<(f64, f64, usize)> {
+fn distribution(seed: u64) -> Result<(f64, f64, usize)> {
     let mut r = rng(seed);
     let mut samples = Vec::with_capacity(16 * SHAPE.len());
     for _ in 0..16 {
         let key = random_key(&mut r);
         let payload = Payload::new(r.gen());
-        let noise = embed(&key, payload, SHAPE, &mut r).map_err(err)?;
+        let noise = embed(&key, payload, SHAPE, &mut r)?;
         samples.extend(noise.iter().map(|&v| f64::from(v)));
     }
     let n = samples.len();
@@ -254,14 +245,14 @@ fn distribution(seed: u64) -> CliResult<(f64, f64, usize)> {
 
 /// Mean of every position over 400 latents with fresh keys, payloads and seeds: each should be
 /// N(0, 1/400). Returns the p-value of the chi-square statistic sum(z²) over positions.
-fn position_means(seed: u64) -> CliResult<f64> {
+fn position_means(seed: u64) -> Result<f64> {
     let shape = LatentShape::new(2, 4, 16, 16);
     let clips = 400;
     let mut r = rng(seed ^ 0x5eed);
     let mut sums = vec![0f64; shape.len()];
     for _ in 0..clips {
         let key = random_key(&mut r);
-        let noise = embed(&key, Payload::new(r.gen()), shape, &mut r).map_err(err)?;
+        let noise = embed(&key, Payload::new(r.gen()), shape, &mut r)?;
         for (s, v) in sums.iter_mut().zip(noise) {
             *s += f64::from(v);
         }
@@ -283,7 +274,7 @@ struct FalsePositives {
 }
 
 /// Unwatermarked N(0,1) latents through the detector, on both cores.
-fn false_positives(trials: usize, seed: u64) -> CliResult<FalsePositives> {
+fn false_positives(trials: usize, seed: u64) -> Result<FalsePositives> {
     let key = WatermarkKey::new(&[0x42; 32]);
     let detector = Detector::new(&key, SHAPE.frame_len(), 64);
     let loose = DetectOptions {
@@ -295,22 +286,22 @@ fn false_positives(trials: usize, seed: u64) -> CliResult<FalsePositives> {
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
-    let results: Vec<CliResult<(usize, usize)>> = std::thread::scope(|scope| {
+    let results: Vec<Result<(usize, usize)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
                 let detector = &detector;
                 let loose = &loose;
                 let bar = &bar;
-                scope.spawn(move || -> CliResult<(usize, usize)> {
+                scope.spawn(move || -> Result<(usize, usize)> {
                     let mut r = rng(seed ^ (0xf9 + w as u64));
                     let (mut operating, mut loose_hits) = (0, 0);
                     for _ in (w..trials).step_by(workers) {
                         let latent = gaussian(SHAPE.len(), &mut r);
-                        let d = detect_with(detector, &latent, SHAPE, loose).map_err(err)?;
-                        if d.present {
+                        let d = detect_with(detector, &latent, SHAPE, loose)?;
+                        if d.present() {
                             loose_hits += 1;
                         }
-                        if d.log10_p_value <= OPERATING_FPR.log10() {
+                        if d.log10_p_value() <= OPERATING_FPR.log10() {
                             operating += 1;
                         }
                         bar.inc(1);
@@ -321,7 +312,10 @@ fn false_positives(trials: usize, seed: u64) -> CliResult<FalsePositives> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("worker failed".into())))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(EvalError::Measurement("worker failed".into())))
+            })
             .collect()
     });
     bar.finish_and_clear();
@@ -349,7 +343,7 @@ fn wilson(k: usize, n: usize) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
-fn noise_trials(trials: usize, flip: f64, seed: u64) -> CliResult<(f64, f64)> {
+fn noise_trials(trials: usize, flip: f64, seed: u64) -> Result<(f64, f64)> {
     let sigma = sigma_for_flip_rate(flip);
     let mut r = rng(seed ^ (flip * 1000.0) as u64);
     let (mut exact, mut found) = (0usize, 0usize);
@@ -360,52 +354,50 @@ fn noise_trials(trials: usize, flip: f64, seed: u64) -> CliResult<(f64, f64)> {
     for _ in 0..trials {
         let key = random_key(&mut r);
         let payload = Payload::new(r.gen());
-        let mut latent = embed(&key, payload, SHAPE, &mut r).map_err(err)?;
+        let mut latent = embed(&key, payload, SHAPE, &mut r)?;
         add_noise(&mut latent, sigma, &mut r);
         let d = detect(
             &KeyRing::single(key),
             &latent,
             SHAPE,
             &DetectOptions::default(),
-        )
-        .map_err(err)?;
-        found += usize::from(d.present);
-        exact += usize::from(d.payload == Some(payload));
+        )?;
+        found += usize::from(d.present());
+        exact += usize::from(d.payload() == Some(payload));
         bar.inc(1);
     }
     bar.finish_and_clear();
     Ok((exact as f64 / trials as f64, found as f64 / trials as f64))
 }
 
-fn drop_trials(trials: usize, seed: u64) -> CliResult<f64> {
+fn drop_trials(trials: usize, seed: u64) -> Result<f64> {
     let mut r = rng(seed ^ 0xd209);
     let mut ok = 0usize;
     let bar = progress(trials as u64, "25 % frames dropped");
     for _ in 0..trials {
         let key = random_key(&mut r);
         let payload = Payload::new(r.gen());
-        let latent = embed(&key, payload, SHAPE, &mut r).map_err(err)?;
+        let latent = embed(&key, payload, SHAPE, &mut r)?;
         let (cut, shape, kept) = drop_and_shuffle(&latent, SHAPE, 0.25, &mut r);
         let d = detect(
             &KeyRing::single(key),
             &cut,
             shape,
             &DetectOptions::default(),
-        )
-        .map_err(err)?;
+        )?;
         let frames_ok = d
-            .frames
+            .frames()
             .iter()
             .zip(&kept)
             .all(|(f, &k)| f.template == Some(k));
-        ok += usize::from(d.payload == Some(payload) && frames_ok);
+        ok += usize::from(d.payload() == Some(payload) && frames_ok);
         bar.inc(1);
     }
     bar.finish_and_clear();
     Ok(ok as f64 / trials as f64)
 }
 
-fn temporal_trials(trials: usize, seed: u64) -> CliResult<(f64, f64, f64)> {
+fn temporal_trials(trials: usize, seed: u64) -> Result<(f64, f64, f64)> {
     let mut r = rng(seed ^ 0x7e3);
     let (mut swap_ok, mut insert_ok, mut drop_ok) = (0usize, 0usize, 0usize);
     let opts = DetectOptions::default();
@@ -413,21 +405,21 @@ fn temporal_trials(trials: usize, seed: u64) -> CliResult<(f64, f64, f64)> {
     for _ in 0..trials {
         let key = random_key(&mut r);
         let ring = KeyRing::single(key.clone());
-        let latent = embed(&key, Payload::new(r.gen()), SHAPE, &mut r).map_err(err)?;
+        let latent = embed(&key, Payload::new(r.gen()), SHAPE, &mut r)?;
 
         let at = r.gen_range(0..SHAPE.frames - 1);
         let mut order: Vec<usize> = (0..SHAPE.frames).collect();
         order.swap(at, at + 1);
-        let d = detect(&ring, &select_frames(&latent, SHAPE, &order), SHAPE, &opts).map_err(err)?;
+        let d = detect(&ring, &select_frames(&latent, SHAPE, &order), SHAPE, &opts)?;
         swap_ok += usize::from(
-            !d.temporal.is_empty()
-                && d.temporal.iter().all(|e| matches!(e, TemporalEvent::Reordered { observed, .. } if *observed == at || *observed == at + 1)),
+            !d.temporal().is_empty()
+                && d.temporal().iter().all(|e| matches!(e, TemporalEvent::Reordered { observed, .. } if *observed == at || *observed == at + 1)),
         );
 
         let at = r.gen_range(0..=SHAPE.frames);
         let (inserted, shape) = insert_foreign(&latent, SHAPE, at, &mut r);
-        let d = detect(&ring, &inserted, shape, &opts).map_err(err)?;
-        insert_ok += usize::from(d.temporal == vec![TemporalEvent::Inserted { observed: at }]);
+        let d = detect(&ring, &inserted, shape, &opts)?;
+        insert_ok += usize::from(d.temporal() == vec![TemporalEvent::Inserted { observed: at }]);
 
         // Drop an inner frame (a dropped last frame leaves no trace without the original length).
         let gone = r.gen_range(0..SHAPE.frames - 1);
@@ -436,9 +428,9 @@ fn temporal_trials(trials: usize, seed: u64) -> CliResult<(f64, f64, f64)> {
             frames: SHAPE.frames - 1,
             ..SHAPE
         };
-        let d = detect(&ring, &select_frames(&latent, SHAPE, &order), shape, &opts).map_err(err)?;
+        let d = detect(&ring, &select_frames(&latent, SHAPE, &order), shape, &opts)?;
         drop_ok += usize::from(
-            d.temporal
+            d.temporal()
                 == vec![TemporalEvent::Dropped {
                     first: gone,
                     last: gone,
@@ -467,14 +459,14 @@ enum RegionEdit {
 
 /// Mean and worst IoU of the flagged blocks against the region (latent pixels) for an edit; for
 /// `WeakerOnly`, the fraction of trials with any block flagged (and 0).
-fn spatial_trials(trials: usize, seed: u64, edit: RegionEdit) -> CliResult<(f64, f64)> {
+fn spatial_trials(trials: usize, seed: u64, edit: RegionEdit) -> Result<(f64, f64)> {
     let mut r = rng(seed ^ 0x59a7 ^ edit as u64);
     let mut scores = Vec::with_capacity(trials);
     let bar = progress(trials as u64, "spatial tamper");
     let plane = SHAPE.height * SHAPE.width;
     for _ in 0..trials {
         let key = random_key(&mut r);
-        let mut latent = embed(&key, Payload::new(r.gen()), SHAPE, &mut r).map_err(err)?;
+        let mut latent = embed(&key, Payload::new(r.gen()), SHAPE, &mut r)?;
         let (y0, x0) = (r.gen_range(0..=16), r.gen_range(0..=16));
         let inside = |i: usize| {
             let (y, x) = ((i % plane) / SHAPE.width, i % SHAPE.width);
@@ -483,7 +475,7 @@ fn spatial_trials(trials: usize, seed: u64, edit: RegionEdit) -> CliResult<(f64,
         match edit {
             RegionEdit::Foreign => replace_region(&mut latent, SHAPE, (y0, x0, 16, 16), &mut r),
             RegionEdit::Splice => {
-                let other = embed(&key, Payload::new(r.gen()), SHAPE, &mut r).map_err(err)?;
+                let other = embed(&key, Payload::new(r.gen()), SHAPE, &mut r)?;
                 for (i, v) in latent.iter_mut().enumerate() {
                     if inside(i) {
                         *v = other[i];
@@ -503,9 +495,8 @@ fn spatial_trials(trials: usize, seed: u64, edit: RegionEdit) -> CliResult<(f64,
             &latent,
             SHAPE,
             &DetectOptions::default(),
-        )
-        .map_err(err)?;
-        let Some(map) = d.spatial else {
+        )?;
+        let Some(map) = d.spatial() else {
             scores.push(0.0);
             continue;
         };
@@ -536,7 +527,7 @@ fn spatial_trials(trials: usize, seed: u64, edit: RegionEdit) -> CliResult<(f64,
 }
 
 /// Median wall time of the one-shot API (key derivation and templates included) on one core.
-fn speed(seed: u64) -> CliResult<(f64, f64)> {
+fn speed(seed: u64) -> Result<(f64, f64)> {
     let mut r = rng(seed ^ 0x5eed5);
     let key = random_key(&mut r);
     let ring = KeyRing::single(key.clone());
@@ -544,13 +535,15 @@ fn speed(seed: u64) -> CliResult<(f64, f64)> {
     let mut detect_ms = Vec::new();
     for i in 0..200 {
         let t = Instant::now();
-        let latent = embed(&key, Payload::new(i), SHAPE, &mut r).map_err(err)?;
+        let latent = embed(&key, Payload::new(i), SHAPE, &mut r)?;
         embed_ms.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
-        let d = detect(&ring, &latent, SHAPE, &DetectOptions::default()).map_err(err)?;
+        let d = detect(&ring, &latent, SHAPE, &DetectOptions::default())?;
         detect_ms.push(t.elapsed().as_secs_f64() * 1e3);
-        if d.payload != Some(Payload::new(i)) {
-            return Err("speed run: payload not recovered".into());
+        if d.payload() != Some(Payload::new(i)) {
+            return Err(EvalError::Measurement(
+                "speed run: payload not recovered".into(),
+            ));
         }
     }
     Ok((median(&mut embed_ms), median(&mut detect_ms)))

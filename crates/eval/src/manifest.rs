@@ -1,48 +1,49 @@
 //! Signing and verification speed on a large MP4, next to `sha256sum` of the same file.
 
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use candor_manifest::{read_manifest, sign_file, DigitalSourceType, ManifestSpec, TrustAnchors};
 use candor_media::{EncodeOptions, Mp4Writer};
-use clap::Args;
 use rand::{RngCore, SeedableRng};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::Digest;
 
-use super::super::identity::load_identity;
-use super::super::{print_json, CliResult, Outcome};
-use super::{median, progress};
+use crate::{load_identity, EvalError, Report, Result};
+use crate::{median, progress};
 
-#[derive(Debug, Args)]
-pub struct ManifestBenchArgs {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestConfig {
     /// Approximate size of the test MP4 in MB.
-    #[arg(long, default_value_t = 100)]
-    size_mb: u64,
+    pub size_mb: u64,
     /// Repetitions of each measurement (the median is reported).
-    #[arg(long, default_value_t = 3)]
-    repeat: usize,
+    pub repeat: usize,
     /// Directory for the test files (default: a temporary directory).
-    #[arg(long)]
-    dir: Option<PathBuf>,
-    /// Print the figures as JSON.
-    #[arg(long)]
-    json: bool,
+    pub dir: Option<PathBuf>,
+    /// Identity directory to sign with.
+    pub identity: PathBuf,
 }
 
-pub fn run(args: ManifestBenchArgs) -> CliResult<Outcome> {
+pub fn run(args: &ManifestConfig) -> Result<Report> {
     if args.size_mb == 0 || args.repeat == 0 {
-        return Err("--size-mb and --repeat must be at least 1".into());
+        return Err(EvalError::Config(
+            "size_mb and repeat must be at least 1".into(),
+        ));
     }
     let temp = std::env::temp_dir().join(format!("candor-bench-{}", std::process::id()));
     let dir = args.dir.clone().unwrap_or(temp);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(|source| EvalError::Io {
+        path: dir.clone(),
+        source,
+    })?;
     let source = dir.join("bench-source.mp4");
     let bytes = make_clip(&source, args.size_mb)?;
 
-    let identity = load_identity(None)?;
-    let anchors = TrustAnchors::from_files(&[identity.root_path()]).map_err(|e| e.to_string())?;
+    let identity = load_identity(&args.identity)?;
+    let anchors = TrustAnchors::from_files(&[identity.root_path()])?;
     let spec = ManifestSpec::new(DigitalSourceType::DigitalCapture);
     let signed = dir.join("bench-signed.mp4");
 
@@ -53,13 +54,15 @@ pub fn run(args: ManifestBenchArgs) -> CliResult<Outcome> {
         sign.push(time(|| {
             sign_file(&identity, &source, &signed, &spec, true)
                 .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(EvalError::from)
         })?);
         verify.push(time(|| {
-            let report = read_manifest(&signed, None, &anchors).map_err(|e| e.to_string())?;
+            let report = read_manifest(&signed, None, &anchors)?;
             match report.state {
                 candor_manifest::CredentialState::Trusted => Ok(()),
-                other => Err(format!("benchmark file verified as {other:?}")),
+                other => Err(EvalError::Measurement(format!(
+                    "benchmark file verified as {other:?}"
+                ))),
             }
         })?);
     }
@@ -83,48 +86,49 @@ pub fn run(args: ManifestBenchArgs) -> CliResult<Outcome> {
         "sign_mb_per_s": mb / sign,
         "verify_mb_per_s": mb / verify,
     });
-    if args.json {
-        print_json(&doc)?;
-    } else {
-        println!(
-            "Manifest benchmark: {:.1} MB H.264 MP4, median of {}",
-            mb, args.repeat
-        );
-        println!("  sha256sum (CLI)        {sha_cli:8.3} s   1.00x");
-        println!(
-            "  sha256 (in process)    {sha_lib:8.3} s   {:.2}x",
-            sha_lib / sha_cli
-        );
-        println!(
-            "  candor sign            {sign:8.3} s   {:.2}x   ({:.0} MB/s)",
-            sign / sha_cli,
-            mb / sign
-        );
-        println!(
-            "  candor verify          {verify:8.3} s   {:.2}x   ({:.0} MB/s)",
-            verify / sha_cli,
-            mb / verify
-        );
-    }
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "Manifest benchmark: {:.1} MB H.264 MP4, median of {}",
+        mb, args.repeat
+    );
+    let _ = writeln!(text, "  sha256sum (CLI)        {sha_cli:8.3} s   1.00x");
+    let _ = writeln!(
+        text,
+        "  sha256 (in process)    {sha_lib:8.3} s   {:.2}x",
+        sha_lib / sha_cli
+    );
+    let _ = writeln!(
+        text,
+        "  candor sign            {sign:8.3} s   {:.2}x   ({:.0} MB/s)",
+        sign / sha_cli,
+        mb / sign
+    );
+    let _ = writeln!(
+        text,
+        "  candor verify          {verify:8.3} s   {:.2}x   ({:.0} MB/s)",
+        verify / sha_cli,
+        mb / verify
+    );
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    Ok(Outcome::Success)
+    Ok(Report::new(doc, text))
 }
 
-fn time(f: impl FnOnce() -> CliResult<()>) -> CliResult<f64> {
+fn time(f: impl FnOnce() -> Result<()>) -> Result<f64> {
     let t = Instant::now();
     f()?;
     Ok(t.elapsed().as_secs_f64())
 }
 
 /// A lossless H.264 MP4 of noise, grown until it reaches `size_mb`.
-fn make_clip(path: &Path, size_mb: u64) -> CliResult<u64> {
+fn make_clip(path: &Path, size_mb: u64) -> Result<u64> {
     let (w, h) = (1280u32, 720u32);
     let mut options = EncodeOptions::new(w, h, 30);
     options.crf = 0;
     options.preset = "ultrafast".into();
-    let mut writer = Mp4Writer::create(path, options).map_err(|e| e.to_string())?;
+    let mut writer = Mp4Writer::create(path, options)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let mut frame = vec![0u8; (w * h * 3) as usize];
     // Lossless noise costs about 1.8 MB per 720p frame; stop once the file reaches the target.
@@ -132,32 +136,42 @@ fn make_clip(path: &Path, size_mb: u64) -> CliResult<u64> {
     let bar = progress(target.div_ceil(1_800_000), "making the test MP4");
     while std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) < target {
         rng.fill_bytes(&mut frame);
-        writer.write_rgb(&frame).map_err(|e| e.to_string())?;
+        writer.write_rgb(&frame)?;
         bar.inc(1);
     }
-    writer.finish().map_err(|e| e.to_string())?;
+    writer.finish()?;
     bar.finish_and_clear();
     std::fs::metadata(path)
         .map(|m| m.len())
-        .map_err(|e| e.to_string())
+        .map_err(|source| EvalError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
-fn sha256sum(path: &Path) -> CliResult<()> {
+fn sha256sum(path: &Path) -> Result<()> {
     let status = Command::new("sha256sum")
         .arg(path)
         .stdout(std::process::Stdio::null())
         .status()
-        .map_err(|e| format!("sha256sum: {e}"))?;
-    status
-        .success()
-        .then_some(())
-        .ok_or_else(|| "sha256sum failed".into())
+        .map_err(|source| EvalError::ToolMissing {
+            tool: "sha256sum",
+            source,
+        })?;
+    status.success().then_some(()).ok_or(EvalError::Tool {
+        tool: "sha256sum",
+        detail: status.to_string(),
+    })
 }
 
-fn sha256_in_process(path: &Path) -> CliResult<()> {
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+fn sha256_in_process(path: &Path) -> Result<()> {
+    let io = |source| EvalError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
     let mut hasher = sha2::Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(|e| e.to_string())?;
+    std::io::copy(&mut file, &mut hasher).map_err(io)?;
     let _ = hasher.finalize();
     Ok(())
 }

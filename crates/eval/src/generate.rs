@@ -1,41 +1,34 @@
 //! `candor bench generate`: prompt adherence on held-out colour–shape pairs, the watermark round
 //! trip through MP4, and the cost of each stage (provenance stages included).
 
+use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use candor_detect::{check_file, resize_to, WatermarkOptions};
 use candor_diffusion::data::{colour_rgb, Motion, COLOURS, HELD_OUT};
 use candor_generate::{generate, GenerateOptions};
 use candor_manifest::{read_manifest, TrustAnchors};
 use candor_media::{DecodeOptions, FrameReader};
-use clap::Args;
+use candor_verify::{check_file, WatermarkOptions};
 use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::super::{print_json, CliResult, Outcome};
-use super::{peak_rss_mib, progress};
-use super::{BenchSetup, DetectorArgs};
+use crate::{peak_rss_mib, progress};
+use crate::{BenchSetup, DetectorConfig};
+use crate::{EvalError, Report, Result};
 
-#[derive(Debug, Args)]
-pub struct GenerateBenchArgs {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GenerateConfig {
     /// Clips to generate (held-out colour–shape pairs × directions × backgrounds, cycled).
-    #[arg(long, default_value_t = 20)]
-    clips: usize,
+    pub clips: usize,
     /// DDIM steps per clip.
-    #[arg(long, default_value_t = 25)]
-    steps: usize,
+    pub steps: usize,
     /// Classifier-free guidance scale.
-    #[arg(long, default_value_t = 3.0)]
-    guidance: f64,
-    #[command(flatten)]
-    detector: DetectorArgs,
+    pub guidance: f64,
+    pub detector: DetectorConfig,
     /// Keep the clips in this directory (default: a temporary one, removed).
-    #[arg(long)]
-    keep: Option<PathBuf>,
-    /// Print the figures as JSON.
-    #[arg(long)]
-    json: bool,
+    pub keep: Option<PathBuf>,
 }
 
 const DIRECTIONS: [Motion; 4] = [Motion::Left, Motion::Right, Motion::Up, Motion::Down];
@@ -168,9 +161,9 @@ fn nearest_colour(rgb: [f32; 3]) -> &'static str {
         .unwrap_or("?")
 }
 
-pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
+pub fn run(args: &GenerateConfig) -> Result<Report> {
     if args.clips == 0 {
-        return Err("--clips must be at least 1".into());
+        return Err(EvalError::Config("clips must be at least 1".into()));
     }
     let BenchSetup {
         model,
@@ -205,8 +198,7 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
             &out,
             &options,
             |_, _| {},
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         total_s += g.timings.total;
         sampling_s += g.timings.sampling;
         per_step += g.timings.per_step;
@@ -219,11 +211,9 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
         plain_noise_s += t.elapsed().as_secs_f64();
 
         // Adherence, on the decoded MP4 brought back to native size.
-        let frames: Vec<Vec<u8>> = FrameReader::open(&out, DecodeOptions::default())
-            .map_err(|e| e.to_string())?
-            .map(|f| f.map(|f| resize_to(&f, size as u32)))
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
+        let frames: Vec<Vec<u8>> = FrameReader::open(&out, DecodeOptions::default())?
+            .map(|f| f.map(|f| f.resized_area(size, size)))
+            .collect::<std::result::Result<_, _>>()?;
         let (centroids, rgb) = analyse(&frames, size);
         let seen_colour = rgb.map(nearest_colour).unwrap_or("none");
         let colour_right = seen_colour == colour;
@@ -240,11 +230,10 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
             inversion_steps,
             ..WatermarkOptions::for_model(&model.config)
         };
-        let report = check_file(&out, &model, &ring, &options).map_err(|e| e.to_string())?;
-        let manifest =
-            read_manifest(&out, None, &TrustAnchors::none()).map_err(|e| e.to_string())?;
+        let report = check_file(&out, &model, &ring, &options)?;
+        let manifest = read_manifest(&out, None, &TrustAnchors::none())?;
         let binding = manifest.soft_binding.map(|b| b.value);
-        let payload = report.detection.payload.map(|p| p.to_bytes().to_vec());
+        let payload = report.detection.payload().map(|p| p.to_bytes().to_vec());
         detected += usize::from(report.present);
         exact += usize::from(report.content_id.as_deref() == Some(g.content_id.as_str()));
         binding_ok += usize::from(payload.is_some() && payload == binding);
@@ -252,8 +241,8 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
         rows.push(json!({
             "prompt": prompt, "colour_seen": seen_colour, "colour_right": colour_right,
             "displacement": [dx, dy], "motion_right": motion_right,
-            "watermark": report.present, "log10_p": report.detection.log10_p_value,
-            "bit_error_rate": report.detection.bit_error_rate, "payload_exact": report.content_id.as_deref() == Some(g.content_id.as_str()),
+            "watermark": report.present, "log10_p": report.detection.log10_p_value(),
+            "bit_error_rate": report.detection.bit_error_rate(), "payload_exact": report.content_id.as_deref() == Some(g.content_id.as_str()),
         }));
         bar.inc(1);
     }
@@ -280,31 +269,29 @@ pub fn run(args: GenerateBenchArgs) -> CliResult<Outcome> {
         "peak_rss_mib": peak_rss_mib(),
         "per_clip": rows,
     });
-    if args.json {
-        print_json(&doc)?;
-    } else {
-        println!(
-            "Generation benchmark: {} clips of held-out colour-shape pairs, {} steps",
-            args.clips, args.steps
-        );
-        for k in [
-            "colour_right",
-            "motion_right",
-            "watermark_detected",
-            "payload_exact",
-            "payload_equals_soft_binding",
-            "mean_clip_seconds",
-            "mean_step_ms",
-            "provenance_overhead",
-            "peak_rss_mib",
-        ] {
-            println!("  {k:<30} {}", doc[k]);
-        }
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "Generation benchmark: {} clips of held-out colour-shape pairs, {} steps",
+        args.clips, args.steps
+    );
+    for k in [
+        "colour_right",
+        "motion_right",
+        "watermark_detected",
+        "payload_exact",
+        "payload_equals_soft_binding",
+        "mean_clip_seconds",
+        "mean_step_ms",
+        "provenance_overhead",
+        "peak_rss_mib",
+    ] {
+        let _ = writeln!(text, "  {k:<30} {}", doc[k]);
     }
     if args.keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    Ok(Outcome::Success)
+    Ok(Report::new(doc, text))
 }
 
 #[cfg(test)]

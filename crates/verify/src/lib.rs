@@ -1,0 +1,203 @@
+//! Verification of any video: the Content Credentials (C2PA) half, the latent-watermark half
+//! (decode → latents → DDIM inversion → detection over a key ring), recovery of stripped
+//! credentials from a manifest store, and one verdict per file.
+//!
+//! The public face is small: a [`Verifier`] built from a [`VerifierConfig`] checks files into
+//! [`FileReport`]s, whose [`Status`] and verdict come from [`decide`], a pure function of the
+//! evidence; [`report`] renders them as text or HTML.
+//!
+//! ```no_run
+//! use candor_manifest::TrustAnchors;
+//! use candor_verify::{Policy, Verifier, VerifierConfig};
+//! // Credentials only: no model or watermark key is loaded.
+//! let verifier = Verifier::new(VerifierConfig::credentials_only(TrustAnchors::none()));
+//! let report = verifier.verify(std::path::Path::new("clip.mp4"));
+//! println!("{}: {}", report.status, report.verdict);
+//! println!("{:?}", report.outcome(Policy::default()));
+//! ```
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod batch;
+mod error;
+mod geometry;
+mod recovery;
+pub mod report;
+mod verdict;
+mod watermark;
+
+pub use batch::for_each_in_order;
+pub use error::{Result, VerifyError};
+pub use geometry::{candidate_placements, place, Placement};
+pub use recovery::{recover_manifests, store_payloads, RecoveredManifest};
+pub use report::{FileReport, Outcome, Policy, WatermarkHalf};
+pub use verdict::{
+    decide, describe_region, describe_temporal, CredentialEvidence, Evidence, Recovery, Status,
+    Verdict, WatermarkEvidence,
+};
+pub use watermark::{
+    check_file, check_frames, detect_in_noise, estimate_noise, GeometryReport, StageTimes,
+    WatermarkOptions, WatermarkReport,
+};
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use candor_diffusion::DiffusionModel;
+use candor_manifest::{
+    read_manifest, CredentialState, ManifestError, ManifestReport, TrustAnchors,
+};
+use candor_store::ManifestStore;
+use candor_watermark::KeyRing;
+
+/// What the watermark half needs, loaded once and shared by the workers of a batch.
+pub struct WatermarkSetup {
+    pub model: DiffusionModel,
+    pub ring: KeyRing,
+    /// Where stripped credentials are looked up; `None` skips recovery. One SQLite connection,
+    /// so lookups from parallel workers take turns (they are rare and fast).
+    pub store: Option<Mutex<ManifestStore>>,
+    pub options: WatermarkOptions,
+}
+
+/// How to verify.
+pub struct VerifierConfig {
+    /// Roots whose signers are trusted; nothing is trusted without them.
+    pub anchors: TrustAnchors,
+    /// The watermark half; `None` checks credentials only.
+    pub watermark: Option<WatermarkSetup>,
+    /// Why the watermark is not checked, when `watermark` is `None` (reported per file).
+    pub watermark_note: Option<String>,
+}
+
+impl VerifierConfig {
+    /// Credentials only, under these trust anchors.
+    pub fn credentials_only(anchors: TrustAnchors) -> Self {
+        Self {
+            anchors,
+            watermark: None,
+            watermark_note: None,
+        }
+    }
+}
+
+/// Checks videos: credentials, watermark, recovery, verdict.
+pub struct Verifier {
+    config: VerifierConfig,
+}
+
+impl Verifier {
+    pub fn new(config: VerifierConfig) -> Self {
+        Self { config }
+    }
+
+    /// The trust anchors this verifier uses.
+    pub fn anchors(&self) -> &TrustAnchors {
+        &self.config.anchors
+    }
+
+    /// Verifies one file.
+    pub fn verify(&self, file: &Path) -> FileReport {
+        self.verify_fragmented(file, None)
+    }
+
+    /// Verifies a fragmented MP4: `file` is the init segment, `fragments` its media segments.
+    pub fn verify_fragmented(&self, file: &Path, fragments: Option<&[PathBuf]>) -> FileReport {
+        let mut report = credentials_half(file, fragments, &self.config.anchors);
+        if report.status != Status::Error {
+            match &self.config.watermark {
+                Some(setup) => add_watermark(&mut report, setup, &self.config.anchors),
+                None => report.watermark_note = self.config.watermark_note.clone(),
+            }
+        }
+        report
+    }
+
+    /// Verifies `files` on up to `jobs` threads; `emit` receives the reports in input order, each
+    /// as soon as it and every report before it are done.
+    pub fn verify_batch(&self, files: &[PathBuf], jobs: usize, emit: impl FnMut(FileReport)) {
+        for_each_in_order(files, jobs, |f| self.verify(f), emit);
+    }
+}
+
+/// The credentials half of verification for one file.
+fn credentials_half(
+    file: &Path,
+    fragments: Option<&[PathBuf]>,
+    anchors: &TrustAnchors,
+) -> FileReport {
+    if !file.is_file() {
+        return FileReport::unreadable(
+            file.to_path_buf(),
+            format!("{}: no such file", file.display()),
+        );
+    }
+    let manifest = match read_manifest(file, fragments, anchors) {
+        Ok(m) => m,
+        Err(ManifestError::UnsupportedFormat { reason, .. }) => {
+            // Containers that cannot embed credentials simply carry none; they must still be video.
+            if let Err(e) = candor_media::probe(file) {
+                return FileReport::unreadable(file.to_path_buf(), e.to_string());
+            }
+            let mut none = ManifestReport::none(anchors.is_configured());
+            none.summary = format!("No Content Credentials ({reason})");
+            none
+        }
+        Err(e) => return FileReport::unreadable(file.to_path_buf(), e.to_string()),
+    };
+    FileReport {
+        file: file.to_path_buf(),
+        status: Status::of_credentials(manifest.state),
+        verdict: manifest.summary.clone(),
+        manifest: Some(manifest),
+        watermark: None,
+        watermark_note: None,
+        error: None,
+    }
+}
+
+/// Runs the watermark half, recovers stripped credentials, and decides the verdict.
+fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &TrustAnchors) {
+    let wm = match check_file(&report.file, &setup.model, &setup.ring, &setup.options) {
+        Ok(w) => w,
+        Err(e) => {
+            report.watermark_note = Some(format!("not checked: {e}"));
+            return;
+        }
+    };
+    let payload = wm.detection.payload().map(|p| p.to_bytes().to_vec());
+    let manifest = report.manifest.as_ref();
+    let state = manifest.map(|m| m.state).unwrap_or(CredentialState::None);
+    let mut recovered = None;
+    if wm.present && state == CredentialState::None {
+        if let (Some(store), Some(bytes)) = (&setup.store, &payload) {
+            recovered = recovery::recover(store, &wm, bytes, &report.file, anchors);
+        }
+    }
+    let verdict = decide(&Evidence {
+        credentials: CredentialEvidence {
+            state,
+            summary: &report.verdict,
+            soft_binding: manifest
+                .and_then(|m| m.soft_binding.as_ref())
+                .map(|b| b.value.as_slice()),
+        },
+        watermark: Some(WatermarkEvidence {
+            present: wm.present,
+            payload: payload.as_deref(),
+            false_positive_rate: wm.detection.false_positive_rate(),
+            temporal: wm.detection.temporal(),
+            spatial: wm.detection.spatial(),
+        }),
+        recovery: match &recovered {
+            None => Recovery::NotFound,
+            Some(r) if r.accepted => Recovery::Accepted,
+            Some(_) => Recovery::Rejected,
+        },
+    });
+    report.status = verdict.status;
+    report.verdict = verdict.sentence;
+    report.watermark = Some(WatermarkHalf {
+        report: wm,
+        recovered,
+    });
+}

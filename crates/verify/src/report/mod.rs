@@ -1,0 +1,147 @@
+//! What verification reports about one file, and its renderings for people: text and HTML.
+
+mod html;
+mod text;
+
+pub use html::{escape, render_html};
+pub use text::render_text;
+
+use std::path::PathBuf;
+
+use candor_manifest::{CredentialState, ManifestReport};
+use serde::Serialize;
+
+use crate::recovery::RecoveredManifest;
+use crate::verdict::Status;
+use crate::watermark::WatermarkReport;
+
+/// The watermark half of a file's report.
+#[derive(Debug, Serialize)]
+pub struct WatermarkHalf {
+    #[serde(flatten)]
+    pub report: WatermarkReport,
+    pub recovered: Option<RecoveredManifest>,
+}
+
+/// What verification says about one file (`candor verify --json` prints one per line).
+#[derive(Debug, Serialize)]
+pub struct FileReport {
+    pub file: PathBuf,
+    pub status: Status,
+    /// One sentence for people.
+    pub verdict: String,
+    /// The Content Credentials half; absent when the file could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<ManifestReport>,
+    /// The watermark half; `null` when not checked (`--no-watermark`, or no model or key).
+    pub watermark: Option<WatermarkHalf>,
+    /// Why the watermark was not checked, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watermark_note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What a caller requires of a file beyond intact credentials.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// A file without credentials (and none recovered) fails.
+    pub require_credentials: bool,
+    /// Intact credentials from a signer that is not trusted fail.
+    pub require_trusted: bool,
+}
+
+/// How a file's check ends under a [`Policy`] (the CLI's exit code: 0, 1, 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Unreadable,
+}
+
+impl FileReport {
+    /// The outcome of this file under `policy`.
+    pub fn outcome(&self, policy: Policy) -> Outcome {
+        let Some(m) = &self.manifest else {
+            return Outcome::Unreadable;
+        };
+        match self.status {
+            Status::Error => return Outcome::Unreadable,
+            Status::Failed => return Outcome::Fail,
+            Status::Verified | Status::NoCredentials => {}
+        }
+        let recovered = self
+            .watermark
+            .as_ref()
+            .and_then(|w| w.recovered.as_ref())
+            .is_some_and(|r| r.accepted);
+        match m.state {
+            CredentialState::Invalid => Outcome::Fail,
+            CredentialState::None if policy.require_credentials && !recovered => Outcome::Fail,
+            CredentialState::Valid if policy.require_trusted => Outcome::Fail,
+            _ => Outcome::Pass,
+        }
+    }
+
+    /// A report for a file that could not be checked.
+    pub(crate) fn unreadable(file: PathBuf, message: String) -> Self {
+        FileReport {
+            file,
+            status: Status::Error,
+            verdict: format!("Could not check: {message}"),
+            manifest: None,
+            watermark: None,
+            watermark_note: None,
+            error: Some(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(state: Option<CredentialState>, status: Status) -> FileReport {
+        FileReport {
+            file: PathBuf::from("x.mp4"),
+            status,
+            verdict: String::new(),
+            manifest: state.map(|s| {
+                let mut m = ManifestReport::none(false);
+                m.state = s;
+                m
+            }),
+            watermark: None,
+            watermark_note: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn outcomes_follow_the_policy() {
+        let strict = Policy {
+            require_credentials: true,
+            require_trusted: true,
+        };
+        let lax = Policy::default();
+        use CredentialState as C;
+        let cases = [
+            (None, Status::Error, lax, Outcome::Unreadable),
+            (Some(C::Trusted), Status::Verified, strict, Outcome::Pass),
+            (Some(C::Valid), Status::Verified, lax, Outcome::Pass),
+            (Some(C::Valid), Status::Verified, strict, Outcome::Fail),
+            (Some(C::Invalid), Status::Failed, lax, Outcome::Fail),
+            (Some(C::None), Status::NoCredentials, lax, Outcome::Pass),
+            (Some(C::None), Status::NoCredentials, strict, Outcome::Fail),
+            // The watermark contradicted valid credentials.
+            (Some(C::Valid), Status::Failed, lax, Outcome::Fail),
+        ];
+        for (state, status, policy, outcome) in cases {
+            assert_eq!(
+                report(state, status).outcome(policy),
+                outcome,
+                "{state:?} {status:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! What a detection concludes: the public outcome types, and the one place where p-values are
+//! corrected for every test that was run (key ring, placements, the store's candidate test).
+
+use serde::{Deserialize, Serialize};
+
+use super::decode::PayloadMatch;
+use super::presence::CandidateDetection;
+use super::DetectOptions;
+use crate::key::KeyRing;
+use crate::payload::Payload;
+
+/// Which original frame an observed frame carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameMatch {
+    /// Position in the observed latent.
+    pub observed: usize,
+    /// Template (original frame index) found, or `None` when no template matches (foreign frame).
+    pub template: Option<usize>,
+    /// Fraction of compared signs that agree with that template (0.5 = chance).
+    pub agreement: f32,
+    /// Standard score of the agreement.
+    pub z: f32,
+    /// Too weak to say: no template matched, yet the frame agrees with the template its
+    /// neighbours expect clearly more than chance would (z ≥ 3). Such frames are not called
+    /// inserted.
+    #[serde(default)]
+    pub unreadable: bool,
+}
+
+/// One temporal edit found by comparing the frame order with the templates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TemporalEvent {
+    /// Original frames `first..=last` are missing; they belonged just before observed frame `before`
+    /// (`before` = number of observed frames when they were at the end).
+    Dropped {
+        first: usize,
+        last: usize,
+        before: usize,
+    },
+    /// Observed frame carries no template of this clip.
+    Inserted { observed: usize },
+    /// Observed frame is out of order (it carries `template`).
+    Reordered { observed: usize, template: usize },
+    /// Observed frame repeats a template already seen.
+    Duplicated { observed: usize, template: usize },
+}
+
+/// Agreement per spatial block: where the watermark still holds and where it was replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpatialMap {
+    /// Block size in latent pixels.
+    pub block: usize,
+    pub grid_height: usize,
+    pub grid_width: usize,
+    /// Agreement per block over all matched frames, row-major (0.5 = chance, NaN = no data).
+    pub agreement: Vec<f32>,
+    /// Blocks judged replaced: at chance (foreign content), or pilots agreeing while the codeword
+    /// does not (pasted from another clip made with the same key).
+    pub tampered: Vec<bool>,
+    /// Agreement per block for each observed frame (empty rows for unmatched frames).
+    pub per_frame: Vec<Vec<f32>>,
+}
+
+/// The outcome of a detection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    /// True when the ring-adjusted p-value is at most the threshold.
+    pub(crate) present: bool,
+    /// p-value of the presence test, multiplied by the number of keys tried (capped at 1).
+    pub(crate) p_value: f64,
+    /// log10 of `p_value` (stays finite where `p_value` underflows to 0).
+    pub(crate) log10_p_value: f64,
+    /// The false-positive rate of this check per clip: the threshold, over the whole key ring.
+    pub(crate) false_positive_rate: f64,
+    /// Keys tried.
+    pub(crate) keys_tried: usize,
+    /// Index in the ring and fingerprint of the best-matching key.
+    pub(crate) key_index: usize,
+    pub(crate) key_id: String,
+    /// Decoded payload, when the CRC checks.
+    pub(crate) payload: Option<Payload>,
+    /// Fraction of element signs that disagree with the expected watermark on matched frames
+    /// (all elements when the payload decoded, pilots otherwise).
+    pub(crate) bit_error_rate: f32,
+    /// Pilot-B agreements and comparisons behind the p-value.
+    pub(crate) pilot_agreements: u64,
+    pub(crate) pilot_comparisons: u64,
+    pub(crate) frames: Vec<FrameMatch>,
+    pub(crate) temporal: Vec<TemporalEvent>,
+    pub(crate) spatial: Option<SpatialMap>,
+    /// True when the clip-wide test found the watermark: the mark was too weak to place single
+    /// frames, so frame edits cannot be told from weak frames and none are reported.
+    #[serde(default)]
+    pub(crate) clip_wide: bool,
+    /// The (observed frame, template) pairs the presence test counted.
+    #[serde(default)]
+    pub(crate) alignment: Vec<(usize, usize)>,
+}
+
+impl Detection {
+    pub fn present(&self) -> bool {
+        self.present
+    }
+
+    pub fn p_value(&self) -> f64 {
+        self.p_value
+    }
+
+    pub fn log10_p_value(&self) -> f64 {
+        self.log10_p_value
+    }
+
+    pub fn false_positive_rate(&self) -> f64 {
+        self.false_positive_rate
+    }
+
+    pub fn keys_tried(&self) -> usize {
+        self.keys_tried
+    }
+
+    pub fn key_index(&self) -> usize {
+        self.key_index
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    pub fn payload(&self) -> Option<Payload> {
+        self.payload
+    }
+
+    pub fn bit_error_rate(&self) -> f32 {
+        self.bit_error_rate
+    }
+
+    pub fn pilot_agreements(&self) -> u64 {
+        self.pilot_agreements
+    }
+
+    pub fn pilot_comparisons(&self) -> u64 {
+        self.pilot_comparisons
+    }
+
+    pub fn frames(&self) -> &[FrameMatch] {
+        &self.frames
+    }
+
+    pub fn temporal(&self) -> &[TemporalEvent] {
+        &self.temporal
+    }
+
+    pub fn spatial(&self) -> Option<&SpatialMap> {
+        self.spatial.as_ref()
+    }
+
+    pub fn clip_wide(&self) -> bool {
+        self.clip_wide
+    }
+
+    pub fn alignment(&self) -> &[(usize, usize)] {
+        &self.alignment
+    }
+
+    /// True when the clip's frames or regions were edited.
+    pub fn tampered(&self) -> bool {
+        !self.temporal.is_empty()
+            || self
+                .spatial
+                .as_ref()
+                .is_some_and(|m| m.tampered.iter().any(|&t| t))
+    }
+}
+
+/// Applies the threshold; without a significant watermark, alignment, payload and maps describe
+/// noise and are not reported.
+pub(super) fn conclude(mut d: Detection, threshold: f64) -> Detection {
+    d.p_value = 10f64.powf(d.log10_p_value);
+    d.false_positive_rate = threshold;
+    d.present = d.log10_p_value <= threshold.log10();
+    if !d.present {
+        d.temporal.clear();
+        d.spatial = None;
+        d.payload = None;
+        d.clip_wide = false;
+        d.alignment.clear();
+        for m in &mut d.frames {
+            m.template = None;
+        }
+    }
+    d
+}
+
+/// Every test that could have produced a detection of one clip, for the Bonferroni correction:
+/// each placement of the picture tried (the frame as it is, and each of a geometry search's), and
+/// the candidate-assisted test when a store's payloads are compared. The key ring is counted
+/// inside each test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TestBudget {
+    pub placements: usize,
+    pub candidate_test: bool,
+}
+
+impl TestBudget {
+    /// One test: the frame as it is, no candidates.
+    pub const SINGLE: TestBudget = TestBudget {
+        placements: 1,
+        candidate_test: false,
+    };
+
+    /// The number of tests the false-positive rate is split between.
+    pub fn tests(&self) -> usize {
+        self.placements.max(1) + usize::from(self.candidate_test)
+    }
+
+    /// The options for each single test: the threshold split evenly between the tests.
+    pub fn per_test(&self, options: &DetectOptions) -> DetectOptions {
+        DetectOptions {
+            threshold: options.threshold / self.tests() as f64,
+            ..options.clone()
+        }
+    }
+}
+
+/// What was learnt after the presence tests of a search, beyond the best detection itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refinement {
+    /// Nothing more.
+    None,
+    /// The candidate-assisted test found the mark the other tests missed, among `candidates`.
+    Assisted {
+        found: CandidateDetection,
+        candidates: usize,
+    },
+    /// The mark was found but too faint to decode; its payload was identified among candidates.
+    Identified(PayloadMatch),
+}
+
+/// The conclusion of a search over placements and tests: `best` is the detection with the
+/// smallest p-value, made with [`TestBudget::per_test`] options; `refinement` what the
+/// candidate tests added. Its p-value is multiplied by the number of tests (once, here), and its
+/// false-positive rate is the search's whole threshold. Returns the payload match, if any.
+pub fn conclude_search(
+    mut best: Detection,
+    refinement: Refinement,
+    ring: &KeyRing,
+    budget: TestBudget,
+    options: &DetectOptions,
+) -> (Detection, Option<PayloadMatch>) {
+    let payload_match = match refinement {
+        Refinement::None => None,
+        Refinement::Assisted { found, candidates } => {
+            best.present = true;
+            best.log10_p_value = found.log10_p_value;
+            best.payload = Some(found.payload);
+            best.key_index = found.key_index;
+            if let Some(key) = ring.keys().get(found.key_index) {
+                best.key_id = key.id().to_string();
+            }
+            best.bit_error_rate = found.bit_error_rate;
+            best.clip_wide = true;
+            best.alignment = found.alignment;
+            for m in &mut best.frames {
+                m.template = None;
+                m.unreadable = true;
+            }
+            Some(PayloadMatch {
+                payload: found.payload,
+                log10_p_value: found.log10_p_value,
+                candidates,
+                bit_error_rate: found.bit_error_rate,
+            })
+        }
+        Refinement::Identified(m) => {
+            best.payload = Some(m.payload);
+            best.bit_error_rate = m.bit_error_rate;
+            Some(m)
+        }
+    };
+    let adjust = (budget.tests() as f64).log10();
+    best.log10_p_value = (best.log10_p_value + adjust).min(0.0);
+    best.p_value = 10f64.powf(best.log10_p_value);
+    best.false_positive_rate = options.threshold;
+    (best, payload_match)
+}

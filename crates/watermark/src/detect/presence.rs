@@ -1,0 +1,378 @@
+//! The presence tests, each with a p-value that holds under "no watermark of this key":
+//! frame by frame (exact binomial on pilot B), clip-wide (Hoeffding over weighted pilots, for
+//! marks too faint to place a single frame) and candidate-assisted (every element, when the clip
+//! may carry one of a store's payloads).
+
+use serde::{Deserialize, Serialize};
+
+use super::observe::{element_weights, expected_signs, position_weights, Alignment, ObservedFrame};
+use super::thresholds::{CHANNEL_KEPT_MIN_Z, CHOOSE_FRAME_MIN_Z};
+use super::{DetectOptions, Detector};
+use crate::code;
+use crate::embed::data_bits;
+use crate::key::KeyRing;
+use crate::keystream::bit;
+use crate::payload::Payload;
+use crate::shape::{LatentShape, WatermarkError};
+use crate::stats::{ln_binomial_upper_tail, ln_hoeffding_bound, standard_score};
+
+/// The outcome of one presence test.
+pub(super) struct Presence {
+    pub(super) chosen: Vec<(usize, usize)>,
+    pub(super) selected: Vec<bool>,
+    pub(super) agreements: u64,
+    pub(super) comparisons: u64,
+    pub(super) ln_p: f64,
+}
+
+impl Detector {
+    /// The pilot-B presence test over the frames `chosen` (pairs of observed frame, template).
+    /// Channels that still carry the watermark are judged on pilot A alone: compression erases
+    /// fine latent bands first, and counting them would only dilute the evidence. Because the
+    /// choice never looks at pilot B, the B count stays exactly binomial under no watermark.
+    pub(super) fn frame_by_frame_presence(
+        &self,
+        frames: &[ObservedFrame],
+        chosen: Vec<(usize, usize)>,
+        channels: usize,
+        channel_of: &dyn Fn(usize) -> usize,
+    ) -> Presence {
+        let (na, nb) = (self.layout.pilot_a, self.layout.pilot_b);
+        let reliability = channel_reliability(
+            frames,
+            &chosen,
+            &self.templates,
+            0..na,
+            channels,
+            channel_of,
+        );
+        let selected: Vec<bool> = {
+            let picked: Vec<bool> = reliability
+                .iter()
+                .map(|r| r.z > CHANNEL_KEPT_MIN_Z)
+                .collect();
+            if picked.iter().any(|&p| p) {
+                picked
+            } else {
+                vec![true; channels]
+            }
+        };
+        let (mut agreements, mut comparisons) = (0u64, 0u64);
+        for &(o, t) in &chosen {
+            for j in na..na + nb {
+                if selected[channel_of(j)] {
+                    comparisons += 1;
+                    agreements += u64::from(bit(&frames[o].signs, j) == bit(&self.templates[t], j));
+                }
+            }
+        }
+        Presence {
+            ln_p: ln_binomial_upper_tail(comparisons, agreements),
+            chosen,
+            selected,
+            agreements,
+            comparisons,
+        }
+    }
+
+    /// The clip-wide test: for every run of templates `offset + round(o × rate)` covering at least
+    /// half the observed frames, the weighted sum S of ±1 pilot agreements (A and B). Under no
+    /// watermark each term is an independent fair ±w, so P(S ≥ s) ≤ exp(−s² / 2Σw²) (Hoeffding);
+    /// the best run's bound is multiplied by the number of runs tried.
+    pub(super) fn clip_wide_presence(
+        &self,
+        frames: &[ObservedFrame],
+        weights: &[f64],
+        channel_of: &dyn Fn(usize) -> usize,
+    ) -> Option<Presence> {
+        let pilots = self.layout.code_start();
+        let templates = self.templates.len();
+        if frames.is_empty() || pilots == 0 || templates == 0 {
+            return None;
+        }
+        let w: Vec<f64> = (0..pilots).map(|j| weights[channel_of(j)]).collect();
+        // Each element counts by its channel's weight times its clipped magnitude: a value near
+        // zero says little about its sign. Given the observation these are fixed numbers, so the
+        // bound holds conditionally, and so unconditionally.
+        let scaled: Vec<Vec<f64>> = frames.iter().map(|f| element_weights(f, &w)).collect();
+        let frame_square: Vec<f64> = scaled
+            .iter()
+            .map(|c| c.iter().map(|x| x * x).sum())
+            .collect();
+        // Weighted agreement of every (frame, template) pair, and its plain count:
+        // S = 2·Σ(agreeing c) − Σc, walking only the agreeing bits of each 64-bit word.
+        let totals: Vec<f64> = scaled.iter().map(|c| c.iter().sum()).collect();
+        let pair = |o: usize, t: usize| {
+            weighted_agreement(&frames[o].signs, &self.templates[t], &scaled[o], totals[o])
+        };
+        let table: Vec<Vec<(f64, u64)>> = (0..frames.len())
+            .map(|o| (0..templates).map(|t| pair(o, t)).collect())
+            .collect();
+        let (ln_p, chosen, runs) = best_run(
+            frames.len(),
+            templates,
+            &|o, t| table[o][t].0,
+            &frame_square,
+        )?;
+        let agreements = chosen.iter().map(|&(o, t)| table[o][t].1).sum();
+        Some(Presence {
+            ln_p: (ln_p + (runs as f64).ln()).min(0.0),
+            comparisons: (chosen.len() * pilots) as u64,
+            agreements,
+            chosen,
+            selected: weights.iter().map(|&x| x > 0.0).collect(),
+        })
+    }
+}
+
+/// Template steps per observed frame tried by the clip-wide test: the clip as it was, and
+/// frame-rate conversions that repeat (0.5, 0.8) or skip (1.25, 2) frames.
+pub(super) const SEQUENCE_RATES: [f64; 5] = [1.0, 0.8, 1.25, 0.5, 2.0];
+
+/// The run of templates (every offset, every rate in [`SEQUENCE_RATES`], covering at least half the
+/// frames) whose summed score `score(o, t)` has the smallest Hoeffding bound
+/// `ln p = −S² / 2Σ square[o]`. Returns that ln p (not yet corrected), the run's pairs and the
+/// number of runs tried.
+pub(super) fn best_run(
+    frames: usize,
+    templates: usize,
+    score: &dyn Fn(usize, usize) -> f64,
+    square: &[f64],
+) -> Option<(f64, Alignment, usize)> {
+    let mut runs = 0usize;
+    let mut best: Option<(f64, Vec<(usize, usize)>)> = None;
+    for rate in SEQUENCE_RATES {
+        for offset in 0..templates {
+            let pairs = template_run(frames, templates, offset, rate);
+            if pairs.is_empty() || 2 * pairs.len() < frames.min(templates) {
+                continue;
+            }
+            runs += 1;
+            let sum: f64 = pairs.iter().map(|&(o, t)| score(o, t)).sum();
+            let q: f64 = pairs.iter().map(|&(o, _)| square[o]).sum();
+            let ln_p = ln_hoeffding_bound(sum, q);
+            if best.as_ref().is_none_or(|(b, _)| ln_p < *b) {
+                best = Some((ln_p, pairs));
+            }
+        }
+    }
+    best.map(|(ln_p, pairs)| (ln_p, pairs, runs))
+}
+
+/// S = 2·Σ(c over agreeing positions) − Σc for packed signs `a`, `b` over positions `0..c.len()`,
+/// walking only the agreeing bits; also returns the number of agreeing positions.
+pub(super) fn weighted_agreement(a: &[u64], b: &[u64], c: &[f64], total: f64) -> (f64, u64) {
+    let (mut agreeing, mut count) = (0f64, 0u64);
+    for (w, chunk) in c.chunks(64).enumerate() {
+        let mut bits = !(a[w] ^ b[w]);
+        if chunk.len() < 64 {
+            bits &= (1u64 << chunk.len()) - 1;
+        }
+        count += u64::from(bits.count_ones());
+        while bits != 0 {
+            agreeing += chunk[bits.trailing_zeros() as usize];
+            bits &= bits - 1;
+        }
+    }
+    (2.0 * agreeing - total, count)
+}
+
+/// The (observed frame, template) pairs of the run `offset + round(o × rate)`, one frame per
+/// template, stopping at the last template.
+pub(super) fn template_run(
+    frames: usize,
+    templates: usize,
+    offset: usize,
+    rate: f64,
+) -> Vec<(usize, usize)> {
+    let mut seen = vec![false; templates];
+    let mut pairs = Vec::with_capacity(frames);
+    for o in 0..frames {
+        let t = offset + (o as f64 * rate).round() as usize;
+        if t >= templates {
+            break;
+        }
+        if !std::mem::replace(&mut seen[t], true) {
+            pairs.push((o, t));
+        }
+    }
+    pairs
+}
+
+/// Pilot agreement of each latent channel over the chosen frames, counted on the layout
+/// `positions` given.
+pub(super) struct ChannelReliability {
+    pub(super) rate: f32,
+    pub(super) z: f32,
+}
+
+pub(super) fn channel_reliability(
+    frames: &[ObservedFrame],
+    chosen: &[(usize, usize)],
+    templates: &[Vec<u64>],
+    positions: std::ops::Range<usize>,
+    channels: usize,
+    channel_of: &dyn Fn(usize) -> usize,
+) -> Vec<ChannelReliability> {
+    let mut agree = vec![0u32; channels];
+    let mut total = vec![0u32; channels];
+    for &(o, t) in chosen {
+        for j in positions.clone() {
+            let c = channel_of(j);
+            total[c] += 1;
+            agree[c] += u32::from(bit(&frames[o].signs, j) == bit(&templates[t], j));
+        }
+    }
+    agree
+        .iter()
+        .zip(&total)
+        .map(|(&a, &n)| {
+            let n = n.max(1);
+            ChannelReliability {
+                rate: a as f32 / n as f32,
+                z: standard_score(a as usize, n as usize),
+            }
+        })
+        .collect()
+}
+
+/// Frames whose pilot-A match is at least weakly significant (z ≥ [`CHOOSE_FRAME_MIN_Z`]), one per template (the
+/// strongest); all frames' best templates when none qualifies.
+pub(super) fn choose_frames(best: &[(usize, f32)], templates: usize) -> Vec<(usize, usize)> {
+    let pick = |min_z: f32| {
+        let mut per_template: Vec<Option<(usize, f32)>> = vec![None; templates];
+        for (o, &(t, z)) in best.iter().enumerate() {
+            if z >= min_z && per_template[t].is_none_or(|(_, bz)| z > bz) {
+                per_template[t] = Some((o, z));
+            }
+        }
+        per_template
+            .iter()
+            .enumerate()
+            .filter_map(|(t, e)| e.map(|(o, _)| (o, t)))
+            .collect::<Vec<_>>()
+    };
+    let strong = pick(CHOOSE_FRAME_MIN_Z);
+    if strong.is_empty() {
+        pick(f32::NEG_INFINITY)
+    } else {
+        strong
+    }
+}
+
+/// A watermark found by [`detect_among_candidates`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateDetection {
+    pub key_index: usize,
+    pub payload: Payload,
+    /// log10 of the bound, multiplied by keys × candidates × runs tried.
+    pub log10_p_value: f64,
+    /// The (observed frame, template) pairs of the run that matched.
+    pub alignment: Vec<(usize, usize)>,
+    /// Fraction of all element signs of those frames that disagree with the expected ones.
+    pub bit_error_rate: f32,
+}
+
+/// The candidate-assisted test, for a mark too faint for [`detect`]: if the clip carries one of
+/// `candidates` (a manifest store's soft bindings), every element's expected sign is known, not
+/// just the pilots', so the clip-wide test can count all of them — twice the evidence. For each
+/// key, candidate and run of templates, S = Σ c·(±1) over every element (c = calibrated channel
+/// weight × clipped value). Under no watermark of the key every expected sign is a fair coin
+/// independent of the observation, so `P(S ≥ s) ≤ exp(−s²/2Σc²)` for each, and the best is
+/// multiplied by keys × candidates × runs. Returns the best when it reaches `options.threshold`.
+pub fn detect_among_candidates(
+    ring: &KeyRing,
+    latent: &[f32],
+    shape: LatentShape,
+    candidates: &[Payload],
+    options: &DetectOptions,
+) -> Result<Option<CandidateDetection>, WatermarkError> {
+    shape.check(Some(latent.len()))?;
+    if ring.is_empty() {
+        return Err(WatermarkError::NoKeys);
+    }
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let n = shape.frame_len();
+    let templates = options
+        .max_templates
+        .unwrap_or((2 * shape.frames).max(64))
+        .max(1);
+    let mut tests = 0usize;
+    let mut best: Option<(f64, usize, Payload, Alignment)> = None;
+    for (key_index, key) in ring.keys().iter().enumerate() {
+        let detector = Detector::new(key, n, templates);
+        let layout = &detector.layout;
+        let weights = position_weights(layout, shape, options);
+        let frames: Vec<ObservedFrame> = latent
+            .chunks_exact(n)
+            .map(|f| ObservedFrame::new(f, layout))
+            .collect();
+        let scaled: Vec<Vec<f64>> = frames
+            .iter()
+            .map(|f| element_weights(f, &weights))
+            .collect();
+        let totals: Vec<f64> = scaled.iter().map(|c| c.iter().sum()).collect();
+        let square: Vec<f64> = scaled
+            .iter()
+            .map(|c| c.iter().map(|x| x * x).sum())
+            .collect();
+        for &candidate in candidates {
+            let codeword = code::encode(&candidate.to_bits());
+            let expected = expected_signs(layout, &detector.templates, Some(&codeword));
+            let table: Vec<Vec<f64>> = (0..frames.len())
+                .map(|o| {
+                    (0..templates)
+                        .map(|t| {
+                            weighted_agreement(
+                                &frames[o].signs,
+                                &expected[t],
+                                &scaled[o],
+                                totals[o],
+                            )
+                            .0
+                        })
+                        .collect()
+                })
+                .collect();
+            let Some((ln_p, pairs, runs)) =
+                best_run(frames.len(), templates, &|o, t| table[o][t], &square)
+            else {
+                continue;
+            };
+            tests += runs;
+            if best.as_ref().is_none_or(|(b, ..)| ln_p < *b) {
+                best = Some((ln_p, key_index, candidate, pairs));
+            }
+        }
+    }
+    let Some((ln_p, key_index, payload, alignment)) = best else {
+        return Ok(None);
+    };
+    let log10_p_value = (ln_p / std::f64::consts::LN_10 + (tests.max(1) as f64).log10()).min(0.0);
+    if log10_p_value > options.threshold.log10() {
+        return Ok(None);
+    }
+    // How far the matched frames are from the expected signs, for the report.
+    let key = &ring.keys()[key_index];
+    let detector = Detector::new(key, n, templates);
+    let codeword = code::encode(&payload.to_bits());
+    let (mut wrong, mut total) = (0usize, 0usize);
+    for &(o, t) in &alignment {
+        let obs = ObservedFrame::new(&latent[o * n..(o + 1) * n], &detector.layout);
+        let data = data_bits(&detector.layout, &codeword, t);
+        for j in 0..n {
+            total += 1;
+            wrong +=
+                usize::from(bit(&obs.signs, j) != (bit(&detector.templates[t], j) ^ bit(&data, j)));
+        }
+    }
+    Ok(Some(CandidateDetection {
+        key_index,
+        payload,
+        log10_p_value,
+        alignment,
+        bit_error_rate: wrong as f32 / total.max(1) as f32,
+    }))
+}

@@ -1,0 +1,287 @@
+//! Temporal events: every observed frame matched to the template it carries, then dropped,
+//! inserted, reordered and repeated frames read off the matched sequence.
+
+use super::observe::{ObservedFrame, PilotsVsCodeword};
+use super::thresholds::{
+    BLEND_MIN_Z, FAINT_CLIP_Z, FRAME_MATCH_ALPHA, NEIGHBOUR_MATCH_ALPHA, OTHER_CLIP_GAP_Z,
+    OTHER_CLIP_PILOT_Z, UNREADABLE_MIN_Z, UNREADABLE_MIN_Z_FAINT,
+};
+use super::{FrameMatch, TemporalEvent};
+use crate::keystream::agreement;
+use crate::stats::{ln_binomial_upper_tail, standard_score};
+
+/// Best template for every observed frame, judged on `len` known positions. A frame counts as
+/// matched when its agreement would arise by chance with probability below 1e-6 after accounting
+/// for every (frame, template) pair tried. `hint` (observed frame, template) pairs, when given,
+/// are the clip-wide alignment that found the watermark: frames too weak to match on their own are
+/// re-tested against their template from it rather than from their neighbours.
+pub(super) fn match_frames(
+    frames: &[ObservedFrame],
+    expected: &[Vec<u64>],
+    len: usize,
+    hint: Option<&[(usize, usize)]>,
+) -> Vec<FrameMatch> {
+    let tries = (frames.len() * expected.len()).max(1) as f64;
+    let ln_alpha = (FRAME_MATCH_ALPHA / tries).ln();
+    let score = |o: usize, t: usize| agreement(&frames[o].signs, &expected[t], 0, len);
+    let mut matches: Vec<FrameMatch> = (0..frames.len())
+        .map(|o| {
+            let mut best = (0usize, 0usize);
+            for t in 0..expected.len() {
+                let a = score(o, t);
+                if a > best.1 {
+                    best = (t, a);
+                }
+            }
+            let matched = len > 0 && ln_binomial_upper_tail(len as u64, best.1 as u64) < ln_alpha;
+            FrameMatch {
+                observed: o,
+                template: matched.then_some(best.0),
+                agreement: best.1 as f32 / len.max(1) as f32,
+                z: standard_score(best.1, len),
+                unreadable: false,
+            }
+        })
+        .collect();
+    // A frame that compression left too weak for the open search is tested once more, against
+    // the one template its matched neighbours say belongs there: one test per frame needs far less
+    // evidence. Only frames that fail this too are called foreign.
+    let ln_alpha_neighbour = (NEIGHBOUR_MATCH_ALPHA / frames.len().max(1) as f64).ln();
+    // How strong the clip is: the median frame's best score in the open search.
+    let mut best_z: Vec<f32> = matches.iter().map(|m| m.z).collect();
+    best_z.sort_by(f32::total_cmp);
+    let faint = best_z
+        .get(best_z.len() / 2)
+        .is_some_and(|&z| z < FAINT_CLIP_Z);
+    let unreadable_min_z = if faint {
+        UNREADABLE_MIN_Z_FAINT
+    } else {
+        UNREADABLE_MIN_Z
+    };
+    // The nearest matched frame before (else after) says which template belongs at `o`.
+    let mut last_matched: Option<(usize, usize)> = None;
+    for o in 0..matches.len() {
+        if let Some(t) = matches[o].template {
+            last_matched = Some((o, t));
+            continue;
+        }
+        if len == 0 {
+            continue;
+        }
+        let from_previous = last_matched.map(|(mo, t)| t + (o - mo));
+        let from_next = || {
+            matches[o + 1..]
+                .iter()
+                .find_map(|m| m.template.map(|t| (m.observed, t)))
+                .and_then(|(mo, t)| t.checked_sub(mo - o))
+        };
+        let from_hint =
+            hint.and_then(|pairs| pairs.iter().find(|&&(ho, _)| ho == o).map(|&(_, t)| t));
+        let Some(t) = from_hint
+            .or(from_previous)
+            .or_else(from_next)
+            .filter(|&t| t < expected.len())
+        else {
+            continue;
+        };
+        let a = score(o, t);
+        let z = standard_score(a, len);
+        let matched = ln_binomial_upper_tail(len as u64, a as u64) < ln_alpha_neighbour;
+        matches[o] = FrameMatch {
+            observed: o,
+            template: matched.then_some(t),
+            agreement: a as f32 / len as f32,
+            z,
+            unreadable: !matched && z >= unreadable_min_z,
+        };
+    }
+    let blend_min_z = if faint {
+        UNREADABLE_MIN_Z_FAINT
+    } else {
+        BLEND_MIN_Z
+    };
+    unmix_blends(&mut matches, expected.len(), len, blend_min_z, &score);
+    matches
+}
+
+/// A frame that carries a neighbour's template where its own is missing may be a blend of the two
+/// (a codec carrying most blocks over from the previous frame — VP9 in real-time mode at CRF 40
+/// does — or frame blending). When it also agrees with the template that belongs at its place
+/// (z ≥ `min_z`), it is unreadable rather than a repeat: a frame really repeated by an edit, or
+/// the frame after a dropped one, agrees with that template only by chance.
+pub(super) fn unmix_blends(
+    matches: &mut [FrameMatch],
+    templates: usize,
+    len: usize,
+    min_z: f32,
+    score: &dyn Fn(usize, usize) -> usize,
+) {
+    let held: std::collections::HashSet<usize> =
+        matches.iter().filter_map(|m| m.template).collect();
+    for o in 0..matches.len() {
+        let Some(t) = matches[o].template else {
+            continue;
+        };
+        let before = matches[..o]
+            .iter()
+            .rev()
+            .find_map(|m| m.template.map(|t| t + (o - m.observed)));
+        let after = || {
+            matches[o + 1..]
+                .iter()
+                .find_map(|m| m.template.and_then(|t| t.checked_sub(m.observed - o)))
+        };
+        let Some(own) = before.or_else(after) else {
+            continue;
+        };
+        if own == t || own >= templates || held.contains(&own) || own.abs_diff(t) != 1 {
+            continue;
+        }
+        let a = score(o, own);
+        let z = standard_score(a, len);
+        if z >= min_z {
+            matches[o] = FrameMatch {
+                observed: o,
+                template: None,
+                agreement: a as f32 / len.max(1) as f32,
+                z,
+                unreadable: true,
+            };
+        }
+    }
+}
+
+/// A matched frame whose pilots agree clearly (z ≥ [`OTHER_CLIP_PILOT_Z`]) while its codeword falls more than [`OTHER_CLIP_GAP_Z`] sd
+/// behind them and less than half as far above chance ([`PilotsVsCodeword`]) comes from another
+/// clip made with the same key: it is unmatched (reported as inserted).
+pub(super) fn mark_other_clips(
+    matches: &mut [FrameMatch],
+    frames: &[ObservedFrame],
+    expected: &[Vec<u64>],
+    data_start: usize,
+    len: usize,
+) {
+    if len <= data_start || data_start == 0 {
+        return;
+    }
+    for m in matches.iter_mut() {
+        let Some(t) = m.template else { continue };
+        let signs = &frames[m.observed].signs;
+        let split = PilotsVsCodeword {
+            pilot_agree: agreement(signs, &expected[t], 0, data_start),
+            pilot_count: data_start,
+            data_agree: agreement(signs, &expected[t], data_start, len),
+            data_count: len - data_start,
+        };
+        let pilots_z = standard_score(split.pilot_agree, split.pilot_count);
+        if pilots_z >= OTHER_CLIP_PILOT_Z && split.looks_like_another_clip(OTHER_CLIP_GAP_Z) {
+            m.template = None;
+            m.unreadable = false;
+        }
+    }
+}
+
+/// Dropped, inserted, reordered and duplicated frames from the matched template sequence.
+pub(super) fn temporal_events(matches: &[FrameMatch]) -> Vec<TemporalEvent> {
+    let mut events = Vec::new();
+    if matches.iter().all(|m| m.template.is_none()) {
+        return events;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut sequence: Vec<(usize, usize)> = Vec::new(); // (observed, template), first occurrences
+    for m in matches.iter().filter(|m| !m.unreadable) {
+        match m.template {
+            None => events.push(TemporalEvent::Inserted {
+                observed: m.observed,
+            }),
+            Some(t) if !seen.insert(t) => events.push(TemporalEvent::Duplicated {
+                observed: m.observed,
+                template: t,
+            }),
+            Some(t) => sequence.push((m.observed, t)),
+        }
+    }
+    // Frames outside a longest increasing run of templates are the ones that moved.
+    let keep = longest_increasing(&sequence.iter().map(|&(_, t)| t).collect::<Vec<_>>());
+    let mut in_order = Vec::new();
+    for (i, &(o, t)) in sequence.iter().enumerate() {
+        if keep.contains(&i) {
+            in_order.push((o, t));
+        } else {
+            events.push(TemporalEvent::Reordered {
+                observed: o,
+                template: t,
+            });
+        }
+    }
+    // Gaps in the in-order run that no moved frame fills are drops.
+    // An unreadable frame is taken to hold the next template in line, not to hide a drop.
+    let unreadable: Vec<usize> = matches
+        .iter()
+        .filter(|m| m.unreadable)
+        .map(|m| m.observed)
+        .collect();
+    let mut expected_next = 0usize;
+    let mut previous_observed: Option<usize> = None;
+    for &(o, t) in &in_order {
+        let between = unreadable
+            .iter()
+            .filter(|&&u| u < o && previous_observed.is_none_or(|p| u > p))
+            .count();
+        previous_observed = Some(o);
+        if t > expected_next {
+            let missing: Vec<usize> = (expected_next..t)
+                .filter(|x| !seen.contains(x))
+                .skip(between)
+                .collect();
+            for run in runs(&missing) {
+                events.push(TemporalEvent::Dropped {
+                    first: run.0,
+                    last: run.1,
+                    before: o,
+                });
+            }
+        }
+        expected_next = expected_next.max(t + 1);
+    }
+    events.sort_by_key(|e| match e {
+        TemporalEvent::Dropped { before, .. } => (*before, 0),
+        TemporalEvent::Inserted { observed } => (*observed, 1),
+        TemporalEvent::Reordered { observed, .. } => (*observed, 1),
+        TemporalEvent::Duplicated { observed, .. } => (*observed, 1),
+    });
+    events
+}
+
+/// Indices of one longest strictly increasing subsequence (patience sorting, O(n log n)).
+pub(super) fn longest_increasing(values: &[usize]) -> std::collections::HashSet<usize> {
+    let mut tails: Vec<usize> = Vec::new(); // index into values of the tail of each length
+    let mut parent: Vec<Option<usize>> = vec![None; values.len()];
+    for (i, &v) in values.iter().enumerate() {
+        let pos = tails.partition_point(|&j| values[j] < v);
+        parent[i] = pos.checked_sub(1).map(|p| tails[p]);
+        if pos == tails.len() {
+            tails.push(i);
+        } else {
+            tails[pos] = i;
+        }
+    }
+    let mut out = std::collections::HashSet::new();
+    let mut cursor = tails.last().copied();
+    while let Some(i) = cursor {
+        out.insert(i);
+        cursor = parent[i];
+    }
+    out
+}
+
+pub(super) fn runs(sorted: &[usize]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &x in sorted {
+        match out.last_mut() {
+            Some(last) if last.1 + 1 == x => last.1 = x,
+            _ => out.push((x, x)),
+        }
+    }
+    out
+}
