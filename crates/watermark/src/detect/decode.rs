@@ -157,3 +157,49 @@ pub fn identify_payload(
         bit_error_rate: wrong as f32 / total.max(1) as f32,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::embed;
+    use crate::key::WatermarkKey;
+    use rand::SeedableRng;
+
+    #[test]
+    fn soft_decoding_reads_back_the_embedded_payload() -> Result<(), WatermarkError> {
+        let key = WatermarkKey::new(&[5; 32]);
+        let shape = LatentShape::new(4, 4, 16, 16);
+        let payload = Payload::new(0xfeed);
+        let noise = embed(
+            &key,
+            payload,
+            shape,
+            &mut rand::rngs::StdRng::seed_from_u64(2),
+        )?;
+        let n = shape.frame_len();
+        let detector = Detector::new(&key, n, 8);
+        let frames: Vec<ObservedFrame> = noise
+            .chunks_exact(n)
+            .map(|f| ObservedFrame::new(f, &detector.layout))
+            .collect();
+        let chosen: Vec<(usize, usize)> = (0..4).map(|o| (o, o)).collect();
+        assert_eq!(
+            detector.decode_payload(&frames, &chosen, &|_| 1.0),
+            Some(payload)
+        );
+        // Aligned to the wrong templates, the code bits are noise: the CRC rejects them.
+        let wrong: Vec<(usize, usize)> = (0..4).map(|o| (o, o + 4)).collect();
+        assert_eq!(detector.decode_payload(&frames, &wrong, &|_| 1.0), None);
+        assert_eq!(detector.decode_payload(&frames, &[], &|_| 1.0), None);
+        // Positive evidence means a 0 bit: the soft values agree with the codeword's signs.
+        let soft = detector.soft_code_bits(&frames, &chosen, &|_| 1.0);
+        let codeword = code::encode(&payload.to_bits());
+        let agree = soft
+            .iter()
+            .zip(&codeword)
+            .filter(|(&s, &one)| (s < 0.0) == one)
+            .count();
+        assert_eq!(agree, codeword.len());
+        Ok(())
+    }
+}

@@ -129,3 +129,89 @@ impl PilotsVsCodeword {
         self.gap_z() >= min_z && data < 0.5 * pilots
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::WatermarkKey;
+    use crate::keystream::{bit, template_bits};
+
+    fn layout(n: usize) -> Layout {
+        Layout::new(&WatermarkKey::new(&[3; 32]), n, crate::code::CODE_BITS)
+    }
+
+    #[test]
+    fn observed_frames_read_signs_in_layout_order_and_neutralise_non_finite_values() {
+        let l = layout(256);
+        let mut frame: Vec<f32> = (0..256)
+            .map(|i| if i % 3 == 0 { -1.5 } else { 0.5 })
+            .collect();
+        frame[7] = f32::NAN;
+        frame[9] = f32::NEG_INFINITY;
+        let obs = ObservedFrame::new(&frame, &l);
+        for (j, &e) in l.order.iter().enumerate() {
+            let v = frame[e as usize];
+            let v = if v.is_finite() { v } else { 0.0 };
+            assert_eq!(obs.values[j], v);
+            assert_eq!(bit(&obs.signs, j), v < 0.0, "position {j}");
+        }
+    }
+
+    #[test]
+    fn element_weights_clip_large_values() {
+        let l = layout(64);
+        let frame: Vec<f32> = (0..64).map(|i| i as f32 - 32.0).collect();
+        let obs = ObservedFrame::new(&frame, &l);
+        let w = element_weights(&obs, &[2.0; 10]);
+        assert_eq!(w.len(), 10);
+        for (j, &x) in w.iter().enumerate() {
+            assert_eq!(x, 2.0 * f64::from(obs.values[j].abs().min(SOFT_CLIP)));
+        }
+    }
+
+    #[test]
+    fn expected_signs_are_the_template_xor_the_codeword() {
+        let key = WatermarkKey::new(&[3; 32]);
+        let l = layout(512);
+        let templates: Vec<Vec<u64>> = (0..3).map(|t| template_bits(&key, 512, t)).collect();
+        assert_eq!(expected_signs(&l, &templates, None), templates);
+        let codeword: Vec<bool> = (0..crate::code::CODE_BITS).map(|i| i % 2 == 0).collect();
+        let with = expected_signs(&l, &templates, Some(&codeword));
+        for t in 0..3 {
+            let data = data_bits(&l, &codeword, t);
+            for j in 0..512 {
+                assert_eq!(bit(&with[t], j), bit(&templates[t], j) ^ bit(&data, j));
+            }
+            // Pilots carry no data.
+            for j in 0..l.code_start() {
+                assert_eq!(bit(&with[t], j), bit(&templates[t], j));
+            }
+        }
+    }
+
+    #[test]
+    fn another_clip_shows_as_pilots_ahead_of_a_codeword_at_chance() {
+        let own = PilotsVsCodeword {
+            pilot_agree: 700,
+            pilot_count: 1000,
+            data_agree: 2800,
+            data_count: 4000,
+        };
+        assert!(!own.looks_like_another_clip(5.0));
+        let other = PilotsVsCodeword {
+            data_agree: 2000,
+            ..own
+        };
+        assert!(other.looks_like_another_clip(5.0));
+        // A region pasted into this clip's frame keeps most of its codeword agreement.
+        let mixed = PilotsVsCodeword {
+            data_agree: 2600,
+            ..own
+        };
+        assert!(!mixed.looks_like_another_clip(5.0));
+        assert!(!PilotsVsCodeword::default().looks_like_another_clip(0.0));
+        let mut sum = own;
+        sum.add(&other);
+        assert_eq!((sum.pilot_count, sum.data_agree), (2000, 4800));
+    }
+}

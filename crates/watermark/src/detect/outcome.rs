@@ -284,3 +284,116 @@ pub fn conclude_search(
     best.false_positive_rate = options.threshold;
     (best, payload_match)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detection(log10_p: f64, present: bool) -> Detection {
+        Detection {
+            present,
+            p_value: 10f64.powf(log10_p),
+            log10_p_value: log10_p,
+            false_positive_rate: 1e-9,
+            keys_tried: 1,
+            key_index: 0,
+            key_id: "k".into(),
+            payload: present.then(|| Payload::new(7)),
+            bit_error_rate: 0.1,
+            pilot_agreements: 10,
+            pilot_comparisons: 12,
+            frames: vec![FrameMatch {
+                observed: 0,
+                template: Some(0),
+                agreement: 0.9,
+                z: 9.0,
+                unreadable: false,
+            }],
+            temporal: vec![TemporalEvent::Inserted { observed: 0 }],
+            spatial: None,
+            clip_wide: false,
+            alignment: vec![(0, 0)],
+        }
+    }
+
+    #[test]
+    fn the_budget_splits_the_rate_between_its_tests() {
+        let budget = TestBudget {
+            placements: 9,
+            candidate_test: true,
+        };
+        assert_eq!(budget.tests(), 10);
+        assert_eq!(TestBudget::SINGLE.tests(), 1);
+        let options = DetectOptions::default();
+        assert!((budget.per_test(&options).threshold - options.threshold / 10.0).abs() < 1e-24);
+    }
+
+    #[test]
+    fn the_search_is_concluded_once_with_its_whole_budget() {
+        let budget = TestBudget {
+            placements: 100,
+            candidate_test: false,
+        };
+        let ring = KeyRing::single(crate::key::WatermarkKey::new(&[1; 32]));
+        let (d, matched) = conclude_search(
+            detection(-20.0, true),
+            Refinement::None,
+            &ring,
+            budget,
+            &DetectOptions::default(),
+        );
+        assert_eq!(d.log10_p_value(), -18.0);
+        assert!((d.p_value() - 1e-18).abs() < 1e-30);
+        assert_eq!(d.false_positive_rate(), DetectOptions::default().threshold);
+        assert!(matched.is_none());
+        // A p-value never exceeds 1.
+        let (weak, _) = conclude_search(
+            detection(-1.0, false),
+            Refinement::None,
+            &ring,
+            budget,
+            &DetectOptions::default(),
+        );
+        assert_eq!(weak.log10_p_value(), 0.0);
+    }
+
+    #[test]
+    fn a_candidate_found_mark_replaces_the_detection() {
+        let ring = KeyRing::single(crate::key::WatermarkKey::new(&[1; 32]));
+        let found = CandidateDetection {
+            key_index: 0,
+            payload: Payload::new(42),
+            log10_p_value: -12.0,
+            alignment: vec![(0, 3), (1, 4)],
+            bit_error_rate: 0.3,
+        };
+        let (d, matched) = conclude_search(
+            detection(-2.0, false),
+            Refinement::Assisted {
+                found,
+                candidates: 5,
+            },
+            &ring,
+            TestBudget::SINGLE,
+            &DetectOptions::default(),
+        );
+        assert!(d.present() && d.clip_wide());
+        assert_eq!(d.payload(), Some(Payload::new(42)));
+        assert_eq!(d.alignment(), &[(0, 3), (1, 4)]);
+        assert!(d
+            .frames()
+            .iter()
+            .all(|m| m.unreadable && m.template.is_none()));
+        assert_eq!(matched.map(|m| m.candidates), Some(5));
+    }
+
+    #[test]
+    fn an_absent_mark_reports_no_alignment_payload_or_maps() {
+        let d = conclude(detection(-3.0, true), 1e-9);
+        assert!(!d.present());
+        assert!(d.payload().is_none() && d.temporal().is_empty() && d.alignment().is_empty());
+        assert!(d.frames().iter().all(|m| m.template.is_none()));
+        let kept = conclude(detection(-12.0, true), 1e-9);
+        assert!(kept.present() && kept.payload().is_some());
+    }
+}

@@ -376,3 +376,76 @@ pub fn detect_among_candidates(
         bit_error_rate: wrong as f32 / total.max(1) as f32,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn a_template_run_takes_each_template_once_and_stops_at_the_last() {
+        assert_eq!(
+            template_run(4, 10, 2, 1.0),
+            vec![(0, 2), (1, 3), (2, 4), (3, 5)]
+        );
+        // Half rate: frames repeat templates; only the first of each counts.
+        assert_eq!(template_run(4, 10, 0, 0.5), vec![(0, 0), (1, 1), (3, 2)]);
+        assert_eq!(template_run(5, 3, 1, 1.0), vec![(0, 1), (1, 2)]);
+        assert!(template_run(3, 3, 5, 1.0).is_empty());
+    }
+
+    #[test]
+    fn weighted_agreement_matches_a_plain_count() {
+        let a = vec![0b1011_0110u64, u64::MAX];
+        let b = vec![0b1001_0011u64, 0];
+        let c: Vec<f64> = (0..70).map(|i| 0.5 + i as f64 / 10.0).collect();
+        let total: f64 = c.iter().sum();
+        let (s, count) = weighted_agreement(&a, &b, &c, total);
+        let (mut agree, mut n) = (0.0, 0u64);
+        for (j, &w) in c.iter().enumerate() {
+            let same = (a[j / 64] >> (j % 64)) & 1 == (b[j / 64] >> (j % 64)) & 1;
+            if same {
+                agree += w;
+                n += 1;
+            }
+        }
+        assert_eq!(count, n);
+        assert!((s - (2.0 * agree - total)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_best_run_is_the_planted_one_and_runs_are_counted() {
+        // 8 frames, 20 templates: only frame o at template 5 + o scores.
+        let score = |o: usize, t: usize| if t == 5 + o { 3.0 } else { 0.0 };
+        let square = vec![1.0; 8];
+        let Some((ln_p, pairs, runs)) = best_run(8, 20, &score, &square) else {
+            panic!("no run")
+        };
+        assert_eq!(pairs, (0..8).map(|o| (o, 5 + o)).collect::<Vec<_>>());
+        assert!((ln_p + 24.0f64.powi(2) / 16.0).abs() < 1e-9, "{ln_p}");
+        assert!(runs >= 13 && runs <= SEQUENCE_RATES.len() * 20, "{runs}");
+        assert!(best_run(0, 20, &score, &[]).is_none());
+    }
+
+    #[test]
+    fn frames_are_chosen_once_per_template_strongest_first() {
+        let best = [(3, 4.0), (3, 6.0), (1, 2.5), (2, 0.5)];
+        assert_eq!(choose_frames(&best, 5), vec![(2, 1), (1, 3)]);
+        // None significant: every frame's best template, still one frame per template.
+        let weak = [(0, 0.1), (0, 0.3), (4, -1.0)];
+        assert_eq!(choose_frames(&weak, 5), vec![(1, 0), (2, 4)]);
+    }
+
+    #[test]
+    fn channel_reliability_scores_each_channel_on_its_positions() {
+        let frames = vec![ObservedFrame {
+            signs: vec![0b1111],
+            values: vec![1.0; 8],
+        }];
+        let templates = vec![vec![0b0011u64]];
+        // Positions 0..4 in channel 0, 4..8 in channel 1.
+        let r = channel_reliability(&frames, &[(0, 0)], &templates, 0..8, 2, &|j| j / 4);
+        assert_eq!((r[0].rate, r[1].rate), (0.5, 1.0));
+        assert_eq!(r[1].z, 2.0);
+    }
+}

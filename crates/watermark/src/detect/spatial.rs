@@ -213,3 +213,83 @@ pub(super) fn spatial_map(
         per_frame,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::panic)]
+    use super::*;
+    use crate::key::WatermarkKey;
+    use crate::keystream::template_bits;
+    use rand::{Rng, SeedableRng};
+
+    /// Frames that carry their template everywhere except in the top-left quarter, where the
+    /// signs are coins (foreign content).
+    #[test]
+    fn a_foreign_region_is_mapped_where_it_is() {
+        let key = WatermarkKey::new(&[9; 32]);
+        let shape = LatentShape::new(6, 4, 32, 32);
+        let n = shape.frame_len();
+        let layout = Layout::new(&key, n, crate::code::CODE_BITS);
+        let expected: Vec<Vec<u64>> = (0..6).map(|t| template_bits(&key, n, t)).collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        let frames: Vec<ObservedFrame> = (0..6)
+            .map(|t| {
+                let mut raw = vec![0f32; n];
+                for (j, &e) in layout.order.iter().enumerate() {
+                    let e = e as usize;
+                    let (y, x) = ((e / 32) % 32, e % 32);
+                    let negative = if y < 16 && x < 16 {
+                        rng.gen::<bool>()
+                    } else {
+                        // 85 % agreement elsewhere.
+                        bit(&expected[t as usize], j) ^ (rng.gen::<f32>() < 0.15)
+                    };
+                    raw[e] = if negative { -1.0 } else { 1.0 };
+                }
+                ObservedFrame::new(&raw, &layout)
+            })
+            .collect();
+        let matches: Vec<FrameMatch> = (0..6)
+            .map(|o| FrameMatch {
+                observed: o,
+                template: Some(o),
+                agreement: 0.8,
+                z: 20.0,
+                unreadable: false,
+            })
+            .collect();
+        let options = DetectOptions::default();
+        let grid = BlockGrid::new(&layout, layout.code_start(), shape, &options, &|_| true);
+        assert_eq!((grid.block, grid.height, grid.width), (4, 8, 8));
+        let Some(map) = spatial_map(&frames, &matches, &expected, &grid, layout.code_start())
+        else {
+            panic!("no map")
+        };
+        let flagged: Vec<(usize, usize)> = (0..64)
+            .filter(|&b| map.tampered[b])
+            .map(|b| (b / 8, b % 8))
+            .collect();
+        assert!(!flagged.is_empty());
+        // Every flagged block touches the replaced quarter (blocks 0..4 in each direction, plus
+        // at most the ring around it), and most of the quarter is flagged.
+        assert!(
+            flagged.iter().all(|&(y, x)| y <= 4 && x <= 4),
+            "{flagged:?}"
+        );
+        let inside = flagged.iter().filter(|&&(y, x)| y < 4 && x < 4).count();
+        assert!(inside >= 12, "{flagged:?}");
+        assert!(map.agreement[63] > 0.8 && map.agreement[0] < 0.6);
+    }
+
+    #[test]
+    fn tallies_add_and_have_no_agreement_when_empty() {
+        let mut t = Tally::default();
+        assert!(t.agreement().is_nan());
+        t.add(&Tally {
+            agree: 3,
+            count: 4,
+            split: PilotsVsCodeword::default(),
+        });
+        assert_eq!(t.agreement(), 0.75);
+    }
+}

@@ -285,3 +285,65 @@ pub(super) fn runs(sorted: &[usize]) -> Vec<(usize, usize)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placed(templates: &[Option<usize>]) -> Vec<FrameMatch> {
+        templates
+            .iter()
+            .enumerate()
+            .map(|(o, &t)| FrameMatch {
+                observed: o,
+                template: t,
+                agreement: if t.is_some() { 0.9 } else { 0.5 },
+                z: if t.is_some() { 20.0 } else { 0.0 },
+                unreadable: false,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_untouched_sequence_has_no_events() {
+        let m = placed(&[Some(0), Some(1), Some(2), Some(3)]);
+        assert!(temporal_events(&m).is_empty());
+        // Nothing placed: nothing to say.
+        assert!(temporal_events(&placed(&[None, None])).is_empty());
+    }
+
+    #[test]
+    fn drops_inserts_reorders_and_repeats_are_told_apart() {
+        let m = placed(&[Some(0), Some(1), Some(4), None, Some(6), Some(5), Some(6)]);
+        let events = temporal_events(&m);
+        assert!(events.contains(&TemporalEvent::Dropped {
+            first: 2,
+            last: 3,
+            before: 2
+        }));
+        assert!(events.contains(&TemporalEvent::Inserted { observed: 3 }));
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, TemporalEvent::Reordered { .. })));
+        assert!(events.contains(&TemporalEvent::Duplicated {
+            observed: 6,
+            template: 6
+        }));
+    }
+
+    #[test]
+    fn unreadable_frames_fill_gaps_instead_of_hiding_drops() {
+        let mut m = placed(&[Some(0), None, Some(2)]);
+        m[1].unreadable = true;
+        assert!(temporal_events(&m).is_empty());
+    }
+
+    #[test]
+    fn longest_increasing_and_runs() {
+        let keep = longest_increasing(&[0, 1, 5, 2, 3, 4]);
+        assert_eq!(keep.len(), 5);
+        assert!(!keep.contains(&2));
+        assert!(longest_increasing(&[]).is_empty());
+        assert_eq!(runs(&[1, 2, 3, 7, 9, 10]), vec![(1, 3), (7, 7), (9, 10)]);
+    }
+}
