@@ -4,13 +4,13 @@ use std::path::PathBuf;
 
 use candle_core::Device;
 use candor_diffusion::DiffusionModel;
-use candor_generate::{generate, GenerateOptions};
+use candor_generate::{generate, GenerateError, GenerateOptions};
 use candor_store::ManifestStore;
 use clap::Args;
 
 use super::defaults::model_dir;
 use super::identity::load_identity;
-use super::{print_json, CliResult, Outcome};
+use super::{print_json, CliError, CliResult, Outcome};
 
 #[derive(Debug, Args)]
 #[command(
@@ -108,7 +108,16 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
         &args.output,
         &options,
         |done, _| bar.set_position(done as u64),
-    )?;
+    )
+    .map_err(|e| match e {
+        // The generator names its options; the user typed flags.
+        GenerateError::InvalidOption {
+            option,
+            expected,
+            got,
+        } => CliError::Usage(format!("--{option} must be {expected}, got {got}")),
+        other => other.into(),
+    })?;
     bar.finish_and_clear();
     if args.json {
         print_json(&result)?;

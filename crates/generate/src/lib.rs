@@ -25,8 +25,15 @@ use serde::{Deserialize, Serialize};
 /// Errors of generation, by the part that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
-    #[error("invalid request: {0}")]
-    Request(String),
+    /// A generation option outside what the generator accepts (named as in [`GenerateOptions`]).
+    #[error("{option} must be {expected}, got {got}")]
+    InvalidOption {
+        option: &'static str,
+        expected: &'static str,
+        got: String,
+    },
+    #[error("{} is a directory", .0.display())]
+    OutputIsDirectory(PathBuf),
     #[error(transparent)]
     Model(#[from] candor_diffusion::DiffusionError),
     #[error(transparent)]
@@ -77,36 +84,34 @@ impl GenerateOptions {
     }
 
     fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(GenerateError::Request(m));
+        let bad = |option: &'static str, expected: &'static str, got: String| {
+            Err(GenerateError::InvalidOption {
+                option,
+                expected,
+                got,
+            })
+        };
         if self.frames == 0 || self.frames > 256 {
-            return bad(format!(
-                "--frames must be between 1 and 256, got {}",
-                self.frames
-            ));
+            return bad("frames", "between 1 and 256", self.frames.to_string());
         }
         if self.fps == 0 || self.fps > 240 {
-            return bad(format!("--fps must be between 1 and 240, got {}", self.fps));
+            return bad("fps", "between 1 and 240", self.fps.to_string());
         }
         if self.size < 16 || self.size > 4096 || self.size % 2 == 1 {
-            return bad(format!(
-                "--size must be an even number of pixels between 16 and 4096, got {}",
-                self.size
-            ));
+            return bad(
+                "size",
+                "an even number of pixels between 16 and 4096",
+                self.size.to_string(),
+            );
         }
         if self.steps == 0 || self.steps > 1000 {
-            return bad(format!(
-                "--steps must be between 1 and 1000, got {}",
-                self.steps
-            ));
+            return bad("steps", "between 1 and 1000", self.steps.to_string());
         }
         if !(self.guidance.is_finite() && (0.0..=30.0).contains(&self.guidance)) {
-            return bad(format!(
-                "--guidance must be between 0 and 30, got {}",
-                self.guidance
-            ));
+            return bad("guidance", "between 0 and 30", self.guidance.to_string());
         }
         if self.crf > 51 {
-            return bad(format!("CRF must be at most 51, got {}", self.crf));
+            return bad("crf", "at most 51", self.crf.to_string());
         }
         Ok(())
     }
@@ -177,10 +182,7 @@ pub fn generate(
     let started = Instant::now();
     let mut timings = Timings::default();
     if output.is_dir() {
-        return Err(GenerateError::Request(format!(
-            "{} is a directory",
-            output.display()
-        )));
+        return Err(GenerateError::OutputIsDirectory(output.to_path_buf()));
     }
     let tokens = model.tokenize(prompt);
     let content_id = options

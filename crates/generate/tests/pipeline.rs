@@ -171,7 +171,7 @@ fn bad_requests_are_errors() {
         let mut o = options();
         change(&mut o);
         let e = generate(&model, &identity, &store, "red circle", &out, &o, |_, _| {}).unwrap_err();
-        assert!(matches!(e, GenerateError::Request(_)), "{e}");
+        assert!(matches!(e, GenerateError::InvalidOption { .. }), "{e}");
     }
     assert!(!out.exists());
     let unwritable = std::path::Path::new("/proc/candor/none/out.mp4");
