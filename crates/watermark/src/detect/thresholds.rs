@@ -8,22 +8,22 @@ pub const OPERATING_FPR: f64 = 1e-9;
 
 /// A frame that fails its re-test but agrees with its expected template at least this well
 /// (standard score) is unreadable rather than foreign. A foreign frame reaches it by chance 0.13 %
-/// of the time (z ≥ 1.5, used before, let 6.7 % of inserted frames pass as unreadable).
+/// of the time; a lower bar lets inserted frames pass as unreadable (6.7 % of them at z ≥ 1.5).
 pub(crate) const UNREADABLE_MIN_Z: f32 = 3.0;
 
 /// In a clip this faint (its median frame's best standard score below this), its own frames
-/// scatter down to z ≈ 2 (measured on the default model after VP9 CRF 40 and half size at
-/// H.264 CRF 30: placed frames at a median z of 5–6, unplaced ones at 2.0–3.0, and with the
-/// bar at 3 a quarter of such clips were said to have frames replaced). There a frame needs only
-/// z ≥ [`UNREADABLE_MIN_Z_FAINT`] to be unreadable rather than foreign.
+/// scatter down to z ≈ 2: on the default model after VP9 CRF 40 and half size at H.264 CRF 30,
+/// placed frames sit at a median z of 5–6 and unplaced ones at 2.0–3.0, so a bar of 3 would call
+/// a quarter of such clips edited. There a frame needs only z ≥ [`UNREADABLE_MIN_Z_FAINT`] to be
+/// unreadable rather than foreign.
 pub(crate) const FAINT_CLIP_Z: f32 = 10.0;
 /// A foreign frame reaches it by chance 2.3 % of the time.
 pub(crate) const UNREADABLE_MIN_Z_FAINT: f32 = 2.0;
 
 /// In a clip that is not faint, a frame is a blend of its neighbour's and its own template only
 /// when its own agrees at least this well. A real blend there scores far higher (a 30 % share of
-/// the frame gives z ≈ 19); at the unreadable bar of 3, the frame after a dropped one agreed with
-/// the dropped template by chance often enough to hide 3 drops in 1 000 (`bench watermark`).
+/// the frame gives z ≈ 19), while at the unreadable bar of 3 the frame after a dropped one agrees
+/// with the dropped template by chance often enough to hide 3 drops in 1 000 (`bench watermark`).
 pub(crate) const BLEND_MIN_Z: f32 = 5.0;
 
 /// Latent values are clipped to ±this before soft decoding, so a few outliers cannot outvote many
