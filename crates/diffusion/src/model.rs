@@ -157,7 +157,7 @@ impl DiffusionModel {
         }
         let weights = dir.join("model.safetensors");
         let bytes = std::fs::read(&weights).map_err(|e| bad(format!("model.safetensors: {e}")))?;
-        let weights_sha256 = hex(&Sha256::digest(&bytes));
+        let weights_sha256 = hex::encode(Sha256::digest(&bytes));
         let mut model = Self::new_random(config, device)?;
         model
             .load_weights_bytes(&bytes)
@@ -333,10 +333,6 @@ impl DiffusionModel {
         )?;
         Ok(out.squeeze(0)?)
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

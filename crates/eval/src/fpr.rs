@@ -7,12 +7,11 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use candor_diffusion::{DiffusionModel, WORK_SCALE};
+use candor_diffusion::DiffusionModel;
 use candor_generate::{generate, GenerateOptions};
 use candor_manifest::{Identity, NewIdentity};
-use candor_media::{DecodeOptions, FrameReader};
 use candor_store::ManifestStore;
-use candor_verify::{check_frames, StageTimes, WatermarkOptions};
+use candor_verify::{check_frames, read_frames, Frames, StageTimes, WatermarkOptions};
 use candor_watermark::{KeyRing, Payload, OPERATING_FPR};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -85,19 +84,10 @@ fn ffmpeg(args: &[&str], out: &Path) -> Result<()> {
     }
 }
 
-/// RGB24 frames.
-type Frames = Vec<Vec<u8>>;
-
-/// Frames of a video at the model's size, and at 4× it for the geometry search.
+/// Every frame of a video as the detector reads it (at the model's size, and at the geometry
+/// search's working scale).
 fn native_frames(path: &Path, size: u32) -> Result<(Frames, Frames)> {
-    let mut native = Vec::new();
-    let mut work = Vec::new();
-    for f in FrameReader::open(path, DecodeOptions::default())? {
-        let f = f?;
-        native.push(f.resized_area(size as usize, size as usize));
-        work.push(f.resized_area(size as usize * WORK_SCALE, size as usize * WORK_SCALE));
-    }
-    Ok((native, work))
+    Ok(read_frames(path, size as usize, None, true)?)
 }
 
 struct Source {

@@ -96,7 +96,7 @@ impl Identity {
         write_private(&dir.join(KEY_FILE), key_pem.as_bytes())?;
         write_private(
             &dir.join(WATERMARK_FILE),
-            format!("{}\n", hex(&watermark_secret)).as_bytes(),
+            format!("{}\n", hex::encode(watermark_secret)).as_bytes(),
         )?;
         let chain_pem = format!("{}{}", cert_pem(&leaf_der), cert_pem(&root_der));
         write_public(&dir.join(CHAIN_FILE), chain_pem.as_bytes())?;
@@ -342,10 +342,6 @@ fn check_private_mode(path: &Path) -> Result<()> {
 #[cfg(not(unix))]
 fn check_private_mode(_path: &Path) -> Result<()> {
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn parse_secret(text: &str) -> Option<[u8; 32]> {

@@ -93,10 +93,6 @@ pub fn default_path() -> PathBuf {
     base.join("candor/manifests.db")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl ManifestStore {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self> {
@@ -175,7 +171,7 @@ impl ManifestStore {
             id: row.get(0)?,
             manifest_label: row.get(1)?,
             alg: row.get(2)?,
-            binding_hex: hex(&binding),
+            binding_hex: hex::encode(&binding),
             manifest_bytes: manifest.len(),
             manifest,
             asset: row.get(5)?,

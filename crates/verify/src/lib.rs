@@ -35,8 +35,8 @@ pub use verdict::{
     Verdict, WatermarkEvidence,
 };
 pub use watermark::{
-    check_file, check_frames, detect_in_noise, estimate_noise, GeometryReport, StageTimes,
-    WatermarkOptions, WatermarkReport,
+    check_file, check_frames, detect_in_noise, estimate_noise, read_frames, Frames, GeometryReport,
+    StageTimes, WatermarkOptions, WatermarkReport,
 };
 
 use std::path::{Path, PathBuf};

@@ -145,27 +145,12 @@ pub fn check_file(
 ) -> Result<WatermarkReport> {
     let mut times = StageTimes::default();
     let t = Instant::now();
-    let native = model.config.size as u32;
-    // The geometry search works on frames kept at 4× the model's size (any aspect is stretched to
-    // square here; placements are in fractions of the frame, so the stretch does not matter).
-    let work_size = native as usize * WORK_SCALE;
-    let reader = FrameReader::open(
+    let (frames, work) = read_frames(
         path,
-        DecodeOptions {
-            stride: 1,
-            max_frames: Some(options.max_frames.max(1)),
-            size: None,
-        },
+        model.config.size,
+        Some(options.max_frames.max(1)),
+        options.geometry_search,
     )?;
-    let mut frames = Vec::new();
-    let mut work = Vec::new();
-    for frame in reader {
-        let frame = frame?;
-        frames.push(frame.resized_area(native as usize, native as usize));
-        if options.geometry_search {
-            work.push(frame.resized_area(work_size, work_size));
-        }
-    }
     times.decode = t.elapsed().as_secs_f64();
     if frames.is_empty() {
         return Err(VerifyError::NoFrames {
@@ -173,6 +158,39 @@ pub fn check_file(
         });
     }
     check_frames(&frames, &work, model, ring, options, times)
+}
+
+/// Packed RGB24 frames, one `Vec` each.
+pub type Frames = Vec<Vec<u8>>;
+
+/// Decodes up to `max_frames` frames of a video (all with `None`) as the detector reads them:
+/// area-averaged to `native`×`native` (the model's size) and, with `work`, also to
+/// [`WORK_SCALE`] × that (the geometry search's input; empty otherwise). Any aspect is stretched
+/// to square: placements are in fractions of the frame, so the stretch does not matter.
+pub fn read_frames(
+    path: &Path,
+    native: usize,
+    max_frames: Option<usize>,
+    work: bool,
+) -> Result<(Frames, Frames)> {
+    let work_size = native * WORK_SCALE;
+    let reader = FrameReader::open(
+        path,
+        DecodeOptions {
+            stride: 1,
+            max_frames,
+            size: None,
+        },
+    )?;
+    let (mut frames, mut large) = (Vec::new(), Vec::new());
+    for frame in reader {
+        let frame = frame?;
+        frames.push(frame.resized_area(native, native));
+        if work {
+            large.push(frame.resized_area(work_size, work_size));
+        }
+    }
+    Ok((frames, large))
 }
 
 /// Looks for the watermark in decoded frames: `native` at the model's size, `work` at 4× it (the
