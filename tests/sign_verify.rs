@@ -281,14 +281,22 @@ fn bad_input_is_a_clear_error_with_exit_2() {
     let bytes = fs::read(&clip).unwrap_or_default();
     let truncated = dir.path().join("truncated.mp4");
     fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap_or_else(|e| panic!("{e}"));
+    // Cut before its moov box (ffmpeg writes it last): no video FFmpeg can open, so an input
+    // error, never "no credentials" with exit 0 — with or without the watermark check.
     let r = candor_run(&["probe", truncated.to_str().unwrap_or_default()]);
-    assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
-    let r = candor_run(&[
-        "verify",
-        "--no-watermark",
-        truncated.to_str().unwrap_or_default(),
-    ]);
-    assert!(r.code == 0 || r.code == 2);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    for extra in [vec!["--no-watermark"], vec![]] {
+        let mut args = vec!["verify", "--json", truncated.to_str().unwrap_or_default()];
+        args.extend(extra);
+        let r = candor_run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stdout);
+        let report = &json_lines(&r.stdout)[0];
+        assert_eq!(report["status"], "error", "{report}");
+        assert!(report["verdict"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Could not check"));
+    }
 
     let random = dir.path().join("random.mp4");
     let noise: Vec<u8> = (0..100_000u32)

@@ -144,6 +144,13 @@ fn credentials_half(
         }
         Err(e) => return FileReport::unreadable(file.to_path_buf(), e.to_string()),
     };
+    // "No credentials" is a claim about a video: a file FFmpeg cannot open as one (a truncated MP4
+    // without its moov box, say) is unreadable, not a clean upload.
+    if manifest.state == CredentialState::None {
+        if let Err(e) = candor_media::probe(file) {
+            return FileReport::unreadable(file.to_path_buf(), e.to_string());
+        }
+    }
     FileReport {
         file: file.to_path_buf(),
         status: Status::of_credentials(manifest.state),
