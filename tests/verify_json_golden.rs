@@ -1,8 +1,9 @@
 //! `candor verify --json` stays the same, field for field, on third-party fixtures and on
-//! Candor clips (signed, stripped with its manifest in a store, re-encoded): the goldens in
-//! `tests/golden/` were written by the binary before the verify crate was restructured. Only
-//! the stage timings (`watermark.times`) may differ. A deliberate change of the report updates
-//! the goldens in the same commit (`CANDOR_UPDATE_GOLDEN=1 cargo test --test verify_json_golden`).
+//! Candor clips (signed, stripped with its manifest in a store, re-encoded, and its mark
+//! transplanted onto other footage): the goldens in `tests/golden/`. Only the stage timings
+//! (`watermark.times`) may differ. A deliberate change of the report updates the goldens in the
+//! same commit (`CANDOR_UPDATE_GOLDEN=1 cargo test --test verify_json_golden`), and the diff
+//! shows what changed.
 
 mod common;
 
@@ -79,6 +80,13 @@ fn candor_clips_signed_stripped_and_reencoded() {
     let mut args = paths(CLIPS, &["clip.mp4", "stripped.mp4", "reencoded.mp4"]);
     args.extend(["--store", "tests/data/verify/store.db", "--jobs", "1"].map(String::from));
     check("generated.jsonl", &args, 0);
+}
+
+#[test]
+fn a_copied_mark_is_failed_and_attaches_nothing() {
+    let mut args = paths(CLIPS, &["copied.mp4"]);
+    args.extend(["--store", "tests/data/verify/store.db"].map(String::from));
+    check("copied.jsonl", &args, 1);
 }
 
 #[test]

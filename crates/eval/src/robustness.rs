@@ -12,6 +12,9 @@ use candor_watermark::OPERATING_FPR;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use candor_manifest::{read_manifest, TrustAnchors};
+use candor_media::fingerprint::ClipFingerprint;
+
 use crate::attacks::{apply, Attack, ATTACKS};
 use crate::{median, progress};
 use crate::{BenchSetup, DetectorConfig};
@@ -43,6 +46,9 @@ struct Tally {
     /// Detected clips with frame edits reported (true for the attacks that drop or repeat
     /// frames, false alarms for the rest).
     frame_edits: usize,
+    /// Detected copies whose content matches the fingerprint signed into the clip's manifest
+    /// (what recovery requires before it attaches stored credentials).
+    content_bound: usize,
 }
 
 pub fn run(args: &RobustnessConfig) -> Result<Report> {
@@ -81,6 +87,7 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
         (args.clips * (attacks.len() + 1)) as u64,
         "generate + attack + detect",
     );
+    let mut fingerprints = Vec::with_capacity(args.clips);
     for i in 0..args.clips {
         let clip = dir.join(format!("clip-{i:03}.mp4"));
         let mut gen_options = GenerateOptions::for_native_size(model.config.size);
@@ -96,6 +103,16 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
         )?;
         // As `candor verify` does: a faint payload is compared with every binding in the store.
         options.candidate_payloads = store_payloads(&store)?;
+        let recorded = read_manifest(&clip, None, &TrustAnchors::none())?
+            .generation
+            .and_then(|g| g.content_fingerprint)
+            .and_then(|f| ClipFingerprint::decode(&f));
+        let Some(recorded) = recorded else {
+            return Err(EvalError::Measurement(format!(
+                "{}: no content fingerprint in its manifest",
+                clip.display()
+            )));
+        };
         bar.inc(1);
         for (attack, tally) in attacks.iter().zip(&mut tallies) {
             let out = dir.join(format!("clip-{i:03}-{}.{}", attack.name, attack.ext));
@@ -114,6 +131,12 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
                         r.present && d.spatial().is_some_and(|m| m.tampered.contains(&true)),
                     );
                     tally.frame_edits += usize::from(r.present && !d.temporal().is_empty());
+                    tally.content_bound += usize::from(
+                        r.present
+                            && r.observed.as_ref().is_some_and(|seen| {
+                                recorded.compare(seen, &r.alignment_pairs()).same_content()
+                            }),
+                    );
                 }
                 Err(e) => {
                     tally.errors += 1;
@@ -122,8 +145,22 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
             }
             bar.inc(1);
         }
+        fingerprints.push(recorded);
     }
     bar.finish_and_clear();
+    // Every pair of different clips, frame for frame: the fingerprint must tell them apart.
+    let (mut pairs, mut false_matches, mut highest) = (0usize, 0usize, f32::NEG_INFINITY);
+    for (i, a) in fingerprints.iter().enumerate() {
+        for b in &fingerprints[i + 1..] {
+            let frames: Vec<(usize, usize)> = (0..a.frames.len().min(b.frames.len()))
+                .map(|f| (f, f))
+                .collect();
+            let m = a.compare(b, &frames);
+            pairs += 1;
+            false_matches += usize::from(m.same_content());
+            highest = highest.max(m.layout_correlation);
+        }
+    }
     let n = args.clips as f64;
     let rows: Vec<serde_json::Value> = attacks
         .iter()
@@ -140,6 +177,7 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
                 "errors": t.errors,
                 "region_flagged": t.region_flagged as f64 / n,
                 "frame_edits_reported": t.frame_edits as f64 / n,
+                "content_bound": t.content_bound as f64 / t.detected.max(1) as f64,
             })
         })
         .collect();
@@ -150,6 +188,11 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
         "inversion_steps": inversion_steps,
         "operating_false_positive_rate": OPERATING_FPR,
         "attacks": rows,
+        "fingerprint_other_clips": {
+            "pairs": pairs,
+            "false_matches": false_matches,
+            "highest_layout_correlation": highest,
+        },
     });
     let mut text = String::new();
     let _ =
@@ -159,7 +202,7 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
     );
     let _ = writeln!(
         text,
-        "  {:<22} {:>9} {:>9} {:>11} {:>14} {:>8} {:>15} {:>12}",
+        "  {:<22} {:>9} {:>9} {:>11} {:>14} {:>8} {:>15} {:>12} {:>8}",
         "attack",
         "detected",
         "exact",
@@ -167,12 +210,13 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
         "median log10 p",
         "BER",
         "region flagged",
-        "frame edits"
+        "frame edits",
+        "bound"
     );
     for r in &rows {
         let _ = writeln!(
             text,
-            "  {:<22} {:>8.0}% {:>8.0}% {:>10.0}% {:>14.1} {:>8.3} {:>14.0}% {:>11.0}%",
+            "  {:<22} {:>8.0}% {:>8.0}% {:>10.0}% {:>14.1} {:>8.3} {:>14.0}% {:>11.0}% {:>7.0}%",
             r["attack"].as_str().unwrap_or(""),
             r["detected"].as_f64().unwrap_or(0.0) * 100.0,
             r["payload_exact"].as_f64().unwrap_or(0.0) * 100.0,
@@ -181,8 +225,16 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
             r["mean_bit_error_rate"].as_f64().unwrap_or(0.0),
             r["region_flagged"].as_f64().unwrap_or(0.0) * 100.0,
             r["frame_edits_reported"].as_f64().unwrap_or(0.0) * 100.0,
+            r["content_bound"].as_f64().unwrap_or(0.0) * 100.0,
         );
     }
+    let _ = writeln!(
+        text,
+        "  bound: detected copies whose content matches the fingerprint signed into their clip's \
+         manifest.\n  Different clips: {false_matches} of {pairs} pairs matched (highest layout \
+         correlation {highest:.2}; same content needs {:.2})",
+        candor_media::fingerprint::MIN_LAYOUT_CORRELATION
+    );
     if args.keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }

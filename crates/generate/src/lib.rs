@@ -15,6 +15,7 @@ use candor_manifest::{
     sign_file, DigitalSourceType, GenerationInfo, Identity, ManifestSpec, MiningPermission,
     SoftBinding,
 };
+use candor_media::fingerprint::ClipFingerprint;
 use candor_media::pixels::resize_bilinear;
 use candor_media::{EncodeOptions, Mp4Writer};
 use candor_store::{ManifestStore, NewRecord};
@@ -212,7 +213,10 @@ pub fn generate(
     let t = Instant::now();
     let frames = model.codec.decode(&latents)?;
     let (native, out) = (model.config.size, options.size as usize);
-    let rgb: Vec<Vec<u8>> = tensor_to_rgb(&frames)?
+    let made = tensor_to_rgb(&frames)?;
+    // The content as made, at the scale the detector reads it: what the credentials are bound to.
+    let fingerprint = ClipFingerprint::of_frames(&made, native).map(|f| f.encode());
+    let rgb: Vec<Vec<u8>> = made
         .iter()
         .map(|f| resize_bilinear(f, native, native, out, out))
         .collect();
@@ -255,6 +259,7 @@ pub fn generate(
         seed: options.seed,
         steps: Some(options.steps as u32),
         guidance: Some(options.guidance as f32),
+        content_fingerprint: fingerprint,
     });
     let t = Instant::now();
     let signed = encoded.and_then(|()| Ok(sign_file(identity, &unsigned, output, &spec, true)?));

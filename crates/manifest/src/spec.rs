@@ -70,6 +70,11 @@ pub struct GenerationInfo {
     pub steps: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guidance: Option<f32>,
+    /// A perceptual fingerprint of the clip as it was made (`org.candor.fingerprint.v1:…`):
+    /// what binds these credentials to this content, so a watermark copied onto other footage
+    /// cannot bring them along.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_fingerprint: Option<String>,
 }
 
 /// Everything a signed manifest says about an asset.

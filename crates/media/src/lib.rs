@@ -17,6 +17,7 @@ mod color;
 mod decode;
 mod encode;
 mod error;
+pub mod fingerprint;
 mod frame;
 pub mod pixels;
 mod probe;

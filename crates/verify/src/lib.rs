@@ -35,8 +35,8 @@ pub use verdict::{
     Verdict, WatermarkEvidence,
 };
 pub use watermark::{
-    check_file, check_frames, detect_in_noise, estimate_noise, read_frames, Frames, GeometryReport,
-    StageTimes, WatermarkOptions, WatermarkReport,
+    check_file, check_frames, detect_in_noise, estimate_noise, read_frames, Forgery, ForgeryKind,
+    Frames, GeometryReport, StageTimes, WatermarkOptions, WatermarkReport,
 };
 
 use std::path::{Path, PathBuf};
@@ -164,7 +164,7 @@ fn credentials_half(
 
 /// Runs the watermark half, recovers stripped credentials, and decides the verdict.
 fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &TrustAnchors) {
-    let wm = match check_file(&report.file, &setup.model, &setup.ring, &setup.options) {
+    let mut wm = match check_file(&report.file, &setup.model, &setup.ring, &setup.options) {
         Ok(w) => w,
         Err(e) => {
             report.watermark_note = Some(format!("not checked: {e}"));
@@ -175,9 +175,30 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
     let manifest = report.manifest.as_ref();
     let state = manifest.map(|m| m.state).unwrap_or(CredentialState::None);
     let mut recovered = None;
+    let mut recovery = Recovery::NotFound;
     if wm.present && state == CredentialState::None {
         if let (Some(store), Some(bytes)) = (&setup.store, &payload) {
-            recovered = recovery::recover(store, &wm, bytes, &report.file, anchors);
+            match recovery::recover(store, &wm, bytes, &report.file, anchors) {
+                recovery::Recovered::Nothing => {}
+                recovery::Recovered::Manifest(r) => {
+                    recovery = if r.accepted {
+                        Recovery::Accepted
+                    } else {
+                        Recovery::Rejected
+                    };
+                    recovered = Some(r);
+                }
+                recovery::Recovered::Copied(r) => {
+                    // The credentials belong to another picture: they are not attached, and the
+                    // mark is not an authentic mark of this video.
+                    recovery = Recovery::Copied;
+                    wm.present = false;
+                    wm.forgery = Some(Forgery {
+                        kind: ForgeryKind::Copied,
+                        evidence: copied_evidence(&r),
+                    });
+                }
+            }
         }
     }
     let verdict = decide(&Evidence {
@@ -194,12 +215,9 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
             false_positive_rate: wm.detection.false_positive_rate(),
             temporal: wm.detection.temporal(),
             spatial: wm.detection.spatial(),
+            forgery: wm.forgery.as_ref().map(|f| f.kind),
         }),
-        recovery: match &recovered {
-            None => Recovery::NotFound,
-            Some(r) if r.accepted => Recovery::Accepted,
-            Some(_) => Recovery::Rejected,
-        },
+        recovery,
     });
     report.status = verdict.status;
     report.verdict = verdict.sentence;
@@ -207,4 +225,26 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
         report: wm,
         recovered,
     });
+}
+
+/// Why a verified stored manifest was judged made for other content.
+fn copied_evidence(r: &RecoveredManifest) -> String {
+    let prompt = r
+        .manifest
+        .generation
+        .as_ref()
+        .map(|g| format!(" (\"{}\")", g.prompt))
+        .unwrap_or_default();
+    match &r.content_match {
+        Some(m) => format!(
+            "the payload resolves to store record {}{prompt}, signed for other content: layout correlation {:.2} (same content: >= {:.2}), colour distance {:.1} (same content: <= {:.1}) over {} frames",
+            r.store_id,
+            m.layout_correlation,
+            candor_media::fingerprint::MIN_LAYOUT_CORRELATION,
+            m.chroma_distance,
+            candor_media::fingerprint::MAX_CHROMA_DISTANCE,
+            m.pairs
+        ),
+        None => format!("the payload resolves to store record {}{prompt}, signed for other content", r.store_id),
+    }
 }

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use candor_manifest::{read_detached_manifest, ManifestReport, TrustAnchors};
+use candor_media::fingerprint::{ClipFingerprint, FingerprintMatch};
 use candor_store::{ManifestStore, StoredManifest};
 use candor_watermark::{Payload, SOFT_BINDING_ALG};
 use serde::Serialize;
@@ -36,37 +37,77 @@ pub fn recover_manifests(
 #[derive(Debug, Serialize)]
 pub struct RecoveredManifest {
     pub store_id: i64,
-    /// True when its signature verifies and its soft binding equals the decoded payload.
+    /// True when its signature verifies, its soft binding equals the decoded payload, and the
+    /// content fingerprint it was signed with matches this video.
     pub accepted: bool,
+    /// How this video compares with the fingerprint in the manifest (`None`: the manifest has
+    /// none, or no frames could be compared).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_match: Option<FingerprintMatch>,
     pub manifest: ManifestReport,
 }
 
-/// The first stored manifest for `payload` whose signature verifies against `file` and whose soft
-/// binding is `payload`; else the last one found (rejected); `None` when the store has none.
+/// What the store gave for a payload.
+#[derive(Debug)]
+pub(crate) enum Recovered {
+    /// Nothing for this payload.
+    Nothing,
+    /// A manifest for this payload, accepted or not (see [`RecoveredManifest::accepted`]).
+    Manifest(RecoveredManifest),
+    /// A manifest that verifies and names this payload, but was made for other content: the
+    /// mark was copied from that clip onto this video.
+    Copied(RecoveredManifest),
+}
+
+/// Looks up `payload` and checks each stored manifest: signature (against `file`), soft binding,
+/// and the content fingerprint against `observed` on the watermark's frame alignment `pairs`.
+/// The first accepted one wins; a verified one made for other content means a copied mark.
 pub(crate) fn recover(
     store: &Mutex<ManifestStore>,
     report: &WatermarkReport,
     payload: &[u8],
     file: &Path,
     anchors: &TrustAnchors,
-) -> Option<RecoveredManifest> {
+) -> Recovered {
     let found = match store.lock() {
         Ok(store) => recover_manifests(&store, report).unwrap_or_default(),
         Err(_) => Vec::new(), // a worker panicked while holding it: skip recovery
     };
-    let mut recovered = None;
+    let pairs = report.alignment_pairs();
+    let mut outcome = Recovered::Nothing;
     for stored in found {
-        if let Ok((m, signature_ok)) = read_detached_manifest(&stored.manifest, file, anchors) {
-            let binding_ok = m.soft_binding.as_ref().is_some_and(|b| b.value == payload);
-            recovered = Some(RecoveredManifest {
-                store_id: stored.id,
-                accepted: signature_ok && binding_ok,
-                manifest: m,
-            });
-            if signature_ok && binding_ok {
-                break;
-            }
+        let Ok((m, signature_ok)) = read_detached_manifest(&stored.manifest, file, anchors) else {
+            continue;
+        };
+        let binding_ok = m.soft_binding.as_ref().is_some_and(|b| b.value == payload);
+        let recorded = m
+            .generation
+            .as_ref()
+            .and_then(|g| g.content_fingerprint.as_deref())
+            .and_then(ClipFingerprint::decode);
+        let content_match = match (&recorded, &report.observed) {
+            (Some(recorded), Some(observed)) => Some(recorded.compare(observed, &pairs)),
+            _ => None,
+        };
+        let same_content = content_match.is_some_and(|c| c.same_content());
+        let accepted = signature_ok && binding_ok && same_content;
+        let copied = signature_ok && binding_ok && content_match.is_some() && !same_content;
+        let candidate = RecoveredManifest {
+            store_id: stored.id,
+            accepted,
+            content_match,
+            manifest: m,
+        };
+        if accepted {
+            return Recovered::Manifest(candidate);
         }
+        outcome = if copied {
+            Recovered::Copied(candidate)
+        } else if matches!(outcome, Recovered::Copied(_)) {
+            outcome
+        } else {
+            Recovered::Manifest(candidate)
+        };
     }
-    recovered
+    outcome
 }

@@ -3,6 +3,8 @@
 
 use candor_manifest::CredentialState;
 use candor_watermark::{SpatialMap, TemporalEvent};
+
+use crate::watermark::ForgeryKind;
 use serde::{Deserialize, Serialize};
 
 /// What a file's check concluded, for machines (the JSON's `status`).
@@ -66,6 +68,8 @@ pub struct WatermarkEvidence<'a> {
     pub false_positive_rate: f64,
     pub temporal: &'a [TemporalEvent],
     pub spatial: Option<&'a SpatialMap>,
+    /// Set when the pattern was judged forged or copied (then `present` is false).
+    pub forgery: Option<ForgeryKind>,
 }
 
 /// What recovery through the watermark gave.
@@ -75,8 +79,11 @@ pub enum Recovery {
     NotFound,
     /// A stored manifest whose signature verifies and whose soft binding is the payload.
     Accepted,
-    /// A stored manifest was found but did not verify.
+    /// A stored manifest was found but did not verify, or cannot be bound to this content (it
+    /// records no fingerprint, or the frames could not be compared).
     Rejected,
+    /// A stored manifest verifies and names the payload, but was made for other content.
+    Copied,
 }
 
 /// Everything the verdict depends on.
@@ -107,6 +114,16 @@ pub fn decide(evidence: &Evidence<'_>) -> Verdict {
         };
     };
     let fpr = format!("{:.0e}", wm.false_positive_rate);
+    if let Some(kind) = wm.forgery {
+        let what = match kind {
+            ForgeryKind::Copied => "the mark names a Candor clip whose signed credentials were made for other content; they are not attached to this video",
+            ForgeryKind::ForgedPattern => "the key's pattern is there without the payload every authentic mark carries",
+        };
+        return Verdict {
+            status: Status::Failed,
+            sentence: format!("Forged or copied watermark: {what}"),
+        };
+    }
     let mismatch = matches!((credentials.soft_binding, wm.payload), (Some(b), Some(p)) if b != p);
     let mut sentence = match (credentials.state, wm.present) {
         (CredentialState::Invalid, _) => credentials.summary.to_string(),
@@ -121,8 +138,8 @@ pub fn decide(evidence: &Evidence<'_>) -> Verdict {
             Recovery::Accepted => {
                 "AI-generated: watermark found, credentials stripped - recovered from the manifest store".into()
             }
-            Recovery::Rejected => "AI-generated: watermark found, credentials stripped; the stored manifest did not verify".into(),
-            Recovery::NotFound => "AI-generated: Candor watermark found, credentials stripped and not in this store".into(),
+            Recovery::Rejected | Recovery::Copied => "Candor watermark found: a mark of a Candor clip whose credentials could not be checked (the stored manifest did not verify or cannot be bound to this content)".into(),
+            Recovery::NotFound => "Candor watermark found: a mark of a Candor clip whose credentials could not be checked (stripped, and not in this store)".into(),
         },
         (CredentialState::Trusted | CredentialState::Valid, false) => {
             format!("Content Credentials valid, no Candor watermark (false-positive rate of this check: {fpr})")
@@ -260,7 +277,12 @@ mod tests {
                     summary: "the manifest's own words",
                     soft_binding: binding,
                 };
-                for recovery in [Recovery::NotFound, Recovery::Accepted, Recovery::Rejected] {
+                for recovery in [
+                    Recovery::NotFound,
+                    Recovery::Accepted,
+                    Recovery::Rejected,
+                    Recovery::Copied,
+                ] {
                     // Not checked: the credentials alone speak.
                     let v = decide(&Evidence {
                         credentials,
@@ -270,11 +292,13 @@ mod tests {
                     assert_eq!(v.status, Status::of_credentials(state));
                     assert_eq!(v.sentence, "the manifest's own words");
                     cases += 1;
-                    for (present, payload) in [
-                        (false, None),
-                        (true, None),
-                        (true, Some(ours)),
-                        (true, Some(other)),
+                    for (present, payload, forgery) in [
+                        (false, None, None),
+                        (true, None, None),
+                        (true, Some(ours), None),
+                        (true, Some(other), None),
+                        (false, Some(ours), Some(ForgeryKind::Copied)),
+                        (false, None, Some(ForgeryKind::ForgedPattern)),
                     ] {
                         for edited in [false, true] {
                             let temporal: &[TemporalEvent] = if edited { &drop } else { &[] };
@@ -286,12 +310,17 @@ mod tests {
                                     false_positive_rate: 1e-9,
                                     temporal,
                                     spatial: None,
+                                    forgery,
                                 }),
                                 recovery,
                             });
                             cases += 1;
                             let mismatch = binding.is_some() && payload == Some(other);
-                            let (status, core) = expected(state, present, mismatch, recovery);
+                            let (status, core) = match forgery {
+                                Some(ForgeryKind::Copied) => (Status::Failed, "Forged or copied watermark: the mark names a Candor clip whose signed credentials were made for other content; they are not attached to this video"),
+                                Some(ForgeryKind::ForgedPattern) => (Status::Failed, "Forged or copied watermark: the key's pattern is there without the payload every authentic mark carries"),
+                                None => expected(state, present, mismatch, recovery),
+                            };
                             assert_eq!(
                                 v.status, status,
                                 "{state:?} {binding:?} {present} {payload:?} {recovery:?}"
@@ -307,7 +336,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cases, 4 * 2 * 3 * (1 + 4 * 2));
+        assert_eq!(cases, 4 * 2 * 4 * (1 + 6 * 2));
     }
 
     /// The table the verdict must follow, written out independently of `decide`.
@@ -336,13 +365,13 @@ mod tests {
                 Status::NoCredentials,
                 "AI-generated: watermark found, credentials stripped - recovered from the manifest store",
             ),
-            (C::None, true, false, Recovery::Rejected) => (
+            (C::None, true, false, Recovery::Rejected | Recovery::Copied) => (
                 Status::NoCredentials,
-                "AI-generated: watermark found, credentials stripped; the stored manifest did not verify",
+                "Candor watermark found: a mark of a Candor clip whose credentials could not be checked (the stored manifest did not verify or cannot be bound to this content)",
             ),
             (C::None, true, false, Recovery::NotFound) => (
                 Status::NoCredentials,
-                "AI-generated: Candor watermark found, credentials stripped and not in this store",
+                "Candor watermark found: a mark of a Candor clip whose credentials could not be checked (stripped, and not in this store)",
             ),
             (C::None, false, ..) => (
                 Status::NoCredentials,
@@ -367,12 +396,14 @@ mod tests {
                 false_positive_rate: 1e-9,
                 temporal: &[],
                 spatial: Some(&m),
+                forgery: None,
             }),
             recovery: Recovery::NotFound,
         });
         assert!(
-            v.sentence
-                .starts_with("Tampered: region edited: top-left, 4 of 64 blocks. AI-generated"),
+            v.sentence.starts_with(
+                "Tampered: region edited: top-left, 4 of 64 blocks. Candor watermark found"
+            ),
             "{}",
             v.sentence
         );

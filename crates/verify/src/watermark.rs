@@ -8,6 +8,7 @@ use std::time::Instant;
 use candle_core::Tensor;
 use candor_diffusion::pixels::rgb_to_tensor;
 use candor_diffusion::{DiffusionModel, LatentCodec, WORK_SCALE};
+use candor_media::fingerprint::ClipFingerprint;
 use candor_media::{DecodeOptions, FrameReader};
 use candor_watermark::{
     conclude_search, detect, detect_among_candidates, identify_payload, DetectOptions, Detection,
@@ -100,6 +101,52 @@ pub struct WatermarkReport {
     /// instead ([`WatermarkOptions::candidate_payloads`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload_match: Option<PayloadMatch>,
+    /// Set when the pattern found is judged forged or copied: `present` is then false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forgery: Option<Forgery>,
+    /// The fingerprint of the frames the mark was read from (under the placement found), for
+    /// checking a recovered manifest against this content.
+    #[serde(skip)]
+    pub observed: Option<ClipFingerprint>,
+}
+
+impl WatermarkReport {
+    /// The (observed frame, original frame) pairs the mark was aligned on: the presence test's,
+    /// else every placed frame's, else frame for frame.
+    pub fn alignment_pairs(&self) -> Vec<(usize, usize)> {
+        let aligned = self.detection.alignment();
+        if !aligned.is_empty() {
+            return aligned.to_vec();
+        }
+        let placed: Vec<(usize, usize)> = self
+            .detection
+            .frames()
+            .iter()
+            .filter_map(|m| m.template.map(|t| (m.observed, t)))
+            .collect();
+        if !placed.is_empty() {
+            return placed;
+        }
+        (0..self.frames_read).map(|i| (i, i)).collect()
+    }
+}
+
+/// A Candor pattern that is not an authentic mark of this content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forgery {
+    pub kind: ForgeryKind,
+    /// What showed it, in words.
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForgeryKind {
+    /// An authentic clip's mark on other content: its payload resolves to credentials made for a
+    /// different picture.
+    Copied,
+    /// The key's pilot pattern without a payload behind it (an average of many clips' marks).
+    ForgedPattern,
 }
 
 /// Estimates the initial noise of frames already at the model's size.
@@ -326,6 +373,15 @@ pub fn check_frames(
             }
         )
     };
+    // What the mark was read from, as the recovery check compares it with a stored fingerprint.
+    let read_from: Vec<Vec<u8>> = if placement == Placement::IDENTITY || work.is_empty() {
+        frames.to_vec()
+    } else {
+        let (native, side) = (model.config.size, model.config.size * WORK_SCALE);
+        work.iter()
+            .map(|f| place(f, side, side, &placement, native))
+            .collect()
+    };
     Ok(WatermarkReport {
         present: detection.present(),
         summary,
@@ -336,6 +392,8 @@ pub fn check_frames(
         times,
         geometry,
         payload_match,
+        forgery: None,
+        observed: ClipFingerprint::of_frames(&read_from, model.config.size),
     })
 }
 

@@ -1,0 +1,337 @@
+//! A compact perceptual fingerprint of a clip's content, robust to what platforms do to a video
+//! (re-encoding, resizing, brightness and contrast, noise, blur) and different for different
+//! content. It binds stored credentials to the pixels they were made for: a watermark copied onto
+//! other footage carries the clip's payload but not its picture.
+//!
+//! Per frame, from RGB at the model's working size:
+//! - **layout**: luma area-averaged to an 8×8 grid, minus its best-fitting plane (a vertical sky
+//!   gradient or a lighting ramp says nothing about what is in the picture), scaled to unit norm
+//!   and stored as 64 signed bytes. Two frames are compared by the correlation of their layouts.
+//! - **colour**: the frame's mean chromaticity (r and g of r+g+b), which brightness changes keep.
+//!
+//! Frames are compared pairwise, each observed frame with the original frame it carries (the
+//! watermark's frame alignment), so dropped, repeated and reordered frames do not matter.
+
+use serde::{Deserialize, Serialize};
+
+/// Cells per side of the layout grid.
+pub const GRID: usize = 8;
+const CELLS: usize = GRID * GRID;
+
+/// Version tag of the text encoding ([`ClipFingerprint::encode`]).
+pub const FINGERPRINT_ALG: &str = "org.candor.fingerprint.v1";
+
+/// One frame's fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameFingerprint {
+    /// Detrended luma layout, unit norm, scaled by 127 (all zero for a flat frame).
+    pub layout: Vec<i8>,
+    /// Mean chromaticity r/(r+g+b), g/(r+g+b), scaled by 255.
+    pub chroma: [u8; 2],
+}
+
+/// A clip's fingerprint: one entry per frame, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClipFingerprint {
+    pub frames: Vec<FrameFingerprint>,
+}
+
+/// How well an observed clip matches a fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FingerprintMatch {
+    /// Frame pairs compared.
+    pub pairs: usize,
+    /// Mean correlation of the layouts over the pairs whose original frame has structure (−1..1).
+    pub layout_correlation: f32,
+    /// Mean distance of the chromaticities (0 = same colour balance; in units of 1/255).
+    pub chroma_distance: f32,
+}
+
+/// A match at least this close in layout is the same content…
+pub const MIN_LAYOUT_CORRELATION: f32 = 0.6;
+/// …and its colour balance may differ by at most this (brightness and contrast keep it; a
+/// different scene or background does not).
+pub const MAX_CHROMA_DISTANCE: f32 = 12.0;
+
+impl FingerprintMatch {
+    /// True when the observed clip is the fingerprinted content.
+    pub fn same_content(&self) -> bool {
+        self.pairs > 0
+            && self.layout_correlation >= MIN_LAYOUT_CORRELATION
+            && self.chroma_distance <= MAX_CHROMA_DISTANCE
+    }
+}
+
+/// The fingerprint of one RGB24 frame of `size×size` (`None` when the buffer is too short).
+pub fn frame_fingerprint(rgb: &[u8], size: usize) -> Option<FrameFingerprint> {
+    if size < GRID || rgb.len() < size * size * 3 {
+        return None;
+    }
+    let mut cells = [0f64; CELLS];
+    let mut counts = [0f64; CELLS];
+    let mut sums = [0f64; 3];
+    for y in 0..size {
+        for x in 0..size {
+            let p = &rgb[(y * size + x) * 3..(y * size + x) * 3 + 3];
+            let (r, g, b) = (f64::from(p[0]), f64::from(p[1]), f64::from(p[2]));
+            let cell = (y * GRID / size) * GRID + x * GRID / size;
+            cells[cell] += 0.299 * r + 0.587 * g + 0.114 * b;
+            counts[cell] += 1.0;
+            sums[0] += r;
+            sums[1] += g;
+            sums[2] += b;
+        }
+    }
+    for (c, n) in cells.iter_mut().zip(&counts) {
+        *c /= n.max(1.0);
+    }
+    let detrended = detrend(&cells);
+    let norm = detrended.iter().map(|v| v * v).sum::<f64>().sqrt();
+    // Below about one grey level of structure per cell, the frame is flat: no layout to compare.
+    let layout = if norm < GRID as f64 {
+        vec![0i8; CELLS]
+    } else {
+        detrended
+            .iter()
+            .map(|v| (v / norm * 127.0).round().clamp(-127.0, 127.0) as i8)
+            .collect()
+    };
+    let total = (sums[0] + sums[1] + sums[2]).max(1.0);
+    let chroma = [
+        (sums[0] / total * 255.0).round() as u8,
+        (sums[1] / total * 255.0).round() as u8,
+    ];
+    Some(FrameFingerprint { layout, chroma })
+}
+
+/// The grid minus its least-squares plane a + b·x + c·y (x, y centred, so the three fits are
+/// independent).
+fn detrend(cells: &[f64; CELLS]) -> [f64; CELLS] {
+    let centre = (GRID as f64 - 1.0) / 2.0;
+    let coord = |i: usize| i as f64 - centre;
+    let (mut mean, mut bx, mut by, mut sxx) = (0.0, 0.0, 0.0, 0.0);
+    for (i, &v) in cells.iter().enumerate() {
+        let (y, x) = (coord(i / GRID), coord(i % GRID));
+        mean += v;
+        bx += v * x;
+        by += v * y;
+        sxx += x * x;
+    }
+    mean /= CELLS as f64;
+    let (bx, by) = (bx / sxx, by / sxx);
+    let mut out = [0f64; CELLS];
+    for (i, o) in out.iter_mut().enumerate() {
+        let (y, x) = (coord(i / GRID), coord(i % GRID));
+        *o = cells[i] - mean - bx * x - by * y;
+    }
+    out
+}
+
+impl ClipFingerprint {
+    /// The fingerprint of RGB24 frames of `size×size`.
+    pub fn of_frames(frames: &[Vec<u8>], size: usize) -> Option<Self> {
+        let frames = frames
+            .iter()
+            .map(|f| frame_fingerprint(f, size))
+            .collect::<Option<Vec<_>>>()?;
+        (!frames.is_empty()).then_some(Self { frames })
+    }
+
+    /// A compact text form for manifests and stores: `org.candor.fingerprint.v1:` followed by
+    /// hex of, per frame, 64 layout bytes and 2 chroma bytes.
+    pub fn encode(&self) -> String {
+        let mut bytes = Vec::with_capacity(self.frames.len() * (CELLS + 2));
+        for f in &self.frames {
+            bytes.extend(f.layout.iter().map(|&v| v as u8));
+            bytes.extend(f.chroma);
+        }
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{FINGERPRINT_ALG}:{hex}")
+    }
+
+    /// Reads [`Self::encode`]'s form; `None` for another algorithm or a malformed value.
+    pub fn decode(text: &str) -> Option<Self> {
+        let hex = text.strip_prefix(FINGERPRINT_ALG)?.strip_prefix(':')?;
+        if hex.len() % 2 != 0 || !hex.is_ascii() {
+            return None;
+        }
+        let bytes = (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        if bytes.is_empty() || bytes.len() % (CELLS + 2) != 0 {
+            return None;
+        }
+        let frames = bytes
+            .chunks_exact(CELLS + 2)
+            .map(|c| FrameFingerprint {
+                layout: c[..CELLS].iter().map(|&b| b as i8).collect(),
+                chroma: [c[CELLS], c[CELLS + 1]],
+            })
+            .collect();
+        Some(Self { frames })
+    }
+
+    /// Compares observed frames with this fingerprint. `pairs` are (observed frame, original
+    /// frame) indices, as the watermark aligned them; pairs out of range are skipped.
+    pub fn compare(
+        &self,
+        observed: &ClipFingerprint,
+        pairs: &[(usize, usize)],
+    ) -> FingerprintMatch {
+        let (mut corr, mut corr_n, mut chroma, mut n) = (0f64, 0usize, 0f64, 0usize);
+        for &(o, t) in pairs {
+            let (Some(seen), Some(orig)) = (observed.frames.get(o), self.frames.get(t)) else {
+                continue;
+            };
+            n += 1;
+            let dr = f64::from(seen.chroma[0]) - f64::from(orig.chroma[0]);
+            let dg = f64::from(seen.chroma[1]) - f64::from(orig.chroma[1]);
+            chroma += (dr * dr + dg * dg).sqrt();
+            if orig.layout.iter().all(|&v| v == 0) {
+                continue; // a flat original frame has no layout to agree with
+            }
+            let dot: f64 = seen
+                .layout
+                .iter()
+                .zip(&orig.layout)
+                .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                .sum();
+            corr += dot / (127.0 * 127.0);
+            corr_n += 1;
+        }
+        FingerprintMatch {
+            pairs: n,
+            layout_correlation: if corr_n == 0 {
+                // Only flat frames: the colour decides alone.
+                1.0
+            } else {
+                (corr / corr_n as f64) as f32
+            },
+            chroma_distance: if n == 0 {
+                f32::INFINITY
+            } else {
+                (chroma / n as f64) as f32
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 32×32 frame: a vertical gradient background with a bright square at (x0, y0).
+    fn frame(x0: usize, y0: usize, tint: [u8; 3]) -> Vec<u8> {
+        let mut rgb = Vec::with_capacity(32 * 32 * 3);
+        for y in 0..32 {
+            for x in 0..32 {
+                let inside = (x0..x0 + 8).contains(&x) && (y0..y0 + 8).contains(&y);
+                let base = 60 + 4 * y as u32;
+                for c in tint {
+                    let v = if inside {
+                        240
+                    } else {
+                        base * u32::from(c) / 255
+                    };
+                    rgb.push(v.min(255) as u8);
+                }
+            }
+        }
+        rgb
+    }
+
+    fn clip(offset: usize, tint: [u8; 3]) -> ClipFingerprint {
+        let frames: Vec<Vec<u8>> = (0..8)
+            .map(|i| frame(2 + i * 2 + offset, 10, tint))
+            .collect();
+        ClipFingerprint::of_frames(&frames, 32).unwrap_or(ClipFingerprint { frames: vec![] })
+    }
+
+    fn identity(n: usize) -> Vec<(usize, usize)> {
+        (0..n).map(|i| (i, i)).collect()
+    }
+
+    #[test]
+    fn the_same_content_matches_and_other_content_does_not() {
+        let blue = [120, 160, 255];
+        let a = clip(0, blue);
+        let m = a.compare(&a, &identity(8));
+        assert!(m.same_content() && m.layout_correlation > 0.99, "{m:?}");
+        // Same background, the object elsewhere: the gradient alone does not make a match.
+        let moved: Vec<Vec<u8>> = (0..8).map(|i| frame(20 - i * 2, 20, blue)).collect();
+        let moved = ClipFingerprint::of_frames(&moved, 32).unwrap_or(a.clone());
+        assert!(!a.compare(&moved, &identity(8)).same_content());
+        // Same layout, another colour balance.
+        let red = clip(0, [255, 110, 90]);
+        let m = a.compare(&red, &identity(8));
+        assert!(m.layout_correlation > 0.9 && !m.same_content(), "{m:?}");
+    }
+
+    #[test]
+    fn brightness_and_contrast_keep_the_fingerprint() {
+        let frames: Vec<Vec<u8>> = (0..8)
+            .map(|i| frame(2 + i * 2, 10, [120, 160, 255]))
+            .collect();
+        let a =
+            ClipFingerprint::of_frames(&frames, 32).unwrap_or(ClipFingerprint { frames: vec![] });
+        let brighter: Vec<Vec<u8>> = frames
+            .iter()
+            .map(|f| {
+                f.iter()
+                    .map(|&v| (f32::from(v) * 0.8 + 10.0) as u8)
+                    .collect()
+            })
+            .collect();
+        let b = ClipFingerprint::of_frames(&brighter, 32).unwrap_or(a.clone());
+        let m = a.compare(&b, &identity(8));
+        assert!(m.same_content(), "{m:?}");
+    }
+
+    #[test]
+    fn the_alignment_pairs_frames() {
+        let a = clip(0, [120, 160, 255]);
+        // Observed: every other original frame (a frame-rate halving).
+        let half = ClipFingerprint {
+            frames: a.frames.iter().step_by(2).cloned().collect(),
+        };
+        let pairs: Vec<(usize, usize)> = (0..4).map(|o| (o, 2 * o)).collect();
+        assert!(a.compare(&half, &pairs).same_content());
+        // Out-of-range pairs are skipped; none left is no match.
+        let m = a.compare(&half, &[(9, 9)]);
+        assert_eq!(m.pairs, 0);
+        assert!(!m.same_content());
+    }
+
+    #[test]
+    fn encoding_round_trips_and_rejects_garbage() {
+        let a = clip(0, [120, 160, 255]);
+        let text = a.encode();
+        assert!(text.starts_with("org.candor.fingerprint.v1:"));
+        assert_eq!(ClipFingerprint::decode(&text), Some(a));
+        for bad in [
+            "",
+            "org.candor.fingerprint.v1:",
+            "org.candor.fingerprint.v1:zz",
+            "other:00",
+        ] {
+            assert_eq!(ClipFingerprint::decode(bad), None, "{bad}");
+        }
+        assert_eq!(
+            ClipFingerprint::decode("org.candor.fingerprint.v1:0a0b"),
+            None
+        );
+        assert!(frame_fingerprint(&[0u8; 10], 32).is_none());
+        assert!(ClipFingerprint::of_frames(&[], 32).is_none());
+    }
+
+    #[test]
+    fn a_flat_frame_has_no_layout() {
+        let grey = vec![128u8; 32 * 32 * 3];
+        let f = frame_fingerprint(&grey, 32).unwrap_or(FrameFingerprint {
+            layout: vec![1; 64],
+            chroma: [0, 0],
+        });
+        assert!(f.layout.iter().all(|&v| v == 0));
+        assert_eq!(f.chroma, [85, 85]);
+    }
+}
