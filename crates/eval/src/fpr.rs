@@ -49,10 +49,13 @@ const TEST_SOURCES: &[(&str, &str)] = &[
     ("mandelbrot", "mandelbrot=size=128x128:rate=8"),
     (
         "life",
-        "life=size=128x128:rate=8:ratio=0.3:mold=8:life_color=#c0ffc0:death_color=#203040",
+        "life=size=128x128:rate=8:ratio=0.3:mold=8:life_color=#c0ffc0:death_color=#203040:seed=7",
     ),
-    ("cellauto", "cellauto=size=128x128:rate=8:rule=110"),
-    ("gradients", "gradients=size=128x128:rate=8:speed=0.05"),
+    ("cellauto", "cellauto=size=128x128:rate=8:rule=110:seed=7"),
+    (
+        "gradients",
+        "gradients=size=128x128:rate=8:speed=0.05:seed=7:c0=0x3050a0:c1=0xe0c040",
+    ),
     (
         "smptehdbars-noise",
         "smptehdbars=size=128x128:rate=8,noise=alls=20:allf=t",
@@ -196,7 +199,7 @@ fn collect_and_test(
     let mut sources: Vec<Source> = Vec::new();
     // Clips of this very model under another key: the hardest clean case.
     if args.other_key_clips > 0 {
-        let other = Identity::create(
+        Identity::create(
             &dir.join("other-identity"),
             &NewIdentity {
                 organization: "Candor benchmark".into(),
@@ -205,6 +208,17 @@ fn collect_and_test(
                 force: true,
             },
         )?;
+        // A fixed throw-away watermark secret (and fixed content ids below): the figures are the
+        // same run after run.
+        let secret: String = (0..32)
+            .map(|i| format!("{:02x}", 0xa5u8 ^ (i * 37) as u8))
+            .collect();
+        let key_file = dir.join("other-identity").join("watermark.key");
+        std::fs::write(&key_file, format!("{secret}\n")).map_err(|source| EvalError::Io {
+            path: key_file.clone(),
+            source,
+        })?;
+        let other = Identity::load(&dir.join("other-identity"))?;
         let store = ManifestStore::open(&dir.join("store.db"))?;
         let bar = progress(args.other_key_clips as u64, "clips under another key");
         for i in 0..args.other_key_clips {
@@ -212,6 +226,7 @@ fn collect_and_test(
             let mut o = GenerateOptions::for_native_size(model.config.size);
             o.frames = WINDOW + 2 * STRIDE;
             o.seed = 5000 + i as u64;
+            o.content_id = Some(0x0f9f_0000_0000 + i as u64);
             let prompt = crate::robustness::prompt(i * 7 + 3);
             generate(model, &other, &store, &prompt, &out, &o, |_, _| {})?;
             let (frames, work) = native_frames(&out, size)?;

@@ -92,6 +92,8 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
         let clip = dir.join(format!("clip-{i:03}.mp4"));
         let mut gen_options = GenerateOptions::for_native_size(model.config.size);
         gen_options.seed = 1000 + i as u64;
+        // Fixed content ids too: the whole run is the same run after run.
+        gen_options.content_id = Some(0x726f_6200_0000 + i as u64);
         let g = generate(
             &model,
             &identity,
