@@ -89,6 +89,15 @@ fn a_copied_mark_is_failed_and_attaches_nothing() {
     check("copied.jsonl", &args, 1);
 }
 
+/// The mean high-pass residual of 14 clips of the public test key, doubled, on mandelbrot
+/// footage (36 dB): the key's pilots without a payload.
+#[test]
+fn an_averaged_pattern_is_reported_as_forged() {
+    let mut args = paths(CLIPS, &["forged.mp4"]);
+    args.extend(["--store", "/nonexistent/store.db"].map(String::from));
+    check("forged.jsonl", &args, 1);
+}
+
 #[test]
 fn credentials_only() {
     let mut args = paths(CLIPS, &["clip.mp4"]);

@@ -24,6 +24,9 @@ pub enum BenchCommand {
     Fpr(FprBenchArgs),
     /// Time to verify one default clip, by stage, next to plain `ffmpeg -f null` decode.
     Verify(VerifyBenchArgs),
+    /// Attacks without the key: transplant of one clip's mark, averaging forgery and removal with
+    /// n clips, swept over strength, with the PSNR and the verdict of each.
+    Attacks(AttacksBenchArgs),
 }
 
 pub fn run(command: BenchCommand) -> CliResult<Outcome> {
@@ -45,6 +48,7 @@ pub fn run(command: BenchCommand) -> CliResult<Outcome> {
         BenchCommand::Robustness(args) => (eval::robustness::run(&args.config()?), args.json),
         BenchCommand::Fpr(args) => (eval::fpr::run(&args.config()?), args.json),
         BenchCommand::Verify(args) => (eval::verify::run(&args.config()?), args.json),
+        BenchCommand::Attacks(args) => (eval::forgery::run(&args.config()?), args.json),
     };
     let report = report?;
     if json {
@@ -256,6 +260,35 @@ impl VerifyBenchArgs {
     fn config(&self) -> CliResult<eval::verify::VerifyConfig> {
         Ok(eval::verify::VerifyConfig {
             runs: self.runs,
+            detector: self.detector.config()?,
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AttacksBenchArgs {
+    /// Marked clips the attacker holds (the averaging forgery uses 2, 4, … and all but one).
+    #[arg(long, default_value_t = 8)]
+    clips: usize,
+    /// Residual strengths to try (comma-separated multiples of the residual as lifted).
+    #[arg(long, value_delimiter = ',', default_values_t = [0.5, 1.0, 2.0, 4.0])]
+    strengths: Vec<f64>,
+    /// Real footage to use as hosts too (repeatable): the video, and a pan over its first frame.
+    #[arg(long, value_name = "VIDEO")]
+    footage: Vec<PathBuf>,
+    #[command(flatten)]
+    detector: DetectorArgs,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl AttacksBenchArgs {
+    fn config(&self) -> CliResult<eval::forgery::AttacksConfig> {
+        Ok(eval::forgery::AttacksConfig {
+            clips: self.clips,
+            strengths: self.strengths.clone(),
+            footage: self.footage.clone(),
             detector: self.detector.config()?,
         })
     }

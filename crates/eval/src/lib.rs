@@ -1,11 +1,12 @@
 //! Candor's evaluation suites as libraries: the watermark's statistics, generation quality,
-//! signing cost, robustness under the attack catalogue, false positives on clean video, and
-//! verification cost. Each suite is `run(&Config) -> Report`: the figures as a JSON document
+//! signing cost, robustness under the attack catalogue, false positives on clean video,
+//! verification cost, and forgery, transplant and removal attacks. Each suite is `run(&Config) -> Report`: the figures as a JSON document
 //! (what `candor bench … --json` prints) and as text for people. Nothing here is on the path of
 //! a user's generate or verify; everything may be used from here.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod attacks;
+pub mod forgery;
 pub mod fpr;
 pub mod generate;
 pub mod manifest;

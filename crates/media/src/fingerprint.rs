@@ -178,6 +178,28 @@ impl ClipFingerprint {
         observed: &ClipFingerprint,
         pairs: &[(usize, usize)],
     ) -> FingerprintMatch {
+        self.compare_outside(observed, pairs, &[])
+    }
+
+    /// [`Self::compare`] leaving out the grid cells `skip[i]` marks (row-major, [`GRID`]×[`GRID`]):
+    /// regions the watermark's tamper map found replaced, whose picture was changed on purpose.
+    /// With fewer than half the cells left, nothing is compared (no match).
+    pub fn compare_outside(
+        &self,
+        observed: &ClipFingerprint,
+        pairs: &[(usize, usize)],
+        skip: &[bool],
+    ) -> FingerprintMatch {
+        let kept: Vec<usize> = (0..CELLS)
+            .filter(|&i| !skip.get(i).copied().unwrap_or(false))
+            .collect();
+        if 2 * kept.len() < CELLS {
+            return FingerprintMatch {
+                pairs: 0,
+                layout_correlation: 0.0,
+                chroma_distance: f32::INFINITY,
+            };
+        }
         let (mut corr, mut corr_n, mut chroma, mut n) = (0f64, 0usize, 0f64, 0usize);
         for &(o, t) in pairs {
             let (Some(seen), Some(orig)) = (observed.frames.get(o), self.frames.get(t)) else {
@@ -190,13 +212,7 @@ impl ClipFingerprint {
             if orig.layout.iter().all(|&v| v == 0) {
                 continue; // a flat original frame has no layout to agree with
             }
-            let dot: f64 = seen
-                .layout
-                .iter()
-                .zip(&orig.layout)
-                .map(|(&a, &b)| f64::from(a) * f64::from(b))
-                .sum();
-            corr += dot / (127.0 * 127.0);
+            corr += correlation(&seen.layout, &orig.layout, &kept);
             corr_n += 1;
         }
         FingerprintMatch {
@@ -213,6 +229,28 @@ impl ClipFingerprint {
                 (chroma / n as f64) as f32
             },
         }
+    }
+}
+
+/// Pearson correlation of two layouts over the cells `kept` (0 when either is flat there).
+fn correlation(a: &[i8], b: &[i8], kept: &[usize]) -> f64 {
+    let n = kept.len().max(1) as f64;
+    let at = |v: &[i8], i: usize| f64::from(v.get(i).copied().unwrap_or(0));
+    let (ma, mb) = (
+        kept.iter().map(|&i| at(a, i)).sum::<f64>() / n,
+        kept.iter().map(|&i| at(b, i)).sum::<f64>() / n,
+    );
+    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+    for &i in kept {
+        let (x, y) = (at(a, i) - ma, at(b, i) - mb);
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    if aa <= 0.0 || bb <= 0.0 {
+        0.0
+    } else {
+        ab / (aa * bb).sqrt()
     }
 }
 
@@ -300,6 +338,42 @@ mod tests {
         let m = a.compare(&half, &[(9, 9)]);
         assert_eq!(m.pairs, 0);
         assert!(!m.same_content());
+    }
+
+    #[test]
+    fn an_edited_region_is_left_out_when_the_tamper_map_names_it() {
+        let blue = [120, 160, 255];
+        let frames: Vec<Vec<u8>> = (0..8).map(|i| frame(2 + i * 2, 10, blue)).collect();
+        let a =
+            ClipFingerprint::of_frames(&frames, 32).unwrap_or(ClipFingerprint { frames: vec![] });
+        // A striped 16×16 patch pasted into the top-right corner of every frame.
+        let edited: Vec<Vec<u8>> = frames
+            .iter()
+            .map(|f| {
+                let mut f = f.clone();
+                for y in 0..16 {
+                    for x in 16..32 {
+                        for c in 0..3 {
+                            f[(y * 32 + x) * 3 + c] = if (x + y) % 8 < 4 { 250 } else { 10 };
+                        }
+                    }
+                }
+                f
+            })
+            .collect();
+        let e = ClipFingerprint::of_frames(&edited, 32).unwrap_or(a.clone());
+        let whole = a.compare(&e, &identity(8));
+        let skip: Vec<bool> = (0..64).map(|i| i / 8 < 4 && i % 8 >= 4).collect();
+        let outside = a.compare_outside(&e, &identity(8), &skip);
+        assert!(
+            outside.layout_correlation > whole.layout_correlation,
+            "{whole:?} {outside:?}"
+        );
+        assert!(outside.layout_correlation > 0.8, "{outside:?}");
+        // Leaving out most of the picture leaves nothing to compare.
+        assert!(!a
+            .compare_outside(&a, &identity(8), &[true; 40])
+            .same_content());
     }
 
     #[test]

@@ -86,7 +86,9 @@ pub(crate) fn recover(
             .and_then(|g| g.content_fingerprint.as_deref())
             .and_then(ClipFingerprint::decode);
         let content_match = match (&recorded, &report.observed) {
-            (Some(recorded), Some(observed)) => Some(recorded.compare(observed, &pairs)),
+            (Some(recorded), Some(observed)) => {
+                Some(recorded.compare_outside(observed, &pairs, &edited_cells(report)))
+            }
             _ => None,
         };
         let same_content = content_match.is_some_and(|c| c.same_content());
@@ -110,4 +112,23 @@ pub(crate) fn recover(
         };
     }
     outcome
+}
+
+/// The fingerprint cells a present mark's tamper map found replaced or could not see (outside a
+/// cropped picture): an edit changes the picture there on purpose, and the rest must still be the
+/// signed content. Only when the map's grid is the fingerprint's.
+fn edited_cells(report: &WatermarkReport) -> Vec<bool> {
+    match report.detection.spatial() {
+        Some(map)
+            if map.grid_height == candor_media::fingerprint::GRID
+                && map.grid_width == candor_media::fingerprint::GRID =>
+        {
+            map.tampered
+                .iter()
+                .zip(&map.agreement)
+                .map(|(&t, a)| t || !a.is_finite())
+                .collect()
+        }
+        _ => Vec::new(),
+    }
 }

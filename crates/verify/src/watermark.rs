@@ -11,8 +11,9 @@ use candor_diffusion::{DiffusionModel, LatentCodec, WORK_SCALE};
 use candor_media::fingerprint::ClipFingerprint;
 use candor_media::{DecodeOptions, FrameReader};
 use candor_watermark::{
-    conclude_search, detect, detect_among_candidates, identify_payload, DetectOptions, Detection,
-    KeyRing, LatentShape, Payload, PayloadMatch, Refinement, TestBudget,
+    conclude_search, detect, detect_among_candidates, identify_payload, payload_coherence,
+    Coherence, DetectOptions, Detection, KeyRing, LatentShape, Payload, PayloadMatch, Refinement,
+    TestBudget,
 };
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +102,10 @@ pub struct WatermarkReport {
     /// instead ([`WatermarkOptions::candidate_payloads`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload_match: Option<PayloadMatch>,
+    /// The code bits' coherence against what the pilots predict, measured when a mark was found
+    /// without a payload (see [`candor_watermark::Coherence`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coherence: Option<Coherence>,
     /// Set when the pattern found is judged forged or copied: `present` is then false.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forgery: Option<Forgery>,
@@ -336,6 +341,22 @@ pub fn check_frames(
     }
     let (detection, payload_match) =
         conclude_search(detection, refinement, ring, budget, &options.detect);
+    // A mark found without a payload: do its code bits carry it as its pilots do? A pattern made
+    // by averaging many clips' marks has the pilots and no codeword.
+    let mut coherence = None;
+    if detection.present() && detection.payload().is_none() {
+        let (values, shape) = latent_values(&noise)?;
+        coherence = payload_coherence(ring, &detection, &values, shape)?;
+    }
+    let forgery = coherence.filter(|c| c.looks_forged()).map(|c| Forgery {
+        kind: ForgeryKind::ForgedPattern,
+        evidence: format!(
+            "the key's pilots are there (p = 10^{:.0}) but the code bits are not: they show {:.1} sd of the coherence every authentic mark carries, where the pilots predict {:.1} sd",
+            detection.log10_p_value(),
+            c.observed_z,
+            c.predicted_z
+        ),
+    });
     let geometry = options.geometry_search.then(|| GeometryReport {
         placements_tested: tests,
         placement: placement.clone(),
@@ -346,7 +367,9 @@ pub fn check_frames(
     } else {
         format!(", after undoing a {}", placement.name)
     };
-    let summary = if detection.present() {
+    let summary = if let Some(f) = &forgery {
+        format!("Forged Candor pattern, not a mark: {}", f.evidence)
+    } else if detection.present() {
         match (&content_id, &payload_match) {
             (Some(id), Some(m)) => format!(
                 "Candor watermark found (p = 10^{:.0}{undone}); too faint to decode, it matches content id {id} of the {} in the store (p = 10^{:.0})",
@@ -383,7 +406,7 @@ pub fn check_frames(
             .collect()
     };
     Ok(WatermarkReport {
-        present: detection.present(),
+        present: detection.present() && forgery.is_none(),
         summary,
         content_id,
         frames_read: frames.len(),
@@ -392,7 +415,8 @@ pub fn check_frames(
         times,
         geometry,
         payload_match,
-        forgery: None,
+        coherence,
+        forgery,
         observed: ClipFingerprint::of_frames(&read_from, model.config.size),
     })
 }

@@ -665,3 +665,47 @@ proptest! {
         prop_assert_eq!(ka.id().len(), 16);
     }
 }
+
+#[test]
+fn code_bits_carry_what_the_pilots_predict_in_an_authentic_mark_and_not_in_an_average() {
+    use candor_watermark::payload_coherence;
+    let ring = KeyRing::single(key(1));
+    let mut checked = 0;
+    for (seed, flips) in [(5u64, 0.42), (6, 0.44), (7, 0.40)] {
+        let noisy = marked_with_flips(seed, flips, seed + 100).unwrap();
+        let d = detect(&ring, &noisy, SHAPE, &DetectOptions::default()).unwrap();
+        if !d.present() {
+            continue;
+        }
+        let c = payload_coherence(&ring, &d, &noisy, SHAPE)
+            .unwrap()
+            .unwrap();
+        assert!(c.observed_z > 0.5 * c.predicted_z, "flips {flips}: {c:?}");
+        assert!(!c.looks_forged(), "flips {flips}: {c:?}");
+        checked += 1;
+    }
+    assert!(checked >= 2);
+    // The mean of 32 clips' marks (same key, random content ids as Candor draws them): pilots
+    // add up, codewords cancel.
+    let mut mean = vec![0f32; SHAPE.len()];
+    let mut ids = rng(4242);
+    for seed in 0..32 {
+        let payload = Payload::new(rand::Rng::gen::<u64>(&mut ids) >> 8);
+        let clip = embed(&key(1), payload, SHAPE, &mut rng(1000 + seed)).unwrap();
+        for (m, v) in mean.iter_mut().zip(clip) {
+            *m += v / 32.0;
+        }
+    }
+    // Added weakly to unmarked noise, as an attacker adds it to real footage.
+    let mut forged = gaussian(SHAPE.len(), &mut rng(77));
+    for (f, m) in forged.iter_mut().zip(&mean) {
+        *f += 1.5 * m;
+    }
+    let d = detect(&ring, &forged, SHAPE, &DetectOptions::default()).unwrap();
+    assert!(d.present(), "the averaged pilots are found");
+    assert_eq!(d.payload(), None);
+    let c = payload_coherence(&ring, &d, &forged, SHAPE)
+        .unwrap()
+        .unwrap();
+    assert!(c.looks_forged(), "{c:?}");
+}

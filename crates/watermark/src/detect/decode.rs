@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::observe::{position_weights, ObservedFrame};
-use super::thresholds::{PAYLOAD_MATCH_THRESHOLD, SOFT_CLIP};
+use super::thresholds::{
+    FORGERY_MAX_OBSERVED_SHARE, FORGERY_MIN_PREDICTED_Z, PAYLOAD_MATCH_THRESHOLD, SOFT_CLIP,
+};
 use super::{DetectOptions, Detection, Detector};
 use crate::code;
 use crate::embed::data_bits;
@@ -155,6 +157,124 @@ pub fn identify_payload(
         log10_p_value,
         candidates: candidates.len(),
         bit_error_rate: wrong as f32 / total.max(1) as f32,
+    }))
+}
+
+/// Whether the codeword elements of a found mark carry it as strongly as its pilots do.
+///
+/// In an authentic mark every element agrees with its expected sign equally well, pilot or code
+/// (the layout interleaves them at random), so the elements of one code bit agree with each other
+/// and their soft sum s_b stands out: E[Σ s_b²] = Σ_b Σ_j v_j² + Σ_b (Σ_j μ)², where μ is the
+/// mean signed value an element carries — measured on the pilots. A pattern that copies the
+/// pilots without a payload behind it (the average of many clips' marks: their codewords differ
+/// and cancel) has the pilots' agreement but code bits at chance: Σ s_b² stays at its null mean.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Coherence {
+    /// The code bits' excess coherence the pilots predict, in null standard deviations.
+    pub predicted_z: f64,
+    /// The excess coherence observed, in the same units.
+    pub observed_z: f64,
+}
+
+impl Coherence {
+    /// The pilots promise a clearly visible codeword (≥ [`FORGERY_MIN_PREDICTED_Z`] sd), and the
+    /// code bits show less than [`FORGERY_MAX_OBSERVED_SHARE`] of it.
+    pub fn looks_forged(&self) -> bool {
+        self.predicted_z >= FORGERY_MIN_PREDICTED_Z
+            && self.observed_z < FORGERY_MAX_OBSERVED_SHARE * self.predicted_z
+    }
+}
+
+/// Measures [`Coherence`] on the frames a present detection aligned; `None` when it has no
+/// alignment or the key is not in `ring`.
+pub fn payload_coherence(
+    ring: &KeyRing,
+    detection: &Detection,
+    latent: &[f32],
+    shape: LatentShape,
+) -> Result<Option<Coherence>, WatermarkError> {
+    shape.check(Some(latent.len()))?;
+    let Some(key) = ring.keys().get(detection.key_index) else {
+        return Ok(None);
+    };
+    if !detection.present || detection.alignment.is_empty() {
+        return Ok(None);
+    }
+    let n = shape.frame_len();
+    let templates = detection
+        .alignment
+        .iter()
+        .map(|&(_, t)| t + 1)
+        .max()
+        .unwrap_or(0);
+    let detector = Detector::new(key, n, templates);
+    let layout = &detector.layout;
+    let start = layout.code_start();
+    if start == 0 || start >= n {
+        return Ok(None);
+    }
+    // Each element weighs by how strongly its channel carries the mark, measured on pilot B (which
+    // chose nothing, so it is unbiased; compression erases some channels): the matched filter for
+    // both sums.
+    let hw = (shape.height * shape.width).max(1);
+    let channel = |j: usize| (layout.order[j] as usize / hw).min(shape.channels.saturating_sub(1));
+    let frames: Vec<(ObservedFrame, usize)> = detection
+        .alignment
+        .iter()
+        .filter_map(|&(o, t)| {
+            let frame = latent.get(o * n..(o + 1) * n)?;
+            Some((ObservedFrame::new(frame, layout), t))
+        })
+        .collect();
+    let signed = |obs: &ObservedFrame, t: usize, j: usize| {
+        let v = f64::from(obs.values[j].clamp(-SOFT_CLIP, SOFT_CLIP));
+        (
+            v,
+            if bit(&detector.templates[t], j) {
+                -v
+            } else {
+                v
+            },
+        )
+    };
+    let (mut pilot_sum, mut pilot_count) = (vec![0f64; shape.channels], vec![0f64; shape.channels]);
+    for (obs, t) in &frames {
+        for j in layout.pilot_a..start {
+            let c = channel(j);
+            pilot_sum[c] += signed(obs, *t, j).1;
+            pilot_count[c] += 1.0;
+        }
+    }
+    if pilot_count.iter().sum::<f64>() == 0.0 {
+        return Ok(None);
+    }
+    let mu: Vec<f64> = pilot_sum
+        .iter()
+        .zip(&pilot_count)
+        .map(|(s, n)| if *n > 0.0 { (s / n).max(0.0) } else { 0.0 })
+        .collect();
+    let mut soft = vec![0f64; code::CODE_BITS];
+    let mut null = vec![0f64; code::CODE_BITS];
+    let mut expected = vec![0f64; code::CODE_BITS];
+    for (obs, t) in &frames {
+        for j in start..n {
+            let w = mu[channel(j)];
+            let (v, s) = signed(obs, *t, j);
+            let b = layout.code_bit(j, *t);
+            soft[b] += w * s;
+            null[b] += w * w * v * v;
+            expected[b] += w * mu[channel(j)];
+        }
+    }
+    let null_mean: f64 = null.iter().sum();
+    let null_sd = (2.0 * null.iter().map(|x| x * x).sum::<f64>())
+        .sqrt()
+        .max(1e-12);
+    let observed: f64 = soft.iter().map(|s| s * s).sum::<f64>() - null_mean;
+    let predicted: f64 = expected.iter().map(|e| e * e).sum();
+    Ok(Some(Coherence {
+        predicted_z: predicted / null_sd,
+        observed_z: observed / null_sd,
     }))
 }
 

@@ -30,7 +30,7 @@ use crate::keystream::{agreement, template_bits, Layout};
 use crate::shape::{LatentShape, WatermarkError};
 use crate::stats::standard_score;
 
-pub use decode::{identify_payload, PayloadMatch};
+pub use decode::{identify_payload, payload_coherence, Coherence, PayloadMatch};
 pub use outcome::{
     conclude_search, Detection, FrameMatch, Refinement, SpatialMap, TemporalEvent, TestBudget,
 };
