@@ -1,5 +1,8 @@
 //! Training the default model: procedural clips → Haar latents → v-prediction loss, Adam, EMA,
 //! resumable checkpoints (weights, EMA, optimiser moments, step, loss log).
+//!
+//! Longer than most files here (about 650 lines, half of them tests) because a checkpoint's
+//! parts must be written and resumed together: split, the resume path would be spread over files.
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -9,6 +9,10 @@
 //!
 //! Every block is written here from differentiable candle ops (candle's fused softmax and layer
 //! norm have no backward pass).
+//!
+//! Longer than most files here (about 700 lines, a third of them tests): the blocks are small
+//! structs that only this network composes, and they read best next to the forward pass that
+//! wires them.
 
 use candle_core::{DType, Module, Tensor, D};
 use candle_nn::{Init, VarBuilder};
