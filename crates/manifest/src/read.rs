@@ -252,21 +252,38 @@ pub fn read_manifest(
     Ok(report_from_reader(&reader, anchors.is_configured()))
 }
 
+/// The smallest MP4 a C2PA reader walks: one `ftyp` box and an empty `mdat`.
+const EMPTY_MP4: &[u8] = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2\0\0\0\x08mdat";
+
 /// Validates a manifest kept apart from its asset (a manifest store record) against `asset`, a copy
 /// that lost its embedded credentials. The copy was usually re-encoded, so the hard binding is
 /// expected to fail; what matters is that the claim signature verifies. Returns the report and
 /// whether the signature (and, with anchors, the chain) holds apart from the content hash.
+///
+/// A copy in a container C2PA cannot bind (Matroska, WebM, AVI: a remux or a platform's
+/// re-encode) has no hard binding to check at all; the manifest is then validated against an
+/// empty MP4 stand-in, which checks the signature and reports the content hash as not matching.
 pub fn read_detached_manifest(
     manifest: &[u8],
     asset: &Path,
     anchors: &TrustAnchors,
 ) -> Result<(ManifestReport, bool)> {
-    let container = crate::format::sniff(asset)?;
     let context = c2pa_context(anchors)?;
-    let file = std::fs::File::open(asset).map_err(|e| ManifestError::io("opening", asset, e))?;
-    let reader = c2pa::Reader::from_context(context)
-        .with_manifest_data_and_stream(manifest, container.mime(), file)
-        .map_err(|e| map_read_error(asset, e, "validating the stored manifest for"))?;
+    let reader = match crate::format::sniff(asset) {
+        Ok(container) => {
+            let file =
+                std::fs::File::open(asset).map_err(|e| ManifestError::io("opening", asset, e))?;
+            c2pa::Reader::from_context(context).with_manifest_data_and_stream(
+                manifest,
+                container.mime(),
+                file,
+            )
+        }
+        Err(ManifestError::UnsupportedFormat { .. }) => c2pa::Reader::from_context(context)
+            .with_manifest_data_and_stream(manifest, "video/mp4", std::io::Cursor::new(EMPTY_MP4)),
+        Err(e) => return Err(e),
+    }
+    .map_err(|e| map_read_error(asset, e, "validating the stored manifest for"))?;
     let report = report_from_reader(&reader, anchors.is_configured());
     let content_codes = [
         "assertion.bmffHash.mismatch",

@@ -8,6 +8,8 @@
 //!   gradient or a lighting ramp says nothing about what is in the picture), scaled to unit norm
 //!   and stored as 64 signed bytes. Two frames are compared by the correlation of their layouts.
 //! - **colour**: the frame's mean chromaticity (r and g of r+g+b), which brightness changes keep.
+//! - **structure**: how strong that layout is (its norm in grey levels): a faint copy of the
+//!   layout — what a clip's high-pass residual draws on flat footage — is not the picture.
 //!
 //! Frames are compared pairwise, each observed frame with the original frame it carries (the
 //! watermark's frame alignment), so dropped, repeated and reordered frames do not matter.
@@ -17,6 +19,9 @@ use serde::{Deserialize, Serialize};
 /// Cells per side of the layout grid.
 pub const GRID: usize = 8;
 const CELLS: usize = GRID * GRID;
+
+/// Bytes per frame in the encoding: layout, chroma, structure.
+const FRAME_BYTES: usize = CELLS + 3;
 
 /// Version tag of the text encoding ([`ClipFingerprint::encode`]).
 pub const FINGERPRINT_ALG: &str = "org.candor.fingerprint.v1";
@@ -28,6 +33,10 @@ pub struct FrameFingerprint {
     pub layout: Vec<i8>,
     /// Mean chromaticity r/(r+g+b), g/(r+g+b), scaled by 255.
     pub chroma: [u8; 2],
+    /// How much structure the layout has: its norm before scaling, in grey levels (capped at 255).
+    /// A watermark residual pasted onto flat footage recreates a faint copy of the layout; the
+    /// structure tells the faint copy from the picture.
+    pub structure: u8,
 }
 
 /// A clip's fingerprint: one entry per frame, in order.
@@ -45,13 +54,29 @@ pub struct FingerprintMatch {
     pub layout_correlation: f32,
     /// Mean distance of the chromaticities (0 = same colour balance; in units of 1/255).
     pub chroma_distance: f32,
+    /// Median over the compared frames of the observed structure over the original's (1 = as
+    /// strong; a faint copy of the layout is far below 1).
+    #[serde(default = "one")]
+    pub structure_ratio: f32,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 /// A match at least this close in layout is the same content…
 pub const MIN_LAYOUT_CORRELATION: f32 = 0.6;
-/// …and its colour balance may differ by at most this (brightness and contrast keep it; a
-/// different scene or background does not).
-pub const MAX_CHROMA_DISTANCE: f32 = 12.0;
+/// A match found only under another placement than the mark's (a crop the mark survived as it
+/// is) must be at least this close: each placement tried is one more chance for other content.
+pub const MIN_LAYOUT_CORRELATION_MOVED: f32 = 0.85;
+/// …and its colour balance may differ by at most this: brightness keeps it, contrast 1.3 on
+/// saturated colours moves it by up to about 28 (clipping); a scene of another colour (sky blue
+/// against a red sunset) is 80 or more away…
+pub const MAX_CHROMA_DISTANCE: f32 = 32.0;
+/// …and its layout must be at least this strong relative to the original's: contrast changes,
+/// blur and compression keep most of it (the robustness bench's transforms stay above 0.6), while
+/// a clip's residual pasted onto flat or smooth footage draws a faint copy.
+pub const MIN_STRUCTURE_RATIO: f32 = 0.4;
 
 impl FingerprintMatch {
     /// True when the observed clip is the fingerprinted content.
@@ -59,6 +84,7 @@ impl FingerprintMatch {
         self.pairs > 0
             && self.layout_correlation >= MIN_LAYOUT_CORRELATION
             && self.chroma_distance <= MAX_CHROMA_DISTANCE
+            && self.structure_ratio >= MIN_STRUCTURE_RATIO
     }
 }
 
@@ -88,6 +114,7 @@ pub fn frame_fingerprint(rgb: &[u8], size: usize) -> Option<FrameFingerprint> {
     let detrended = detrend(&cells);
     let norm = detrended.iter().map(|v| v * v).sum::<f64>().sqrt();
     // Below about one grey level of structure per cell, the frame is flat: no layout to compare.
+    let structure = norm.round().clamp(0.0, 255.0) as u8;
     let layout = if norm < GRID as f64 {
         vec![0i8; CELLS]
     } else {
@@ -101,7 +128,11 @@ pub fn frame_fingerprint(rgb: &[u8], size: usize) -> Option<FrameFingerprint> {
         (sums[0] / total * 255.0).round() as u8,
         (sums[1] / total * 255.0).round() as u8,
     ];
-    Some(FrameFingerprint { layout, chroma })
+    Some(FrameFingerprint {
+        layout,
+        chroma,
+        structure,
+    })
 }
 
 /// The grid minus its least-squares plane a + b·x + c·y (x, y centred, so the three fits are
@@ -138,12 +169,13 @@ impl ClipFingerprint {
     }
 
     /// A compact text form for manifests and stores: `org.candor.fingerprint.v1:` followed by
-    /// hex of, per frame, 64 layout bytes and 2 chroma bytes.
+    /// hex of, per frame, 64 layout bytes, 2 chroma bytes and 1 structure byte.
     pub fn encode(&self) -> String {
-        let mut bytes = Vec::with_capacity(self.frames.len() * (CELLS + 2));
+        let mut bytes = Vec::with_capacity(self.frames.len() * FRAME_BYTES);
         for f in &self.frames {
             bytes.extend(f.layout.iter().map(|&v| v as u8));
             bytes.extend(f.chroma);
+            bytes.push(f.structure);
         }
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         format!("{FINGERPRINT_ALG}:{hex}")
@@ -158,14 +190,15 @@ impl ClipFingerprint {
         let bytes = (0..hex.len() / 2)
             .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
             .collect::<Option<Vec<u8>>>()?;
-        if bytes.is_empty() || bytes.len() % (CELLS + 2) != 0 {
+        if bytes.is_empty() || bytes.len() % FRAME_BYTES != 0 {
             return None;
         }
         let frames = bytes
-            .chunks_exact(CELLS + 2)
+            .chunks_exact(FRAME_BYTES)
             .map(|c| FrameFingerprint {
                 layout: c[..CELLS].iter().map(|&b| b as i8).collect(),
                 chroma: [c[CELLS], c[CELLS + 1]],
+                structure: c[CELLS + 2],
             })
             .collect();
         Some(Self { frames })
@@ -198,9 +231,11 @@ impl ClipFingerprint {
                 pairs: 0,
                 layout_correlation: 0.0,
                 chroma_distance: f32::INFINITY,
+                structure_ratio: 0.0,
             };
         }
         let (mut corr, mut corr_n, mut chroma, mut n) = (0f64, 0usize, 0f64, 0usize);
+        let mut ratios: Vec<f32> = Vec::new();
         for &(o, t) in pairs {
             let (Some(seen), Some(orig)) = (observed.frames.get(o), self.frames.get(t)) else {
                 continue;
@@ -214,6 +249,7 @@ impl ClipFingerprint {
             }
             corr += correlation(&seen.layout, &orig.layout, &kept);
             corr_n += 1;
+            ratios.push(f32::from(seen.structure) / f32::from(orig.structure.max(1)));
         }
         FingerprintMatch {
             pairs: n,
@@ -227,6 +263,12 @@ impl ClipFingerprint {
                 f32::INFINITY
             } else {
                 (chroma / n as f64) as f32
+            },
+            structure_ratio: if ratios.is_empty() {
+                1.0
+            } else {
+                ratios.sort_by(f32::total_cmp);
+                ratios[ratios.len() / 2]
             },
         }
     }
@@ -326,6 +368,28 @@ mod tests {
     }
 
     #[test]
+    fn a_faint_copy_of_the_layout_is_not_the_picture() {
+        let blue = [120, 160, 255];
+        let frames: Vec<Vec<u8>> = (0..8).map(|i| frame(2 + i * 2, 10, blue)).collect();
+        let a =
+            ClipFingerprint::of_frames(&frames, 32).unwrap_or(ClipFingerprint { frames: vec![] });
+        // The same picture at a tenth of its contrast around its own colour: a residual on a
+        // flat host looks like this.
+        let faint: Vec<Vec<u8>> = frames
+            .iter()
+            .map(|f| {
+                f.iter()
+                    .map(|&v| (f32::from(v) * 0.1 + 150.0) as u8)
+                    .collect()
+            })
+            .collect();
+        let b = ClipFingerprint::of_frames(&faint, 32).unwrap_or(a.clone());
+        let m = a.compare(&b, &identity(8));
+        assert!(m.layout_correlation > 0.9, "{m:?}");
+        assert!(m.structure_ratio < 0.2 && !m.same_content(), "{m:?}");
+    }
+
+    #[test]
     fn the_alignment_pairs_frames() {
         let a = clip(0, [120, 160, 255]);
         // Observed: every other original frame (a frame-rate halving).
@@ -404,7 +468,9 @@ mod tests {
         let f = frame_fingerprint(&grey, 32).unwrap_or(FrameFingerprint {
             layout: vec![1; 64],
             chroma: [0, 0],
+            structure: 9,
         });
+        assert_eq!(f.structure, 0);
         assert!(f.layout.iter().all(|&v| v == 0));
         assert_eq!(f.chroma, [85, 85]);
     }

@@ -28,7 +28,7 @@ mod watermark;
 pub use batch::for_each_in_order;
 pub use error::{Result, VerifyError};
 pub use geometry::{candidate_placements, place, Placement};
-pub use recovery::{recover_manifests, store_payloads, RecoveredManifest};
+pub use recovery::{content_match, recover_manifests, store_payloads, RecoveredManifest};
 pub use report::{FileReport, Outcome, Policy, WatermarkHalf};
 pub use verdict::{
     decide, describe_region, describe_temporal, CredentialEvidence, Evidence, Recovery, Status,
@@ -237,12 +237,14 @@ fn copied_evidence(r: &RecoveredManifest) -> String {
         .unwrap_or_default();
     match &r.content_match {
         Some(m) => format!(
-            "the payload resolves to store record {}{prompt}, signed for other content: layout correlation {:.2} (same content: >= {:.2}), colour distance {:.1} (same content: <= {:.1}) over {} frames",
+            "the payload resolves to store record {}{prompt}, signed for other content: layout correlation {:.2} (same content: >= {:.2}), colour distance {:.1} (<= {:.1}), structure {:.2} of the original's (>= {:.2}) over {} frames",
             r.store_id,
             m.layout_correlation,
             candor_media::fingerprint::MIN_LAYOUT_CORRELATION,
             m.chroma_distance,
             candor_media::fingerprint::MAX_CHROMA_DISTANCE,
+            m.structure_ratio,
+            candor_media::fingerprint::MIN_STRUCTURE_RATIO,
             m.pairs
         ),
         None => format!("the payload resolves to store record {}{prompt}, signed for other content", r.store_id),

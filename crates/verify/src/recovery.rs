@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use candor_manifest::{read_detached_manifest, ManifestReport, TrustAnchors};
-use candor_media::fingerprint::{ClipFingerprint, FingerprintMatch};
+use candor_media::fingerprint::{ClipFingerprint, FingerprintMatch, MIN_LAYOUT_CORRELATION_MOVED};
 use candor_store::{ManifestStore, StoredManifest};
 use candor_watermark::{Payload, SOFT_BINDING_ALG};
 use serde::Serialize;
@@ -73,7 +73,6 @@ pub(crate) fn recover(
         Ok(store) => recover_manifests(&store, report).unwrap_or_default(),
         Err(_) => Vec::new(), // a worker panicked while holding it: skip recovery
     };
-    let pairs = report.alignment_pairs();
     let mut outcome = Recovered::Nothing;
     for stored in found {
         let Ok((m, signature_ok)) = read_detached_manifest(&stored.manifest, file, anchors) else {
@@ -85,15 +84,16 @@ pub(crate) fn recover(
             .as_ref()
             .and_then(|g| g.content_fingerprint.as_deref())
             .and_then(ClipFingerprint::decode);
-        let content_match = match (&recorded, &report.observed) {
-            (Some(recorded), Some(observed)) => {
-                Some(recorded.compare_outside(observed, &pairs, &edited_cells(report)))
-            }
-            _ => None,
-        };
+        let content_match = recorded.as_ref().and_then(|f| content_match(f, report));
         let same_content = content_match.is_some_and(|c| c.same_content());
         let accepted = signature_ok && binding_ok && same_content;
-        let copied = signature_ok && binding_ok && content_match.is_some() && !same_content;
+        // Copied only when no placement even resembles the signed content: a genuine copy that
+        // was moved more than the check follows is left unbound, not called copied.
+        let resembles = recorded
+            .as_ref()
+            .is_some_and(|f| resembles_under_some_placement(f, report));
+        let copied =
+            signature_ok && binding_ok && content_match.is_some() && !same_content && !resembles;
         let candidate = RecoveredManifest {
             store_id: stored.id,
             accepted,
@@ -112,6 +112,46 @@ pub(crate) fn recover(
         };
     }
     outcome
+}
+
+/// How the video a watermark report was read from compares with a signed fingerprint: frame by
+/// frame on the mark's alignment, leaving out the cells its tamper map found replaced or could
+/// not see. `None` when the report kept no observed fingerprint. Recovery accepts stored
+/// credentials only when this is the same content.
+pub fn content_match(
+    recorded: &ClipFingerprint,
+    report: &WatermarkReport,
+) -> Option<FingerprintMatch> {
+    // Under the placement the mark was found at, else the best of the others: a crop the mark
+    // survives as it is still moves the picture.
+    let pairs = report.alignment_pairs();
+    let edited = edited_cells(report);
+    let mut matches = report
+        .observed
+        .iter()
+        .map(|seen| recorded.compare_outside(seen, &pairs, &edited));
+    let first = matches.next()?;
+    if first.same_content() {
+        return Some(first);
+    }
+    // Every other placement is one more chance for unrelated content to match: they must match
+    // more closely.
+    Some(
+        matches
+            .filter(|m| m.same_content() && m.layout_correlation >= MIN_LAYOUT_CORRELATION_MOVED)
+            .max_by(|a, b| a.layout_correlation.total_cmp(&b.layout_correlation))
+            .unwrap_or(first),
+    )
+}
+
+/// True when the content matches the fingerprint at the ordinary bar under any placement tried.
+fn resembles_under_some_placement(recorded: &ClipFingerprint, report: &WatermarkReport) -> bool {
+    let (pairs, edited) = (report.alignment_pairs(), edited_cells(report));
+    report.observed.iter().any(|seen| {
+        recorded
+            .compare_outside(seen, &pairs, &edited)
+            .same_content()
+    })
 }
 
 /// The fingerprint cells a present mark's tamper map found replaced or could not see (outside a

@@ -109,10 +109,11 @@ pub struct WatermarkReport {
     /// Set when the pattern found is judged forged or copied: `present` is then false.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forgery: Option<Forgery>,
-    /// The fingerprint of the frames the mark was read from (under the placement found), for
-    /// checking a recovered manifest against this content.
+    /// Fingerprints of the frames the mark was read from: first under the placement it was found
+    /// at, then under each of the geometry search's placements (a crop that the mark survives as
+    /// it is still moves the picture). For checking a recovered manifest against this content.
     #[serde(skip)]
-    pub observed: Option<ClipFingerprint>,
+    pub observed: Vec<ClipFingerprint>,
 }
 
 impl WatermarkReport {
@@ -417,8 +418,32 @@ pub fn check_frames(
         payload_match,
         coherence,
         forgery,
-        observed: ClipFingerprint::of_frames(&read_from, model.config.size),
+        observed: observed_fingerprints(&read_from, work, &candidates, model.config.size),
     })
+}
+
+/// The fingerprint of `read_from` (the frames the mark was read from), then of the working-scale
+/// frames under each placement.
+fn observed_fingerprints(
+    read_from: &[Vec<u8>],
+    work: &[Vec<u8>],
+    placements: &[Placement],
+    native: usize,
+) -> Vec<ClipFingerprint> {
+    let side = native * WORK_SCALE;
+    let mut out: Vec<ClipFingerprint> = ClipFingerprint::of_frames(read_from, native)
+        .into_iter()
+        .collect();
+    if !work.is_empty() {
+        for p in placements {
+            let placed: Vec<Vec<u8>> = work
+                .iter()
+                .map(|f| place(f, side, side, p, native))
+                .collect();
+            out.extend(ClipFingerprint::of_frames(&placed, native));
+        }
+    }
+    out
 }
 
 /// Ranks the placements by a one-step inversion of the first frames, then runs the full
