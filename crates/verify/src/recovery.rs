@@ -126,18 +126,17 @@ pub fn content_match(
     // survives as it is still moves the picture.
     let pairs = report.alignment_pairs();
     let edited = edited_cells(report);
-    let mut matches = report
-        .observed
-        .iter()
-        .map(|seen| recorded.compare_outside(seen, &pairs, &edited));
-    let first = matches.next()?;
+    let first = recorded.compare_outside(report.observed.as_ref()?, &pairs, &edited);
     if first.same_content() {
         return Some(first);
     }
     // Every other placement is one more chance for unrelated content to match: they must match
     // more closely.
     Some(
-        matches
+        report
+            .observed_under_placements()
+            .iter()
+            .map(|seen| recorded.compare_outside(seen, &pairs, &edited))
             .filter(|m| m.same_content() && m.layout_correlation >= MIN_LAYOUT_CORRELATION_MOVED)
             .max_by(|a, b| a.layout_correlation.total_cmp(&b.layout_correlation))
             .unwrap_or(first),
@@ -147,11 +146,16 @@ pub fn content_match(
 /// True when the content matches the fingerprint at the ordinary bar under any placement tried.
 fn resembles_under_some_placement(recorded: &ClipFingerprint, report: &WatermarkReport) -> bool {
     let (pairs, edited) = (report.alignment_pairs(), edited_cells(report));
-    report.observed.iter().any(|seen| {
-        recorded
-            .compare_outside(seen, &pairs, &edited)
-            .same_content()
-    })
+    report
+        .observed
+        .iter()
+        .cloned()
+        .chain(report.observed_under_placements())
+        .any(|seen| {
+            recorded
+                .compare_outside(&seen, &pairs, &edited)
+                .same_content()
+        })
 }
 
 /// The fingerprint cells a present mark's tamper map found replaced or could not see (outside a

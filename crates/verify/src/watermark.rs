@@ -109,11 +109,14 @@ pub struct WatermarkReport {
     /// Set when the pattern found is judged forged or copied: `present` is then false.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forgery: Option<Forgery>,
-    /// Fingerprints of the frames the mark was read from: first under the placement it was found
-    /// at, then under each of the geometry search's placements (a crop that the mark survives as
-    /// it is still moves the picture). For checking a recovered manifest against this content.
+    /// The fingerprint of the frames the mark was read from (under the placement it was found
+    /// at), for checking a recovered manifest against this content.
     #[serde(skip)]
-    pub observed: Vec<ClipFingerprint>,
+    pub observed: Option<ClipFingerprint>,
+    /// What [`WatermarkReport::observed_under_placements`] needs: the working-scale frames and
+    /// the geometry search's placements (empty when the search was off).
+    #[serde(skip)]
+    pub(crate) placements: (Frames, Vec<Placement>, usize),
 }
 
 impl WatermarkReport {
@@ -134,6 +137,26 @@ impl WatermarkReport {
             return placed;
         }
         (0..self.frames_read).map(|i| (i, i)).collect()
+    }
+}
+
+impl WatermarkReport {
+    /// Fingerprints of the working-scale frames under each of the geometry search's placements:
+    /// a crop the mark survives as it is still moves the picture. Computed on demand (recovery
+    /// needs them only when the placement found does not match).
+    pub fn observed_under_placements(&self) -> Vec<ClipFingerprint> {
+        let (work, placements, native) = &self.placements;
+        let side = native * WORK_SCALE;
+        placements
+            .iter()
+            .filter_map(|p| {
+                let placed: Vec<Vec<u8>> = work
+                    .iter()
+                    .map(|f| place(f, side, side, p, *native))
+                    .collect();
+                ClipFingerprint::of_frames(&placed, *native)
+            })
+            .collect()
     }
 }
 
@@ -418,32 +441,9 @@ pub fn check_frames(
         payload_match,
         coherence,
         forgery,
-        observed: observed_fingerprints(&read_from, work, &candidates, model.config.size),
+        observed: ClipFingerprint::of_frames(&read_from, model.config.size),
+        placements: (work.to_vec(), candidates, model.config.size),
     })
-}
-
-/// The fingerprint of `read_from` (the frames the mark was read from), then of the working-scale
-/// frames under each placement.
-fn observed_fingerprints(
-    read_from: &[Vec<u8>],
-    work: &[Vec<u8>],
-    placements: &[Placement],
-    native: usize,
-) -> Vec<ClipFingerprint> {
-    let side = native * WORK_SCALE;
-    let mut out: Vec<ClipFingerprint> = ClipFingerprint::of_frames(read_from, native)
-        .into_iter()
-        .collect();
-    if !work.is_empty() {
-        for p in placements {
-            let placed: Vec<Vec<u8>> = work
-                .iter()
-                .map(|f| place(f, side, side, p, native))
-                .collect();
-            out.extend(ClipFingerprint::of_frames(&placed, native));
-        }
-    }
-    out
 }
 
 /// Ranks the placements by a one-step inversion of the first frames, then runs the full
