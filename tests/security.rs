@@ -94,6 +94,23 @@ fn a_transplanted_mark_is_reported_as_copied_and_brings_no_credentials() {
         .unwrap_or_default()
         .contains("recovered from the manifest store"));
 
+    // One byte of the claim's CBOR changed: the video still plays, so its credentials are
+    // invalid (exit 1) and its watermark is still checked.
+    let mut bytes = std::fs::read(&clip).unwrap();
+    let claim = bytes.windows(10).position(|w| w == b"c2pa.claim").unwrap();
+    let cbor = claim
+        + bytes[claim..]
+            .windows(4)
+            .position(|w| w == b"cbor")
+            .unwrap();
+    bytes[cbor + 4] = 0xff;
+    let damaged = dir.path().join("damaged.mp4");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let (code, report) = verify(&damaged, &store);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["manifest"]["state"], "invalid", "{report}");
+    assert_eq!(report["watermark"]["present"], true, "{report}");
+
     // Remuxed into Matroska (no C2PA there at all): still recovered, through the signature.
     let mkv = dir.path().join("copy.mkv");
     ffmpeg(&[

@@ -142,6 +142,16 @@ fn credentials_half(
             none.summary = format!("No Content Credentials ({reason})");
             none
         }
+        // Credentials that are there but cannot be parsed (a damaged or altered claim) in a video
+        // that plays: invalid credentials, and the watermark is still checked.
+        Err(e @ ManifestError::C2pa { .. }) if candor_media::probe(file).is_ok() => {
+            let mut broken = ManifestReport::none(anchors.is_configured());
+            broken.state = CredentialState::Invalid;
+            broken.summary = format!(
+                "Content Credentials INVALID: present but unreadable ({e}): the manifest was damaged or altered"
+            );
+            broken
+        }
         Err(e) => return FileReport::unreadable(file.to_path_buf(), e.to_string()),
     };
     // "No credentials" is a claim about a video: a file FFmpeg cannot open as one (a truncated MP4
