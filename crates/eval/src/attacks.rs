@@ -3,9 +3,8 @@
 //! `candor bench robustness --list`).
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::{EvalError, Result};
+use crate::{ffmpeg, Result};
 
 /// An attack: a name, the output extension and the ffmpeg arguments between input and output.
 pub struct Attack {
@@ -119,22 +118,8 @@ pub const ATTACKS: &[Attack] = &[
 
 /// Runs `ffmpeg -i input ARGS output`.
 pub fn apply(attack: &Attack, input: &Path, output: &Path) -> Result<()> {
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
-        .arg(input)
-        .args(attack.args())
-        .arg(output)
-        .status()
-        .map_err(|source| EvalError::ToolMissing {
-            tool: "ffmpeg",
-            source,
-        })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(EvalError::Tool {
-            tool: "ffmpeg",
-            detail: format!("attack {} ({status})", attack.name),
-        })
-    }
+    let mut args: Vec<&std::ffi::OsStr> = vec!["-i".as_ref(), input.as_os_str()];
+    args.extend(attack.args().into_iter().map(std::ffi::OsStr::new));
+    args.push(output.as_os_str());
+    ffmpeg(&args, &format!("attack {}", attack.name))
 }

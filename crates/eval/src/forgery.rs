@@ -65,22 +65,7 @@ fn outcome(r: &FileReport) -> Outcome {
 }
 
 fn ffmpeg(args: &[&str]) -> Result<()> {
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"])
-        .args(args)
-        .status()
-        .map_err(|source| EvalError::ToolMissing {
-            tool: "ffmpeg",
-            source,
-        })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(EvalError::Tool {
-            tool: "ffmpeg",
-            detail: format!("{args:?} ({status})"),
-        })
-    }
+    crate::ffmpeg(args, "an attack step")
 }
 
 fn s(p: &Path) -> &str {

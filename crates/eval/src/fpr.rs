@@ -5,7 +5,6 @@
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use candor_diffusion::DiffusionModel;
 use candor_generate::{generate, GenerateOptions};
@@ -66,25 +65,12 @@ const TEST_SOURCES: &[(&str, &str)] = &[
     ),
 ];
 
-fn ffmpeg(args: &[&str], out: &Path) -> Result<()> {
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y"])
-        .args(args)
-        .args(["-c:v", "libx264", "-crf", "23", "-pix_fmt", "yuv420p"])
-        .arg(out)
-        .status()
-        .map_err(|source| EvalError::ToolMissing {
-            tool: "ffmpeg",
-            source,
-        })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(EvalError::Tool {
-            tool: "ffmpeg",
-            detail: format!("making {} ({status})", out.display()),
-        })
-    }
+/// `ffmpeg ARGS -c:v libx264 -crf 23 -pix_fmt yuv420p OUT`.
+fn ffmpeg_h264(args: &[&str], out: &Path) -> Result<()> {
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    all.extend(["-c:v", "libx264", "-crf", "23", "-pix_fmt", "yuv420p"].map(std::ffi::OsStr::new));
+    all.push(out.as_os_str());
+    crate::ffmpeg(&all, &format!("making {}", out.display()))
 }
 
 /// Every frame of a video as the detector reads it (at the model's size, and at the geometry
@@ -268,29 +254,16 @@ fn collect_and_test(
         ));
         // Its first frame as a still photograph, panned over slowly.
         let still = dir.join(format!("still-{k}.png"));
-        let status = Command::new("ffmpeg")
-            .args([
-                "-nostdin",
-                "-loglevel",
-                "error",
-                "-y",
-                "-i",
-                &path,
-                "-frames:v",
-                "1",
-            ])
-            .arg(&still)
-            .status()
-            .map_err(|source| EvalError::ToolMissing {
-                tool: "ffmpeg",
-                source,
-            })?;
-        if !status.success() {
-            return Err(EvalError::Tool {
-                tool: "ffmpeg",
-                detail: format!("{}: could not read a frame", f.display()),
-            });
-        }
+        crate::ffmpeg(
+            &[
+                std::ffi::OsStr::new("-i"),
+                path.as_ref(),
+                "-frames:v".as_ref(),
+                "1".as_ref(),
+                still.as_os_str(),
+            ],
+            &format!("{}: reading a frame", f.display()),
+        )?;
         made.push((
             format!("pan over a frame of {name}"),
             vec![
@@ -317,7 +290,7 @@ fn collect_and_test(
         let mut a: Vec<&str> = input.iter().map(String::as_str).collect();
         let count = frames_needed.to_string();
         a.extend(["-frames:v", count.as_str()]);
-        ffmpeg(&a, &out)?;
+        ffmpeg_h264(&a, &out)?;
         let (frames, work) = native_frames(&out, size)?;
         sources.push(Source {
             name: name.clone(),

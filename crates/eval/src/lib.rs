@@ -91,6 +91,27 @@ impl Report {
     }
 }
 
+/// Runs the ffmpeg CLI quietly (`-nostdin -loglevel error -y`) with `args`; `what` names the
+/// step in the error when it fails.
+pub fn ffmpeg<S: AsRef<std::ffi::OsStr>>(args: &[S], what: &str) -> Result<()> {
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"])
+        .args(args)
+        .status()
+        .map_err(|source| EvalError::ToolMissing {
+            tool: "ffmpeg",
+            source,
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(EvalError::Tool {
+            tool: "ffmpeg",
+            detail: format!("{what} ({status})"),
+        })
+    }
+}
+
 /// Median of a list of measurements.
 pub fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);

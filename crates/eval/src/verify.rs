@@ -175,24 +175,22 @@ fn measure(
 
 /// An unmarked 16-frame 128×128 clip: the search only runs when nothing is found as is.
 fn make_clean_clip(out: &Path) -> Result<()> {
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc2=size=128x128:rate=8")
-        .args(["-frames:v", "16", "-c:v", "libx264", "-crf", "18"])
-        .arg(out)
-        .status()
-        .map_err(|source| EvalError::ToolMissing {
-            tool: "ffmpeg",
-            source,
-        })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(EvalError::Tool {
-            tool: "ffmpeg",
-            detail: "making the unmarked clip".into(),
-        })
-    }
+    let mut args: Vec<&std::ffi::OsStr> = [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=128x128:rate=8",
+        "-frames:v",
+        "16",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+    ]
+    .map(std::ffi::OsStr::new)
+    .to_vec();
+    args.push(out.as_os_str());
+    crate::ffmpeg(&args, "making the unmarked clip")
 }
 
 /// Median seconds of the watermark half on an unmarked clip, with and without the search.

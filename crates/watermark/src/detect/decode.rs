@@ -53,6 +53,21 @@ impl Detector {
     }
 }
 
+/// A detector for `key` holding the templates up to the last one a detection's alignment names.
+fn aligned_detector(
+    key: &crate::key::WatermarkKey,
+    detection: &Detection,
+    frame_len: usize,
+) -> Detector {
+    let templates = detection
+        .alignment
+        .iter()
+        .map(|&(_, t)| t + 1)
+        .max()
+        .unwrap_or(0);
+    Detector::new(key, frame_len, templates)
+}
+
 /// A payload picked from a list of candidates (the soft bindings in a manifest store) for a mark
 /// found too faint to decode on its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,13 +108,7 @@ pub fn identify_payload(
         return Ok(None);
     }
     let n = shape.frame_len();
-    let templates = detection
-        .alignment
-        .iter()
-        .map(|&(_, t)| t + 1)
-        .max()
-        .unwrap_or(0);
-    let detector = Detector::new(key, n, templates);
+    let detector = aligned_detector(key, detection, n);
     let layout = &detector.layout;
     let positions = position_weights(layout, shape, options);
     let weight = |j: usize| positions[j] as f32;
@@ -201,13 +210,7 @@ pub fn payload_coherence(
         return Ok(None);
     }
     let n = shape.frame_len();
-    let templates = detection
-        .alignment
-        .iter()
-        .map(|&(_, t)| t + 1)
-        .max()
-        .unwrap_or(0);
-    let detector = Detector::new(key, n, templates);
+    let detector = aligned_detector(key, detection, n);
     let layout = &detector.layout;
     let start = layout.code_start();
     if start == 0 || start >= n {
