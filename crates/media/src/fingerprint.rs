@@ -10,6 +10,8 @@
 //! - **colour**: the frame's mean chromaticity (r and g of r+g+b), which brightness changes keep.
 //! - **structure**: how strong that layout is (its norm in grey levels): a faint copy of the
 //!   layout — what a clip's high-pass residual draws on flat footage — is not the picture.
+//! - **motion** (computed when comparing): each frame's layout minus the mean of the compared
+//!   frames; two clips over the same background share their static layout, not what moves.
 //!
 //! Frames are compared pairwise, each observed frame with the original frame it carries (the
 //! watermark's frame alignment), so dropped, repeated and reordered frames do not matter.
@@ -58,6 +60,11 @@ pub struct FingerprintMatch {
     /// strong; a faint copy of the layout is far below 1).
     #[serde(default = "one")]
     pub structure_ratio: f32,
+    /// Correlation of what moves: each frame's layout minus the mean layout of the compared
+    /// frames, pooled over them. A shared background cannot supply it. `None` when the original
+    /// barely changes over the compared frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub motion_correlation: Option<f32>,
 }
 
 fn one() -> f32 {
@@ -66,6 +73,13 @@ fn one() -> f32 {
 
 /// A match at least this close in layout is the same content…
 pub const MIN_LAYOUT_CORRELATION: f32 = 0.6;
+/// …and, where the original moves, what moves must agree this well: two clips over the same
+/// background share their static layout, not their motion.
+pub const MIN_MOTION_CORRELATION: f32 = 0.3;
+/// The original moves when its frames' deviations from their mean carry at least this share of
+/// the layouts' energy.
+const MIN_MOTION_SHARE: f64 = 0.05;
+
 /// A match found only under another placement than the mark's (a crop the mark survived as it
 /// is) must be at least this close: each placement tried is one more chance for other content.
 pub const MIN_LAYOUT_CORRELATION_MOVED: f32 = 0.85;
@@ -85,6 +99,9 @@ impl FingerprintMatch {
             && self.layout_correlation >= MIN_LAYOUT_CORRELATION
             && self.chroma_distance <= MAX_CHROMA_DISTANCE
             && self.structure_ratio >= MIN_STRUCTURE_RATIO
+            && self
+                .motion_correlation
+                .is_none_or(|m| m >= MIN_MOTION_CORRELATION)
     }
 }
 
@@ -232,10 +249,12 @@ impl ClipFingerprint {
                 layout_correlation: 0.0,
                 chroma_distance: f32::INFINITY,
                 structure_ratio: 0.0,
+                motion_correlation: None,
             };
         }
         let (mut corr, mut corr_n, mut chroma, mut n) = (0f64, 0usize, 0f64, 0usize);
         let mut ratios: Vec<f32> = Vec::new();
+        let mut paired: Vec<(&Vec<i8>, &Vec<i8>)> = Vec::new();
         for &(o, t) in pairs {
             let (Some(seen), Some(orig)) = (observed.frames.get(o), self.frames.get(t)) else {
                 continue;
@@ -250,7 +269,9 @@ impl ClipFingerprint {
             corr += correlation(&seen.layout, &orig.layout, &kept);
             corr_n += 1;
             ratios.push(f32::from(seen.structure) / f32::from(orig.structure.max(1)));
+            paired.push((&seen.layout, &orig.layout));
         }
+        let motion_correlation = motion_correlation(&paired, &kept);
         FingerprintMatch {
             pairs: n,
             layout_correlation: if corr_n == 0 {
@@ -270,8 +291,45 @@ impl ClipFingerprint {
                 ratios.sort_by(f32::total_cmp);
                 ratios[ratios.len() / 2]
             },
+            motion_correlation,
         }
     }
+}
+
+/// The pooled correlation of the (observed, original) layouts' deviations from their own means
+/// over the pairs, on the cells `kept`; `None` when the original's deviations are too small to say.
+fn motion_correlation(paired: &[(&Vec<i8>, &Vec<i8>)], kept: &[usize]) -> Option<f32> {
+    if paired.len() < 2 {
+        return None;
+    }
+    let n = paired.len() as f64;
+    let at = |v: &[i8], i: usize| f64::from(v.get(i).copied().unwrap_or(0));
+    let mean = |second: bool| -> Vec<f64> {
+        kept.iter()
+            .map(|&c| {
+                paired
+                    .iter()
+                    .map(|p| at(if second { p.1 } else { p.0 }, c))
+                    .sum::<f64>()
+                    / n
+            })
+            .collect()
+    };
+    let (ms, mo) = (mean(false), mean(true));
+    let (mut so, mut ss, mut oo, mut total) = (0.0, 0.0, 0.0, 0.0);
+    for (seen, orig) in paired {
+        for (k, &c) in kept.iter().enumerate() {
+            let (s, o) = (at(seen, c) - ms[k], at(orig, c) - mo[k]);
+            so += s * o;
+            ss += s * s;
+            oo += o * o;
+            total += at(orig, c) * at(orig, c);
+        }
+    }
+    if total <= 0.0 || oo < MIN_MOTION_SHARE * total || ss <= 0.0 {
+        return None;
+    }
+    Some((so / (ss * oo).sqrt()) as f32)
 }
 
 /// Pearson correlation of two layouts over the cells `kept` (0 when either is flat there).
