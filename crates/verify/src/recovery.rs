@@ -84,14 +84,17 @@ pub(crate) fn recover(
             .as_ref()
             .and_then(|g| g.content_fingerprint.as_deref())
             .and_then(ClipFingerprint::decode);
-        let content_match = recorded.as_ref().and_then(|f| content_match(f, report));
+        let compared = recorded.as_ref().and_then(|f| compare_content(f, report));
+        let content_match = compared
+            .as_ref()
+            .map(|(first, moved)| best_match(*first, moved));
         let same_content = content_match.is_some_and(|c| c.same_content());
         let accepted = signature_ok && binding_ok && same_content;
         // Copied only when no placement even resembles the signed content: a genuine copy that
         // was moved more than the check follows is left unbound, not called copied.
-        let resembles = recorded
-            .as_ref()
-            .is_some_and(|f| resembles_under_some_placement(f, report));
+        let resembles = compared.as_ref().is_some_and(|(first, moved)| {
+            first.same_content() || moved.iter().any(FingerprintMatch::same_content)
+        });
         let copied =
             signature_ok && binding_ok && content_match.is_some() && !same_content && !resembles;
         let candidate = RecoveredManifest {
@@ -122,40 +125,45 @@ pub fn content_match(
     recorded: &ClipFingerprint,
     report: &WatermarkReport,
 ) -> Option<FingerprintMatch> {
-    // Under the placement the mark was found at, else the best of the others: a crop the mark
-    // survives as it is still moves the picture.
+    let (first, moved) = compare_content(recorded, report)?;
+    Some(best_match(first, &moved))
+}
+
+/// The comparison under the placement the mark was found at, and — only when that does not
+/// match — under each of the geometry search's placements (a crop the mark survives as it is
+/// still moves the picture).
+fn compare_content(
+    recorded: &ClipFingerprint,
+    report: &WatermarkReport,
+) -> Option<(FingerprintMatch, Vec<FingerprintMatch>)> {
     let pairs = report.alignment_pairs();
     let edited = edited_cells(report);
     let first = recorded.compare_outside(report.observed.as_ref()?, &pairs, &edited);
-    if first.same_content() {
-        return Some(first);
-    }
-    // Every other placement is one more chance for unrelated content to match: they must match
-    // more closely.
-    Some(
+    let moved = if first.same_content() {
+        Vec::new()
+    } else {
         report
             .observed_under_placements()
             .iter()
             .map(|seen| recorded.compare_outside(seen, &pairs, &edited))
-            .filter(|m| m.same_content() && m.layout_correlation >= MIN_LAYOUT_CORRELATION_MOVED)
-            .max_by(|a, b| a.layout_correlation.total_cmp(&b.layout_correlation))
-            .unwrap_or(first),
-    )
+            .collect()
+    };
+    Some((first, moved))
 }
 
-/// True when the content matches the fingerprint at the ordinary bar under any placement tried.
-fn resembles_under_some_placement(recorded: &ClipFingerprint, report: &WatermarkReport) -> bool {
-    let (pairs, edited) = (report.alignment_pairs(), edited_cells(report));
-    report
-        .observed
+/// The found placement's match when it is the same content, else the closest other placement's
+/// that clears the stricter bar (each placement tried is one more chance for unrelated content),
+/// else the found placement's.
+fn best_match(first: FingerprintMatch, moved: &[FingerprintMatch]) -> FingerprintMatch {
+    if first.same_content() {
+        return first;
+    }
+    moved
         .iter()
-        .cloned()
-        .chain(report.observed_under_placements())
-        .any(|seen| {
-            recorded
-                .compare_outside(&seen, &pairs, &edited)
-                .same_content()
-        })
+        .copied()
+        .filter(|m| m.same_content() && m.layout_correlation >= MIN_LAYOUT_CORRELATION_MOVED)
+        .max_by(|a, b| a.layout_correlation.total_cmp(&b.layout_correlation))
+        .unwrap_or(first)
 }
 
 /// The fingerprint cells a present mark's tamper map found replaced or could not see (outside a
