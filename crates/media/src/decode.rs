@@ -22,6 +22,22 @@ pub struct DecodeOptions {
     pub max_frames: Option<usize>,
     /// Scale frames to this size (width, height); `None` keeps the stream's size.
     pub size: Option<(u32, u32)>,
+    /// How the scaler resamples to `size`.
+    pub scaling: Scaling,
+    /// Skip the codec's in-loop deblocking filter (H.264, HEVC): faster decoding of slightly
+    /// blockier pictures, for readers that look at a much reduced size anyway.
+    pub skip_loop_filter: bool,
+}
+
+/// The scaler's resampling filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scaling {
+    /// Bicubic, for pictures people look at.
+    #[default]
+    Bicubic,
+    /// Area averaging: each output pixel the mean of the input it covers (a large reduction
+    /// without aliasing, and cheaper than resizing a full-size RGB picture afterwards).
+    Area,
 }
 
 impl Default for DecodeOptions {
@@ -30,6 +46,8 @@ impl Default for DecodeOptions {
             stride: 1,
             max_frames: None,
             size: None,
+            scaling: Scaling::Bicubic,
+            skip_loop_filter: false,
         }
     }
 }
@@ -41,6 +59,8 @@ pub struct FrameReader {
     decoder: ffmpeg::decoder::Video,
     stream_index: usize,
     time_base: ffmpeg::Rational,
+    frame_rate: Option<f64>,
+    frames_hint: Option<u64>,
     start_pts: Option<i64>,
     scaler: Option<(scaling::Context, (Pixel, u32, u32))>,
     options: DecodeOptions,
@@ -107,25 +127,40 @@ impl FrameReader {
             })?;
         let stream_index = stream.index();
         let time_base = stream.time_base();
+        let rate = stream.avg_frame_rate();
+        let frame_rate = (rate.numerator() > 0 && rate.denominator() > 0)
+            .then(|| f64::from(rate))
+            .filter(|r| r.is_finite() && *r > 0.0 && *r < 1000.0);
+        let frames_hint = u64::try_from(stream.frames()).ok().filter(|&n| n > 0);
         let open_err = |e: ffmpeg::Error| MediaError::Open {
             path: path.to_path_buf(),
             reason: describe(&e),
         };
-        let context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
+        let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
             .map_err(open_err)?;
-        let mut decoder = context.decoder().video().map_err(open_err)?;
-        // Use the machine's cores for long clips; FFmpeg picks frame or slice threading.
-        decoder.set_threading(ffmpeg::threading::Config {
+        // Use the machine's cores; FFmpeg picks frame or slice threading. Threading has to be
+        // set before the decoder is opened, or it decodes on one thread.
+        context.set_threading(ffmpeg::threading::Config {
             kind: ffmpeg::threading::Type::Frame,
             count: 0,
             ..Default::default()
         });
+        if options.skip_loop_filter {
+            // SAFETY: the context is valid and not yet opened or shared with another thread;
+            // `skip_loop_filter` is a plain field FFmpeg reads when decoding.
+            unsafe {
+                (*context.as_mut_ptr()).skip_loop_filter = ffmpeg::ffi::AVDiscard::AVDISCARD_ALL;
+            }
+        }
+        let decoder = context.decoder().video().map_err(open_err)?;
         Ok(Self {
             path: path.to_path_buf(),
             input,
             decoder,
             stream_index,
             time_base,
+            frame_rate,
+            frames_hint,
             start_pts: None,
             scaler: None,
             options,
@@ -134,6 +169,21 @@ impl FrameReader {
             input_done: false,
             finished: false,
         })
+    }
+
+    /// The stream's average frame rate, when the container states a sane one.
+    pub fn frame_rate(&self) -> Option<f64> {
+        self.frame_rate
+    }
+
+    /// The number of frames the container says the stream has (not all containers say).
+    pub fn frames_hint(&self) -> Option<u64> {
+        self.frames_hint
+    }
+
+    /// The coded picture size (width, height).
+    pub fn source_size(&self) -> (u32, u32) {
+        (self.decoder.width(), self.decoder.height())
     }
 
     /// Decodes everything that remains into a vector (for short clips and tests).
@@ -209,9 +259,14 @@ impl FrameReader {
                 Pixel::RGB24,
                 out_w,
                 out_h,
-                scaling::Flags::BICUBIC
-                    | scaling::Flags::ACCURATE_RND
-                    | scaling::Flags::FULL_CHR_H_INT,
+                match self.options.scaling {
+                    Scaling::Bicubic => {
+                        scaling::Flags::BICUBIC
+                            | scaling::Flags::ACCURATE_RND
+                            | scaling::Flags::FULL_CHR_H_INT
+                    }
+                    Scaling::Area => scaling::Flags::AREA | scaling::Flags::ACCURATE_RND,
+                },
             )
             .map_err(|e| self.decode_error(format!("cannot convert {:?} to RGB: {e}", source.0)))?;
             let full = picture.color_range() == ffmpeg::util::color::Range::JPEG

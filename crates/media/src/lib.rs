@@ -4,7 +4,7 @@
 //! ```no_run
 //! use candor_media::{DecodeOptions, FrameReader};
 //! # fn main() -> Result<(), candor_media::MediaError> {
-//! let options = DecodeOptions { stride: 2, max_frames: Some(16), size: Some((64, 64)) };
+//! let options = DecodeOptions { stride: 2, max_frames: Some(16), size: Some((64, 64)), ..Default::default() };
 //! for frame in FrameReader::open(std::path::Path::new("clip.mp4"), options)? {
 //!     let frame = frame?;
 //!     println!("frame {} at {:?} s", frame.index, frame.pts_seconds);
@@ -22,7 +22,7 @@ mod frame;
 pub mod pixels;
 mod probe;
 
-pub use decode::{DecodeOptions, FrameReader};
+pub use decode::{DecodeOptions, FrameReader, Scaling};
 pub use encode::{EncodeOptions, Mp4Writer};
 pub use error::{MediaError, Result};
 pub use frame::RgbFrame;

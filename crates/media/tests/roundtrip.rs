@@ -200,6 +200,39 @@ fn every_named_codec_decodes() {
 }
 
 #[test]
+fn area_scaling_without_the_loop_filter_keeps_the_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.mp4");
+    write_clip(&path, 128, 96, 8, EncodeOptions::new(128, 96, 8));
+    let read = |options: DecodeOptions| {
+        FrameReader::open(&path, options)
+            .unwrap()
+            .collect_frames()
+            .unwrap()
+    };
+    let plain = read(DecodeOptions::default());
+    let small = read(DecodeOptions {
+        size: Some((32, 32)),
+        scaling: candor_media::Scaling::Area,
+        skip_loop_filter: true,
+        ..DecodeOptions::default()
+    });
+    assert_eq!(plain.len(), small.len());
+    for (p, s) in plain.iter().zip(&small) {
+        assert_eq!((s.width, s.height), (32, 32));
+        // The scaler's area reduction is the mean of the full picture's pixels it covers.
+        let reference = p.resized_area(32, 32);
+        let diff: f64 = reference
+            .iter()
+            .zip(&s.data)
+            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).abs())
+            .sum::<f64>()
+            / reference.len() as f64;
+        assert!(diff < 4.0, "mean difference {diff}");
+    }
+}
+
+#[test]
 fn stride_limit_and_size_options_apply() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.mp4");
@@ -208,6 +241,7 @@ fn stride_limit_and_size_options_apply() {
         stride: 3,
         max_frames: Some(4),
         size: Some((32, 24)),
+        ..DecodeOptions::default()
     };
     let frames = FrameReader::open(&path, options)
         .unwrap()

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use candor_media::pixels::{mirror, render_canvas, Region};
+use candor_media::pixels::{mirror, render_canvas, rotate, Region};
 use serde::{Deserialize, Serialize};
 
 /// The region of the original frame that the observed frame shows, in fractions of the original
@@ -21,6 +21,10 @@ pub struct Placement {
     /// The observed frame is mirrored left to right (applied before the region).
     #[serde(default)]
     pub mirrored: bool,
+    /// The observed frame is the original turned by this many degrees counter-clockwise (undone
+    /// first, before the mirror and the region).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rotated_degrees: f64,
     /// What this placement undoes, in words.
     pub name: Cow<'static, str>,
 }
@@ -34,6 +38,7 @@ impl Placement {
         w: 1.0,
         h: 1.0,
         mirrored: false,
+        rotated_degrees: 0.0,
         name: Cow::Borrowed("as is"),
     };
 
@@ -44,6 +49,7 @@ impl Placement {
         w: 1.0,
         h: 1.0,
         mirrored: true,
+        rotated_degrees: 0.0,
         name: Cow::Borrowed("horizontal flip"),
     };
 
@@ -58,8 +64,18 @@ impl Placement {
                 .max(0.0) as usize;
             (first.min(n), end.min(n))
         };
-        let (y0, y1) = inside(self.y, self.h, height);
-        let (x0, x1) = inside(self.x, self.w, width);
+        let (mut y0, mut y1) = inside(self.y, self.h, height);
+        let (mut x0, mut x1) = inside(self.x, self.w, width);
+        // Turned back by an angle that is not a quarter turn, the picture's corners fell outside:
+        // the centred square of side 1 / (|cos| + |sin|) is what is left whole.
+        let quarter = (self.rotated_degrees / 90.0).round() * 90.0;
+        if (self.rotated_degrees - quarter).abs() > 1e-9 {
+            let (sin, cos) = self.rotated_degrees.to_radians().sin_cos();
+            let side = 1.0 / (sin.abs() + cos.abs());
+            let (a, b) = inside((1.0 - side) / 2.0, side, height);
+            let (c, d) = inside((1.0 - side) / 2.0, side, width);
+            (y0, y1, x0, x1) = (y0.max(a), y1.min(b), x0.max(c), x1.min(d));
+        }
         let whole = (y0, y1, x0, x1) == (0, height, 0, width);
         (!whole).then_some([y0, y1, x0, x1])
     }
@@ -71,7 +87,16 @@ impl Placement {
             w: fraction,
             h: fraction,
             mirrored: false,
+            rotated_degrees: 0.0,
             name: Cow::Borrowed(name),
+        }
+    }
+
+    fn rotated(degrees: f64, name: &'static str) -> Self {
+        Self {
+            rotated_degrees: degrees,
+            name: Cow::Borrowed(name),
+            ..Self::IDENTITY
         }
     }
 
@@ -84,6 +109,7 @@ impl Placement {
             w,
             h,
             mirrored: false,
+            rotated_degrees: 0.0,
             name: Cow::Borrowed(name),
         }
     }
@@ -91,7 +117,7 @@ impl Placement {
 
 /// The placements searched after the frame as it is: a horizontal flip, centre crops (zooms)
 /// from 95 % to 50 %, corner and edge crops at 80 % and 60 %, and letterbox / pillarbox to 16:9
-/// and 4:3.
+/// and 4:3, and rotations: quarter turns (phone footage) and small angles (±5°, ±10°).
 pub fn candidate_placements() -> Vec<Placement> {
     let mut out = vec![Placement::MIRRORED];
     for (f, name) in [
@@ -138,7 +164,22 @@ pub fn candidate_placements() -> Vec<Placement> {
     ] {
         out.push(Placement::boxed(w, h, name));
     }
+    for (degrees, name) in [
+        (90.0, "rotation by 90° counter-clockwise"),
+        (180.0, "rotation by 180°"),
+        (270.0, "rotation by 90° clockwise"),
+        (10.0, "rotation by 10° counter-clockwise"),
+        (5.0, "rotation by 5° counter-clockwise"),
+        (-5.0, "rotation by 5° clockwise"),
+        (-10.0, "rotation by 10° clockwise"),
+    ] {
+        out.push(Placement::rotated(degrees, name));
+    }
     out
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// Renders the original canvas at `size×size` from an observed RGB24 frame (`width×height`)
@@ -149,6 +190,13 @@ pub fn place(data: &[u8], width: usize, height: usize, p: &Placement, size: usiz
         y: p.y,
         w: p.w,
         h: p.h,
+    };
+    let turned;
+    let data = if p.rotated_degrees != 0.0 {
+        turned = rotate(data, width, height, -p.rotated_degrees);
+        &turned[..]
+    } else {
+        data
     };
     if p.mirrored {
         render_canvas(&mirror(data, width), width, height, region, size)
@@ -248,6 +296,18 @@ mod tests {
     }
 
     #[test]
+    fn a_quarter_turn_is_undone() {
+        let d = cells();
+        let turned = rotate(&d, 64, 64, 90.0);
+        let p = Placement::rotated(90.0, "test");
+        assert_eq!(place(&turned, 64, 64, &p, 64), d);
+        assert_eq!(
+            place(&turned, 64, 64, &p, 8),
+            place(&d, 64, 64, &Placement::IDENTITY, 8)
+        );
+    }
+
+    #[test]
     fn the_observed_area_leaves_out_what_a_crop_cut_away() {
         assert_eq!(Placement::IDENTITY.observed_area(8, 8), None);
         assert_eq!(Placement::MIRRORED.observed_area(8, 8), None);
@@ -260,6 +320,12 @@ mod tests {
         // A letterbox shows the whole canvas inside borders.
         let boxed = Placement::boxed(1.0, 0.75, "letterbox");
         assert_eq!(boxed.observed_area(8, 8), None);
+        // Turned back by 10°, the corners are gone; a quarter turn loses nothing.
+        assert_eq!(
+            Placement::rotated(10.0, "r").observed_area(8, 8),
+            Some([1, 7, 1, 7])
+        );
+        assert_eq!(Placement::rotated(90.0, "r").observed_area(8, 8), None);
     }
 
     #[test]

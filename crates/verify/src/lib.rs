@@ -22,6 +22,7 @@ mod error;
 mod geometry;
 mod recovery;
 pub mod report;
+pub mod scan;
 mod verdict;
 mod watermark;
 
@@ -31,8 +32,8 @@ pub use geometry::{candidate_placements, place, Placement};
 pub use recovery::{content_match, recover_manifests, store_payloads, RecoveredManifest};
 pub use report::{FileReport, Outcome, Policy, WatermarkHalf};
 pub use verdict::{
-    decide, describe_region, describe_temporal, CredentialEvidence, Evidence, Recovery, Status,
-    Verdict, WatermarkEvidence,
+    decide, describe_region, describe_segments, describe_temporal, CredentialEvidence, Evidence,
+    Recovery, Status, Verdict, WatermarkEvidence,
 };
 pub use watermark::{
     check_file, check_frames, detect_in_noise, estimate_noise, read_frames, Forgery, ForgeryKind,
@@ -211,6 +212,7 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
             }
         }
     }
+    let spans: Vec<(f64, f64)> = wm.segments.iter().map(|s| (s.start_s, s.end_s)).collect();
     let verdict = decide(&Evidence {
         credentials: CredentialEvidence {
             state,
@@ -226,6 +228,9 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
             temporal: wm.detection.temporal(),
             spatial: wm.detection.spatial(),
             forgery: wm.forgery.as_ref().map(|f| f.kind),
+            segments: &spans,
+            duration_s: wm.scan.as_ref().map(|s| s.duration_s),
+            transforms: &wm.transforms,
         }),
         recovery,
     });

@@ -40,6 +40,15 @@ pub struct RecoveredManifest {
     /// True when its signature verifies, its soft binding equals the decoded payload, and the
     /// content fingerprint it was signed with matches this video.
     pub accepted: bool,
+    /// The stored manifest's signature (and, with anchors, its chain) holds.
+    pub signature_valid: bool,
+    /// Its soft binding is the payload the watermark carries.
+    pub soft_binding_matches: bool,
+    /// Its hard binding (the content hash) matches this file's bytes: the file is the signed
+    /// original, not a re-encoded copy of it. Expected false for a copy a platform re-encoded.
+    pub bytes_match: bool,
+    /// What the recovered credentials say about this file, in words a reader can repeat.
+    pub summary: String,
     /// How this video compares with the fingerprint in the manifest (`None`: the manifest has
     /// none, or no frames could be compared).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,9 +106,20 @@ pub(crate) fn recover(
         });
         let copied =
             signature_ok && binding_ok && content_match.is_some() && !same_content && !resembles;
+        let bytes_match = !m.failures.iter().any(|f| is_content_code(&f.code));
+        let summary = describe(&Checks {
+            signature_ok,
+            binding_ok,
+            content: content_match.map(|c| c.same_content()),
+            bytes_match,
+        });
         let candidate = RecoveredManifest {
             store_id: stored.id,
             accepted,
+            signature_valid: signature_ok,
+            soft_binding_matches: binding_ok,
+            bytes_match,
+            summary,
             content_match,
             manifest: m,
         };
@@ -115,6 +135,39 @@ pub(crate) fn recover(
         };
     }
     outcome
+}
+
+/// Validation codes that concern the content's bytes (the hard binding), not the signature.
+fn is_content_code(code: &str) -> bool {
+    code.starts_with("assertion.bmffHash.") || code.starts_with("assertion.dataHash.")
+}
+
+/// The checks a recovered manifest went through.
+#[derive(Debug, Clone, Copy)]
+struct Checks {
+    signature_ok: bool,
+    binding_ok: bool,
+    /// `None`: no fingerprint to compare with.
+    content: Option<bool>,
+    bytes_match: bool,
+}
+
+/// Recovered credentials in words: a manifest recovered for a re-encoded copy is expected not to
+/// match its bytes; the signature, the soft binding and the content are what count.
+fn describe(c: &Checks) -> String {
+    if !c.signature_ok {
+        return "REJECTED: the stored manifest's signature does not verify".into();
+    }
+    if !c.binding_ok {
+        return "REJECTED: the stored manifest's soft binding is not this watermark's payload"
+            .into();
+    }
+    match c.content {
+        None => "REJECTED: signature valid and watermark payload matches, but the manifest records no content fingerprint to bind it to this video".into(),
+        Some(false) => "REJECTED: signature valid and watermark payload matches, but the manifest was signed for other content".into(),
+        Some(true) if c.bytes_match => "Signed credentials of this clip (signature valid, watermark payload matches, content matches, and the bytes are the signed original's)".into(),
+        Some(true) => "Signed credentials of the original clip (signature valid, watermark payload matches, content matches); this file is a re-encoded copy, so its bytes differ from the signed original".into(),
+    }
 }
 
 /// How the video a watermark report was read from compares with a signed fingerprint: frame by

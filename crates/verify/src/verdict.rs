@@ -70,6 +70,12 @@ pub struct WatermarkEvidence<'a> {
     pub spatial: Option<&'a SpatialMap>,
     /// Set when the pattern was judged forged or copied (then `present` is false).
     pub forgery: Option<ForgeryKind>,
+    /// Where in a longer file the marked clips are: (start, end) seconds of each segment, and
+    /// the file's duration. Empty for a file checked as one clip.
+    pub segments: &'a [(f64, f64)],
+    pub duration_s: Option<f64>,
+    /// Platform transforms named from the evidence (not edits).
+    pub transforms: &'a [String],
 }
 
 /// What recovery through the watermark gave.
@@ -144,9 +150,10 @@ pub fn decide(evidence: &Evidence<'_>) -> Verdict {
         (CredentialState::Trusted | CredentialState::Valid, false) => {
             format!("Content Credentials valid, no Candor watermark (false-positive rate of this check: {fpr})")
         }
-        (CredentialState::None, false) => {
-            format!("No provenance found (false-positive rate of this check: {fpr} per clip)")
-        }
+        (CredentialState::None, false) => format!(
+            "No provenance found (false-positive rate of this check: {fpr} per {})",
+            if wm.duration_s.is_some() { "file" } else { "clip" }
+        ),
     };
     if wm.present {
         let mut edits = Vec::new();
@@ -159,8 +166,43 @@ pub fn decide(evidence: &Evidence<'_>) -> Verdict {
         if !edits.is_empty() {
             sentence = format!("Tampered: {}. {sentence}", edits.join("; "));
         }
+        if let Some(part) = describe_segments(wm.segments, wm.duration_s) {
+            sentence = format!("{part}. {sentence}");
+        }
+        if !wm.transforms.is_empty() {
+            sentence = format!(
+                "{sentence}. Platform transforms, not edits: {}",
+                wm.transforms.join("; ")
+            );
+        }
     }
     Verdict { status, sentence }
+}
+
+/// Which seconds of a longer file carry Candor marks ("Seconds 3.0–5.0 of 7.0 carry a Candor
+/// clip's mark"); `None` when the marks cover (nearly) the whole file.
+pub fn describe_segments(segments: &[(f64, f64)], duration: Option<f64>) -> Option<String> {
+    let duration = duration?;
+    let covered: f64 = segments.iter().map(|(a, b)| (b - a).max(0.0)).sum();
+    if segments.is_empty() || covered >= 0.9 * duration {
+        return None;
+    }
+    let spans: Vec<String> = segments
+        .iter()
+        .map(|(a, b)| format!("{a:.1}–{b:.1}"))
+        .collect();
+    Some(if segments.len() == 1 {
+        format!(
+            "Seconds {} of {duration:.1} carry a Candor clip's mark; the rest shows none",
+            spans[0]
+        )
+    } else {
+        format!(
+            "{} segments carry Candor marks: seconds {} of {duration:.1}; the rest shows none",
+            segments.len(),
+            spans.join(", ")
+        )
+    })
 }
 
 /// Frame edits in words: "frames 5-7 removed (before frame 5), frame 9 inserted".
@@ -311,6 +353,9 @@ mod tests {
                                     temporal,
                                     spatial: None,
                                     forgery,
+                                    segments: &[],
+                                    duration_s: None,
+                                    transforms: &[],
                                 }),
                                 recovery,
                             });
@@ -397,6 +442,9 @@ mod tests {
                 temporal: &[],
                 spatial: Some(&m),
                 forgery: None,
+                segments: &[],
+                duration_s: None,
+                transforms: &[],
             }),
             recovery: Recovery::NotFound,
         });
@@ -406,6 +454,63 @@ mod tests {
             ),
             "{}",
             v.sentence
+        );
+    }
+
+    #[test]
+    fn segments_and_transforms_are_said_and_are_not_edits() {
+        let credentials = CredentialEvidence {
+            state: CredentialState::None,
+            summary: "No Content Credentials",
+            soft_binding: None,
+        };
+        let transforms = vec!["frame rate converted 8 → 25 fps".to_string()];
+        let spliced = decide(&Evidence {
+            credentials,
+            watermark: Some(WatermarkEvidence {
+                present: true,
+                payload: Some(&[1]),
+                false_positive_rate: 1e-9,
+                temporal: &[],
+                spatial: None,
+                forgery: None,
+                segments: &[(3.0, 5.0)],
+                duration_s: Some(7.0),
+                transforms: &transforms,
+            }),
+            recovery: Recovery::Accepted,
+        });
+        assert_eq!(spliced.status, Status::NoCredentials);
+        assert_eq!(
+            spliced.sentence,
+            "Seconds 3.0–5.0 of 7.0 carry a Candor clip's mark; the rest shows none. AI-generated: watermark found, credentials stripped - recovered from the manifest store. Platform transforms, not edits: frame rate converted 8 → 25 fps"
+        );
+        assert!(!spliced.sentence.contains("Tampered"));
+        // A clip that fills its file is not called a segment of it.
+        assert_eq!(describe_segments(&[(0.0, 2.0)], Some(2.0)), None);
+        assert_eq!(
+            describe_segments(&[(1.0, 3.0), (5.0, 7.0)], Some(10.0)).as_deref(),
+            Some("2 segments carry Candor marks: seconds 1.0–3.0, 5.0–7.0 of 10.0; the rest shows none")
+        );
+        // Nothing found in a scanned file: the rate is per file.
+        let none = decide(&Evidence {
+            credentials,
+            watermark: Some(WatermarkEvidence {
+                present: false,
+                payload: None,
+                false_positive_rate: 1e-9,
+                temporal: &[],
+                spatial: None,
+                forgery: None,
+                segments: &[],
+                duration_s: Some(60.0),
+                transforms: &[],
+            }),
+            recovery: Recovery::NotFound,
+        });
+        assert_eq!(
+            none.sentence,
+            "No provenance found (false-positive rate of this check: 1e-9 per file)"
         );
     }
 

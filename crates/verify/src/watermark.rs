@@ -18,6 +18,7 @@ use candor_watermark::{
 use serde::{Deserialize, Serialize};
 
 use crate::geometry::{candidate_placements, place, Placement};
+use crate::scan::{scan_file, ScanOptions, ScanReport, Segment};
 use crate::{Result, VerifyError};
 
 /// How to look for the watermark.
@@ -36,6 +37,9 @@ pub struct WatermarkOptions {
     /// bindings of the manifest store ([`candor_store::ManifestStore::bindings`]).
     #[serde(skip)]
     pub candidate_payloads: Vec<Payload>,
+    /// How a file longer than `max_frames` frames is scanned whole.
+    #[serde(default)]
+    pub scan: ScanOptions,
 }
 
 impl Default for WatermarkOptions {
@@ -46,6 +50,7 @@ impl Default for WatermarkOptions {
             max_frames: 32,
             detect: DetectOptions::default(),
             candidate_payloads: Vec::new(),
+            scan: ScanOptions::default(),
         }
     }
 }
@@ -117,6 +122,21 @@ pub struct WatermarkReport {
     /// the geometry search's placements (empty when the search was off).
     #[serde(skip)]
     pub(crate) placements: (Frames, Vec<Placement>, usize),
+    /// The tests this check's false-positive rate was split between.
+    #[serde(skip)]
+    pub(crate) tests: usize,
+    /// Which seconds of the file carry which Candor clip (a file longer than one clip is
+    /// scanned whole; see [`crate::scan`]). Empty for a file checked as one clip.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub segments: Vec<Segment>,
+    /// What the whole-file scan looked at, when the file was scanned.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scan: Option<ScanReport>,
+    /// What a platform did to the clip, named from the evidence ("frame rate converted 8 → 25
+    /// fps", "resized: shown at 1280×720 (made at 128×128)", "centre crop 80 % undone"):
+    /// transforms, not edits.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub transforms: Vec<String>,
 }
 
 impl WatermarkReport {
@@ -210,30 +230,23 @@ const ASSISTED_HINT_LOG10_P: f64 = -2.0;
 /// Frames read by the geometry search's ranking pass, and at most this many inversion steps: it
 /// only has to tell the right placement from the wrong ones.
 const SEARCH_FRAMES: usize = 8;
+/// The same in each window of a whole-file scan.
+const SCAN_SEARCH_FRAMES: usize = 4;
 const SEARCH_INVERSION_STEPS: usize = 2;
 
-/// Looks for the watermark in a video file.
+/// Looks for the watermark in a video file: a clip as it is, a longer file scanned whole
+/// ([`crate::scan`]): its report then lists the segments found and describes the strongest.
 pub fn check_file(
     path: &Path,
     model: &DiffusionModel,
     ring: &KeyRing,
     options: &WatermarkOptions,
 ) -> Result<WatermarkReport> {
-    let mut times = StageTimes::default();
-    let t = Instant::now();
-    let (frames, work) = read_frames(
-        path,
-        model.config.size,
-        Some(options.max_frames.max(1)),
-        options.geometry_search,
-    )?;
-    times.decode = t.elapsed().as_secs_f64();
-    if frames.is_empty() {
-        return Err(VerifyError::NoFrames {
-            path: path.to_path_buf(),
-        });
-    }
-    check_frames(&frames, &work, model, ring, options, times)
+    let scanned = scan_file(path, model, ring, options)?;
+    let mut report = scanned.report;
+    report.segments = scanned.segments;
+    report.scan = scanned.scan;
+    Ok(report)
 }
 
 /// Packed RGB24 frames, one `Vec` each.
@@ -256,6 +269,7 @@ pub fn read_frames(
             stride: 1,
             max_frames,
             size: None,
+            ..DecodeOptions::default()
         },
     )?;
     let (mut frames, mut large) = (Vec::new(), Vec::new());
@@ -277,7 +291,21 @@ pub fn check_frames(
     model: &DiffusionModel,
     ring: &KeyRing,
     options: &WatermarkOptions,
+    times: StageTimes,
+) -> Result<WatermarkReport> {
+    check_frames_in(frames, work, model, ring, options, times, 1)
+}
+
+/// [`check_frames`] on one of `windows` windows of a file: every p-value is corrected for the
+/// tests of all of them.
+pub(crate) fn check_frames_in(
+    frames: &[Vec<u8>],
+    work: &[Vec<u8>],
+    model: &DiffusionModel,
+    ring: &KeyRing,
+    options: &WatermarkOptions,
     mut times: StageTimes,
+    windows: usize,
 ) -> Result<WatermarkReport> {
     if frames.is_empty() {
         return Err(VerifyError::NoFrames {
@@ -304,6 +332,7 @@ pub fn check_frames(
     let budget = TestBudget {
         placements: candidates.len() + 1,
         candidate_test: assisted,
+        windows,
     };
     let tests = budget.tests();
     let per_test = budget.per_test(&options.detect);
@@ -311,12 +340,18 @@ pub fn check_frames(
     times.detection = t.elapsed().as_secs_f64();
     let mut placement = Placement::IDENTITY;
     let mut noise = noise;
-    // A mark found as is but too faint to read may be a moved grid seen at its edges: search too.
+    // A mark found as is but too faint to read, or with regions that lost it, may be a moved
+    // grid (a slight turn, a small crop) seen where it still lines up: search too, and keep the
+    // placement that explains the picture better.
     let faint = detection.present() && detection.payload().is_none();
-    if (!detection.present() || faint) && !candidates.is_empty() && !work.is_empty() {
+    let patchy = detection.present()
+        && detection
+            .spatial()
+            .is_some_and(|m| m.tampered.iter().any(|&t| t));
+    if (!detection.present() || faint || patchy) && !candidates.is_empty() && !work.is_empty() {
         let t = Instant::now();
         if let Some((found, best, moved)) =
-            search_geometry(model, ring, &per_test, options, work, &candidates)?
+            search_geometry(model, ring, &per_test, options, work, &candidates, windows)?
         {
             if found.log10_p_value() < detection.log10_p_value() {
                 detection = found;
@@ -443,6 +478,10 @@ pub fn check_frames(
         forgery,
         observed: ClipFingerprint::of_frames(&read_from, model.config.size),
         placements: (work.to_vec(), candidates, model.config.size),
+        tests,
+        segments: Vec::new(),
+        scan: None,
+        transforms: Vec::new(),
     })
 }
 
@@ -455,6 +494,7 @@ fn search_geometry(
     options: &WatermarkOptions,
     work: &[Vec<u8>],
     candidates: &[Placement],
+    windows: usize,
 ) -> Result<Option<(Detection, Placement, Tensor)>> {
     let native = model.config.size;
     let side = native * WORK_SCALE;
@@ -464,7 +504,16 @@ fn search_geometry(
             .map(|f| place(f, side, side, p, native))
             .collect()
     };
-    let head = &work[..work.len().min(SEARCH_FRAMES)];
+    // A clip checked whole is ranked on its first frames; a window of a longer file on frames
+    // spread over it (a clip may fill only part of the window), and fewer of them: the scan runs
+    // the search on every window.
+    let head: Vec<Vec<u8>> = if windows <= 1 {
+        work[..work.len().min(SEARCH_FRAMES)].to_vec()
+    } else {
+        let k = work.len().clamp(1, SCAN_SEARCH_FRAMES);
+        (0..k).map(|i| work[i * work.len() / k].clone()).collect()
+    };
+    let head = &head[..];
     let mut best: Option<(f64, &Placement)> = None;
     for p in candidates {
         let steps = options.inversion_steps.min(SEARCH_INVERSION_STEPS);

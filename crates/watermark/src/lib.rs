@@ -32,8 +32,8 @@ pub mod stats;
 pub use detect::{
     conclude_search, detect, detect_among_candidates, detect_with, identify_payload,
     payload_coherence, CandidateDetection, Coherence, DetectOptions, Detection, Detector,
-    FrameMatch, PayloadMatch, Refinement, SpatialMap, TemporalEvent, TestBudget, OPERATING_FPR,
-    PAYLOAD_MATCH_THRESHOLD,
+    FrameMatch, PayloadMatch, Refinement, Retiming, SpatialMap, TemporalEvent, TestBudget,
+    OPERATING_FPR, PAYLOAD_MATCH_THRESHOLD,
 };
 pub use embed::embed;
 pub use key::{KeyRing, WatermarkKey};

@@ -183,16 +183,39 @@ fn file_section(h: &mut String, r: &FileReport) {
             if let Some(rec) = &w.recovered {
                 h.push_str("<h3>Recovered from the manifest store</h3><table>");
                 row(h, "Store record", &rec.store_id.to_string());
+                let class = if rec.accepted { "ok" } else { "bad" };
+                let _ = write!(
+                    h,
+                    "<tr><th>Credentials</th><td class=\"{class}\">{}</td></tr>",
+                    escape(&rec.summary)
+                );
                 row(
                     h,
-                    "Accepted",
-                    if rec.accepted {
-                        "yes: signature verifies, soft binding matches"
-                    } else {
-                        "no"
-                    },
+                    "Checks",
+                    &format!(
+                        "signature {}; watermark payload {}; content {}; bytes {}",
+                        if rec.signature_valid {
+                            "valid"
+                        } else {
+                            "does not verify"
+                        },
+                        if rec.soft_binding_matches {
+                            "matches"
+                        } else {
+                            "differs"
+                        },
+                        match rec.content_match {
+                            Some(m) if m.same_content() => "matches",
+                            Some(_) => "differs",
+                            None => "not comparable",
+                        },
+                        if rec.bytes_match {
+                            "the signed original's"
+                        } else {
+                            "differ from the signed original (expected for a re-encoded copy)"
+                        }
+                    ),
                 );
-                row(h, "Summary", &rec.manifest.summary);
                 if let Some(g) = &rec.manifest.generation {
                     row(h, "Prompt", &g.prompt);
                     row(h, "Model", &g.model_name);

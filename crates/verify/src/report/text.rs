@@ -113,14 +113,8 @@ pub fn render_text(report: &FileReport, trust_configured: bool) -> String {
             if let Some(r) = &w.recovered {
                 let _ = writeln!(
                     o,
-                    "  Recovered:   store record {}: {} ({})",
-                    r.store_id,
-                    r.manifest.summary,
-                    if r.accepted {
-                        "signature verifies, soft binding matches"
-                    } else {
-                        "REJECTED"
-                    }
+                    "  Recovered:   store record {}: {}",
+                    r.store_id, r.summary
                 );
                 if let Some(g) = &r.manifest.generation {
                     let _ = writeln!(

@@ -41,7 +41,8 @@ use observe::{expected_signs, ObservedFrame};
 use outcome::conclude;
 use presence::{channel_reliability, choose_frames, Presence};
 use spatial::{spatial_map, BlockGrid};
-use temporal::{mark_other_clips, match_frames, temporal_events};
+pub use temporal::Retiming;
+use temporal::{mark_other_clips, match_frames, retiming, temporal_events_retimed};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DetectOptions {
@@ -207,6 +208,7 @@ impl Detector {
                 })
                 .collect(),
             temporal: Vec::new(),
+            retiming: None,
             spatial: None,
             clip_wide: found_clip_wide,
             alignment: chosen.clone(),
@@ -261,7 +263,8 @@ impl Detector {
                 m.unreadable = true;
             }
         }
-        let temporal = temporal_events(&matches);
+        let retimed = retiming(&matches);
+        let temporal = temporal_events_retimed(&matches, retimed);
         // The map counts only the channels that still carry the mark (as the presence test does):
         // erased fine bands would pull every block towards chance and hide the edited ones.
         let grid = BlockGrid::new(&self.layout, expected_len, shape, options, &|j| {
@@ -288,6 +291,7 @@ impl Detector {
         detection.bit_error_rate = bit_error_rate;
         detection.frames = matches;
         detection.temporal = temporal;
+        detection.retiming = retimed;
         detection.spatial = spatial;
         detection
     }

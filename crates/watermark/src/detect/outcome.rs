@@ -88,6 +88,10 @@ pub struct Detection {
     pub(crate) pilot_comparisons: u64,
     pub(crate) frames: Vec<FrameMatch>,
     pub(crate) temporal: Vec<TemporalEvent>,
+    /// A frame-rate conversion read off the matched frames (its cadence's repeats and gaps are
+    /// not in `temporal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) retiming: Option<super::Retiming>,
     pub(crate) spatial: Option<SpatialMap>,
     /// True when the clip-wide test found the watermark: the mark was too weak to place single
     /// frames, so frame edits cannot be told from weak frames and none are reported.
@@ -151,6 +155,10 @@ impl Detection {
         &self.temporal
     }
 
+    pub fn retiming(&self) -> Option<super::Retiming> {
+        self.retiming
+    }
+
     pub fn spatial(&self) -> Option<&SpatialMap> {
         self.spatial.as_ref()
     }
@@ -200,6 +208,9 @@ pub(super) fn conclude(mut d: Detection, threshold: f64) -> Detection {
 pub struct TestBudget {
     pub placements: usize,
     pub candidate_test: bool,
+    /// The same tests run on this many windows of one file (a whole-file scan); 0 or 1 for a
+    /// single clip.
+    pub windows: usize,
 }
 
 impl TestBudget {
@@ -207,11 +218,12 @@ impl TestBudget {
     pub const SINGLE: TestBudget = TestBudget {
         placements: 1,
         candidate_test: false,
+        windows: 1,
     };
 
     /// The number of tests the false-positive rate is split between.
     pub fn tests(&self) -> usize {
-        self.placements.max(1) + usize::from(self.candidate_test)
+        (self.placements.max(1) + usize::from(self.candidate_test)) * self.windows.max(1)
     }
 
     /// The options for each single test: the threshold split evenly between the tests.
@@ -310,6 +322,7 @@ mod tests {
                 unreadable: false,
             }],
             temporal: vec![TemporalEvent::Inserted { observed: 0 }],
+            retiming: None,
             spatial: None,
             clip_wide: false,
             alignment: vec![(0, 0)],
@@ -321,8 +334,14 @@ mod tests {
         let budget = TestBudget {
             placements: 9,
             candidate_test: true,
+            windows: 1,
         };
         assert_eq!(budget.tests(), 10);
+        let scan = TestBudget {
+            windows: 30,
+            ..budget
+        };
+        assert_eq!(scan.tests(), 300);
         assert_eq!(TestBudget::SINGLE.tests(), 1);
         let options = DetectOptions::default();
         assert!((budget.per_test(&options).threshold - options.threshold / 10.0).abs() < 1e-24);
@@ -333,6 +352,7 @@ mod tests {
         let budget = TestBudget {
             placements: 100,
             candidate_test: false,
+            windows: 1,
         };
         let ring = KeyRing::single(crate::key::WatermarkKey::new(&[1; 32]));
         let (d, matched) = conclude_search(

@@ -95,11 +95,15 @@ pub(super) fn spatial_map(
     let cells = gh * gw;
     let mut total = vec![Tally::default(); cells];
     let mut per_frame = Vec::with_capacity(frames.len());
+    // A template is counted once: a frame repeated (by a frame-rate conversion, say) carries the
+    // same evidence again, and counting it twice would make chance differences look significant.
+    let mut counted = std::collections::HashSet::new();
     for (obs, m) in frames.iter().zip(matches) {
         let Some(t) = m.template else {
             per_frame.push(Vec::new());
             continue;
         };
+        let first = counted.insert(t);
         let mut tally = vec![Tally::default(); cells];
         for (j, b) in grid.of.iter().enumerate() {
             let Some(b) = *b else { continue };
@@ -116,6 +120,9 @@ pub(super) fn spatial_map(
             }
         }
         per_frame.push(tally.iter().map(Tally::agreement).collect());
+        if !first {
+            continue;
+        }
         for (sum, cell) in total.iter_mut().zip(&tally) {
             sum.add(cell);
         }

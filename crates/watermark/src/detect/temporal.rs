@@ -9,6 +9,7 @@ use super::thresholds::{
 use super::{FrameMatch, TemporalEvent};
 use crate::keystream::agreement;
 use crate::stats::{ln_binomial_upper_tail, standard_score};
+use serde::{Deserialize, Serialize};
 
 /// Best template for every observed frame, judged on `len` known positions. A frame counts as
 /// matched when its agreement would arise by chance with probability below 1e-6 after accounting
@@ -181,6 +182,132 @@ pub(super) fn mark_other_clips(
     }
 }
 
+/// Fewest matched frames a frame-rate change is read from.
+const RETIMING_MIN_FRAMES: usize = 6;
+/// Share of matched frames that must lie on the fitted timeline (within one template).
+const RETIMING_MIN_ON_LINE: f64 = 0.8;
+/// Rates closer to 1 than this are the clip's own timeline (a drop or two bends it slightly).
+const RETIMING_MIN_CHANGE: f64 = 0.08;
+
+/// A uniform change of the clip's timeline read off the matched frames: a frame-rate conversion
+/// repeats (or blends) original frames at a regular cadence, or leaves some out at one. Reported
+/// as what the copy went through, not as an edit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Retiming {
+    /// Original frames per observed frame: below 1 when frames were repeated (a conversion to a
+    /// higher rate, 8 → 25 fps gives 0.32), above 1 when some were left out at a regular cadence.
+    pub templates_per_frame: f64,
+    /// Matched frames on the fitted timeline, of all matched frames.
+    pub on_line: usize,
+    pub matched: usize,
+}
+
+impl Retiming {
+    /// The frame rate the original had, given the rate this file plays at.
+    pub fn original_fps(&self, file_fps: f64) -> f64 {
+        file_fps * self.templates_per_frame
+    }
+}
+
+/// Fits observed frame → template as one straight timeline (Theil–Sen: the median of the slopes
+/// between matched frames, robust to a few edits) and returns it when the clip was retimed: the
+/// slope is away from 1 and most matched frames lie on it.
+pub(super) fn retiming(matches: &[FrameMatch]) -> Option<Retiming> {
+    let pairs: Vec<(f64, f64)> = matches
+        .iter()
+        .filter(|m| !m.unreadable)
+        .filter_map(|m| m.template.map(|t| (m.observed as f64, t as f64)))
+        .collect();
+    if pairs.len() < RETIMING_MIN_FRAMES {
+        return None;
+    }
+    let mut slopes = Vec::with_capacity(pairs.len() * pairs.len() / 2);
+    for (i, &(oi, ti)) in pairs.iter().enumerate() {
+        for &(oj, tj) in &pairs[i + 1..] {
+            if oj > oi {
+                slopes.push((tj - ti) / (oj - oi));
+            }
+        }
+    }
+    let slope = median(&mut slopes)?;
+    let mut intercepts: Vec<f64> = pairs.iter().map(|&(o, t)| t - slope * o).collect();
+    let intercept = median(&mut intercepts)?;
+    let on_line = pairs
+        .iter()
+        .filter(|&&(o, t)| (t - (intercept + slope * o)).abs() <= 1.0)
+        .count();
+    let retimed = slope > 0.0
+        && (slope - 1.0).abs() >= RETIMING_MIN_CHANGE
+        && on_line as f64 >= RETIMING_MIN_ON_LINE * pairs.len() as f64;
+    retimed.then_some(Retiming {
+        templates_per_frame: slope,
+        on_line,
+        matched: pairs.len(),
+    })
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some(values[values.len() / 2])
+}
+
+/// Dropped, inserted, reordered and duplicated frames from the matched template sequence. Under a
+/// [`Retiming`], the repeats and gaps its cadence makes are not events: a frame repeating the
+/// template of the frame just before it (as often as the rate explains), and a gap no longer than
+/// the rate leaves out. Repeats and gaps beyond that, inserts and reorders are still reported.
+pub(super) fn temporal_events_retimed(
+    matches: &[FrameMatch],
+    retimed: Option<Retiming>,
+) -> Vec<TemporalEvent> {
+    let mut events = temporal_events(matches);
+    let Some(r) = retimed else {
+        return events;
+    };
+    let rate = r.templates_per_frame;
+    // How many observed frames one template may cover, and how many templates one step may skip.
+    let max_run = (1.0 / rate).ceil() as usize + 1;
+    let max_gap = rate.ceil().max(1.0) as usize - 1;
+    let template_at = |o: usize| matches.get(o).and_then(|m| m.template);
+    let run_length = |o: usize, t: usize| {
+        // Consecutive frames up to and including `o` that carry `t` (unreadable ones bridge).
+        let mut n = 0;
+        for m in matches[..=o].iter().rev() {
+            match m.template {
+                Some(x) if x == t => n += 1,
+                None if m.unreadable => {}
+                _ => break,
+            }
+        }
+        n
+    };
+    events.retain(|e| match *e {
+        TemporalEvent::Duplicated { observed, template } => {
+            let previous = matches[..observed]
+                .iter()
+                .rev()
+                .find(|m| !m.unreadable)
+                .and_then(|m| m.template);
+            !(previous == Some(template) && run_length(observed, template) <= max_run)
+        }
+        TemporalEvent::Dropped {
+            first,
+            last,
+            before,
+        } => {
+            let cadence = last - first < max_gap
+                && template_at(before) == Some(last + 1)
+                && before > 0
+                && template_at(before - 1).is_some_and(|t| t + 1 == first);
+            !cadence
+        }
+        _ => true,
+    });
+    events
+}
+
 /// Dropped, inserted, reordered and duplicated frames from the matched template sequence.
 pub(super) fn temporal_events(matches: &[FrameMatch]) -> Vec<TemporalEvent> {
     let mut events = Vec::new();
@@ -288,6 +415,7 @@ pub(super) fn runs(sorted: &[usize]) -> Vec<(usize, usize)> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic)]
     use super::*;
 
     fn placed(templates: &[Option<usize>]) -> Vec<FrameMatch> {
@@ -336,6 +464,95 @@ mod tests {
         let mut m = placed(&[Some(0), None, Some(2)]);
         m[1].unreadable = true;
         assert!(temporal_events(&m).is_empty());
+    }
+
+    /// Observed frame `o` of a clip converted by repeating frames: template `floor(o * rate)`.
+    fn converted(frames: usize, rate: f64) -> Vec<Option<usize>> {
+        (0..frames)
+            .map(|o| Some((o as f64 * rate).floor() as usize))
+            .collect()
+    }
+
+    #[test]
+    fn a_frame_rate_conversion_is_a_retiming_not_repeats() {
+        // 8 -> 25 fps: each original frame shown 3 or 4 times.
+        let m = placed(&converted(32, 8.0 / 25.0));
+        let Some(r) = retiming(&m) else {
+            panic!("8 -> 25 fps not read as a retiming");
+        };
+        assert!((r.templates_per_frame - 0.32).abs() < 0.03, "{r:?}");
+        assert!((r.original_fps(25.0) - 8.0).abs() < 0.5);
+        assert!(
+            !temporal_events(&m).is_empty(),
+            "plain events call the cadence repeats"
+        );
+        assert!(temporal_events_retimed(&m, Some(r)).is_empty());
+        // 8 -> 6 fps: one frame in four left out, at a regular cadence.
+        let m = placed(&converted(12, 8.0 / 6.0));
+        let Some(r) = retiming(&m) else {
+            panic!("8 -> 6 fps not read as a retiming");
+        };
+        assert!(r.templates_per_frame > 1.2);
+        assert!(
+            temporal_events_retimed(&m, Some(r)).is_empty(),
+            "{:?}",
+            temporal_events(&m)
+        );
+    }
+
+    #[test]
+    fn edits_inside_a_converted_clip_are_still_reported() {
+        let rate = 8.0 / 25.0;
+        // Original frames 4-6 cut before the conversion: the timeline jumps by three.
+        let mut t = converted(40, rate);
+        for x in t.iter_mut().skip(13).flatten() {
+            *x += 3;
+        }
+        let m = placed(&t);
+        let r = retiming(&m);
+        let events = temporal_events_retimed(&m, r);
+        assert!(
+            events.iter().any(|e| matches!(
+                e,
+                TemporalEvent::Dropped {
+                    first: 4,
+                    last: 6,
+                    ..
+                }
+            )),
+            "{events:?}"
+        );
+        // A frame pasted in, and one moved: still there.
+        let mut t = converted(40, rate);
+        t[20] = None;
+        t[30] = Some(1);
+        let m = placed(&t);
+        let events = temporal_events_retimed(&m, retiming(&m));
+        assert!(events.contains(&TemporalEvent::Inserted { observed: 20 }));
+        assert!(events.iter().any(|e| matches!(
+            e,
+            TemporalEvent::Duplicated { observed: 30, .. }
+                | TemporalEvent::Reordered { observed: 30, .. }
+        )));
+        // A template repeated far longer than the rate explains (a freeze): reported.
+        let mut t = converted(40, rate);
+        for x in t.iter_mut().skip(10).take(12) {
+            *x = Some(3);
+        }
+        let m = placed(&t);
+        assert!(!temporal_events_retimed(&m, retiming(&m)).is_empty());
+    }
+
+    #[test]
+    fn the_clips_own_timeline_is_not_a_retiming() {
+        assert_eq!(retiming(&placed(&converted(16, 1.0))), None);
+        // Three frames dropped from a 1:1 timeline: an edit, not a conversion.
+        let t: Vec<Option<usize>> = (0..16)
+            .map(|o| Some(if o < 8 { o } else { o + 3 }))
+            .collect();
+        assert_eq!(retiming(&placed(&t)), None);
+        // Too few frames to say.
+        assert_eq!(retiming(&placed(&converted(4, 0.32))), None);
     }
 
     #[test]
