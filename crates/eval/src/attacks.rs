@@ -114,7 +114,72 @@ pub const ATTACKS: &[Attack] = &[
     Attack::filter("gaussian-noise", "noise=alls=12:allf=t"),
     Attack::filter("blur-1.5", "gblur=sigma=1.5"),
     Attack::filter("hflip", "hflip"),
+    // The OmniSealBench video grid (its `video_attacks.yaml`), and what upload pipelines do.
+    Attack::encode("h264-crf50", "mp4", &["-c:v", "libx264", "-crf", "50"]),
+    Attack::encode("hevc-crf23", "mp4", &X265[0]),
+    Attack::encode("hevc-crf30", "mp4", &X265[1]),
+    Attack::encode("hevc-crf40", "mp4", &X265[2]),
+    Attack::encode("hevc-crf50", "mp4", &X265[3]),
+    Attack::encode(
+        "vp9-crf30",
+        "webm",
+        &[
+            "-c:v",
+            "libvpx-vp9",
+            "-b:v",
+            "0",
+            "-crf",
+            "30",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+        ],
+    ),
+    Attack::encode("mjpeg-q10", "avi", &["-c:v", "mjpeg", "-q:v", "10"]),
+    Attack::filter("crop-0.71-resize", "crop=iw*0.71:ih*0.71,scale=128:128"),
+    Attack::filter("crop-0.55-resize", "crop=iw*0.55:ih*0.55,scale=128:128"),
+    Attack::filter("resize-0.71", "scale=trunc(iw*0.71/2)*2:-2"),
+    Attack::filter("resize-0.55", "scale=trunc(iw*0.55/2)*2:-2"),
+    Attack::filter("rotate-90", "transpose=1"),
+    Attack::filter("rotate-180", "hflip,vflip"),
+    Attack::filter("rotate-270", "transpose=2"),
+    Attack::filter("rotate+10", "rotate=10*PI/180"),
+    Attack::filter("rotate-10", "rotate=-10*PI/180"),
+    Attack::filter("median-3", "median=radius=1"),
+    Attack::filter("hue+20-saturation1.3", "hue=h=20:s=1.3"),
+    Attack {
+        output: &["-c:v", "libx264", "-crf", "30"],
+        ..Attack::filter(
+            "h264-crf30+crop-0.8+brightness",
+            "crop=iw*0.8:ih*0.8,scale=128:128,lutrgb=r=val*1.2:g=val*1.2:b=val*1.2",
+        )
+    },
+    Attack {
+        output: &["-c:v", "libx264", "-crf", "23"],
+        ..Attack::filter("upscale-720p-25fps", "scale=1280:720,fps=25")
+    },
+    Attack {
+        output: &["-c:v", "libx264", "-crf", "23"],
+        ..Attack::filter("upscale-720p-30fps-blend", "scale=1280:720,framerate=30")
+    },
 ];
+
+/// x265 at CRF 23, 30, 40 and 50, quiet.
+const X265: [[&str; 8]; 4] = [x265("23"), x265("30"), x265("40"), x265("50")];
+
+const fn x265(crf: &'static str) -> [&'static str; 8] {
+    [
+        "-c:v",
+        "libx265",
+        "-crf",
+        crf,
+        "-x265-params",
+        "log-level=error",
+        "-tag:v",
+        "hvc1",
+    ]
+}
 
 /// Runs `ffmpeg -i input ARGS output`.
 pub fn apply(attack: &Attack, input: &Path, output: &Path) -> Result<()> {
