@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # System packages Candor builds and runs against (Debian 12): FFmpeg's libraries and CLI, clang for
-# the FFmpeg bindings; headless Chromium and a font for the HTML report's rendering test.
+# the FFmpeg bindings; headless Chromium and a font for the HTML report's rendering test; GNU time
+# for `bench scan`'s peak-memory figures.
 # Idempotent; uses sudo when not root.
 set -euo pipefail
 packages=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
-  libswresample-dev libavfilter-dev libavdevice-dev ffmpeg chromium fonts-dejavu-core)
+  libswresample-dev libavfilter-dev libavdevice-dev ffmpeg chromium fonts-dejavu-core time)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

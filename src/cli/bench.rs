@@ -24,6 +24,9 @@ pub enum BenchCommand {
     Fpr(FprBenchArgs),
     /// Time to verify one default clip, by stage, next to plain `ffmpeg -f null` decode.
     Verify(VerifyBenchArgs),
+    /// Whole-file verify of long 1080p footage, clean and with a Candor clip inserted at 40 s:
+    /// time next to `ffmpeg -f null` of the same file, peak memory, the segment found.
+    Scan(ScanBenchArgs),
     /// Attacks without the key: transplant of one clip's mark, averaging forgery and removal with
     /// n clips, swept over strength, with the PSNR and the verdict of each.
     Attacks(AttacksBenchArgs),
@@ -49,6 +52,7 @@ pub fn run(command: BenchCommand) -> CliResult<Outcome> {
         BenchCommand::Fpr(args) => (eval::fpr::run(&args.config()?), args.json),
         BenchCommand::Verify(args) => (eval::verify::run(&args.config()?), args.json),
         BenchCommand::Attacks(args) => (eval::forgery::run(&args.config()?), args.json),
+        BenchCommand::Scan(args) => (eval::scan::run(&args.config()?), args.json),
     };
     let report = report?;
     if json {
@@ -261,6 +265,52 @@ impl VerifyBenchArgs {
         Ok(eval::verify::VerifyConfig {
             runs: self.runs,
             detector: self.detector.config()?,
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanBenchArgs {
+    /// Durations of the footage in seconds (comma-separated; each at least 44).
+    #[arg(long, value_delimiter = ',', default_values_t = [60, 180])]
+    durations: Vec<u32>,
+    /// Footage size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1920x1080")]
+    size: String,
+    /// Footage frame rate.
+    #[arg(long, default_value_t = 30)]
+    fps: u32,
+    #[command(flatten)]
+    detector: DetectorArgs,
+    /// Keep the footage in this directory and reuse it next time (making 180 s of 1080p takes
+    /// minutes).
+    #[arg(long)]
+    keep: Option<PathBuf>,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ScanBenchArgs {
+    fn config(&self) -> CliResult<eval::scan::ScanConfig> {
+        let (w, h) = self
+            .size
+            .split_once('x')
+            .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
+            .filter(|&(w, h)| w >= 16 && h >= 16 && w % 2 == 0 && h % 2 == 0)
+            .ok_or_else(|| {
+                super::CliError::Usage(format!(
+                    "--size {}: expected WIDTHxHEIGHT, even and at least 16x16",
+                    self.size
+                ))
+            })?;
+        Ok(eval::scan::ScanConfig {
+            durations: self.durations.clone(),
+            width: w,
+            height: h,
+            fps: self.fps,
+            detector: self.detector.config()?,
+            keep: self.keep.clone(),
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod fpr;
 pub mod generate;
 pub mod manifest;
 pub mod robustness;
+pub mod scan;
 pub mod verify;
 pub mod watermark;
 

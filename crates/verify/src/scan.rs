@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 use crate::watermark::{check_frames_in, StageTimes, WatermarkOptions, WatermarkReport};
 use crate::{Result, VerifyError};
 
+/// A segment's timeline that falls back by more than this many templates starts a new segment.
+const RESTART_DROP: usize = 2;
+
 /// Decoded frames waiting for the detector, at most.
 const FRAME_QUEUE: usize = 16;
 
@@ -512,11 +515,24 @@ impl Scanner<'_> {
             report.detection.key_id().to_string(),
             report.content_id.clone(),
         );
-        // Segments: consecutive windows that found the same clip are one.
-        let continues = self
-            .open
-            .as_ref()
-            .is_some_and(|s| found && s.key_payload == key_payload);
+        // Segments: consecutive windows that found the same clip are one. A window whose mark
+        // was too faint to decode continues a neighbour of the same key; a timeline that starts
+        // over (the same clip again, back to back) is a new segment.
+        let continues = self.open.as_ref().is_some_and(|s| {
+            let same_key = s.key_payload.0 == key_payload.0;
+            let same_clip = match (&s.key_payload.1, &key_payload.1) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            };
+            let last = s.placed.last().copied();
+            let restarts = last.is_some_and(|(frame, template)| {
+                placed
+                    .iter()
+                    .find(|p| p.0 > frame)
+                    .is_some_and(|p| p.1 + RESTART_DROP < template)
+            });
+            found && same_key && same_clip && !restarts
+        });
         if !continues {
             if let Some(seg) = self.open.take() {
                 self.closed.push(seg);
@@ -534,6 +550,9 @@ impl Scanner<'_> {
             });
             if report.detection.log10_p_value() < seg.best.detection.log10_p_value() {
                 seg.best = report.clone();
+            }
+            if seg.key_payload.1.is_none() {
+                seg.key_payload.1 = key_payload.1.clone();
             }
             seg.span = (seg.span.0.min(span.0), seg.span.1.max(span.1));
             for p in &placed {
