@@ -317,22 +317,11 @@ pub fn scan_file(
             report.detection.keys_tried()
         );
     } else {
-        let spans: Vec<String> = segments
-            .iter()
-            .map(|s| {
-                format!(
-                    "{:.1}–{:.1} s{}",
-                    s.start_s,
-                    s.end_s,
-                    s.content_id
-                        .as_ref()
-                        .map(|c| format!(" (content id {c})"))
-                        .unwrap_or_default()
-                )
-            })
-            .collect();
+        for seg in &mut segments {
+            seg.end_s = seg.end_s.min(scan_report.duration_s);
+        }
         report.summary = format!(
-            "{} — in {} of {:.1} s: {} ({} windows scanned, false-positive rate {:.0e} per file)",
+            "{} — {} in {:.1} s ({} windows scanned, false-positive rate {:.0e} per file)",
             report.summary,
             if segments.len() == 1 {
                 "1 segment".to_string()
@@ -340,7 +329,6 @@ pub fn scan_file(
                 format!("{} segments", segments.len())
             },
             scan_report.duration_s,
-            spans.join(", "),
             scan_report.windows,
             threshold
         );

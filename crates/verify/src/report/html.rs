@@ -155,11 +155,29 @@ fn file_section(h: &mut String, r: &FileReport) {
                 h,
                 "False-positive rate of the test",
                 &format!(
-                    "{:.0e} per clip ({} key(s))",
+                    "{:.0e} per {} ({} key(s))",
                     d.false_positive_rate(),
+                    if w.report.scan.is_some() { "file" } else { "clip" },
                     d.keys_tried()
                 ),
             );
+            if let Some(scan) = &w.report.scan {
+                row(
+                    h,
+                    "Scanned",
+                    &format!(
+                        "{:.1} s, {} frames, {} windows of 2 s ({} tests in the budget)",
+                        scan.duration_s, scan.frames_decoded, scan.windows, scan.tests
+                    ),
+                );
+            }
+            if !w.report.transforms.is_empty() {
+                row(
+                    h,
+                    "Platform transforms (not edits)",
+                    &w.report.transforms.join("; "),
+                );
+            }
             if let Some(id) = &w.report.content_id {
                 row(h, "Content id", id);
             }
@@ -176,6 +194,9 @@ fn file_section(h: &mut String, r: &FileReport) {
                 );
             }
             h.push_str("</table>");
+            if let Some(scan) = &w.report.scan {
+                timeline(h, &w.report.segments, scan.duration_s);
+            }
             agreement_plot(h, d);
             if let Some(map) = d.spatial() {
                 heat_map(h, map);
@@ -228,6 +249,49 @@ fn file_section(h: &mut String, r: &FileReport) {
         }
         (None, None) => {}
     }
+}
+
+/// The file's timeline with the seconds that carry a Candor mark drawn in, each labelled with
+/// its span and content id: which part of a longer video was generated.
+fn timeline(h: &mut String, segments: &[crate::scan::Segment], duration: f64) {
+    let (w, ht, pad) = (640.0f64, 70.0f64, 30.0f64);
+    let span = duration.max(1e-3);
+    let x = |t: f64| pad + (w - 2.0 * pad) * (t / span).clamp(0.0, 1.0);
+    let _ = write!(
+        h,
+        "<h3>Where the marks are</h3><svg width=\"{w}\" height=\"{ht}\" role=\"img\" \
+         aria-label=\"timeline of the seconds carrying a Candor watermark\">\
+         <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\
+         <rect x=\"{pad}\" y=\"20\" width=\"{}\" height=\"18\" fill=\"#e8ecef\" stroke=\"#9aa3ad\"/>",
+        w - 2.0 * pad
+    );
+    for s in segments {
+        let (a, b) = (x(s.start_s), x(s.end_s));
+        let _ = write!(
+            h,
+            "<rect x=\"{a:.1}\" y=\"20\" width=\"{:.1}\" height=\"18\" fill=\"#2e6fb5\"><title>{}</title></rect>\
+             <text x=\"{a:.1}\" y=\"54\" font-size=\"11\" fill=\"#1c2a36\">{:.1}–{:.1} s</text>",
+            (b - a).max(1.5),
+            escape(&format!(
+                "seconds {:.1}–{:.1}, frames {}–{}, content id {}",
+                s.start_s,
+                s.end_s,
+                s.first_frame,
+                s.last_frame,
+                s.content_id.as_deref().unwrap_or("not decoded")
+            )),
+            s.start_s,
+            s.end_s
+        );
+    }
+    let _ = write!(
+        h,
+        "<text x=\"{pad}\" y=\"14\" font-size=\"11\" fill=\"#56636f\">0 s</text>\
+         <text x=\"{:.1}\" y=\"14\" font-size=\"11\" fill=\"#56636f\" text-anchor=\"end\">{duration:.1} s</text></svg>\
+         <p class=\"small\">Blue: seconds carrying a Candor clip's mark ({} segment(s)); grey: no mark found (false-positive rate stated per file above).</p>",
+        w - pad,
+        segments.len()
+    );
 }
 
 /// Per observed frame: agreement with the template it carries (bars), chance level (dashed line),
@@ -328,6 +392,36 @@ fn heat_map(h: &mut String, map: &candor_watermark::SpatialMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_timeline_draws_each_segment_where_it_is() {
+        let seg = |a: f64, b: f64, id: Option<&str>| crate::scan::Segment {
+            start_s: a,
+            end_s: b,
+            first_frame: 0,
+            last_frame: 1,
+            content_id: id.map(String::from),
+            key_id: "k".into(),
+            log10_p_value: -50.0,
+            template_range: [0, 15],
+        };
+        let mut h = String::new();
+        timeline(
+            &mut h,
+            &[seg(3.0, 5.0, Some("00000000c0ffee01")), seg(7.0, 9.0, None)],
+            10.0,
+        );
+        // 580 px for 10 s from x = 30: 3 s at 204, 7 s at 436.
+        assert!(h.contains("<rect x=\"204.0\" y=\"20\" width=\"116.0\""), "{h}");
+        assert!(h.contains("<rect x=\"436.0\""), "{h}");
+        assert!(h.contains("3.0–5.0 s") && h.contains("7.0–9.0 s"));
+        assert!(h.contains("content id 00000000c0ffee01") && h.contains("not decoded"));
+        assert!(h.contains("2 segment(s)"));
+        // Nothing found and a zero-length file: still a valid picture.
+        let mut empty = String::new();
+        timeline(&mut empty, &[], 0.0);
+        assert!(empty.ends_with("</p>") && empty.contains("0 segment(s)"));
+    }
 
     #[test]
     fn text_is_escaped() {

@@ -110,6 +110,27 @@ pub fn render_text(report: &FileReport, trust_configured: bool) -> String {
                     w.report.model
                 );
             }
+            for seg in &w.report.segments {
+                let _ = writeln!(
+                    o,
+                    "  Segment:     {:.2}–{:.2} s (frames {}–{}): content id {}, original frames {}–{}, p = 10^{:.0}",
+                    seg.start_s,
+                    seg.end_s,
+                    seg.first_frame,
+                    seg.last_frame,
+                    seg.content_id.as_deref().unwrap_or("not decoded"),
+                    seg.template_range[0],
+                    seg.template_range[1],
+                    seg.log10_p_value
+                );
+            }
+            if !w.report.transforms.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "  Transforms:  {} (platform transforms, not edits)",
+                    w.report.transforms.join("; ")
+                );
+            }
             if let Some(r) = &w.recovered {
                 let _ = writeln!(
                     o,
