@@ -137,7 +137,7 @@ fn a_clip_spliced_into_real_footage_is_found_and_placed_in_time() {
     assert!(recovered["summary"]
         .as_str()
         .unwrap()
-        .starts_with("Signed credentials of the original clip (signature valid, watermark payload matches, content matches); this file is a re-encoded copy"));
+        .starts_with("Signed credentials of the original clip (signature valid, watermark payload matches, content matches); this file is a re-encoded or re-packaged copy"));
     assert_eq!(recovered["bytes_match"], false);
     // The scan says what it looked at, and the rate is per file.
     let scan = &report["watermark"]["scan"];
@@ -282,4 +282,104 @@ fn long_clean_footage_shows_nothing_and_says_so_per_file() {
         "No provenance found (false-positive rate of this check: 1e-9 per file)"
     );
     assert!(report["watermark"]["scan"]["windows"].as_u64().unwrap() >= 11);
+}
+
+#[test]
+fn clips_back_to_back_after_a_platform_transcode_are_told_apart_with_their_own_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = footage(dir.path(), "a.mp4", "testsrc2", 2);
+    let joined = join(
+        dir.path(),
+        "b2b.mp4",
+        &[&before, Path::new(CLIP), Path::new(CLIP2)],
+    );
+    // What a platform's pipeline then does to the whole upload.
+    let transcoded = dir.path().join("b2b-h265.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&joined),
+        "-c:v",
+        "libx265",
+        "-crf",
+        "32",
+        "-x265-params",
+        "log-level=error",
+        s(&transcoded),
+    ]);
+    let (code, report) = verify(
+        &transcoded,
+        &["--store", "tests/data/verify/store-two-clips.db"],
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_ne!(report["status"], "failed", "{report}");
+    let found = segments(&report);
+    assert_eq!(found.len(), 2, "{report}");
+    for (seg, (id, start)) in found.iter().zip([(CLIP_ID, 2.0), (CLIP2_ID, 4.0)]) {
+        assert_eq!(seg["content_id"], id, "{report}");
+        assert!(
+            (seg["start_s"].as_f64().unwrap() - start).abs() <= 0.5,
+            "{seg}"
+        );
+        assert_eq!(seg["credentials"]["accepted"], true, "{seg}");
+    }
+    assert_ne!(
+        found[0]["credentials"]["store_id"],
+        found[1]["credentials"]["store_id"]
+    );
+}
+
+#[test]
+fn a_truncated_file_is_checked_on_what_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let stripped = dir.path().join("strip.mp4");
+    ffmpeg(&[
+        "-i",
+        CLIP,
+        "-c:v",
+        "libx264",
+        "-movflags",
+        "+faststart",
+        s(&stripped),
+    ]);
+    let bytes = std::fs::read(&stripped).unwrap();
+    let cut = dir.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() - 300]).unwrap();
+    let (code, report) = verify(&cut, &["--store", STORE]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["watermark"]["present"], true, "{report}");
+    assert_eq!(report["watermark"]["content_id"], CLIP_ID);
+    let verdict = report["verdict"].as_str().unwrap();
+    assert!(
+        verdict.starts_with("Damaged file: the video stops decoding after"),
+        "{verdict}"
+    );
+    // A longer file cut to 60 %: the clip inside it is still found where it is.
+    let before = footage(dir.path(), "a.mp4", "testsrc2", 3);
+    let after = footage(dir.path(), "b.mp4", "mandelbrot", 4);
+    let spliced = join(
+        dir.path(),
+        "splice.mp4",
+        &[&before, Path::new(CLIP), &after],
+    );
+    let faststart = dir.path().join("fs.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&spliced),
+        "-c",
+        "copy",
+        "-movflags",
+        "+faststart",
+        s(&faststart),
+    ]);
+    let bytes = std::fs::read(&faststart).unwrap();
+    let cut = dir.path().join("cut60.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
+    let (_, report) = verify(&cut, &[]);
+    let found = segments(&report);
+    assert_eq!(found.len(), 1, "{report}");
+    assert!((found[0]["start_s"].as_f64().unwrap() - 3.0).abs() <= 0.5);
+    assert!(report["verdict"]
+        .as_str()
+        .unwrap()
+        .starts_with("Damaged file"));
 }

@@ -21,6 +21,6 @@ pub mod unet;
 pub use codec::{HaarCodec, LatentCodec};
 pub use error::{DiffusionError, Result};
 pub use model::{DiffusionModel, ModelConfig};
-pub use pixels::WORK_SCALE;
+pub use pixels::{CLIP_FPS, WORK_SCALE};
 pub use prompt::{tokenize, Tokens};
 pub use train::{TrainConfig, Trainer};

@@ -10,6 +10,11 @@ use crate::{DiffusionError, Result};
 /// and the detector's geometry search works at it.
 pub const WORK_SCALE: usize = 4;
 
+/// The frame rate clips are made at unless asked otherwise (the model was trained on motion at
+/// this rate): what the detector assumes when it tells a frame-rate conversion from a change of
+/// speed.
+pub const CLIP_FPS: u32 = 8;
+
 /// RGB24 frames of `size×size` → `[F, 3, size, size]` in [-1, 1].
 pub fn rgb_to_tensor(frames: &[Vec<u8>], size: usize, device: &Device) -> Result<Tensor> {
     let plane = size * size;

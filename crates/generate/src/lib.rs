@@ -74,7 +74,7 @@ impl GenerateOptions {
     pub fn for_native_size(native: usize) -> Self {
         Self {
             frames: 16,
-            fps: 8,
+            fps: candor_diffusion::CLIP_FPS,
             size: (native * WORK_SCALE) as u32,
             seed: 0,
             steps: 25,

@@ -212,6 +212,34 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
             }
         }
     }
+    // Every segment of a longer file gets its own clip's credentials, checked the same way.
+    if state == CredentialState::None {
+        if let Some(store) = &setup.store {
+            let segment_reports = std::mem::take(&mut wm.segment_reports);
+            for (seg, own) in wm.segments.iter_mut().zip(&segment_reports) {
+                let Some(bytes) = own.detection.payload().map(|p| p.to_bytes().to_vec()) else {
+                    continue;
+                };
+                if !own.present {
+                    continue;
+                }
+                seg.credentials = match recovery::recover(store, own, &bytes, &report.file, anchors)
+                {
+                    recovery::Recovered::Nothing => None,
+                    recovery::Recovered::Manifest(r) => Some(segment_credentials(&r, false)),
+                    recovery::Recovered::Copied(r) => Some(segment_credentials(&r, true)),
+                };
+            }
+        }
+    }
+    // A copy that is not the signed original byte for byte was re-encoded or re-packaged.
+    if recovered
+        .as_ref()
+        .is_some_and(|r| r.accepted && !r.bytes_match)
+    {
+        wm.transforms
+            .push("re-encoded or re-packaged: its bytes are not the signed original's".into());
+    }
     let spans: Vec<(f64, f64)> = wm.segments.iter().map(|s| (s.start_s, s.end_s)).collect();
     let verdict = decide(&Evidence {
         credentials: CredentialEvidence {
@@ -231,6 +259,7 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
             segments: &spans,
             duration_s: wm.scan.as_ref().map(|s| s.duration_s),
             transforms: &wm.transforms,
+            damaged: wm.damaged.as_deref(),
         }),
         recovery,
     });
@@ -240,6 +269,22 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
         report: wm,
         recovered,
     });
+}
+
+/// A segment's recovered credentials, in short.
+fn segment_credentials(r: &RecoveredManifest, copied: bool) -> scan::SegmentCredentials {
+    scan::SegmentCredentials {
+        store_id: r.store_id,
+        accepted: r.accepted && !copied,
+        copied,
+        summary: if copied {
+            format!("copied mark: {}", copied_evidence(r))
+        } else {
+            r.summary.clone()
+        },
+        prompt: r.manifest.generation.as_ref().map(|g| g.prompt.clone()),
+        model: r.manifest.generation.as_ref().map(|g| g.model_name.clone()),
+    }
 }
 
 /// Why a verified stored manifest was judged made for other content.

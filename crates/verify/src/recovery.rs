@@ -166,7 +166,7 @@ fn describe(c: &Checks) -> String {
         None => "REJECTED: signature valid and watermark payload matches, but the manifest records no content fingerprint to bind it to this video".into(),
         Some(false) => "REJECTED: signature valid and watermark payload matches, but the manifest was signed for other content".into(),
         Some(true) if c.bytes_match => "Signed credentials of this clip (signature valid, watermark payload matches, content matches, and the bytes are the signed original's)".into(),
-        Some(true) => "Signed credentials of the original clip (signature valid, watermark payload matches, content matches); this file is a re-encoded copy, so its bytes differ from the signed original".into(),
+        Some(true) => "Signed credentials of the original clip (signature valid, watermark payload matches, content matches); this file is a re-encoded or re-packaged copy, so its bytes differ from the signed original".into(),
     }
 }
 

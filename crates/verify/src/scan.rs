@@ -61,6 +61,25 @@ pub struct Segment {
     pub log10_p_value: f64,
     /// The original clip's frames seen here (template indices, first and last).
     pub template_range: [usize; 2],
+    /// The credentials recovered for this segment's clip, when the file carries none of its own
+    /// and a store was given.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub credentials: Option<SegmentCredentials>,
+}
+
+/// What recovery gave for one segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentCredentials {
+    pub store_id: i64,
+    /// Signature, soft binding and content fingerprint all check (see `recovered.accepted`).
+    pub accepted: bool,
+    /// The manifest was signed for other content: a copied mark.
+    pub copied: bool,
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prompt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub model: Option<String>,
 }
 
 /// What the scan looked at.
@@ -102,6 +121,9 @@ struct OpenSegment {
 pub struct Scanned {
     pub report: WatermarkReport,
     pub segments: Vec<Segment>,
+    /// Each segment's own check (its payload, alignment and fingerprint: what recovering its
+    /// credentials needs), in the order of `segments`.
+    pub segment_reports: Vec<WatermarkReport>,
     pub scan: Option<ScanReport>,
 }
 
@@ -187,18 +209,34 @@ pub fn scan_file(
             t.elapsed().as_secs_f64()
         });
         let mut outcome: Result<()> = Ok(());
+        let mut damaged = None;
         for frame in rx.iter() {
-            let step = frame
-                .map_err(VerifyError::from)
-                .and_then(|f| scanner.push(f));
-            if let Err(e) = step {
-                outcome = Err(e);
-                break;
+            match frame {
+                Ok(f) => {
+                    if let Err(e) = scanner.push(f) {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+                // A file that stops decoding part-way (truncated, corrupt) is checked on what
+                // decoded: cutting a few bytes off must not hide a mark.
+                Err(e) if scanner.read > 0 => {
+                    damaged = Some(format!(
+                        "the video stops decoding after {} frames ({e}); the watermark was checked on those",
+                        scanner.decoded
+                    ));
+                    break;
+                }
+                Err(e) => {
+                    outcome = Err(e.into());
+                    break;
+                }
             }
         }
         drop(rx);
-        (outcome, decoder.join().unwrap_or(0.0))
+        ((outcome, damaged), decoder.join().unwrap_or(0.0))
     });
+    let (outcome, damaged) = outcome;
     outcome?;
     if scanner.read == 0 {
         return Err(VerifyError::NoFrames {
@@ -213,10 +251,12 @@ pub fn scan_file(
     if scanner.read <= options.max_frames {
         let (n, w): (Vec<_>, Vec<_>) = scanner.head.into_iter().map(|f| (f.native, f.work)).unzip();
         let mut report = check_frames_in(&n, &w, model, ring, options, times, 1)?;
-        report.transforms = transforms(&report, fps, (sw, sh), work_side);
+        report.transforms = transforms(&report, read_fps, (sw, sh), work_side);
+        report.damaged = damaged;
         return Ok(Scanned {
             report,
             segments: Vec::new(),
+            segment_reports: Vec::new(),
             scan: None,
         });
     }
@@ -228,8 +268,10 @@ pub fn scan_file(
     let adjust = (total_windows as f64 / scanner.budget_windows as f64).log10();
     let threshold = options.detect.threshold;
     let mut segments = Vec::new();
+    let mut segment_reports = Vec::new();
     let mut best: Option<WatermarkReport> = None;
-    for seg in scanner.closed.drain(..) {
+    let closed = merge_overlapping(std::mem::take(&mut scanner.closed), options.max_frames);
+    for seg in closed {
         let log10_p = (seg.best.detection.log10_p_value() + adjust).min(0.0);
         if log10_p > threshold.log10() {
             continue;
@@ -276,8 +318,10 @@ pub fn scan_file(
                 templates.iter().copied().min().unwrap_or(0),
                 templates.iter().copied().max().unwrap_or(0),
             ],
+            credentials: None,
         };
         segments.push(segment);
+        segment_reports.push(report.clone());
         if best
             .as_ref()
             .is_none_or(|b| report.detection.log10_p_value() < b.detection.log10_p_value())
@@ -303,7 +347,8 @@ pub fn scan_file(
         }
     };
     report.frames_read = scanner.read;
-    report.transforms = transforms(&report, fps, (sw, sh), work_side);
+    report.transforms = transforms(&report, read_fps, (sw, sh), work_side);
+    report.damaged = damaged;
     report.times.decode = t_decode;
     report.times.detection = started.elapsed().as_secs_f64() - t_decode;
     if segments.is_empty() {
@@ -336,6 +381,7 @@ pub fn scan_file(
     Ok(Scanned {
         report,
         segments,
+        segment_reports,
         scan: Some(scan_report),
     })
 }
@@ -348,11 +394,22 @@ fn transforms(report: &WatermarkReport, fps: f64, size: (u32, u32), made: usize)
         return out;
     }
     if let Some(r) = report.detection.retiming() {
-        out.push(format!(
+        let original = r.original_fps(fps);
+        let made = f64::from(candor_diffusion::CLIP_FPS);
+        let mut said = format!(
             "frame rate converted {} → {} fps",
-            nice_rate(r.original_fps(fps)),
+            nice_rate(original),
             nice_rate(fps)
-        ));
+        );
+        // The same cadence is what a change of speed makes: say so where the rate it implies is
+        // not the one clips are made at.
+        if (original / made - 1.0).abs() > 0.1 {
+            said.push_str(&format!(
+                ", or its speed was changed: made at {made:.0} fps, it plays at {:.2}× speed",
+                original / made
+            ));
+        }
+        out.push(said);
     }
     if size != (made as u32, made as u32) {
         out.push(format!(
@@ -368,13 +425,81 @@ fn transforms(report: &WatermarkReport, fps: f64, size: (u32, u32), made: usize)
     out
 }
 
-/// A frame rate as people write it: whole numbers whole, others to one decimal.
+/// A frame rate as people write it: 25, 29.97, 12.5.
 fn nice_rate(fps: f64) -> String {
-    if (fps - fps.round()).abs() < 0.15 {
+    if (fps - fps.round()).abs() < 0.005 {
+        format!("{:.0}", fps.round())
+    } else if ((fps * 1.001) - (fps * 1.001).round()).abs() < 0.005 {
+        format!("{fps:.2}") // the NTSC family: 23.98, 29.97, 59.94
+    } else if (fps - fps.round()).abs() < 0.3 {
+        // A rate estimated from the mark's cadence: its nearest whole number.
         format!("{:.0}", fps.round())
     } else {
         format!("{fps:.1}")
     }
+}
+
+/// The placed (file frame, template) pairs of one window, cut where the timeline starts over
+/// (two clips back to back: the pilots, the same in every clip of a key, place both).
+fn timeline_runs(placed: Vec<(usize, usize)>) -> Vec<Vec<(usize, usize)>> {
+    let mut runs: Vec<Vec<(usize, usize)>> = Vec::new();
+    let mut high = None::<usize>;
+    for p in placed {
+        if runs.is_empty() || high.is_some_and(|h| p.1 + RESTART_DROP < h) {
+            runs.push(Vec::new());
+            high = None;
+        }
+        high = Some(high.map_or(p.1, |h| h.max(p.1)));
+        if let Some(run) = runs.last_mut() {
+            run.push(p);
+        }
+    }
+    runs
+}
+
+/// Segments of one clip that overlap in the file (a faint window at a clip's edge, found apart
+/// from its neighbours) are one segment.
+fn merge_overlapping(segments: Vec<OpenSegment>, cap: usize) -> Vec<OpenSegment> {
+    let mut out: Vec<OpenSegment> = Vec::new();
+    for seg in segments {
+        let extent = |s: &OpenSegment| match (s.placed.first(), s.placed.last()) {
+            (Some(a), Some(b)) => (a.0, b.0),
+            _ => s.span,
+        };
+        let joins = out.last().is_some_and(|prev| {
+            let same_clip = prev.key_payload.0 == seg.key_payload.0
+                && match (&prev.key_payload.1, &seg.key_payload.1) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                };
+            same_clip && extent(&seg).0 <= extent(prev).1
+        });
+        match out.last_mut() {
+            Some(prev) if joins => {
+                if seg.best.detection.log10_p_value() < prev.best.detection.log10_p_value() {
+                    prev.best = seg.best.clone();
+                }
+                if prev.key_payload.1.is_none() {
+                    prev.key_payload.1 = seg.key_payload.1.clone();
+                }
+                for p in seg.placed {
+                    if !prev.placed.iter().any(|q| q.0 == p.0) {
+                        prev.placed.push(p);
+                    }
+                }
+                prev.placed.sort_unstable();
+                prev.span = (prev.span.0.min(seg.span.0), prev.span.1.max(seg.span.1));
+                let kept_until = prev.frames.last().map(|f| f.index);
+                for f in seg.frames {
+                    if prev.frames.len() < cap && kept_until.is_none_or(|k| f.index > k) {
+                        prev.frames.push(f);
+                    }
+                }
+            }
+            _ => out.push(seg),
+        }
+    }
+    out
 }
 
 /// Windows of `window` frames every `hop` frames over `frames` frames (the last one flush with
@@ -470,6 +595,80 @@ impl Scanner<'_> {
         Ok(())
     }
 
+    fn close(&mut self) {
+        if let Some(seg) = self.open.take() {
+            self.closed.push(seg);
+        }
+    }
+
+    /// Adds one timeline run of a window to the open segment, or to a new one when it is another
+    /// clip: another key, another payload, or a timeline that starts over (the same clip again,
+    /// back to back). A window whose payload was not read continues a neighbour of its key.
+    fn add_run(
+        &mut self,
+        run: &[(usize, usize)],
+        key: &str,
+        payload: Option<String>,
+        report: &WatermarkReport,
+        span: (usize, usize),
+        len: usize,
+    ) {
+        let continues = self.open.as_ref().is_some_and(|s| {
+            let same_clip = match (&s.key_payload.1, &payload) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            };
+            let restarts = s.placed.last().is_some_and(|&(frame, template)| {
+                run.iter()
+                    .find(|p| p.0 > frame)
+                    .is_some_and(|p| p.1 + RESTART_DROP < template)
+            });
+            s.key_payload.0 == key && same_clip && !restarts
+        });
+        if !continues {
+            self.close();
+        }
+        let run_span = match (run.first(), run.last()) {
+            (Some(a), Some(b)) => (a.0, b.0),
+            _ => span,
+        };
+        let cap = self.options.max_frames;
+        let seg = self.open.get_or_insert_with(|| OpenSegment {
+            best: report.clone(),
+            key_payload: (key.to_string(), payload.clone()),
+            placed: Vec::new(),
+            span: run_span,
+            frames: Vec::new(),
+        });
+        if report.detection.log10_p_value() < seg.best.detection.log10_p_value() {
+            seg.best = report.clone();
+        }
+        if seg.key_payload.1.is_none() {
+            seg.key_payload.1 = payload;
+        }
+        seg.span = (seg.span.0.min(run_span.0), seg.span.1.max(run_span.1));
+        for p in run {
+            if !seg.placed.iter().any(|q| q.0 == p.0) {
+                seg.placed.push(*p);
+            }
+        }
+        seg.placed.sort_unstable();
+        let kept_until = seg.frames.last().map(|f| f.index);
+        for f in self.buffer.iter().take(len) {
+            if seg.frames.len() >= cap || f.index > run_span.1 {
+                break;
+            }
+            if f.index >= run_span.0 && kept_until.is_none_or(|k| f.index > k) {
+                seg.frames.push(Frame {
+                    index: f.index,
+                    time: f.time,
+                    native: f.native.clone(),
+                    work: f.work.clone(),
+                });
+            }
+        }
+    }
+
     fn run_window(&mut self, len: usize) -> Result<()> {
         let len = len.min(self.buffer.len());
         if len == 0 {
@@ -488,80 +687,34 @@ impl Scanner<'_> {
             self.budget_windows,
         )?;
         let span = (frames[0].index, frames[len - 1].index);
-        let placed: Vec<(usize, usize)> = if report.present {
-            report
-                .detection
-                .frames()
-                .iter()
-                .filter_map(|m| m.template.map(|t| (frames[m.observed].index, t)))
-                .collect()
+        let runs: Vec<Vec<(usize, usize)>> = if report.present {
+            timeline_runs(
+                report
+                    .detection
+                    .frames()
+                    .iter()
+                    .filter_map(|m| m.template.map(|t| (frames[m.observed].index, t)))
+                    .collect(),
+            )
         } else {
             Vec::new()
         };
         let found = report.present || report.forgery.is_some();
-        let key_payload = (
-            report.detection.key_id().to_string(),
-            report.content_id.clone(),
-        );
-        // Segments: consecutive windows that found the same clip are one. A window whose mark
-        // was too faint to decode continues a neighbour of the same key; a timeline that starts
-        // over (the same clip again, back to back) is a new segment.
-        let continues = self.open.as_ref().is_some_and(|s| {
-            let same_key = s.key_payload.0 == key_payload.0;
-            let same_clip = match (&s.key_payload.1, &key_payload.1) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            };
-            let last = s.placed.last().copied();
-            let restarts = last.is_some_and(|(frame, template)| {
-                placed
-                    .iter()
-                    .find(|p| p.0 > frame)
-                    .is_some_and(|p| p.1 + RESTART_DROP < template)
-            });
-            found && same_key && same_clip && !restarts
-        });
-        if !continues {
-            if let Some(seg) = self.open.take() {
-                self.closed.push(seg);
-            }
-        }
-        if found {
-            let first_index = placed.first().map(|p| p.0).unwrap_or(span.0);
-            let cap = self.options.max_frames;
-            let seg = self.open.get_or_insert_with(|| OpenSegment {
-                best: report.clone(),
-                key_payload: key_payload.clone(),
-                placed: Vec::new(),
-                span,
-                frames: Vec::new(),
-            });
-            if report.detection.log10_p_value() < seg.best.detection.log10_p_value() {
-                seg.best = report.clone();
-            }
-            if seg.key_payload.1.is_none() {
-                seg.key_payload.1 = key_payload.1.clone();
-            }
-            seg.span = (seg.span.0.min(span.0), seg.span.1.max(span.1));
-            for p in &placed {
-                if !seg.placed.iter().any(|q| q.0 == p.0) {
-                    seg.placed.push(*p);
+        let key = report.detection.key_id().to_string();
+        if !found {
+            self.close();
+        } else if runs.len() <= 1 {
+            let run = runs.into_iter().next().unwrap_or_default();
+            self.add_run(&run, &key, report.content_id.clone(), &report, span, len);
+        } else {
+            // Two timelines in one window (clips back to back): the payload read belongs to one
+            // of them, which one cannot be told here. The first run continues the open segment
+            // if it can; each later run starts a segment whose clip its own check will name.
+            for (i, run) in runs.iter().enumerate() {
+                if i > 0 {
+                    self.close();
                 }
-            }
-            seg.placed.sort_unstable();
-            let kept_until = seg.frames.last().map(|f| f.index);
-            for f in self.buffer.iter().take(len) {
-                if seg.frames.len() >= cap {
-                    break;
-                }
-                if f.index >= first_index && kept_until.is_none_or(|k| f.index > k) {
-                    seg.frames.push(Frame {
-                        index: f.index,
-                        time: f.time,
-                        native: f.native.clone(),
-                        work: f.work.clone(),
-                    });
-                }
+                self.add_run(run, &key, None, &report, span, len);
             }
         }
         self.windows_run += 1;
@@ -587,9 +740,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn two_timelines_in_one_window_are_two_runs() {
+        // Clip A's last frames, then clip B from its start.
+        let placed = vec![
+            (10, 13),
+            (11, 14),
+            (12, 15),
+            (13, 0),
+            (14, 1),
+            (15, 2),
+            (16, 3),
+        ];
+        let runs = timeline_runs(placed);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0], vec![(10, 13), (11, 14), (12, 15)]);
+        assert_eq!(runs[1][0], (13, 0));
+        // One timeline, repeats and a small step back (a reorder) included: one run.
+        let one = vec![(0, 0), (1, 0), (2, 1), (3, 3), (4, 2), (5, 4)];
+        assert_eq!(timeline_runs(one.clone()), vec![one]);
+        assert!(timeline_runs(Vec::new()).is_empty());
+    }
+
+    #[test]
     fn rates_read_as_people_write_them() {
         assert_eq!(nice_rate(7.96), "8");
-        assert_eq!(nice_rate(29.97), "30");
+        assert_eq!(nice_rate(8.2), "8");
+        assert_eq!(nice_rate(25.0), "25");
+        assert_eq!(nice_rate(30000.0 / 1001.0), "29.97");
         assert_eq!(nice_rate(12.5), "12.5");
     }
 

@@ -76,6 +76,8 @@ pub struct WatermarkEvidence<'a> {
     pub duration_s: Option<f64>,
     /// Platform transforms named from the evidence (not edits).
     pub transforms: &'a [String],
+    /// The video stops decoding part-way: how much of it was checked.
+    pub damaged: Option<&'a str>,
 }
 
 /// What recovery through the watermark gave.
@@ -175,6 +177,9 @@ pub fn decide(evidence: &Evidence<'_>) -> Verdict {
                 wm.transforms.join("; ")
             );
         }
+    }
+    if let Some(damage) = wm.damaged {
+        sentence = format!("Damaged file: {damage}. {sentence}");
     }
     Verdict { status, sentence }
 }
@@ -356,6 +361,7 @@ mod tests {
                                     segments: &[],
                                     duration_s: None,
                                     transforms: &[],
+                                    damaged: None,
                                 }),
                                 recovery,
                             });
@@ -445,6 +451,7 @@ mod tests {
                 segments: &[],
                 duration_s: None,
                 transforms: &[],
+                damaged: None,
             }),
             recovery: Recovery::NotFound,
         });
@@ -477,6 +484,7 @@ mod tests {
                 segments: &[(3.0, 5.0)],
                 duration_s: Some(7.0),
                 transforms: &transforms,
+                damaged: None,
             }),
             recovery: Recovery::Accepted,
         });
@@ -492,6 +500,26 @@ mod tests {
             describe_segments(&[(1.0, 3.0), (5.0, 7.0)], Some(10.0)).as_deref(),
             Some("2 segments carry Candor marks: seconds 1.0–3.0, 5.0–7.0 of 10.0; the rest shows none")
         );
+        // A damaged file says how much of it was checked, found or not.
+        let cut = decide(&Evidence {
+            credentials,
+            watermark: Some(WatermarkEvidence {
+                present: false,
+                payload: None,
+                false_positive_rate: 1e-9,
+                temporal: &[],
+                spatial: None,
+                forgery: None,
+                segments: &[],
+                duration_s: None,
+                transforms: &[],
+                damaged: Some("the video stops decoding after 15 frames"),
+            }),
+            recovery: Recovery::NotFound,
+        });
+        assert!(cut
+            .sentence
+            .starts_with("Damaged file: the video stops decoding after 15 frames. No provenance"));
         // Nothing found in a scanned file: the rate is per file.
         let none = decide(&Evidence {
             credentials,
@@ -505,6 +533,7 @@ mod tests {
                 segments: &[],
                 duration_s: Some(60.0),
                 transforms: &[],
+                damaged: None,
             }),
             recovery: Recovery::NotFound,
         });

@@ -137,6 +137,13 @@ pub struct WatermarkReport {
     /// transforms, not edits.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub transforms: Vec<String>,
+    /// Set when the video stops decoding part-way (truncated or corrupt): what decoded was
+    /// checked, and this says how much that was.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub damaged: Option<String>,
+    /// Each segment's own check, in the order of `segments` (for recovering its credentials).
+    #[serde(skip)]
+    pub(crate) segment_reports: Vec<WatermarkReport>,
 }
 
 impl WatermarkReport {
@@ -231,11 +238,11 @@ const ASSISTED_HINT_LOG10_P: f64 = -2.0;
 /// only has to tell the right placement from the wrong ones.
 const SEARCH_FRAMES: usize = 8;
 /// The same in each window of a whole-file scan.
-const SCAN_SEARCH_FRAMES: usize = 4;
+const SCAN_SEARCH_FRAMES: usize = 8;
 /// In a scan window, the best-ranked placement is tested in full only when its ranking p-value
 /// (four frames, before corrections) is at most 10^this. Clean windows reach it about once in
 /// 300 (the best of 29 rankings); a clip covering half a window ranks below 10^-10.
-const SCAN_RANK_HINT_LOG10_P: f64 = -4.0;
+const SCAN_RANK_HINT_LOG10_P: f64 = -3.0;
 const SEARCH_INVERSION_STEPS: usize = 2;
 
 /// Looks for the watermark in a video file: a clip as it is, a longer file scanned whole
@@ -249,6 +256,7 @@ pub fn check_file(
     let scanned = scan_file(path, model, ring, options)?;
     let mut report = scanned.report;
     report.segments = scanned.segments;
+    report.segment_reports = scanned.segment_reports;
     report.scan = scanned.scan;
     Ok(report)
 }
@@ -486,6 +494,8 @@ pub(crate) fn check_frames_in(
         segments: Vec::new(),
         scan: None,
         transforms: Vec::new(),
+        damaged: None,
+        segment_reports: Vec::new(),
     })
 }
 

@@ -157,7 +157,11 @@ fn file_section(h: &mut String, r: &FileReport) {
                 &format!(
                     "{:.0e} per {} ({} key(s))",
                     d.false_positive_rate(),
-                    if w.report.scan.is_some() { "file" } else { "clip" },
+                    if w.report.scan.is_some() {
+                        "file"
+                    } else {
+                        "clip"
+                    },
                     d.keys_tried()
                 ),
             );
@@ -273,12 +277,24 @@ fn timeline(h: &mut String, segments: &[crate::scan::Segment], duration: f64) {
              <text x=\"{a:.1}\" y=\"54\" font-size=\"11\" fill=\"#1c2a36\">{:.1}–{:.1} s</text>",
             (b - a).max(1.5),
             escape(&format!(
-                "seconds {:.1}–{:.1}, frames {}–{}, content id {}",
+                "seconds {:.1}–{:.1}, frames {}–{}, content id {}{}",
                 s.start_s,
                 s.end_s,
                 s.first_frame,
                 s.last_frame,
-                s.content_id.as_deref().unwrap_or("not decoded")
+                s.content_id.as_deref().unwrap_or("not decoded"),
+                s.credentials
+                    .as_ref()
+                    .map(|c| format!(
+                        "; store record {}: {}{}",
+                        c.store_id,
+                        c.summary,
+                        c.prompt
+                            .as_ref()
+                            .map(|p| format!("; prompt \"{p}\""))
+                            .unwrap_or_default()
+                    ))
+                    .unwrap_or_default()
             )),
             s.start_s,
             s.end_s
@@ -404,6 +420,7 @@ mod tests {
             key_id: "k".into(),
             log10_p_value: -50.0,
             template_range: [0, 15],
+            credentials: None,
         };
         let mut h = String::new();
         timeline(
@@ -412,7 +429,10 @@ mod tests {
             10.0,
         );
         // 580 px for 10 s from x = 30: 3 s at 204, 7 s at 436.
-        assert!(h.contains("<rect x=\"204.0\" y=\"20\" width=\"116.0\""), "{h}");
+        assert!(
+            h.contains("<rect x=\"204.0\" y=\"20\" width=\"116.0\""),
+            "{h}"
+        );
         assert!(h.contains("<rect x=\"436.0\""), "{h}");
         assert!(h.contains("3.0–5.0 s") && h.contains("7.0–9.0 s"));
         assert!(h.contains("content id 00000000c0ffee01") && h.contains("not decoded"));

@@ -123,6 +123,18 @@ pub fn render_text(report: &FileReport, trust_configured: bool) -> String {
                     seg.template_range[1],
                     seg.log10_p_value
                 );
+                if let Some(c) = &seg.credentials {
+                    let _ = writeln!(
+                        o,
+                        "               store record {}: {}{}",
+                        c.store_id,
+                        c.summary,
+                        c.prompt
+                            .as_ref()
+                            .map(|p| format!("; prompt \"{p}\""))
+                            .unwrap_or_default()
+                    );
+                }
             }
             if !w.report.transforms.is_empty() {
                 let _ = writeln!(
