@@ -308,7 +308,7 @@ fn clips_back_to_back_after_a_platform_transcode_are_told_apart_with_their_own_c
     ]);
     let (code, report) = verify(
         &transcoded,
-        &["--store", "tests/data/verify/store-two-clips.db"],
+        &["--store", "tests/data/verify/store-clips.db"],
     );
     assert_eq!(code, 0, "{report}");
     assert_ne!(report["status"], "failed", "{report}");
@@ -382,4 +382,53 @@ fn a_truncated_file_is_checked_on_what_decodes() {
         .as_str()
         .unwrap()
         .starts_with("Damaged file"));
+}
+
+/// Made with credentials that record its length and rate (16 frames at 8 fps); in store-clips.db.
+const CLIP3: &str = "tests/data/verify/clip3.mp4";
+const CLIPS_STORE: &str = "tests/data/verify/store-clips.db";
+
+#[test]
+fn a_clip_whose_credentials_give_its_rate_and_length_shows_speed_changes_and_cut_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.mp4");
+    let check = |filter: &str, rate: Option<&str>| {
+        let mut args = vec!["-i", CLIP3, "-vf", filter];
+        if let Some(r) = rate {
+            args.extend(["-r", r]);
+        }
+        args.extend(["-c:v", "libx264", "-crf", "20", s(&out)]);
+        ffmpeg(&args);
+        let (_, report) = verify(&out, &["--store", CLIPS_STORE]);
+        assert_eq!(
+            report["watermark"]["recovered"]["accepted"], true,
+            "{report}"
+        );
+        report["verdict"].as_str().unwrap().to_string()
+    };
+    // A frame-rate conversion keeps the clip's speed: a transform.
+    let converted = check("fps=25", None);
+    assert!(!converted.contains("Tampered"), "{converted}");
+    assert!(
+        converted.contains("frame rate converted 8 → 25 fps"),
+        "{converted}"
+    );
+    // Slowed down to half speed (each frame shown twice at the same rate): an edit.
+    let slowed = check("setpts=2*PTS", Some("8"));
+    assert!(
+        slowed.starts_with("Tampered: speed changed: made at 8 fps, it plays at 0.50× speed"),
+        "{slowed}"
+    );
+    // One frame in four left out and the rest played at 8 fps: sped up, an edit.
+    let sped = check("select='not(eq(mod(n\\,4)\\,3))',setpts=N/8/TB", Some("8"));
+    assert!(sped.contains("plays at 1.33× speed"), "{sped}");
+    // The last four frames cut off: the credentials say there were 16.
+    let cut = check("trim=end_frame=12", None);
+    assert!(
+        cut.starts_with("Tampered: frames 12-15 removed at the end"),
+        "{cut}"
+    );
+    // Untouched but re-encoded: none of these.
+    let plain = check("null", None);
+    assert!(!plain.contains("Tampered"), "{plain}");
 }

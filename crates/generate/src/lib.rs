@@ -260,6 +260,8 @@ pub fn generate(
         steps: Some(options.steps as u32),
         guidance: Some(options.guidance as f32),
         content_fingerprint: fingerprint,
+        frames: u32::try_from(options.frames).ok(),
+        fps: Some(options.fps),
     });
     let t = Instant::now();
     let signed = encoded.and_then(|()| Ok(sign_file(identity, &unsigned, output, &spec, true)?));

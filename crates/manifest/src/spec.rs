@@ -75,6 +75,12 @@ pub struct GenerationInfo {
     /// cannot bring them along.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_fingerprint: Option<String>,
+    /// The clip's frame count and rate as made: what tells a frame-rate conversion from a change
+    /// of speed, and a clip cut short at its end from a shorter clip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fps: Option<u32>,
 }
 
 /// Everything a signed manifest says about an asset.

@@ -23,6 +23,7 @@ mod geometry;
 mod recovery;
 pub mod report;
 pub mod scan;
+mod timeline;
 mod verdict;
 mod watermark;
 
@@ -232,6 +233,27 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
             }
         }
     }
+    // The timeline against what the credentials say the clip was made as.
+    let generation = match (state, &recovered) {
+        (CredentialState::Trusted | CredentialState::Valid, _) => {
+            manifest.and_then(|m| m.generation.as_ref())
+        }
+        (_, Some(r)) if r.accepted => r.manifest.generation.as_ref(),
+        _ => None,
+    };
+    let made = timeline::MadeAs {
+        frames: generation.and_then(|g| g.frames),
+        fps: generation.and_then(|g| g.fps),
+    };
+    let last_template = wm
+        .segments
+        .iter()
+        .find(|s| s.content_id.is_some() && s.content_id == wm.content_id)
+        .map(|s| s.template_range[1]);
+    let reading = timeline::read(&wm, made, last_template);
+    let mut transforms = reading.transforms;
+    transforms.append(&mut wm.transforms);
+    wm.transforms = transforms;
     // A copy that is not the signed original byte for byte was re-encoded or re-packaged.
     if recovered
         .as_ref()
@@ -260,6 +282,7 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
             duration_s: wm.scan.as_ref().map(|s| s.duration_s),
             transforms: &wm.transforms,
             damaged: wm.damaged.as_deref(),
+            edits: &reading.edits,
         }),
         recovery,
     });

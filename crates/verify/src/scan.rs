@@ -251,8 +251,9 @@ pub fn scan_file(
     if scanner.read <= options.max_frames {
         let (n, w): (Vec<_>, Vec<_>) = scanner.head.into_iter().map(|f| (f.native, f.work)).unzip();
         let mut report = check_frames_in(&n, &w, model, ring, options, times, 1)?;
-        report.transforms = transforms(&report, read_fps, (sw, sh), work_side);
+        report.transforms = transforms(&report, (sw, sh), work_side);
         report.damaged = damaged;
+        report.fps = Some(read_fps);
         return Ok(Scanned {
             report,
             segments: Vec::new(),
@@ -347,8 +348,9 @@ pub fn scan_file(
         }
     };
     report.frames_read = scanner.read;
-    report.transforms = transforms(&report, read_fps, (sw, sh), work_side);
+    report.transforms = transforms(&report, (sw, sh), work_side);
     report.damaged = damaged;
+    report.fps = Some(read_fps);
     report.times.decode = t_decode;
     report.times.detection = started.elapsed().as_secs_f64() - t_decode;
     if segments.is_empty() {
@@ -386,30 +388,13 @@ pub fn scan_file(
     })
 }
 
-/// What a platform did to the clip, read off the mark: a frame-rate conversion, a change of
-/// size, a placement the geometry search undid. Each is a transform, not an edit.
-fn transforms(report: &WatermarkReport, fps: f64, size: (u32, u32), made: usize) -> Vec<String> {
+/// What a platform did to the clip, read off the mark: a change of size, a placement the
+/// geometry search undid. Each is a transform, not an edit. (A retiming is named where the
+/// clip's own rate is known: [`crate::timeline`].)
+fn transforms(report: &WatermarkReport, size: (u32, u32), made: usize) -> Vec<String> {
     let mut out = Vec::new();
     if !report.present {
         return out;
-    }
-    if let Some(r) = report.detection.retiming() {
-        let original = r.original_fps(fps);
-        let made = f64::from(candor_diffusion::CLIP_FPS);
-        let mut said = format!(
-            "frame rate converted {} → {} fps",
-            nice_rate(original),
-            nice_rate(fps)
-        );
-        // The same cadence is what a change of speed makes: say so where the rate it implies is
-        // not the one clips are made at.
-        if (original / made - 1.0).abs() > 0.1 {
-            said.push_str(&format!(
-                ", or its speed was changed: made at {made:.0} fps, it plays at {:.2}× speed",
-                original / made
-            ));
-        }
-        out.push(said);
     }
     if size != (made as u32, made as u32) {
         out.push(format!(
@@ -426,7 +411,7 @@ fn transforms(report: &WatermarkReport, fps: f64, size: (u32, u32), made: usize)
 }
 
 /// A frame rate as people write it: 25, 29.97, 12.5.
-fn nice_rate(fps: f64) -> String {
+pub(crate) fn nice_rate(fps: f64) -> String {
     if (fps - fps.round()).abs() < 0.005 {
         format!("{:.0}", fps.round())
     } else if ((fps * 1.001) - (fps * 1.001).round()).abs() < 0.005 {

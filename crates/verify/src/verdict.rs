@@ -78,6 +78,9 @@ pub struct WatermarkEvidence<'a> {
     pub transforms: &'a [String],
     /// The video stops decoding part-way: how much of it was checked.
     pub damaged: Option<&'a str>,
+    /// Edits read off the timeline against the clip's credentials (a change of speed, frames cut
+    /// from the end), in words.
+    pub edits: &'a [String],
 }
 
 /// What recovery through the watermark gave.
@@ -165,6 +168,7 @@ pub fn decide(evidence: &Evidence<'_>) -> Verdict {
         if let Some(region) = wm.spatial.and_then(describe_region) {
             edits.push(format!("region edited: {region}"));
         }
+        edits.extend(wm.edits.iter().cloned());
         if !edits.is_empty() {
             sentence = format!("Tampered: {}. {sentence}", edits.join("; "));
         }
@@ -362,6 +366,7 @@ mod tests {
                                     duration_s: None,
                                     transforms: &[],
                                     damaged: None,
+                                    edits: &[],
                                 }),
                                 recovery,
                             });
@@ -452,6 +457,7 @@ mod tests {
                 duration_s: None,
                 transforms: &[],
                 damaged: None,
+                edits: &[],
             }),
             recovery: Recovery::NotFound,
         });
@@ -485,6 +491,7 @@ mod tests {
                 duration_s: Some(7.0),
                 transforms: &transforms,
                 damaged: None,
+                edits: &[],
             }),
             recovery: Recovery::Accepted,
         });
@@ -514,6 +521,7 @@ mod tests {
                 duration_s: None,
                 transforms: &[],
                 damaged: Some("the video stops decoding after 15 frames"),
+                edits: &[],
             }),
             recovery: Recovery::NotFound,
         });
@@ -534,6 +542,7 @@ mod tests {
                 duration_s: Some(60.0),
                 transforms: &[],
                 damaged: None,
+                edits: &[],
             }),
             recovery: Recovery::NotFound,
         });

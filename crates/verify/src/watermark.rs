@@ -141,6 +141,9 @@ pub struct WatermarkReport {
     /// checked, and this says how much that was.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub damaged: Option<String>,
+    /// The rate the frames were read at (the file's, or every n-th frame of fast video).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fps: Option<f64>,
     /// Each segment's own check, in the order of `segments` (for recovering its credentials).
     #[serde(skip)]
     pub(crate) segment_reports: Vec<WatermarkReport>,
@@ -495,6 +498,7 @@ pub(crate) fn check_frames_in(
         scan: None,
         transforms: Vec::new(),
         damaged: None,
+        fps: None,
         segment_reports: Vec::new(),
     })
 }

@@ -1,0 +1,95 @@
+//! The clip's timeline against what its credentials say it was made as: a regular cadence of
+//! repeated or skipped frames is a frame-rate conversion when the rate it implies is the clip's
+//! own, and a change of speed when it is not; a clip whose last frames are missing was cut short.
+//! Without credentials (or for clips signed before they recorded their length and rate) the
+//! detector assumes Candor's default rate, and says what it assumed.
+
+use candor_diffusion::CLIP_FPS;
+
+use crate::scan::nice_rate;
+use crate::watermark::WatermarkReport;
+
+/// What the credentials say about the clip as made (`None`: not said, or no credentials).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MadeAs {
+    pub frames: Option<u32>,
+    pub fps: Option<u32>,
+}
+
+/// What the timeline shows: transforms (not edits) and edits, each in words.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimelineReading {
+    pub transforms: Vec<String>,
+    pub edits: Vec<String>,
+}
+
+/// A rate within this share of the clip's own is a frame-rate conversion, not a change of speed.
+const SAME_RATE: f64 = 0.1;
+
+/// Reads the timeline of the clip a report describes. `last_template`: the last original frame
+/// seen (a scan's segment knows it over all its windows; `None` takes the report's own frames).
+pub fn read(
+    report: &WatermarkReport,
+    made: MadeAs,
+    last_template: Option<usize>,
+) -> TimelineReading {
+    let mut out = TimelineReading::default();
+    if !report.present {
+        return out;
+    }
+    let ratio = report.detection.retiming().map(|r| r.templates_per_frame);
+    if let (Some(r), Some(read_fps)) = (report.detection.retiming(), report.fps) {
+        let implied = r.original_fps(read_fps);
+        let own = f64::from(made.fps.unwrap_or(CLIP_FPS));
+        let speed = implied / own;
+        if (speed - 1.0).abs() <= SAME_RATE {
+            out.transforms.push(format!(
+                "frame rate converted {} → {} fps",
+                nice_rate(if made.fps.is_some() { own } else { implied }),
+                nice_rate(read_fps)
+            ));
+        } else if made.fps.is_some() {
+            out.edits.push(format!(
+                "speed changed: made at {own:.0} fps, it plays at {speed:.2}× speed (frames {} at a regular cadence)",
+                if r.templates_per_frame < 1.0 { "repeated" } else { "left out" }
+            ));
+        } else {
+            out.transforms.push(format!(
+                "frame rate converted {} → {} fps, or its speed was changed: made at Candor's default {own:.0} fps, it plays at {speed:.2}× speed",
+                nice_rate(implied),
+                nice_rate(read_fps)
+            ));
+        }
+    }
+    if let Some(frames) = made.frames.map(|n| n as usize).filter(|&n| n > 0) {
+        let seen = last_template.or_else(|| {
+            report
+                .detection
+                .frames()
+                .iter()
+                .filter_map(|m| m.template)
+                .max()
+        });
+        // Frames after the last placed one that are too weak to read may hold the missing ones.
+        let unreadable_after = {
+            let frames = report.detection.frames();
+            let last_placed = frames.iter().rposition(|m| m.template.is_some());
+            last_placed.map_or(0, |i| {
+                frames[i + 1..].iter().filter(|m| m.unreadable).count()
+            })
+        };
+        let per_frame = ratio.unwrap_or(1.0).max(1.0).ceil() as usize;
+        if let Some(seen) = seen.filter(|&s| s + 1 < frames) {
+            let missing = frames - 1 - seen;
+            let slack = per_frame.max(1) + unreadable_after * per_frame;
+            if missing > slack {
+                out.edits.push(if missing == 1 {
+                    format!("frame {} removed at the end", seen + 1)
+                } else {
+                    format!("frames {}-{} removed at the end", seen + 1, frames - 1)
+                });
+            }
+        }
+    }
+    out
+}
