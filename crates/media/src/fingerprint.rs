@@ -233,7 +233,7 @@ impl ClipFingerprint {
 
     /// [`Self::compare`] leaving out the grid cells `skip[i]` marks (row-major, [`GRID`]×[`GRID`]):
     /// regions the watermark's tamper map found replaced, whose picture was changed on purpose.
-    /// With fewer than half the cells left, nothing is compared (no match).
+    /// With fewer than a quarter of the cells left, nothing is compared (no match, `pairs` 0).
     pub fn compare_outside(
         &self,
         observed: &ClipFingerprint,
@@ -243,7 +243,9 @@ impl ClipFingerprint {
         let kept: Vec<usize> = (0..CELLS)
             .filter(|&i| !skip.get(i).copied().unwrap_or(false))
             .collect();
-        if 2 * kept.len() < CELLS {
+        // At least a quarter of the picture to compare (a crop to 70 % keeps the middle 4×4
+        // cells whole): less says too little either way.
+        if 4 * kept.len() < CELLS {
             return FingerprintMatch {
                 pairs: 0,
                 layout_correlation: 0.0,
@@ -492,10 +494,16 @@ mod tests {
             "{whole:?} {outside:?}"
         );
         assert!(outside.layout_correlation > 0.8, "{outside:?}");
-        // Leaving out most of the picture leaves nothing to compare.
-        assert!(!a
-            .compare_outside(&a, &identity(8), &[true; 40])
-            .same_content());
+        // Leaving out more than three quarters of the picture leaves nothing to compare.
+        let nothing = a.compare_outside(&a, &identity(8), &[true; 50]);
+        assert!(!nothing.same_content());
+        assert_eq!(nothing.pairs, 0);
+        // The middle 4×4 cells alone (what a crop to 70 % keeps whole) still compare.
+        let middle: Vec<bool> = (0..64)
+            .map(|i| !((2..6).contains(&(i / 8)) && (2..6).contains(&(i % 8))))
+            .collect();
+        let kept = a.compare_outside(&a, &identity(8), &middle);
+        assert!(kept.pairs > 0 && kept.same_content(), "{kept:?}");
     }
 
     #[test]

@@ -84,9 +84,6 @@ pub struct Region {
     pub h: f64,
 }
 
-/// Renders a `size×size` canvas of which the `width×height` RGB24 frame `data` shows the
-/// region `p`: each output pixel averages the frame pixels its footprint covers; canvas pixels
-/// outside the frame get the frame's mean colour.
 /// Rotates a `width×height` RGB24 picture by `degrees` about its centre, counter-clockwise as
 /// seen on screen (y down), keeping its size. Quarter turns of a square picture move whole
 /// pixels; other angles sample bilinearly, and what falls outside the picture takes its mean
@@ -153,6 +150,9 @@ pub fn rotate(rgb: &[u8], width: usize, height: usize, degrees: f64) -> Vec<u8> 
     out
 }
 
+/// Renders a `size×size` canvas of which the `width×height` RGB24 frame `data` shows the
+/// region `p`: each output pixel averages the frame pixels its footprint covers; canvas pixels
+/// outside the frame get the frame's mean colour.
 pub fn render_canvas(data: &[u8], width: usize, height: usize, p: Region, size: usize) -> Vec<u8> {
     if width == 0 || height == 0 || data.len() < width * height * 3 {
         return vec![0u8; size * size * 3];
@@ -201,6 +201,173 @@ pub fn render_canvas(data: &[u8], width: usize, height: usize, p: Region, size: 
         }
     }
     out
+}
+
+/// A resampling onto a canvas, worked out once and applied to many frames: the frame turned by
+/// `rotate_degrees` ([`rotate`]), then mirrored when asked ([`mirror`]), then the region rendered
+/// onto a `size×size` canvas ([`render_canvas`]) — the three in one pass, each output pixel a
+/// weighted sum of source pixels and of the frame's mean colour. Without a turn (or with a quarter
+/// turn of a square frame) the weights are equal and the result is byte for byte that of the
+/// three functions; other turns round once instead of twice (at most 1 apart).
+#[derive(Debug, Clone)]
+pub struct CanvasMap {
+    width: usize,
+    height: usize,
+    size: usize,
+    /// Per output pixel: its taps `[start, end)` and the weight of the frame's mean colour.
+    spans: Vec<(u32, u32, f32)>,
+    /// (source pixel, weight).
+    taps: Vec<(u32, f32)>,
+    /// Turned by an angle that is not a quarter turn: taps are bilinear, weighted. Otherwise
+    /// every pixel's taps have equal weights: the integer path, as `render_canvas`.
+    turned: bool,
+}
+
+impl CanvasMap {
+    pub fn new(
+        width: usize,
+        height: usize,
+        region: Region,
+        size: usize,
+        mirrored: bool,
+        rotate_degrees: f64,
+    ) -> Self {
+        let mut map = Self {
+            width,
+            height,
+            size,
+            spans: Vec::with_capacity(size * size),
+            taps: Vec::new(),
+            turned: false,
+        };
+        if width == 0 || height == 0 {
+            map.spans = vec![(0, 0, 1.0); size * size];
+            return map;
+        }
+        // Where a pixel of the turned frame comes from in the source.
+        let degrees = -rotate_degrees;
+        let quarter = (degrees / 90.0).round();
+        let exact_turn = (degrees - quarter * 90.0).abs() < 1e-9 && width == height;
+        let turns = (quarter as i64).rem_euclid(4);
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let (cx, cy) = ((width as f64 - 1.0) / 2.0, (height as f64 - 1.0) / 2.0);
+        let source = |x: usize, y: usize, weight: f32, taps: &mut Vec<(u32, f32)>| -> f32 {
+            if rotate_degrees == 0.0 || exact_turn {
+                let n = width;
+                let (sx, sy) = match if rotate_degrees == 0.0 { 0 } else { turns } {
+                    0 => (x, y),
+                    1 => (n - 1 - y, x),
+                    2 => (n - 1 - x, n - 1 - y),
+                    _ => (y, n - 1 - x),
+                };
+                taps.push(((sy * width + sx) as u32, weight));
+                return 0.0;
+            }
+            let (dx, dy) = (x as f64 - cx, y as f64 - cy);
+            let sx = cx + cos * dx - sin * dy;
+            let sy = cy + sin * dx + cos * dy;
+            let (x0, y0) = (sx.floor(), sy.floor());
+            let (fx, fy) = (sx - x0, sy - y0);
+            let mut to_mean = 0f32;
+            for (ox, oy, w) in [
+                (0, 0, (1.0 - fx) * (1.0 - fy)),
+                (1, 0, fx * (1.0 - fy)),
+                (0, 1, (1.0 - fx) * fy),
+                (1, 1, fx * fy),
+            ] {
+                let (px, py) = (x0 as i64 + ox, y0 as i64 + oy);
+                let w = weight * w as f32;
+                if px < 0 || py < 0 || px as usize >= width || py as usize >= height {
+                    to_mean += w;
+                } else if w > 0.0 {
+                    taps.push(((py as usize * width + px as usize) as u32, w));
+                }
+            }
+            to_mean
+        };
+        map.turned = !(rotate_degrees == 0.0 || exact_turn);
+        let to_u = |fx: f64| (fx - region.x) / region.w * width as f64;
+        let to_v = |fy: f64| (fy - region.y) / region.h * height as f64;
+        for oy in 0..size {
+            let v0 = to_v(oy as f64 / size as f64).max(0.0);
+            let v1 = to_v((oy + 1) as f64 / size as f64).min(height as f64);
+            for ox in 0..size {
+                let u0 = to_u(ox as f64 / size as f64).max(0.0);
+                let u1 = to_u((ox + 1) as f64 / size as f64).min(width as f64);
+                let start = map.taps.len() as u32;
+                if u1 <= u0 || v1 <= v0 {
+                    map.spans.push((start, start, 1.0));
+                    continue;
+                }
+                let (x0, y0) = (u0.floor() as usize, v0.floor() as usize);
+                let x1 = (u1.ceil() as usize).clamp(x0 + 1, width);
+                let y1 = (v1.ceil() as usize).clamp(y0 + 1, height);
+                let share = 1.0 / ((x1 - x0) * (y1 - y0)) as f32;
+                let mut mean = 0f32;
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        let mx = if mirrored { width - 1 - x } else { x };
+                        mean += source(mx, y, share, &mut map.taps);
+                    }
+                }
+                map.spans.push((start, map.taps.len() as u32, mean));
+            }
+        }
+        map
+    }
+
+    /// The canvas of one frame (`width×height` RGB24; a short buffer gives black).
+    pub fn apply(&self, rgb: &[u8]) -> Vec<u8> {
+        let mut out = vec![0u8; self.size * self.size * 3];
+        if self.width == 0 || self.height == 0 || rgb.len() < self.width * self.height * 3 {
+            return out;
+        }
+        let mut total = [0u64; 3];
+        let needs_mean = self.spans.iter().any(|s| s.2 > 0.0);
+        if needs_mean {
+            for px in rgb.chunks_exact(3).take(self.width * self.height) {
+                for c in 0..3 {
+                    total[c] += u64::from(px[c]);
+                }
+            }
+        }
+        let n = (self.width * self.height) as u64;
+        let mean_u8 = total.map(|t| (t / n.max(1)) as u8);
+        for (i, &(start, end, mean_weight)) in self.spans.iter().enumerate() {
+            let taps = &self.taps[start as usize..end as usize];
+            let slot = &mut out[i * 3..i * 3 + 3];
+            if taps.is_empty() {
+                slot.copy_from_slice(&mean_u8);
+                continue;
+            }
+            if !self.turned {
+                let count = taps.len() as u32;
+                let mut sum = [0u32; 3];
+                for &(p, _) in taps {
+                    let p = p as usize * 3;
+                    for c in 0..3 {
+                        sum[c] += u32::from(rgb[p + c]);
+                    }
+                }
+                for c in 0..3 {
+                    slot[c] = ((sum[c] + count / 2) / count.max(1)) as u8;
+                }
+            } else {
+                let mut sum = [0f32; 3];
+                for &(p, w) in taps {
+                    let p = p as usize * 3;
+                    for c in 0..3 {
+                        sum[c] += w * f32::from(rgb[p + c]);
+                    }
+                }
+                for c in 0..3 {
+                    let v = sum[c] + mean_weight * f32::from(mean_u8[c]);
+                    slot[c] = v.round().clamp(0.0, 255.0) as u8;
+                }
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -264,5 +431,85 @@ mod tests {
         // Degenerate input: no panic.
         assert_eq!(rotate(&[], 0, 0, 10.0), Vec::<u8>::new());
         assert_eq!(rotate(&[1, 2], 4, 4, 10.0).len(), 48);
+    }
+
+    #[test]
+    fn a_canvas_map_is_the_three_steps_in_one() {
+        let frame: Vec<u8> = (0..48 * 48)
+            .flat_map(|i| {
+                let (x, y) = (i % 48, i / 48);
+                [(x * 5) as u8, (y * 5) as u8, ((x * y) % 251) as u8]
+            })
+            .collect();
+        let regions = [
+            Region {
+                x: 0.0,
+                y: 0.0,
+                w: 1.0,
+                h: 1.0,
+            },
+            Region {
+                x: 0.1,
+                y: 0.15,
+                w: 0.8,
+                h: 0.7,
+            },
+            Region {
+                x: -0.2,
+                y: 0.0,
+                w: 1.4,
+                h: 1.0,
+            },
+        ];
+        for region in regions {
+            for mirrored in [false, true] {
+                for degrees in [0.0, 90.0, 180.0, 270.0, -90.0] {
+                    let turned = rotate(&frame, 48, 48, -degrees);
+                    let flipped = if mirrored {
+                        mirror(&turned, 48)
+                    } else {
+                        turned
+                    };
+                    let expected = render_canvas(&flipped, 48, 48, region, 12);
+                    let map = CanvasMap::new(48, 48, region, 12, mirrored, degrees);
+                    assert_eq!(
+                        map.apply(&frame),
+                        expected,
+                        "{region:?} {mirrored} {degrees}"
+                    );
+                }
+                // A small turn: one rounding instead of two, and canvas outside the frame takes
+                // the frame's mean rather than the turned frame's (the turn fills its corners).
+                let turned = rotate(&frame, 48, 48, -10.0);
+                let flipped = if mirrored {
+                    mirror(&turned, 48)
+                } else {
+                    turned
+                };
+                let expected = render_canvas(&flipped, 48, 48, region, 12);
+                let got = CanvasMap::new(48, 48, region, 12, mirrored, 10.0).apply(&frame);
+                let inside = |i: usize| {
+                    let (ox, oy) = ((i / 3) % 12, (i / 3) / 12);
+                    let u = |f: f64| (f - region.x) / region.w;
+                    let v = |f: f64| (f - region.y) / region.h;
+                    u(ox as f64 / 12.0) >= 0.0
+                        && u((ox + 1) as f64 / 12.0) <= 1.0
+                        && v(oy as f64 / 12.0) >= 0.0
+                        && v((oy + 1) as f64 / 12.0) <= 1.0
+                };
+                let worst = (0..expected.len())
+                    .filter(|&i| inside(i))
+                    .map(|i| (i32::from(expected[i]) - i32::from(got[i])).abs())
+                    .max();
+                assert!(worst <= Some(1), "{region:?} {mirrored}: {worst:?}");
+            }
+        }
+        // Short input: black, no panic.
+        let map = CanvasMap::new(48, 48, regions[0], 12, false, 10.0);
+        assert_eq!(map.apply(&[1, 2, 3]), vec![0u8; 12 * 12 * 3]);
+        assert_eq!(
+            CanvasMap::new(0, 0, regions[0], 4, false, 0.0).apply(&[]),
+            vec![0u8; 48]
+        );
     }
 }

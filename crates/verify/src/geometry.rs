@@ -6,7 +6,9 @@
 
 use std::borrow::Cow;
 
-use candor_media::pixels::{mirror, render_canvas, rotate, Region};
+#[cfg(test)]
+use candor_media::pixels::{mirror, rotate};
+use candor_media::pixels::{CanvasMap, Region};
 use serde::{Deserialize, Serialize};
 
 /// The region of the original frame that the observed frame shows, in fractions of the original
@@ -183,26 +185,32 @@ fn is_zero(x: &f64) -> bool {
 }
 
 /// Renders the original canvas at `size×size` from an observed RGB24 frame (`width×height`)
-/// under a placement (mirror first, then the region; see [`candor_media::pixels::render_canvas`]).
+/// under a placement (the turn undone first, then the mirror, then the region; see
+/// [`candor_media::pixels::CanvasMap`]).
 pub fn place(data: &[u8], width: usize, height: usize, p: &Placement, size: usize) -> Vec<u8> {
+    canvas_map(width, height, p, size).apply(data)
+}
+
+/// [`place`] for many frames of one size: the resampling is worked out once.
+pub fn place_frames(
+    frames: &[Vec<u8>],
+    width: usize,
+    height: usize,
+    p: &Placement,
+    size: usize,
+) -> Vec<Vec<u8>> {
+    let map = canvas_map(width, height, p, size);
+    frames.iter().map(|f| map.apply(f)).collect()
+}
+
+fn canvas_map(width: usize, height: usize, p: &Placement, size: usize) -> CanvasMap {
     let region = Region {
         x: p.x,
         y: p.y,
         w: p.w,
         h: p.h,
     };
-    let turned;
-    let data = if p.rotated_degrees != 0.0 {
-        turned = rotate(data, width, height, -p.rotated_degrees);
-        &turned[..]
-    } else {
-        data
-    };
-    if p.mirrored {
-        render_canvas(&mirror(data, width), width, height, region, size)
-    } else {
-        render_canvas(data, width, height, region, size)
-    }
+    CanvasMap::new(width, height, region, size, p.mirrored, p.rotated_degrees)
 }
 
 #[cfg(test)]

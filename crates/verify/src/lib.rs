@@ -29,7 +29,7 @@ mod watermark;
 
 pub use batch::for_each_in_order;
 pub use error::{Result, VerifyError};
-pub use geometry::{candidate_placements, place, Placement};
+pub use geometry::{candidate_placements, place, place_frames, Placement};
 pub use recovery::{content_match, recover_manifests, store_payloads, RecoveredManifest};
 pub use report::{FileReport, Outcome, Policy, WatermarkHalf};
 pub use verdict::{

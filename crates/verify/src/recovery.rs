@@ -104,13 +104,17 @@ pub(crate) fn recover(
         let resembles = compared.as_ref().is_some_and(|(first, moved)| {
             first.same_content() || moved.iter().any(FingerprintMatch::same_content)
         });
-        let copied =
-            signature_ok && binding_ok && content_match.is_some() && !same_content && !resembles;
+        // Nothing compared (too little of the picture left to compare) is no evidence of other
+        // content: the credentials are left unbound, never called copied.
+        let compared_any = content_match.is_some_and(|c| c.pairs > 0);
+        let copied = signature_ok && binding_ok && compared_any && !same_content && !resembles;
         let bytes_match = !m.failures.iter().any(|f| is_content_code(&f.code));
         let summary = describe(&Checks {
             signature_ok,
             binding_ok,
-            content: content_match.map(|c| c.same_content()),
+            content: content_match
+                .filter(|c| c.pairs > 0)
+                .map(|c| c.same_content()),
             bytes_match,
         });
         let candidate = RecoveredManifest {
@@ -163,7 +167,7 @@ fn describe(c: &Checks) -> String {
             .into();
     }
     match c.content {
-        None => "REJECTED: signature valid and watermark payload matches, but the manifest records no content fingerprint to bind it to this video".into(),
+        None => "REJECTED: signature valid and watermark payload matches, but this video could not be compared with the content fingerprint the manifest records (none recorded, or too little of the picture left)".into(),
         Some(false) => "REJECTED: signature valid and watermark payload matches, but the manifest was signed for other content".into(),
         Some(true) if c.bytes_match => "Signed credentials of this clip (signature valid, watermark payload matches, content matches, and the bytes are the signed original's)".into(),
         Some(true) => "Signed credentials of the original clip (signature valid, watermark payload matches, content matches); this file is a re-encoded or re-packaged copy, so its bytes differ from the signed original".into(),

@@ -16,7 +16,7 @@ use candor_media::{DecodeOptions, FrameReader, RgbFrame, Scaling};
 use candor_watermark::KeyRing;
 use serde::{Deserialize, Serialize};
 
-use crate::watermark::{check_frames_in, StageTimes, WatermarkOptions, WatermarkReport};
+use crate::watermark::{check_frames_in, Scope, StageTimes, WatermarkOptions, WatermarkReport};
 use crate::{Result, VerifyError};
 
 /// A segment's timeline that falls back by more than this many templates starts a new segment.
@@ -32,8 +32,8 @@ pub struct ScanOptions {
     /// anywhere in a file fills at least three quarters of one window.
     pub window_seconds: f64,
     /// Frames are read at no more than this rate (every n-th frame of faster video): the mark
-    /// repeats within a frame of the original clip, and an 8 fps clip converted to 60 fps still
-    /// shows each of its frames at 30.
+    /// repeats within a frame of the original clip, and an 8 fps clip converted to 25, 30 or 60
+    /// fps still shows each of its frames at 12.5, 15 or 15 (half the work of reading them all).
     pub max_fps: f64,
 }
 
@@ -41,7 +41,7 @@ impl Default for ScanOptions {
     fn default() -> Self {
         Self {
             window_seconds: 2.0,
-            max_fps: 32.0,
+            max_fps: 16.0,
         }
     }
 }
@@ -250,10 +250,11 @@ pub fn scan_file(
     // A short file is one clip: checked whole, as it is.
     if scanner.read <= options.max_frames {
         let (n, w): (Vec<_>, Vec<_>) = scanner.head.into_iter().map(|f| (f.native, f.work)).unzip();
-        let mut report = check_frames_in(&n, &w, model, ring, options, times, 1)?;
+        let mut report = check_frames_in(&n, &w, model, ring, options, times, Scope::CLIP)?;
         report.transforms = transforms(&report, (sw, sh), work_side);
         report.damaged = damaged;
-        report.fps = Some(read_fps);
+        report.fps = Some(fps);
+        report.read_every = stride;
         return Ok(Scanned {
             report,
             segments: Vec::new(),
@@ -294,7 +295,18 @@ pub fn scan_file(
         let report = if n.is_empty() {
             seg.best.clone()
         } else {
-            let own = check_frames_in(&n, &w, model, ring, options, times.clone(), total_windows)?;
+            let own = check_frames_in(
+                &n,
+                &w,
+                model,
+                ring,
+                options,
+                times.clone(),
+                Scope {
+                    windows: total_windows,
+                    keep_frames: true,
+                },
+            )?;
             if own.present || own.forgery.is_some() {
                 own
             } else {
@@ -350,7 +362,8 @@ pub fn scan_file(
     report.frames_read = scanner.read;
     report.transforms = transforms(&report, (sw, sh), work_side);
     report.damaged = damaged;
-    report.fps = Some(read_fps);
+    report.fps = Some(fps);
+    report.read_every = stride;
     report.times.decode = t_decode;
     report.times.detection = started.elapsed().as_secs_f64() - t_decode;
     if segments.is_empty() {
@@ -669,7 +682,10 @@ impl Scanner<'_> {
             self.ring,
             self.options,
             StageTimes::default(),
-            self.budget_windows,
+            Scope {
+                windows: self.budget_windows,
+                keep_frames: false,
+            },
         )?;
         let span = (frames[0].index, frames[len - 1].index);
         let runs: Vec<Vec<(usize, usize)>> = if report.present {

@@ -38,15 +38,16 @@ pub fn read(
         return out;
     }
     let ratio = report.detection.retiming().map(|r| r.templates_per_frame);
-    if let (Some(r), Some(read_fps)) = (report.detection.retiming(), report.fps) {
-        let implied = r.original_fps(read_fps);
+    if let (Some(r), Some(file_fps)) = (report.detection.retiming(), report.fps) {
+        // The cadence was measured on the frames read (every n-th of fast video).
+        let implied = r.original_fps(file_fps / report.read_every.max(1) as f64);
         let own = f64::from(made.fps.unwrap_or(CLIP_FPS));
         let speed = implied / own;
         if (speed - 1.0).abs() <= SAME_RATE {
             out.transforms.push(format!(
                 "frame rate converted {} → {} fps",
                 nice_rate(if made.fps.is_some() { own } else { implied }),
-                nice_rate(read_fps)
+                nice_rate(file_fps)
             ));
         } else if made.fps.is_some() {
             out.edits.push(format!(
@@ -57,7 +58,7 @@ pub fn read(
             out.transforms.push(format!(
                 "frame rate converted {} → {} fps, or its speed was changed: made at Candor's default {own:.0} fps, it plays at {speed:.2}× speed",
                 nice_rate(implied),
-                nice_rate(read_fps)
+                nice_rate(file_fps)
             ));
         }
     }

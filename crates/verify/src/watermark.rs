@@ -17,7 +17,7 @@ use candor_watermark::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::geometry::{candidate_placements, place, Placement};
+use crate::geometry::{candidate_placements, place_frames, Placement};
 use crate::scan::{scan_file, ScanOptions, ScanReport, Segment};
 use crate::{Result, VerifyError};
 
@@ -141,9 +141,12 @@ pub struct WatermarkReport {
     /// checked, and this says how much that was.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub damaged: Option<String>,
-    /// The rate the frames were read at (the file's, or every n-th frame of fast video).
+    /// The file's frame rate, and every how many frames one was read (fast video is read at no
+    /// more than [`crate::scan::ScanOptions::max_fps`]).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub fps: Option<f64>,
+    #[serde(default = "one")]
+    pub read_every: usize,
     /// Each segment's own check, in the order of `segments` (for recovering its credentials).
     #[serde(skip)]
     pub(crate) segment_reports: Vec<WatermarkReport>,
@@ -180,14 +183,15 @@ impl WatermarkReport {
         placements
             .iter()
             .filter_map(|p| {
-                let placed: Vec<Vec<u8>> = work
-                    .iter()
-                    .map(|f| place(f, side, side, p, *native))
-                    .collect();
+                let placed = place_frames(work, side, side, p, *native);
                 ClipFingerprint::of_frames(&placed, *native)
             })
             .collect()
     }
+}
+
+fn one() -> usize {
+    1
 }
 
 /// A Candor pattern that is not an authentic mark of this content.
@@ -308,7 +312,23 @@ pub fn check_frames(
     options: &WatermarkOptions,
     times: StageTimes,
 ) -> Result<WatermarkReport> {
-    check_frames_in(frames, work, model, ring, options, times, 1)
+    check_frames_in(frames, work, model, ring, options, times, Scope::CLIP)
+}
+
+/// Where a clip check sits in a file: how many windows share the file's false-positive rate,
+/// and whether its frames are kept for recovery (a scan's windows are not recovered from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Scope {
+    pub windows: usize,
+    pub keep_frames: bool,
+}
+
+impl Scope {
+    /// A file checked as one clip.
+    pub const CLIP: Scope = Scope {
+        windows: 1,
+        keep_frames: true,
+    };
 }
 
 /// [`check_frames`] on one of `windows` windows of a file: every p-value is corrected for the
@@ -320,8 +340,12 @@ pub(crate) fn check_frames_in(
     ring: &KeyRing,
     options: &WatermarkOptions,
     mut times: StageTimes,
-    windows: usize,
+    scope: Scope,
 ) -> Result<WatermarkReport> {
+    let Scope {
+        windows,
+        keep_frames,
+    } = scope;
     if frames.is_empty() {
         return Err(VerifyError::NoFrames {
             path: std::path::PathBuf::new(),
@@ -471,13 +495,14 @@ pub(crate) fn check_frames_in(
         )
     };
     // What the mark was read from, as the recovery check compares it with a stored fingerprint.
-    let read_from: Vec<Vec<u8>> = if placement == Placement::IDENTITY || work.is_empty() {
-        frames.to_vec()
+    // Only a found mark is ever compared with a signed fingerprint.
+    let observed = if !detection.present() {
+        None
+    } else if placement == Placement::IDENTITY || work.is_empty() {
+        ClipFingerprint::of_frames(frames, model.config.size)
     } else {
         let (native, side) = (model.config.size, model.config.size * WORK_SCALE);
-        work.iter()
-            .map(|f| place(f, side, side, &placement, native))
-            .collect()
+        ClipFingerprint::of_frames(&place_frames(work, side, side, &placement, native), native)
     };
     Ok(WatermarkReport {
         present: detection.present() && forgery.is_none(),
@@ -491,14 +516,24 @@ pub(crate) fn check_frames_in(
         payload_match,
         coherence,
         forgery,
-        observed: ClipFingerprint::of_frames(&read_from, model.config.size),
-        placements: (work.to_vec(), candidates, model.config.size),
+        observed,
+        // A scan's windows are not recovered from: they keep no copy of their frames.
+        placements: (
+            if keep_frames {
+                work.to_vec()
+            } else {
+                Vec::new()
+            },
+            candidates,
+            model.config.size,
+        ),
         tests,
         segments: Vec::new(),
         scan: None,
         transforms: Vec::new(),
         damaged: None,
         fps: None,
+        read_every: 1,
         segment_reports: Vec::new(),
     })
 }
@@ -517,10 +552,7 @@ fn search_geometry(
     let native = model.config.size;
     let side = native * WORK_SCALE;
     let render = |frames: &[Vec<u8>], p: &Placement| -> Vec<Vec<u8>> {
-        frames
-            .iter()
-            .map(|f| place(f, side, side, p, native))
-            .collect()
+        place_frames(frames, side, side, p, native)
     };
     // A clip checked whole is ranked on its first frames; a window of a longer file on frames
     // spread over it (a clip may fill only part of the window), and fewer of them: the scan runs
@@ -532,11 +564,16 @@ fn search_geometry(
         (0..k).map(|i| work[i * work.len() / k].clone()).collect()
     };
     let head = &head[..];
+    // Ranking compares placements with each other: the frame-by-frame test is enough.
+    let ranking = DetectOptions {
+        clip_wide: false,
+        ..per_test.clone()
+    };
     let mut best: Option<(f64, &Placement)> = None;
     for p in candidates {
         let steps = options.inversion_steps.min(SEARCH_INVERSION_STEPS);
         let noise = estimate_noise(model, &render(head, p), steps)?;
-        let score = detect_in_noise(&noise, ring, per_test)?.log10_p_value();
+        let score = detect_in_noise(&noise, ring, &ranking)?.log10_p_value();
         if best.is_none_or(|(s, _)| score < s) {
             best = Some((score, p));
         }

@@ -62,6 +62,15 @@ pub struct DetectOptions {
     /// are left off the tamper map (they would read as replaced). `None`: the whole latent.
     #[serde(default)]
     pub observed_area: Option<[usize; 4]>,
+    /// Run the clip-wide presence test too (for a mark too faint to place single frames). A
+    /// caller that only ranks candidates against each other may leave it off: it is the costly
+    /// half of presence.
+    #[serde(default = "yes")]
+    pub clip_wide: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for DetectOptions {
@@ -72,6 +81,7 @@ impl Default for DetectOptions {
             block: None,
             channel_weights: None,
             observed_area: None,
+            clip_wide: true,
         }
     }
 }
@@ -168,7 +178,10 @@ impl Detector {
             }
             _ => vec![1.0; shape.channels],
         };
-        let clip_wide = self.clip_wide_presence(&frames, &clip_weights, &channel_of);
+        let clip_wide = options
+            .clip_wide
+            .then(|| self.clip_wide_presence(&frames, &clip_weights, &channel_of))
+            .flatten();
         let mut found_clip_wide = false;
         if let Some(clip_wide) = clip_wide {
             if clip_wide.ln_p < presence.ln_p {
