@@ -30,8 +30,8 @@ pub use explain::explain;
 pub use format::{sniff, Container};
 pub use identity::{Identity, IdentityInfo, NewIdentity};
 pub use read::{
-    read_detached_manifest, read_manifest, ActionReport, CredentialState, IngredientReport,
-    ManifestReport, SignerReport, StatusReport, TrustAnchors,
+    read_detached_manifest, read_detached_manifest_unbound, read_manifest, ActionReport,
+    CredentialState, IngredientReport, ManifestReport, SignerReport, StatusReport, TrustAnchors,
 };
 pub use sign::{sign_file, sign_fragmented, SignOutcome};
 pub use signer::Ed25519Signer;

@@ -268,7 +268,35 @@ pub fn read_detached_manifest(
     asset: &Path,
     anchors: &TrustAnchors,
 ) -> Result<(ManifestReport, bool)> {
+    read_detached(manifest, Some(asset), anchors)
+}
+
+/// [`read_detached_manifest`] without an asset: the signature (and, with anchors, the chain) is
+/// checked against an empty MP4 stand-in, and the content hash reported as not matching. For a
+/// file that cannot be the signed original anyway (a longer video holding a copy of the clip):
+/// hashing it would cost memory in proportion to its size for an answer known in advance.
+pub fn read_detached_manifest_unbound(
+    manifest: &[u8],
+    anchors: &TrustAnchors,
+) -> Result<(ManifestReport, bool)> {
+    read_detached(manifest, None, anchors)
+}
+
+fn read_detached(
+    manifest: &[u8],
+    asset: Option<&Path>,
+    anchors: &TrustAnchors,
+) -> Result<(ManifestReport, bool)> {
     let context = c2pa_context(anchors)?;
+    let Some(asset) = asset else {
+        let reader = c2pa::Reader::from_context(context)
+            .with_manifest_data_and_stream(manifest, "video/mp4", std::io::Cursor::new(EMPTY_MP4))
+            .map_err(|e| map_read_error(Path::new("(stored manifest)"), e, "validating"))?;
+        return Ok(signature_checked(report_from_reader(
+            &reader,
+            anchors.is_configured(),
+        )));
+    };
     let reader = match crate::format::sniff(asset) {
         Ok(container) => {
             let file =
@@ -284,7 +312,14 @@ pub fn read_detached_manifest(
         Err(e) => return Err(e),
     }
     .map_err(|e| map_read_error(asset, e, "validating the stored manifest for"))?;
-    let report = report_from_reader(&reader, anchors.is_configured());
+    Ok(signature_checked(report_from_reader(
+        &reader,
+        anchors.is_configured(),
+    )))
+}
+
+/// The report, and whether its signature holds apart from the content hash.
+fn signature_checked(report: ManifestReport) -> (ManifestReport, bool) {
     let content_codes = [
         "assertion.bmffHash.mismatch",
         "assertion.dataHash.mismatch",
@@ -293,7 +328,7 @@ pub fn read_detached_manifest(
     let signature_ok = !report.failures.iter().any(|f| {
         !content_codes.contains(&f.code.as_str()) && f.code != "signingCredential.untrusted"
     });
-    Ok((report, signature_ok))
+    (report, signature_ok)
 }
 
 fn report_from_reader(reader: &c2pa::Reader, trust_configured: bool) -> ManifestReport {

@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use candor_manifest::{read_detached_manifest, ManifestReport, TrustAnchors};
+use candor_manifest::{
+    read_detached_manifest, read_detached_manifest_unbound, ManifestReport, TrustAnchors,
+};
 use candor_media::fingerprint::{ClipFingerprint, FingerprintMatch, MIN_LAYOUT_CORRELATION_MOVED};
 use candor_store::{ManifestStore, StoredManifest};
 use candor_watermark::{Payload, SOFT_BINDING_ALG};
@@ -11,6 +13,9 @@ use serde::Serialize;
 
 use crate::watermark::WatermarkReport;
 use crate::Result;
+
+/// Files larger than this are not hashed against a recovered manifest's hard binding.
+const HASH_ASSET_MAX_BYTES: u64 = 16 << 20;
 
 /// The payloads of every Candor soft binding in the store: the candidates a faint mark is
 /// compared with ([`WatermarkOptions::candidate_payloads`]).
@@ -84,7 +89,16 @@ pub(crate) fn recover(
     };
     let mut outcome = Recovered::Nothing;
     for stored in found {
-        let Ok((m, signature_ok)) = read_detached_manifest(&stored.manifest, file, anchors) else {
+        // c2pa holds the asset in memory to hash it: a file this large is not a Candor original
+        // byte for byte (clips are kilobytes to a few megabytes), so its signature is checked
+        // without hashing it, and its bytes are reported as not the original's.
+        let large = std::fs::metadata(file).is_ok_and(|m| m.len() > HASH_ASSET_MAX_BYTES);
+        let read = if large {
+            read_detached_manifest_unbound(&stored.manifest, anchors)
+        } else {
+            read_detached_manifest(&stored.manifest, file, anchors)
+        };
+        let Ok((m, signature_ok)) = read else {
             continue;
         };
         let binding_ok = m.soft_binding.as_ref().is_some_and(|b| b.value == payload);
