@@ -315,10 +315,17 @@ fn edits_are_reported_where_they_are() {
     let fb = |i: usize| dir.path().join(format!("fb/{:02}.png", i + 1));
     let verdict = |file: &Path| {
         let r = candor_run(&["verify", file.to_str().unwrap(), "--store", s, "--json"]);
-        assert_eq!(r.code, 0, "{}", r.stdout);
         let v = json_lines(&r.stdout).remove(0);
         assert_eq!(v["watermark"]["present"], true, "{v}");
-        v["verdict"].as_str().unwrap().to_string()
+        let verdict = v["verdict"].as_str().unwrap().to_string();
+        // An edited clip fails verification (exit 1); an untouched one passes.
+        let expected = if verdict.starts_with("Tampered") {
+            1
+        } else {
+            0
+        };
+        assert_eq!(r.code, expected, "{}", r.stdout);
+        verdict
     };
 
     // Untouched: no edits claimed.

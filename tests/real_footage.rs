@@ -233,10 +233,12 @@ fn edits_inside_a_converted_clip_are_still_tampering() {
         "23",
         s(&cut),
     ]);
-    let (_, report) = verify(&cut, &[]);
+    let (code, report) = verify(&cut, &[]);
     let verdict = report["verdict"].as_str().unwrap();
     assert!(verdict.starts_with("Tampered: "), "{verdict}");
     assert!(verdict.contains("removed"), "{verdict}");
+    assert_eq!(code, 1, "an edited clip fails verification");
+    assert_eq!(report["status"], "failed");
 }
 
 #[test]
@@ -245,7 +247,7 @@ fn phone_rotations_are_undone() {
     for (filter, placement) in [
         ("transpose=1", "rotation by 90° clockwise"),
         ("hflip,vflip", "rotation by 180°"),
-        ("rotate=10*PI/180", "rotation by 10° clockwise"),
+        ("rotate=10*PI/180", "rotation by about 10° clockwise"),
     ] {
         let out = dir.path().join("r.mp4");
         ffmpeg(&[
@@ -431,4 +433,77 @@ fn a_clip_whose_credentials_give_its_rate_and_length_shows_speed_changes_and_cut
     // Untouched but re-encoded: none of these.
     let plain = check("null", None);
     assert!(!plain.contains("Tampered"), "{plain}");
+}
+
+#[test]
+fn the_same_clip_twice_is_two_segments_and_a_reversed_one_is_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = footage(dir.path(), "h.mp4", "testsrc2", 2);
+    let twice = join(
+        dir.path(),
+        "twice.mp4",
+        &[&host, Path::new(CLIP), Path::new(CLIP), &host],
+    );
+    let (_, report) = verify(&twice, &[]);
+    let found = segments(&report);
+    assert_eq!(found.len(), 2, "{report}");
+    for (seg, start) in found.iter().zip([2.0, 4.0]) {
+        assert_eq!(seg["content_id"], CLIP_ID);
+        assert!(
+            (seg["start_s"].as_f64().unwrap() - start).abs() <= 0.5,
+            "{seg}"
+        );
+    }
+    assert!(
+        !report["verdict"].as_str().unwrap().contains("Tampered"),
+        "{report}"
+    );
+    // The clip played backwards inside footage: one segment, reported as reordered.
+    let reversed = dir.path().join("rev.mp4");
+    ffmpeg(&[
+        "-i",
+        CLIP,
+        "-vf",
+        "reverse",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        s(&reversed),
+    ]);
+    let file = join(dir.path(), "in.mp4", &[&host, &reversed, &host]);
+    let (code, report) = verify(&file, &[]);
+    assert_eq!(segments(&report).len(), 1, "{report}");
+    assert!(
+        report["verdict"].as_str().unwrap().contains("out of order"),
+        "{report}"
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn one_frame_cut_from_the_middle_is_an_edit_not_a_conversion() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cut1.mp4");
+    ffmpeg(&[
+        "-i",
+        CLIP3,
+        "-vf",
+        "select='not(eq(n\\,8))',setpts=N/8/TB",
+        "-r",
+        "8",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        s(&out),
+    ]);
+    let (code, report) = verify(&out, &["--store", CLIPS_STORE]);
+    let verdict = report["verdict"].as_str().unwrap();
+    assert!(
+        verdict.starts_with("Tampered: frame 8 removed"),
+        "{verdict}"
+    );
+    assert!(!verdict.contains("converted 8 → 8"), "{verdict}");
+    assert_eq!(code, 1);
 }

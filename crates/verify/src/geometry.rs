@@ -170,10 +170,10 @@ pub fn candidate_placements() -> Vec<Placement> {
         (90.0, "rotation by 90° counter-clockwise"),
         (180.0, "rotation by 180°"),
         (270.0, "rotation by 90° clockwise"),
-        (10.0, "rotation by 10° counter-clockwise"),
-        (5.0, "rotation by 5° counter-clockwise"),
-        (-5.0, "rotation by 5° clockwise"),
-        (-10.0, "rotation by 10° clockwise"),
+        (10.0, "rotation by about 10° counter-clockwise"),
+        (5.0, "rotation by about 5° counter-clockwise"),
+        (-5.0, "rotation by about 5° clockwise"),
+        (-10.0, "rotation by about 10° clockwise"),
     ] {
         out.push(Placement::rotated(degrees, name));
     }

@@ -427,7 +427,7 @@ fn transforms(report: &WatermarkReport, size: (u32, u32), made: usize) -> Vec<St
 pub(crate) fn nice_rate(fps: f64) -> String {
     if (fps - fps.round()).abs() < 0.005 {
         format!("{:.0}", fps.round())
-    } else if ((fps * 1.001) - (fps * 1.001).round()).abs() < 0.005 {
+    } else if fps > 20.0 && ((fps * 1.001) - (fps * 1.001).round()).abs() < 0.005 {
         format!("{fps:.2}") // the NTSC family: 23.98, 29.97, 59.94
     } else if (fps - fps.round()).abs() < 0.3 {
         // A rate estimated from the mark's cadence: its nearest whole number.
@@ -441,13 +441,14 @@ pub(crate) fn nice_rate(fps: f64) -> String {
 /// (two clips back to back: the pilots, the same in every clip of a key, place both).
 fn timeline_runs(placed: Vec<(usize, usize)>) -> Vec<Vec<(usize, usize)>> {
     let mut runs: Vec<Vec<(usize, usize)>> = Vec::new();
-    let mut high = None::<usize>;
+    let mut previous = None::<usize>;
     for p in placed {
-        if runs.is_empty() || high.is_some_and(|h| p.1 + RESTART_DROP < h) {
+        // A jump back from one placed frame to the next: a reversed or shuffled clip steps back
+        // a frame or two at a time and stays one timeline.
+        if runs.is_empty() || previous.is_some_and(|t| p.1 + RESTART_DROP < t) {
             runs.push(Vec::new());
-            high = None;
         }
-        high = Some(high.map_or(p.1, |h| h.max(p.1)));
+        previous = Some(p.1);
         if let Some(run) = runs.last_mut() {
             run.push(p);
         }
@@ -611,6 +612,17 @@ impl Scanner<'_> {
         span: (usize, usize),
         len: usize,
     ) {
+        // A run no later than what the open segment already holds was seen by an earlier window
+        // (the end of the clip before a restart): it is that clip's, not the open one's.
+        if !run.is_empty()
+            && self
+                .open
+                .as_ref()
+                .and_then(|s| s.placed.last())
+                .is_some_and(|&(frame, _)| run.iter().all(|p| p.0 <= frame))
+        {
+            return;
+        }
         let continues = self.open.as_ref().is_some_and(|s| {
             let same_clip = match (&s.key_payload.1, &payload) {
                 (Some(a), Some(b)) => a == b,
@@ -759,6 +771,9 @@ mod tests {
         // One timeline, repeats and a small step back (a reorder) included: one run.
         let one = vec![(0, 0), (1, 0), (2, 1), (3, 3), (4, 2), (5, 4)];
         assert_eq!(timeline_runs(one.clone()), vec![one]);
+        // A reversed clip steps back one frame at a time: still one timeline.
+        let reversed: Vec<(usize, usize)> = (0..16).map(|i| (i, 15 - i)).collect();
+        assert_eq!(timeline_runs(reversed).len(), 1);
         assert!(timeline_runs(Vec::new()).is_empty());
     }
 
@@ -766,6 +781,7 @@ mod tests {
     fn rates_read_as_people_write_them() {
         assert_eq!(nice_rate(7.96), "8");
         assert_eq!(nice_rate(8.2), "8");
+        assert_eq!(nice_rate(7.99), "8");
         assert_eq!(nice_rate(25.0), "25");
         assert_eq!(nice_rate(30000.0 / 1001.0), "29.97");
         assert_eq!(nice_rate(12.5), "12.5");

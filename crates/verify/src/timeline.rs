@@ -43,7 +43,11 @@ pub fn read(
         let implied = r.original_fps(file_fps / report.read_every.max(1) as f64);
         let own = f64::from(made.fps.unwrap_or(CLIP_FPS));
         let speed = implied / own;
-        if (speed - 1.0).abs() <= SAME_RATE {
+        // A "conversion" to the rate the clip already had is no conversion: its one repeat or gap
+        // is an edit (reported with the temporal events).
+        let unchanged = (implied / file_fps - 1.0).abs() <= SAME_RATE;
+        if unchanged && (speed - 1.0).abs() <= SAME_RATE {
+        } else if (speed - 1.0).abs() <= SAME_RATE {
             out.transforms.push(format!(
                 "frame rate converted {} → {} fps",
                 nice_rate(if made.fps.is_some() { own } else { implied }),

@@ -170,6 +170,8 @@ pub fn decide(evidence: &Evidence<'_>) -> Verdict {
         }
         edits.extend(wm.edits.iter().cloned());
         if !edits.is_empty() {
+            // An edited clip fails verification, whatever its credentials say.
+            status = Status::Failed;
             sentence = format!("Tampered: {}. {sentence}", edits.join("; "));
         }
         if let Some(part) = describe_segments(wm.segments, wm.duration_s) {
@@ -376,6 +378,11 @@ mod tests {
                                 Some(ForgeryKind::Copied) => (Status::Failed, "Forged or copied watermark: the mark names a Candor clip whose signed credentials were made for other content; they are not attached to this video"),
                                 Some(ForgeryKind::ForgedPattern) => (Status::Failed, "Forged or copied watermark: the key's pattern is there without the payload every authentic mark carries"),
                                 None => expected(state, present, mismatch, recovery),
+                            };
+                            let status = if present && edited && forgery.is_none() {
+                                Status::Failed
+                            } else {
+                                status
                             };
                             assert_eq!(
                                 v.status, status,

@@ -188,6 +188,8 @@ const RETIMING_MIN_FRAMES: usize = 6;
 const RETIMING_MIN_ON_LINE: f64 = 0.8;
 /// Rates closer to 1 than this are the clip's own timeline (a drop or two bends it slightly).
 const RETIMING_MIN_CHANGE: f64 = 0.08;
+/// Repeats (or gaps) a cadence shows at least: fewer are edits.
+const CADENCE_MIN_EVENTS: usize = 2;
 
 /// A uniform change of the clip's timeline read off the matched frames: a frame-rate conversion
 /// repeats (or blends) original frames at a regular cadence, or leaves some out at one. Reported
@@ -271,6 +273,11 @@ pub(super) fn temporal_events_retimed(
     let max_run = (1.0 / rate).ceil() as usize + 1;
     let max_gap = rate.ceil().max(1.0) as usize - 1;
     let template_at = |o: usize| matches.get(o).and_then(|m| m.template);
+    // A cadence repeats: one repeat or one gap alone is an edit, not a conversion.
+    let cadence_repeat = |e: &TemporalEvent| matches!(e, TemporalEvent::Duplicated { .. });
+    let cadence_gap = |e: &TemporalEvent| matches!(e, TemporalEvent::Dropped { .. });
+    let repeats = events.iter().filter(|e| cadence_repeat(e)).count();
+    let gaps = events.iter().filter(|e| cadence_gap(e)).count();
     let run_length = |o: usize, t: usize| {
         // Consecutive frames up to and including `o` that carry `t` (unreadable ones bridge).
         let mut n = 0;
@@ -284,7 +291,7 @@ pub(super) fn temporal_events_retimed(
         n
     };
     events.retain(|e| match *e {
-        TemporalEvent::Duplicated { observed, template } => {
+        TemporalEvent::Duplicated { observed, template } if repeats >= CADENCE_MIN_EVENTS => {
             let previous = matches[..observed]
                 .iter()
                 .rev()
@@ -296,7 +303,7 @@ pub(super) fn temporal_events_retimed(
             first,
             last,
             before,
-        } => {
+        } if gaps >= CADENCE_MIN_EVENTS => {
             let cadence = last - first < max_gap
                 && template_at(before) == Some(last + 1)
                 && before > 0
@@ -541,6 +548,28 @@ mod tests {
         }
         let m = placed(&t);
         assert!(!temporal_events_retimed(&m, retiming(&m)).is_empty());
+    }
+
+    #[test]
+    fn one_dropped_frame_is_an_edit_even_if_the_fit_calls_it_a_retiming() {
+        // Frame 8 of 16 cut: 15 frames, one gap. Whatever the fit says, one gap is no cadence.
+        let t: Vec<Option<usize>> = (0..15)
+            .map(|o| Some(if o < 8 { o } else { o + 1 }))
+            .collect();
+        let m = placed(&t);
+        let forced = Some(Retiming {
+            templates_per_frame: 1.1,
+            on_line: 15,
+            matched: 15,
+        });
+        assert!(temporal_events_retimed(&m, forced).iter().any(|e| matches!(
+            e,
+            TemporalEvent::Dropped {
+                first: 8,
+                last: 8,
+                ..
+            }
+        )));
     }
 
     #[test]
