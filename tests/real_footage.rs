@@ -425,6 +425,11 @@ fn a_clip_whose_credentials_give_its_rate_and_length_shows_speed_changes_and_cut
     let sped = check("select='not(eq(mod(n\\,4)\\,3))',setpts=N/8/TB", Some("8"));
     assert!(sped.contains("plays at 1.33× speed"), "{sped}");
     // The last four frames cut off: the credentials say there were 16.
+    let last = check("trim=end_frame=15", None);
+    assert!(
+        last.starts_with("Tampered: frame 15 removed at the end"),
+        "{last}"
+    );
     let cut = check("trim=end_frame=12", None);
     assert!(
         cut.starts_with("Tampered: frames 12-15 removed at the end"),

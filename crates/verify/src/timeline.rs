@@ -86,7 +86,9 @@ pub fn read(
         let per_frame = ratio.unwrap_or(1.0).max(1.0).ceil() as usize;
         if let Some(seen) = seen.filter(|&s| s + 1 < frames) {
             let missing = frames - 1 - seen;
-            let slack = per_frame.max(1) + unreadable_after * per_frame;
+            // A conversion may lose the last original frame between output frames; a clip on
+            // its own timeline keeps every one.
+            let slack = usize::from(ratio.is_some()) * per_frame + unreadable_after * per_frame;
             if missing > slack {
                 out.edits.push(if missing == 1 {
                     format!("frame {} removed at the end", seen + 1)
