@@ -258,7 +258,7 @@ fn file_section(h: &mut String, r: &FileReport) {
 /// The file's timeline with the seconds that carry a Candor mark drawn in, each labelled with
 /// its span and content id: which part of a longer video was generated.
 fn timeline(h: &mut String, segments: &[crate::scan::Segment], duration: f64) {
-    let (w, ht, pad) = (640.0f64, 70.0f64, 30.0f64);
+    let (w, ht, pad) = (640.0f64, 82.0f64, 30.0f64);
     let span = duration.max(1e-3);
     let x = |t: f64| pad + (w - 2.0 * pad) * (t / span).clamp(0.0, 1.0);
     let _ = write!(
@@ -269,12 +269,14 @@ fn timeline(h: &mut String, segments: &[crate::scan::Segment], duration: f64) {
          <rect x=\"{pad}\" y=\"20\" width=\"{}\" height=\"18\" fill=\"#e8ecef\" stroke=\"#9aa3ad\"/>",
         w - 2.0 * pad
     );
-    for s in segments {
+    for (i, s) in segments.iter().enumerate() {
         let (a, b) = (x(s.start_s), x(s.end_s));
+        // Labels of neighbouring segments alternate between two rows, so they do not overlap.
+        let label_y = if i % 2 == 0 { 54 } else { 70 };
         let _ = write!(
             h,
             "<rect x=\"{a:.1}\" y=\"20\" width=\"{:.1}\" height=\"18\" fill=\"#2e6fb5\"><title>{}</title></rect>\
-             <text x=\"{a:.1}\" y=\"54\" font-size=\"11\" fill=\"#1c2a36\">{:.1}–{:.1} s</text>",
+             <text x=\"{a:.1}\" y=\"{label_y}\" font-size=\"11\" fill=\"#1c2a36\">{:.1}–{:.1} s</text>",
             (b - a).max(1.5),
             escape(&format!(
                 "seconds {:.1}–{:.1}, frames {}–{}, content id {}{}",
