@@ -15,6 +15,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some((_dir, path)) = common::as_file(data) {
         let _ = read_manifest(&path, None, &anchors);
     }
-    let asset = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/verify/clip.mp4"));
+    let asset = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/data/verify/clip.mp4"
+    ));
     let _ = read_detached_manifest(data, asset, &anchors);
 });

@@ -27,7 +27,8 @@ fn verifier() -> Option<&'static Verifier> {
                 DiffusionModel::load(&root.join("models/candor-shapes-v2"), &Device::Cpu).ok()?;
             let identity = Identity::load(&root.join("keys/dev")).ok()?;
             // A copy of the test store, so recovery runs and nothing is written to the tree.
-            let store_path = std::env::temp_dir().join(format!("candor-fuzz-store-{}.db", std::process::id()));
+            let store_path =
+                std::env::temp_dir().join(format!("candor-fuzz-store-{}.db", std::process::id()));
             std::fs::copy(root.join("tests/data/verify/store-clips.db"), &store_path).ok()?;
             let store = candor_store::ManifestStore::open(&store_path).ok()?;
             let options = WatermarkOptions {
