@@ -7,22 +7,12 @@ mod common;
 
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const CLIP: &str = "tests/data/verify/clip.mp4"; // content id 00000000c0ffee01, in store.db
 const CLIP_ID: &str = "00000000c0ffee01";
 const CLIP2: &str = "tests/data/verify/clip2.mp4"; // content id 4670b4cd82f9032e
 const CLIP2_ID: &str = "4670b4cd82f9032e";
 const STORE: &str = "tests/data/verify/store.db";
-
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"])
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("ffmpeg CLI not available: {e}"));
-    assert!(status.success(), "ffmpeg {args:?} failed");
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -6,16 +6,6 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::Command;
-
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"])
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("ffmpeg CLI not available: {e}"));
-    assert!(status.success(), "ffmpeg {args:?} failed");
-}
 
 /// `host` plus the high-pass residual of `marked` (the clip minus a Gaussian blur of it, sigma
 /// in output pixels): what an attacker without the key can lift off a public clip.

@@ -103,3 +103,13 @@ pub fn mdat_payload_offset(bytes: &[u8]) -> Option<usize> {
     }
     None
 }
+
+/// Runs the ffmpeg CLI quietly, overwriting outputs; the test fails if it does.
+pub fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"])
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("ffmpeg CLI not available: {e}"));
+    assert!(status.success(), "ffmpeg {args:?} failed");
+}

@@ -113,6 +113,33 @@ pub fn ffmpeg<S: AsRef<std::ffi::OsStr>>(args: &[S], what: &str) -> Result<()> {
     }
 }
 
+/// Seconds `ffmpeg -i path -f null -` takes (decode only), the baseline the cost benchmarks
+/// compare with; `threads` pins FFmpeg's decoding threads (`None`: FFmpeg's own choice).
+pub fn ffmpeg_null_seconds(path: &Path, threads: Option<u32>) -> Result<f64> {
+    let mut cmd = std::process::Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-loglevel", "error"]);
+    if let Some(n) = threads {
+        cmd.args(["-threads", &n.to_string()]);
+    }
+    let t = std::time::Instant::now();
+    let status = cmd
+        .arg("-i")
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .status()
+        .map_err(|source| EvalError::ToolMissing {
+            tool: "ffmpeg",
+            source,
+        })?;
+    if !status.success() {
+        return Err(EvalError::Tool {
+            tool: "ffmpeg",
+            detail: format!("decoding {}", path.display()),
+        });
+    }
+    Ok(t.elapsed().as_secs_f64())
+}
+
 /// Median of a list of measurements.
 pub fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);

@@ -17,7 +17,7 @@ use candor_generate::{generate, GenerateOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{ffmpeg, BenchSetup, DetectorConfig, EvalError, Report, Result};
+use crate::{ffmpeg, ffmpeg_null_seconds, BenchSetup, DetectorConfig, EvalError, Report, Result};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScanConfig {
@@ -107,26 +107,6 @@ fn join(pieces: &[&Path], list: &Path, out: &Path) -> Result<()> {
         out.display().to_string(),
     ];
     ffmpeg(&args, "joining footage")
-}
-
-fn ffmpeg_null(path: &Path) -> Result<f64> {
-    let t = Instant::now();
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-i"])
-        .arg(path)
-        .args(["-f", "null", "-"])
-        .status()
-        .map_err(|source| EvalError::ToolMissing {
-            tool: "ffmpeg",
-            source,
-        })?;
-    if !status.success() {
-        return Err(EvalError::Tool {
-            tool: "ffmpeg",
-            detail: format!("decoding {}", path.display()),
-        });
-    }
-    Ok(t.elapsed().as_secs_f64())
 }
 
 /// `candor verify FILE --json` in its own process under `/usr/bin/time -v`.
@@ -239,7 +219,7 @@ fn measure(cfg: &ScanConfig, setup: &BenchSetup, dir: &Path) -> Result<Report> {
             join(&[&head, &up, &tail], &dir.join("marked.txt"), &marked)?;
         }
         for (kind, file) in [("clean", &clean), ("marked", &marked)] {
-            let baseline = ffmpeg_null(file)?;
+            let baseline = ffmpeg_null_seconds(file, None)?;
             let m = verify_process(file, &store)?;
             let wm = &m.report["watermark"];
             let segments = wm["segments"].as_array().cloned().unwrap_or_default();

@@ -4,7 +4,6 @@
 
 use std::fmt::Write;
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use candor_diffusion::DiffusionModel;
@@ -15,7 +14,7 @@ use candor_watermark::KeyRing;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::median;
+use crate::{ffmpeg_null_seconds, median};
 use crate::{BenchSetup, DetectorConfig};
 use crate::{EvalError, Report, Result};
 
@@ -24,26 +23,6 @@ pub struct VerifyConfig {
     /// Repetitions (the median is reported).
     pub runs: usize,
     pub detector: DetectorConfig,
-}
-
-fn ffmpeg_null_decode(path: &Path) -> Result<f64> {
-    let t = Instant::now();
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-threads", "1", "-i"])
-        .arg(path)
-        .args(["-f", "null", "-"])
-        .status()
-        .map_err(|source| EvalError::ToolMissing {
-            tool: "ffmpeg",
-            source,
-        })?;
-    if !status.success() {
-        return Err(EvalError::Tool {
-            tool: "ffmpeg",
-            detail: format!("decoding {}", path.display()),
-        });
-    }
-    Ok(t.elapsed().as_secs_f64())
 }
 
 pub fn run(args: &VerifyConfig) -> Result<Report> {
@@ -150,7 +129,7 @@ fn measure(
     let mut stages: [Vec<f64>; 6] = Default::default();
     let mut baseline = Vec::new();
     for _ in 0..args.runs {
-        baseline.push(ffmpeg_null_decode(clip)?);
+        baseline.push(ffmpeg_null_seconds(clip, Some(1))?);
         let t = Instant::now();
         let report = credentials.verify(clip);
         if report.status == Status::Error {

@@ -154,53 +154,7 @@ pub fn rotate(rgb: &[u8], width: usize, height: usize, degrees: f64) -> Vec<u8> 
 /// region `p`: each output pixel averages the frame pixels its footprint covers; canvas pixels
 /// outside the frame get the frame's mean colour.
 pub fn render_canvas(data: &[u8], width: usize, height: usize, p: Region, size: usize) -> Vec<u8> {
-    if width == 0 || height == 0 || data.len() < width * height * 3 {
-        return vec![0u8; size * size * 3];
-    }
-    let mut mean = [0u64; 3];
-    for px in data.chunks_exact(3) {
-        for c in 0..3 {
-            mean[c] += u64::from(px[c]);
-        }
-    }
-    let n = (data.len() / 3).max(1) as u64;
-    let mean = mean.map(|m| (m / n) as u8);
-    let mut out = vec![0u8; size * size * 3];
-    // Observed coordinate (in pixels) of an original-canvas fraction.
-    let to_u = |fx: f64| (fx - p.x) / p.w * width as f64;
-    let to_v = |fy: f64| (fy - p.y) / p.h * height as f64;
-    for oy in 0..size {
-        let v0 = to_v(oy as f64 / size as f64).max(0.0);
-        let v1 = to_v((oy + 1) as f64 / size as f64).min(height as f64);
-        for ox in 0..size {
-            let u0 = to_u(ox as f64 / size as f64).max(0.0);
-            let u1 = to_u((ox + 1) as f64 / size as f64).min(width as f64);
-            let slot = &mut out[(oy * size + ox) * 3..(oy * size + ox) * 3 + 3];
-            if u1 <= u0 || v1 <= v0 {
-                slot.copy_from_slice(&mean);
-                continue;
-            }
-            // Whole pixels whose centres fall in the footprint (at least the nearest one).
-            let (x0, y0) = (u0.floor() as usize, v0.floor() as usize);
-            let x1 = (u1.ceil() as usize).clamp(x0 + 1, width);
-            let y1 = (v1.ceil() as usize).clamp(y0 + 1, height);
-            let mut sum = [0u32; 3];
-            let mut count = 0u32;
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    let i = (y * width + x) * 3;
-                    for c in 0..3 {
-                        sum[c] += u32::from(data[i + c]);
-                    }
-                    count += 1;
-                }
-            }
-            for c in 0..3 {
-                slot[c] = ((sum[c] + count / 2) / count.max(1)) as u8;
-            }
-        }
-    }
-    out
+    CanvasMap::new(width, height, p, size, false, 0.0).apply(data)
 }
 
 /// A resampling onto a canvas, worked out once and applied to many frames: the frame turned by

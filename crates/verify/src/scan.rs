@@ -82,6 +82,21 @@ pub struct SegmentCredentials {
     pub model: Option<String>,
 }
 
+impl SegmentCredentials {
+    /// One line for people: "store record 5: <summary>; prompt "…"".
+    pub fn describe(&self) -> String {
+        format!(
+            "store record {}: {}{}",
+            self.store_id,
+            self.summary,
+            self.prompt
+                .as_ref()
+                .map(|p| format!("; prompt \"{p}\""))
+                .unwrap_or_default()
+        )
+    }
+}
+
 /// What the scan looked at.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScanReport {
@@ -423,20 +438,6 @@ fn transforms(report: &WatermarkReport, size: (u32, u32), made: usize) -> Vec<St
     out
 }
 
-/// A frame rate as people write it: 25, 29.97, 12.5.
-pub(crate) fn nice_rate(fps: f64) -> String {
-    if (fps - fps.round()).abs() < 0.005 {
-        format!("{:.0}", fps.round())
-    } else if fps > 20.0 && ((fps * 1.001) - (fps * 1.001).round()).abs() < 0.005 {
-        format!("{fps:.2}") // the NTSC family: 23.98, 29.97, 59.94
-    } else if (fps - fps.round()).abs() < 0.3 {
-        // A rate estimated from the mark's cadence: its nearest whole number.
-        format!("{:.0}", fps.round())
-    } else {
-        format!("{fps:.1}")
-    }
-}
-
 /// The placed (file frame, template) pairs of one window, cut where the timeline starts over
 /// (two clips back to back: the pilots, the same in every clip of a key, place both).
 fn timeline_runs(placed: Vec<(usize, usize)>) -> Vec<Vec<(usize, usize)>> {
@@ -775,16 +776,6 @@ mod tests {
         let reversed: Vec<(usize, usize)> = (0..16).map(|i| (i, 15 - i)).collect();
         assert_eq!(timeline_runs(reversed).len(), 1);
         assert!(timeline_runs(Vec::new()).is_empty());
-    }
-
-    #[test]
-    fn rates_read_as_people_write_them() {
-        assert_eq!(nice_rate(7.96), "8");
-        assert_eq!(nice_rate(8.2), "8");
-        assert_eq!(nice_rate(7.99), "8");
-        assert_eq!(nice_rate(25.0), "25");
-        assert_eq!(nice_rate(30000.0 / 1001.0), "29.97");
-        assert_eq!(nice_rate(12.5), "12.5");
     }
 
     #[test]

@@ -6,7 +6,6 @@
 
 use candor_diffusion::CLIP_FPS;
 
-use crate::scan::nice_rate;
 use crate::watermark::WatermarkReport;
 
 /// What the credentials say about the clip as made (`None`: not said, or no credentials).
@@ -99,4 +98,33 @@ pub fn read(
         }
     }
     out
+}
+
+/// A frame rate as people write it: 25, 29.97, 12.5.
+fn nice_rate(fps: f64) -> String {
+    if (fps - fps.round()).abs() < 0.005 {
+        format!("{:.0}", fps.round())
+    } else if fps > 20.0 && ((fps * 1.001) - (fps * 1.001).round()).abs() < 0.005 {
+        format!("{fps:.2}") // the NTSC family: 23.98, 29.97, 59.94
+    } else if (fps - fps.round()).abs() < 0.3 {
+        // A rate estimated from the mark's cadence: its nearest whole number.
+        format!("{:.0}", fps.round())
+    } else {
+        format!("{fps:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_read_as_people_write_them() {
+        assert_eq!(nice_rate(7.96), "8");
+        assert_eq!(nice_rate(8.2), "8");
+        assert_eq!(nice_rate(7.99), "8");
+        assert_eq!(nice_rate(25.0), "25");
+        assert_eq!(nice_rate(30000.0 / 1001.0), "29.97");
+        assert_eq!(nice_rate(12.5), "12.5");
+    }
 }

@@ -287,15 +287,7 @@ fn timeline(h: &mut String, segments: &[crate::scan::Segment], duration: f64) {
                 s.content_id.as_deref().unwrap_or("not decoded"),
                 s.credentials
                     .as_ref()
-                    .map(|c| format!(
-                        "; store record {}: {}{}",
-                        c.store_id,
-                        c.summary,
-                        c.prompt
-                            .as_ref()
-                            .map(|p| format!("; prompt \"{p}\""))
-                            .unwrap_or_default()
-                    ))
+                    .map(|c| format!("; {}", c.describe()))
                     .unwrap_or_default()
             )),
             s.start_s,

@@ -124,16 +124,7 @@ pub fn render_text(report: &FileReport, trust_configured: bool) -> String {
                     seg.log10_p_value
                 );
                 if let Some(c) = &seg.credentials {
-                    let _ = writeln!(
-                        o,
-                        "               store record {}: {}{}",
-                        c.store_id,
-                        c.summary,
-                        c.prompt
-                            .as_ref()
-                            .map(|p| format!("; prompt \"{p}\""))
-                            .unwrap_or_default()
-                    );
+                    let _ = writeln!(o, "               {}", c.describe());
                 }
             }
             if !w.report.transforms.is_empty() {
