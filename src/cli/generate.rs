@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use candle_core::Device;
 use candor_diffusion::DiffusionModel;
 use candor_generate::{generate, GenerateError, GenerateOptions};
-use candor_store::ManifestStore;
+use candor_store::{ManifestStore, StoreLocation};
 use clap::Args;
 
 use super::defaults::model_dir;
@@ -55,9 +55,10 @@ pub struct GenerateArgs {
     /// Signing identity directory. Default: $CANDOR_IDENTITY, else the public test identity keys/dev.
     #[arg(long)]
     identity: Option<PathBuf>,
-    /// Manifest store database. Default: $CANDOR_STORE, else ~/.local/share/candor/manifests.db.
-    #[arg(long)]
-    store: Option<PathBuf>,
+    /// Manifest store: an SQLite file or a postgres:// URL shared by several machines.
+    /// Default: $CANDOR_STORE, else ~/.local/share/candor/manifests.db.
+    #[arg(long, value_name = "PATH|URL")]
+    store: Option<StoreLocation>,
     /// Replace the output if it exists.
     #[arg(long)]
     force: bool,
@@ -81,11 +82,7 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
     }
     let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)?;
     let identity = load_identity(args.identity.as_deref())?;
-    let store_path = args
-        .store
-        .clone()
-        .unwrap_or_else(candor_store::default_path);
-    let store = ManifestStore::open(&store_path)?;
+    let store = ManifestStore::connect(&args.store.clone().unwrap_or_default())?;
     let mut options = GenerateOptions::for_native_size(model.config.size);
     options.frames = args.frames;
     options.fps = args.fps;
@@ -141,7 +138,7 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
         );
         println!(
             "  credentials: signed, AI-generated (trainedAlgorithmicMedia); recorded in {}",
-            result.store_path.display()
+            result.store_location
         );
         for placed in &result.layout {
             println!("  layout:      {placed}");

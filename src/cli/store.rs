@@ -2,16 +2,17 @@
 
 use std::path::PathBuf;
 
-use candor_store::ManifestStore;
+use candor_store::{ManifestStore, StoreLocation};
 use clap::{Args, Subcommand};
 
 use super::{print_json, CliError, CliResult, Outcome};
 
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// Store database. Default: $CANDOR_STORE, else ~/.local/share/candor/manifests.db.
-    #[arg(long, global = true)]
-    store: Option<PathBuf>,
+    /// Manifest store: an SQLite file or a postgres:// URL. Default: $CANDOR_STORE, else
+    /// ~/.local/share/candor/manifests.db.
+    #[arg(long, global = true, value_name = "PATH|URL")]
+    store: Option<StoreLocation>,
     #[command(subcommand)]
     command: StoreCommand,
 }
@@ -40,15 +41,14 @@ enum StoreCommand {
 }
 
 pub fn run(args: StoreArgs) -> CliResult<Outcome> {
-    let path = args.store.unwrap_or_else(candor_store::default_path);
-    if !path.is_file() {
+    let path = args.store.unwrap_or_default();
+    if !path.exists() {
         return Err(format!(
-            "{}: no manifest store here yet (it is created by `candor generate`)",
-            path.display()
+            "{path}: no manifest store here yet (it is created by `candor generate`)"
         )
         .into());
     }
-    let store = ManifestStore::open(&path)?;
+    let store = ManifestStore::connect(&path)?;
     match args.command {
         StoreCommand::List { limit, json } => {
             let records = store.list(limit)?;
@@ -65,7 +65,7 @@ pub fn run(args: StoreArgs) -> CliResult<Outcome> {
                         r.metadata["prompt"].as_str().unwrap_or("")
                     );
                 }
-                println!("{} record(s) in {}", records.len(), path.display());
+                println!("{} record(s) in {path}", records.len());
             }
         }
         StoreCommand::Show { id, json } => {

@@ -4,16 +4,16 @@
 //! watermark, manifest recovery from the store) and one verdict combining both.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use candle_core::Device;
 use candor_diffusion::DiffusionModel;
 use candor_manifest::{CredentialState, Identity, TrustAnchors};
-use candor_store::ManifestStore;
+use candor_store::{ManifestStore, StoreLocation};
 use candor_verify::report::{render_html, render_text};
 use candor_verify::{
-    store_payloads, Outcome as FileOutcome, Policy, Verifier, VerifierConfig, WatermarkOptions,
-    WatermarkSetup,
+    store_payloads, ManifestSource, Outcome as FileOutcome, Policy, Verifier, VerifierConfig,
+    WatermarkOptions, WatermarkSetup,
 };
 use candor_watermark::{KeyRing, WatermarkKey};
 use clap::Args;
@@ -61,9 +61,10 @@ pub struct VerifyArgs {
     /// Model whose DDIM inversion estimates the initial noise (default: the shipped model).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Manifest store used to recover stripped credentials. Default: $CANDOR_STORE, else ~/.local/share/candor/manifests.db.
-    #[arg(long)]
-    store: Option<PathBuf>,
+    /// Manifest store used to recover stripped credentials: an SQLite file or a postgres:// URL.
+    /// Default: $CANDOR_STORE, else ~/.local/share/candor/manifests.db.
+    #[arg(long, value_name = "PATH|URL")]
+    store: Option<StoreLocation>,
     /// Also write a self-contained HTML report (verdicts, signer, watermark plots, tamper maps).
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
@@ -93,12 +94,9 @@ fn watermark_setup(args: &VerifyArgs) -> CliResult<WatermarkSetup> {
         .iter()
         .map(|d| Identity::load(d).map(|i| WatermarkKey::new(i.watermark_secret())))
         .collect::<Result<Vec<_>, _>>()?;
-    let store_path = args
-        .store
-        .clone()
-        .unwrap_or_else(candor_store::default_path);
-    let store = if store_path.is_file() {
-        Some(ManifestStore::open(&store_path)?)
+    let location = args.store.clone().unwrap_or_default();
+    let store = if location.exists() {
+        Some(ManifestStore::connect(&location)?)
     } else {
         None
     };
@@ -117,7 +115,10 @@ fn watermark_setup(args: &VerifyArgs) -> CliResult<WatermarkSetup> {
     Ok(WatermarkSetup {
         model,
         ring: KeyRing::new(keys),
-        store: store.map(Mutex::new),
+        sources: store
+            .map(|s| Arc::new(s) as Arc<dyn ManifestSource>)
+            .into_iter()
+            .collect(),
         options,
     })
 }

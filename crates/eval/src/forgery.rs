@@ -266,7 +266,7 @@ pub fn run(args: &AttacksConfig) -> Result<Report> {
         watermark: Some(WatermarkSetup {
             model,
             ring,
-            store: Some(std::sync::Mutex::new(store)),
+            sources: vec![std::sync::Arc::new(store)],
             options,
         }),
         watermark_note: None,

@@ -148,7 +148,8 @@ pub struct Generated {
     pub model_sha256: String,
     pub manifest_label: Option<String>,
     pub store_id: i64,
-    pub store_path: PathBuf,
+    /// Where the manifest was recorded (a path, or a PostgreSQL URL without its password).
+    pub store_location: String,
     pub frames: usize,
     pub size: u32,
     pub timings: Timings,
@@ -310,7 +311,7 @@ pub fn generate(
         model_sha256: model.weights_sha256.clone(),
         manifest_label,
         store_id,
-        store_path: store.path().to_path_buf(),
+        store_location: store.location().to_string(),
         frames: options.frames,
         size: options.size,
         timings,

@@ -23,6 +23,7 @@ mod geometry;
 mod recovery;
 pub mod report;
 pub mod scan;
+mod sources;
 mod timeline;
 mod verdict;
 mod watermark;
@@ -32,6 +33,7 @@ pub use error::{Result, VerifyError};
 pub use geometry::{candidate_placements, place, place_frames, Placement};
 pub use recovery::{content_match, recover_manifests, store_payloads, RecoveredManifest};
 pub use report::{FileReport, Outcome, Policy, WatermarkHalf};
+pub use sources::{ContentMatch, ManifestSource, SourcedManifest};
 pub use verdict::{
     decide, describe_region, describe_segments, describe_temporal, CredentialEvidence, Evidence,
     Recovery, Status, Verdict, WatermarkEvidence,
@@ -42,22 +44,21 @@ pub use watermark::{
 };
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use candor_diffusion::DiffusionModel;
 use candor_manifest::{
     read_manifest, CredentialState, ManifestError, ManifestReport, TrustAnchors,
 };
-use candor_store::ManifestStore;
 use candor_watermark::KeyRing;
 
 /// What the watermark half needs, loaded once and shared by the workers of a batch.
 pub struct WatermarkSetup {
     pub model: DiffusionModel,
     pub ring: KeyRing,
-    /// Where stripped credentials are looked up; `None` skips recovery. One SQLite connection,
-    /// so lookups from parallel workers take turns (they are rare and fast).
-    pub store: Option<Mutex<ManifestStore>>,
+    /// Where stripped credentials are looked up, in order (the local store first, then remote
+    /// resolvers); empty skips recovery. Whatever a source returns is checked here.
+    pub sources: Vec<Arc<dyn ManifestSource>>,
     pub options: WatermarkOptions,
 }
 
@@ -188,9 +189,12 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
     let state = manifest.map(|m| m.state).unwrap_or(CredentialState::None);
     let mut recovered = None;
     let mut recovery = Recovery::NotFound;
-    if wm.present && state == CredentialState::None {
-        if let (Some(store), Some(bytes)) = (&setup.store, &payload) {
-            match recovery::recover(store, &wm, bytes, &report.file, anchors) {
+    let mut lookups = Vec::new();
+    let sources = &setup.sources;
+    if wm.present && state == CredentialState::None && !sources.is_empty() {
+        if let Some(bytes) = &payload {
+            let found = recovery::recover(sources, &wm, bytes, &report.file, anchors, &mut lookups);
+            match found {
                 recovery::Recovered::Nothing => {}
                 recovery::Recovered::Manifest(r) => {
                     recovery = if r.accepted {
@@ -213,24 +217,52 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
             }
         }
     }
-    // Every segment of a longer file gets its own clip's credentials, checked the same way.
-    if state == CredentialState::None {
-        if let Some(store) = &setup.store {
-            let segment_reports = std::mem::take(&mut wm.segment_reports);
-            for (seg, own) in wm.segments.iter_mut().zip(&segment_reports) {
-                let Some(bytes) = own.detection.payload().map(|p| p.to_bytes().to_vec()) else {
-                    continue;
+    // No mark under this installation's keys, no credentials: resolvers that hold other keys are
+    // asked to look (by content), and what they find is checked here.
+    if !wm.present && wm.forgery.is_none() && state == CredentialState::None {
+        let native = setup.model.config.size;
+        match recovery::recover_by_content(sources, &report.file, native, anchors, &mut lookups) {
+            recovery::Recovered::Nothing => {}
+            recovery::Recovered::Manifest(r) => {
+                recovery = if r.accepted {
+                    Recovery::AcceptedByResolver
+                } else {
+                    Recovery::NotFound
                 };
-                if !own.present {
-                    continue;
-                }
-                seg.credentials = match recovery::recover(store, own, &bytes, &report.file, anchors)
-                {
-                    recovery::Recovered::Nothing => None,
-                    recovery::Recovered::Manifest(r) => Some(segment_credentials(&r, false)),
-                    recovery::Recovered::Copied(r) => Some(segment_credentials(&r, true)),
-                };
+                recovered = Some(r);
             }
+            recovery::Recovered::Copied(r) => {
+                recovery = Recovery::Copied;
+                wm.forgery = Some(Forgery {
+                    kind: ForgeryKind::Copied,
+                    evidence: copied_evidence(&r),
+                });
+            }
+        }
+    }
+    // Every segment of a longer file gets its own clip's credentials, checked the same way.
+    if state == CredentialState::None && !sources.is_empty() {
+        let segment_reports = std::mem::take(&mut wm.segment_reports);
+        for (seg, own) in wm.segments.iter_mut().zip(&segment_reports) {
+            let Some(bytes) = own.detection.payload().map(|p| p.to_bytes().to_vec()) else {
+                continue;
+            };
+            if !own.present {
+                continue;
+            }
+            let mut seg_lookups = Vec::new();
+            seg.credentials = match recovery::recover(
+                sources,
+                own,
+                &bytes,
+                &report.file,
+                anchors,
+                &mut seg_lookups,
+            ) {
+                recovery::Recovered::Nothing => None,
+                recovery::Recovered::Manifest(r) => Some(segment_credentials(&r, false)),
+                recovery::Recovered::Copied(r) => Some(segment_credentials(&r, true)),
+            };
         }
     }
     // The timeline against what the credentials say the clip was made as.
@@ -285,19 +317,24 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
             edits: &reading.edits,
         }),
         recovery,
+        recovered_from: recovered
+            .as_ref()
+            .filter(|r| r.accepted)
+            .map(|r| r.source.as_str()),
     });
     report.status = verdict.status;
     report.verdict = verdict.sentence;
     report.watermark = Some(WatermarkHalf {
         report: wm,
         recovered,
+        lookups,
     });
 }
 
 /// A segment's recovered credentials, in short.
 fn segment_credentials(r: &RecoveredManifest, copied: bool) -> scan::SegmentCredentials {
     scan::SegmentCredentials {
-        store_id: r.store_id,
+        origin: r.origin(),
         accepted: r.accepted && !copied,
         copied,
         summary: if copied {
@@ -320,8 +357,8 @@ fn copied_evidence(r: &RecoveredManifest) -> String {
         .unwrap_or_default();
     match &r.content_match {
         Some(m) => format!(
-            "the payload resolves to store record {}{prompt}, signed for other content: layout correlation {:.2} (same content: >= {:.2}), colour distance {:.1} (<= {:.1}), structure {:.2} of the original's (>= {:.2}) over {} frames",
-            r.store_id,
+            "the payload resolves to {}{prompt}, signed for other content: layout correlation {:.2} (same content: >= {:.2}), colour distance {:.1} (<= {:.1}), structure {:.2} of the original's (>= {:.2}) over {} frames",
+            r.origin(),
             m.layout_correlation,
             candor_media::fingerprint::MIN_LAYOUT_CORRELATION,
             m.chroma_distance,
@@ -330,6 +367,6 @@ fn copied_evidence(r: &RecoveredManifest) -> String {
             candor_media::fingerprint::MIN_STRUCTURE_RATIO,
             m.pairs
         ),
-        None => format!("the payload resolves to store record {}{prompt}, signed for other content", r.store_id),
+        None => format!("the payload resolves to {}{prompt}, signed for other content", r.origin()),
     }
 }

@@ -1,7 +1,9 @@
-//! Recovery of stripped credentials: the manifests a store holds for the decoded payload.
+//! Recovery of stripped credentials: the manifests the sources (the local store, remote
+//! resolvers) hold for the decoded payload — or, for a mark this installation holds no key for,
+//! that a resolver found by running its own detection — each checked here before it is reported.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use candor_manifest::{
     read_detached_manifest, read_detached_manifest_unbound, ManifestReport, TrustAnchors,
@@ -11,11 +13,15 @@ use candor_store::{ManifestStore, StoredManifest};
 use candor_watermark::{Payload, SOFT_BINDING_ALG};
 use serde::Serialize;
 
-use crate::watermark::WatermarkReport;
+use crate::sources::{ManifestSource, SourcedManifest};
+use crate::watermark::{read_frames, WatermarkReport};
 use crate::Result;
 
 /// Files larger than this are not hashed against a recovered manifest's hard binding.
 const HASH_ASSET_MAX_BYTES: u64 = 16 << 20;
+
+/// Frames read to compare a video with a fingerprint when no local mark aligned them.
+const CONTENT_FRAMES: usize = 64;
 
 /// The payloads of every Candor soft binding in the store: the candidates a faint mark is
 /// compared with ([`WatermarkOptions::candidate_payloads`]).
@@ -38,10 +44,20 @@ pub fn recover_manifests(
     }
 }
 
-/// A manifest found in the store through the watermark.
+/// A manifest found through the watermark.
 #[derive(Debug, Serialize)]
 pub struct RecoveredManifest {
-    pub store_id: i64,
+    /// Where it came from: "the manifest store" or a resolver's URL.
+    pub source: String,
+    /// Its id at the source (the manifest's URN).
+    pub manifest_id: String,
+    /// The local store's record id (manifests of the local store only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// The resolver found the mark with its own key (this installation holds none for it): the
+    /// payload is the resolver's reading; signature and content were checked here.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub found_by_resolver: bool,
     /// True when its signature verifies, its soft binding equals the decoded payload, and the
     /// content fingerprint it was signed with matches this video.
     pub accepted: bool,
@@ -61,7 +77,17 @@ pub struct RecoveredManifest {
     pub manifest: ManifestReport,
 }
 
-/// What the store gave for a payload.
+impl RecoveredManifest {
+    /// "store record 5" or "manifest urn:… from https://resolver".
+    pub fn origin(&self) -> String {
+        match self.store_id {
+            Some(id) => format!("store record {id}"),
+            None => format!("manifest {} from {}", self.manifest_id, self.source),
+        }
+    }
+}
+
+/// What the sources gave for a payload.
 #[derive(Debug)]
 pub(crate) enum Recovered {
     /// Nothing for this payload.
@@ -73,86 +99,237 @@ pub(crate) enum Recovered {
     Copied(RecoveredManifest),
 }
 
-/// Looks up `payload` and checks each stored manifest: signature (against `file`), soft binding,
-/// and the content fingerprint against `observed` on the watermark's frame alignment `pairs`.
-/// The first accepted one wins; a verified one made for other content means a copied mark.
+/// Reads a sourced manifest against `file`: (report, signature holds).
+fn read_sourced(
+    sourced: &SourcedManifest,
+    file: &Path,
+    anchors: &TrustAnchors,
+) -> Option<(ManifestReport, bool)> {
+    // c2pa holds the asset in memory to hash it: a file this large is not a Candor original
+    // byte for byte (clips are kilobytes to a few megabytes), so its signature is checked
+    // without hashing it, and its bytes are reported as not the original's.
+    let large = std::fs::metadata(file).is_ok_and(|m| m.len() > HASH_ASSET_MAX_BYTES);
+    let read = if large {
+        read_detached_manifest_unbound(&sourced.manifest, anchors)
+    } else {
+        read_detached_manifest(&sourced.manifest, file, anchors)
+    };
+    read.ok()
+}
+
+/// Looks up `payload` in each source in turn and checks each manifest: signature (against
+/// `file`), soft binding, and the content fingerprint against `observed` on the watermark's frame
+/// alignment `pairs`. The first accepted one wins; a verified one made for other content means a
+/// copied mark. What each source answered goes to `lookups`.
 pub(crate) fn recover(
-    store: &Mutex<ManifestStore>,
+    sources: &[Arc<dyn ManifestSource>],
     report: &WatermarkReport,
     payload: &[u8],
     file: &Path,
     anchors: &TrustAnchors,
+    lookups: &mut Vec<String>,
 ) -> Recovered {
-    let found = match store.lock() {
-        Ok(store) => recover_manifests(&store, report).unwrap_or_default(),
-        Err(_) => Vec::new(), // a worker panicked while holding it: skip recovery
-    };
     let mut outcome = Recovered::Nothing;
-    for stored in found {
-        // c2pa holds the asset in memory to hash it: a file this large is not a Candor original
-        // byte for byte (clips are kilobytes to a few megabytes), so its signature is checked
-        // without hashing it, and its bytes are reported as not the original's.
-        let large = std::fs::metadata(file).is_ok_and(|m| m.len() > HASH_ASSET_MAX_BYTES);
-        let read = if large {
-            read_detached_manifest_unbound(&stored.manifest, anchors)
-        } else {
-            read_detached_manifest(&stored.manifest, file, anchors)
+    for source in sources {
+        let name = source.name();
+        let found = match source.by_binding(SOFT_BINDING_ALG, payload) {
+            Ok(found) => found,
+            Err(e) => {
+                lookups.push(format!("{name}: not asked successfully ({e})"));
+                continue;
+            }
         };
-        let Ok((m, signature_ok)) = read else {
+        if found.is_empty() {
+            lookups.push(format!(
+                "{name}: nothing for payload {}",
+                hex::encode(payload)
+            ));
             continue;
-        };
-        let binding_ok = m.soft_binding.as_ref().is_some_and(|b| b.value == payload);
-        let recorded = m
-            .generation
-            .as_ref()
-            .and_then(|g| g.content_fingerprint.as_deref())
-            .and_then(ClipFingerprint::decode);
-        let compared = recorded.as_ref().and_then(|f| compare_content(f, report));
-        let content_match = compared
-            .as_ref()
-            .map(|(first, moved)| best_match(*first, moved));
-        let same_content = content_match.is_some_and(|c| c.same_content());
-        let accepted = signature_ok && binding_ok && same_content;
-        // Copied only when no placement even resembles the signed content: a genuine copy that
-        // was moved more than the check follows is left unbound, not called copied.
-        let resembles = compared.as_ref().is_some_and(|(first, moved)| {
-            first.same_content() || moved.iter().any(FingerprintMatch::same_content)
-        });
-        // Nothing compared (too little of the picture left to compare) is no evidence of other
-        // content: the credentials are left unbound, never called copied.
-        let compared_any = content_match.is_some_and(|c| c.pairs > 0);
-        let copied = signature_ok && binding_ok && compared_any && !same_content && !resembles;
-        let bytes_match = !m.failures.iter().any(|f| is_content_code(&f.code));
-        let summary = describe(&Checks {
-            signature_ok,
-            binding_ok,
-            content: content_match
-                .filter(|c| c.pairs > 0)
-                .map(|c| c.same_content()),
-            bytes_match,
-        });
-        let candidate = RecoveredManifest {
-            store_id: stored.id,
-            accepted,
-            signature_valid: signature_ok,
-            soft_binding_matches: binding_ok,
-            bytes_match,
-            summary,
-            content_match,
-            manifest: m,
-        };
-        if accepted {
-            return Recovered::Manifest(candidate);
         }
-        outcome = if copied {
-            Recovered::Copied(candidate)
-        } else if matches!(outcome, Recovered::Copied(_)) {
-            outcome
-        } else {
-            Recovered::Manifest(candidate)
-        };
+        lookups.push(format!(
+            "{name}: {} manifest(s) for payload {}",
+            found.len(),
+            hex::encode(payload)
+        ));
+        for sourced in found {
+            let Some((m, signature_ok)) = read_sourced(&sourced, file, anchors) else {
+                continue;
+            };
+            let binding_ok = m.soft_binding.as_ref().is_some_and(|b| b.value == payload);
+            let recorded = recorded_fingerprint(&m);
+            let compared = recorded.as_ref().and_then(|f| compare_content(f, report));
+            let content_match = compared
+                .as_ref()
+                .map(|(first, moved)| best_match(*first, moved));
+            // Copied only when no placement even resembles the signed content: a genuine copy
+            // that was moved more than the check follows is left unbound, not called copied.
+            let resembles = compared.as_ref().is_some_and(|(first, moved)| {
+                first.same_content() || moved.iter().any(FingerprintMatch::same_content)
+            });
+            let (candidate, copied) = judge(
+                &name,
+                sourced,
+                m,
+                Judged {
+                    signature_ok,
+                    binding_ok,
+                    content_match,
+                    resembles,
+                    found_by_resolver: false,
+                },
+            );
+            if candidate.accepted {
+                return Recovered::Manifest(candidate);
+            }
+            outcome = merge(outcome, candidate, copied);
+        }
     }
     outcome
+}
+
+/// For a file where no mark was found here: asks each source that can be asked by content to run
+/// its own detection (its keys), and checks what comes back — signature, soft binding equal to
+/// the payload the resolver read, and the manifest's content fingerprint against this video.
+pub(crate) fn recover_by_content(
+    sources: &[Arc<dyn ManifestSource>],
+    file: &Path,
+    native: usize,
+    anchors: &TrustAnchors,
+    lookups: &mut Vec<String>,
+) -> Recovered {
+    let mut observed: Option<Option<ClipFingerprint>> = None;
+    let mut outcome = Recovered::Nothing;
+    for source in sources {
+        let name = source.name();
+        let Some(answer) = source.by_content(file) else {
+            continue;
+        };
+        let matches = match answer {
+            Ok(m) => m,
+            Err(e) => {
+                lookups.push(format!("{name} (by content): not asked successfully ({e})"));
+                continue;
+            }
+        };
+        lookups.push(format!(
+            "{name} (by content, its own keys): {} match(es)",
+            matches.len()
+        ));
+        for found in matches {
+            let Some((m, signature_ok)) = read_sourced(&found.manifest, file, anchors) else {
+                continue;
+            };
+            let binding_ok = m
+                .soft_binding
+                .as_ref()
+                .is_some_and(|b| b.value == found.payload);
+            let seen = observed.get_or_insert_with(|| {
+                read_frames(file, native, Some(CONTENT_FRAMES), false)
+                    .ok()
+                    .and_then(|(frames, _)| ClipFingerprint::of_frames(&frames, native))
+            });
+            let content_match = match (recorded_fingerprint(&m), seen.as_ref()) {
+                (Some(recorded), Some(seen)) => {
+                    let frames = seen.frames.len();
+                    let valid = !found.alignment.is_empty()
+                        && found.alignment.iter().all(|&(o, _)| o < frames);
+                    let pairs: Vec<(usize, usize)> = if valid {
+                        found.alignment.clone()
+                    } else {
+                        (0..frames).map(|i| (i, i)).collect()
+                    };
+                    Some(recorded.compare_outside(seen, &pairs, &[]))
+                }
+                _ => None,
+            };
+            let resembles = content_match.is_some_and(|c| c.same_content());
+            let (candidate, copied) = judge(
+                &name,
+                found.manifest,
+                m,
+                Judged {
+                    signature_ok,
+                    binding_ok,
+                    content_match,
+                    resembles,
+                    found_by_resolver: true,
+                },
+            );
+            if candidate.accepted {
+                return Recovered::Manifest(candidate);
+            }
+            outcome = merge(outcome, candidate, copied);
+        }
+    }
+    outcome
+}
+
+fn recorded_fingerprint(m: &ManifestReport) -> Option<ClipFingerprint> {
+    m.generation
+        .as_ref()
+        .and_then(|g| g.content_fingerprint.as_deref())
+        .and_then(ClipFingerprint::decode)
+}
+
+/// The checks one manifest went through, before judgement.
+struct Judged {
+    signature_ok: bool,
+    binding_ok: bool,
+    content_match: Option<FingerprintMatch>,
+    resembles: bool,
+    found_by_resolver: bool,
+}
+
+/// One checked manifest as a candidate, and whether it shows a copied mark.
+fn judge(
+    source: &str,
+    sourced: SourcedManifest,
+    m: ManifestReport,
+    j: Judged,
+) -> (RecoveredManifest, bool) {
+    let same_content = j.content_match.is_some_and(|c| c.same_content());
+    let accepted = j.signature_ok && j.binding_ok && same_content;
+    // Nothing compared (too little of the picture left to compare) is no evidence of other
+    // content: the credentials are left unbound, never called copied.
+    let compared_any = j.content_match.is_some_and(|c| c.pairs > 0);
+    let copied = j.signature_ok && j.binding_ok && compared_any && !same_content && !j.resembles;
+    let bytes_match = !m.failures.iter().any(|f| is_content_code(&f.code));
+    let summary = describe(&Checks {
+        signature_ok: j.signature_ok,
+        binding_ok: j.binding_ok,
+        content: j
+            .content_match
+            .filter(|c| c.pairs > 0)
+            .map(|c| c.same_content()),
+        bytes_match,
+    });
+    (
+        RecoveredManifest {
+            source: source.to_string(),
+            manifest_id: sourced.manifest_id,
+            store_id: sourced.store_id,
+            found_by_resolver: j.found_by_resolver,
+            accepted,
+            signature_valid: j.signature_ok,
+            soft_binding_matches: j.binding_ok,
+            bytes_match,
+            summary,
+            content_match: j.content_match,
+            manifest: m,
+        },
+        copied,
+    )
+}
+
+/// A copied mark outranks an unbound manifest; otherwise the latest candidate is kept.
+fn merge(outcome: Recovered, candidate: RecoveredManifest, copied: bool) -> Recovered {
+    if copied {
+        Recovered::Copied(candidate)
+    } else if matches!(outcome, Recovered::Copied(_)) {
+        outcome
+    } else {
+        Recovered::Manifest(candidate)
+    }
 }
 
 /// Validation codes that concern the content's bytes (the hard binding), not the signature.

@@ -70,7 +70,8 @@ pub struct Segment {
 /// What recovery gave for one segment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentCredentials {
-    pub store_id: i64,
+    /// "store record 5", or "manifest urn:… from https://resolver".
+    pub origin: String,
     /// Signature, soft binding and content fingerprint all check (see `recovered.accepted`).
     pub accepted: bool,
     /// The manifest was signed for other content: a copied mark.
@@ -86,8 +87,8 @@ impl SegmentCredentials {
     /// One line for people: "store record 5: <summary>; prompt "…"".
     pub fn describe(&self) -> String {
         format!(
-            "store record {}: {}{}",
-            self.store_id,
+            "{}: {}{}",
+            self.origin,
             self.summary,
             self.prompt
                 .as_ref()

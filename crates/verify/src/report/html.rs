@@ -206,8 +206,8 @@ fn file_section(h: &mut String, r: &FileReport) {
                 heat_map(h, map);
             }
             if let Some(rec) = &w.recovered {
-                h.push_str("<h3>Recovered from the manifest store</h3><table>");
-                row(h, "Store record", &rec.store_id.to_string());
+                let _ = write!(h, "<h3>Recovered from {}</h3><table>", escape(&rec.source));
+                row(h, "Manifest", &rec.origin());
                 let class = if rec.accepted { "ok" } else { "bad" };
                 let _ = write!(
                     h,

@@ -21,6 +21,9 @@ pub struct WatermarkHalf {
     #[serde(flatten)]
     pub report: WatermarkReport,
     pub recovered: Option<RecoveredManifest>,
+    /// What each source of manifests (the store, resolvers) was asked and answered.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub lookups: Vec<String>,
 }
 
 /// What verification says about one file (`candor verify --json` prints one per line).

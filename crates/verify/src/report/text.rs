@@ -135,11 +135,7 @@ pub fn render_text(report: &FileReport, trust_configured: bool) -> String {
                 );
             }
             if let Some(r) = &w.recovered {
-                let _ = writeln!(
-                    o,
-                    "  Recovered:   store record {}: {}",
-                    r.store_id, r.summary
-                );
+                let _ = writeln!(o, "  Recovered:   {}: {}", r.origin(), r.summary);
                 if let Some(g) = &r.manifest.generation {
                     let _ = writeln!(
                         o,
