@@ -101,11 +101,13 @@ pub fn run(args: SignArgs) -> CliResult<Outcome> {
             kind,
             outcome.manifest_bytes
         );
-        println!(
-            "  check it: candor verify {} --trust {}",
-            outcome.output.display(),
-            identity.root_path().display()
-        );
+        if identity.has_root() {
+            println!(
+                "  check it: candor verify {} --trust {}",
+                outcome.output.display(),
+                identity.root_path().display()
+            );
+        }
     }
     Ok(Outcome::Success)
 }
