@@ -586,3 +586,69 @@ fn a_malformed_trust_list_is_exit_2() {
         }
     }
 }
+
+#[test]
+fn a_generated_clip_records_c2pa_watermarked_and_carries_the_tsa_time_stamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tsa = local_tsa(d);
+    let out = d.join("gen.mp4");
+    let store = d.join("store.db");
+    let generate = |out: &Path, url: &str| {
+        candor_run(&[
+            "generate",
+            "a red circle moving left over the sky",
+            "-o",
+            out.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "--frames",
+            "4",
+            "--steps",
+            "2",
+            "--tsa",
+            url,
+        ])
+    };
+    let r = generate(&out, &tsa.url);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (code, report) = verify_json(
+        &out,
+        &[
+            "--trust",
+            "keys/dev/root.pem",
+            "--tsa-trust-list",
+            tsa.root.to_str().unwrap(),
+        ],
+    );
+    assert_eq!((code, state(&report)), (0, "trusted"), "{report}");
+    let manifest = &report["manifest"];
+    assert_eq!(manifest["failures"], serde_json::json!([]), "{report}");
+    let actions: Vec<&str> = manifest["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"c2pa.created"), "{actions:?}");
+    assert!(actions.contains(&"c2pa.watermarked"), "{actions:?}");
+    assert_eq!(manifest["signer"]["time_stamped"], true, "{report}");
+    assert_eq!(manifest["signer"]["time_stamp_trusted"], true, "{report}");
+
+    // An unreachable TSA: exit 2 and no clip left behind, signed or not.
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/tsa", l.local_addr().unwrap())
+    };
+    let failed = d.join("failed.mp4");
+    let r = generate(&failed, &closed);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("time-stamp authority"), "{}", r.stderr);
+    assert!(!failed.exists());
+    let left: Vec<_> = fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".candor"))
+        .collect();
+    assert!(left.is_empty(), "intermediate files left: {left:?}");
+}
