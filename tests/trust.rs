@@ -162,7 +162,14 @@ fn a_leaf_issued_by_an_openssl_ca_from_our_csr_is_imported_and_trusted_against_t
     assert!(!text.contains("PRIVATE KEY") && !r.stdout.contains("PRIVATE KEY"));
     // openssl checks the request's self-signature and reads our subject back.
     let out = Command::new("openssl")
-        .args(["req", "-in", csr.to_str().unwrap(), "-noout", "-verify", "-subject"])
+        .args([
+            "req",
+            "-in",
+            csr.to_str().unwrap(),
+            "-noout",
+            "-verify",
+            "-subject",
+        ])
         .output()
         .unwrap();
     let said = format!(
@@ -171,7 +178,10 @@ fn a_leaf_issued_by_an_openssl_ca_from_our_csr_is_imported_and_trusted_against_t
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "{said}");
-    assert!(said.contains("Desk Signer") && said.contains("Trust Test Newsroom"), "{said}");
+    assert!(
+        said.contains("Desk Signer") && said.contains("Trust Test Newsroom"),
+        "{said}"
+    );
 
     let ca = openssl_ca(d, "ca", "/O=Trust Test CA/CN=Trust Test Root");
     openssl_issue(d, "ca", "leaf.csr", "leaf.pem", "leaf");
@@ -187,7 +197,11 @@ fn a_leaf_issued_by_an_openssl_ca_from_our_csr_is_imported_and_trusted_against_t
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lf = |p: &Path| fs::read_to_string(p).unwrap().replace('\r', "");
-    assert_eq!(lf(&id.join("root.pem")), lf(&ca), "root.pem is the CA's root");
+    assert_eq!(
+        lf(&id.join("root.pem")),
+        lf(&ca),
+        "root.pem is the CA's root"
+    );
 
     let clip = h264_clip(d, "clip.mp4");
     let signed = d.join("signed.mp4");
@@ -234,7 +248,11 @@ fn keys_csr_and_import_refuse_bad_input_with_exit_2_and_change_nothing() {
         b.join("chain.pem").to_str().unwrap(),
     ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("certifies a different key"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("certifies a different key"),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("PRIVATE"), "{}", r.stderr);
     assert_eq!(fs::read(a.join("chain.pem")).unwrap(), before);
     assert!(a.join("root.pem").is_file());
@@ -254,7 +272,14 @@ fn keys_csr_and_import_refuse_bad_input_with_exit_2_and_change_nothing() {
     let junk = d.join("junk.pem");
     fs::write(&junk, "hello").unwrap();
     for cert in [junk.to_str().unwrap(), "/nonexistent/leaf.pem"] {
-        let r = candor_run(&["keys", "import", "--dir", a.to_str().unwrap(), "--cert", cert]);
+        let r = candor_run(&[
+            "keys",
+            "import",
+            "--dir",
+            a.to_str().unwrap(),
+            "--cert",
+            cert,
+        ]);
         assert_eq!(r.code, 2, "{cert}: {}", r.stderr);
     }
     assert_eq!(fs::read(a.join("chain.pem")).unwrap(), before);
@@ -267,24 +292,49 @@ fn keys_init_makes_an_ecdsa_ca_and_an_ed25519_leaf_that_openssl_verifies() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(id.join("ca.key")).unwrap().permissions().mode();
+        let mode = fs::metadata(id.join("ca.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let root = id.join("root.pem");
     let text = |args: &[&str]| {
         let out = Command::new("openssl").args(args).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let root_text = text(&["x509", "-in", root.to_str().unwrap(), "-noout", "-text"]);
-    assert!(root_text.contains("id-ecPublicKey") && root_text.contains("prime256v1"), "{root_text}");
-    assert!(root_text.contains("CA:TRUE") && root_text.contains("Certificate Sign"), "{root_text}");
+    assert!(
+        root_text.contains("id-ecPublicKey") && root_text.contains("prime256v1"),
+        "{root_text}"
+    );
+    assert!(
+        root_text.contains("CA:TRUE") && root_text.contains("Certificate Sign"),
+        "{root_text}"
+    );
     // chain.pem starts with the leaf.
-    let leaf_text = text(&["x509", "-in", id.join("chain.pem").to_str().unwrap(), "-noout", "-text"]);
+    let leaf_text = text(&[
+        "x509",
+        "-in",
+        id.join("chain.pem").to_str().unwrap(),
+        "-noout",
+        "-text",
+    ]);
     assert!(leaf_text.contains("ED25519"), "{leaf_text}");
-    assert!(leaf_text.contains("CA:FALSE") && leaf_text.contains("Digital Signature"), "{leaf_text}");
+    assert!(
+        leaf_text.contains("CA:FALSE") && leaf_text.contains("Digital Signature"),
+        "{leaf_text}"
+    );
     assert!(leaf_text.contains("E-mail Protection"), "{leaf_text}");
-    assert!(leaf_text.contains("Authority Key Identifier") && leaf_text.contains("Subject Key Identifier"));
+    assert!(
+        leaf_text.contains("Authority Key Identifier")
+            && leaf_text.contains("Subject Key Identifier")
+    );
     let verified = text(&[
         "verify",
         "-CAfile",
@@ -306,11 +356,28 @@ fn local_tsa(dir: &Path) -> LocalTsa {
     let root = openssl_ca(&tsa_dir, "tsaroot", "/O=Local TSA Org/CN=Local TSA Root");
     openssl(
         &tsa_dir,
-        &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "tsa.key"],
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "tsa.key",
+        ],
     );
     openssl(
         &tsa_dir,
-        &["req", "-new", "-key", "tsa.key", "-subj", "/O=Local TSA Org/CN=Local TSA", "-out", "tsa.csr"],
+        &[
+            "req",
+            "-new",
+            "-key",
+            "tsa.key",
+            "-subj",
+            "/O=Local TSA Org/CN=Local TSA",
+            "-out",
+            "tsa.csr",
+        ],
     );
     openssl_issue(&tsa_dir, "tsaroot", "tsa.csr", "tsa.pem", "tsa");
     let config = tsa_dir.join("ts.cnf");
@@ -414,23 +481,37 @@ fn a_signature_time_stamped_by_a_local_tsa_shows_its_time_trusted_only_with_the_
     let signer = &report["manifest"]["signer"];
     assert_eq!(signer["time_stamped"], true, "{report}");
     assert_eq!(signer["time_stamp_trusted"], false, "{report}");
-    let time = signer["signing_time"].as_str().unwrap_or_default().to_string();
+    let time = signer["signing_time"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(time.starts_with("20"), "the TSA's time: {report}");
 
     // With the TSA's root as a TSA anchor, the time-stamp is trusted; the signer still by its root.
     let tsa_root = tsa.root.to_str().unwrap();
     let (_, report) = verify_json(
         &signed,
-        &["--trust", root.to_str().unwrap(), "--tsa-trust-list", tsa_root],
+        &[
+            "--trust",
+            root.to_str().unwrap(),
+            "--tsa-trust-list",
+            tsa_root,
+        ],
     );
     assert_eq!(state(&report), "trusted", "{report}");
-    assert_eq!(report["manifest"]["signer"]["time_stamp_trusted"], true, "{report}");
+    assert_eq!(
+        report["manifest"]["signer"]["time_stamp_trusted"], true,
+        "{report}"
+    );
     assert_eq!(report["manifest"]["signer"]["signing_time"], time.as_str());
 
     // A TSA anchor trusts time-stamps only, never the claim signer.
     let (_, report) = verify_json(&signed, &["--tsa-trust-list", tsa_root]);
     assert_eq!(state(&report), "valid", "{report}");
-    assert_eq!(report["manifest"]["signer"]["time_stamp_trusted"], true, "{report}");
+    assert_eq!(
+        report["manifest"]["signer"]["time_stamp_trusted"], true,
+        "{report}"
+    );
 
     // The text report says it in words.
     let r = candor_run(&[
@@ -444,14 +525,24 @@ fn a_signature_time_stamped_by_a_local_tsa_shows_its_time_trusted_only_with_the_
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains(&time), "{}", r.stdout);
-    assert!(r.stdout.contains("time-stamped by a trusted time-stamp authority"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("time-stamped by a trusted time-stamp authority"),
+        "{}",
+        r.stdout
+    );
 
     // Unstamped signatures keep saying the time is the signer's own claim.
     let plain = d.join("plain.mp4");
     assert_eq!(sign(&clip, &plain, &id, &[]).code, 0);
     let (_, report) = verify_json(&plain, &["--tsa-trust-list", tsa_root]);
-    assert_eq!(report["manifest"]["signer"]["time_stamped"], false, "{report}");
-    assert!(report["manifest"]["signer"].get("time_stamp_trusted").is_none());
+    assert_eq!(
+        report["manifest"]["signer"]["time_stamped"], false,
+        "{report}"
+    );
+    assert!(report["manifest"]["signer"]
+        .get("time_stamp_trusted")
+        .is_none());
 }
 
 #[test]
@@ -479,7 +570,11 @@ fn a_failing_tsa_is_a_clear_error_with_exit_2_and_no_output() {
         let out = d.join("out.mp4");
         let r = sign(&clip, &out, &id, &["--tsa", url]);
         assert_eq!(r.code, 2, "{url}: {}", r.stderr);
-        assert!(r.stderr.contains("time-stamp authority"), "{url}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("time-stamp authority"),
+            "{url}: {}",
+            r.stderr
+        );
         assert!(r.stderr.contains(words), "{url}: {}", r.stderr);
         assert!(!out.exists(), "{url}: no unstamped output may be left");
         let leftovers: Vec<_> = fs::read_dir(d)
@@ -579,7 +674,8 @@ fn a_malformed_trust_list_is_exit_2() {
             ]);
             assert_eq!(r.code, 2, "{flag} {}: {}", file.display(), r.stderr);
             assert!(
-                r.stderr.contains(file.file_name().unwrap().to_str().unwrap()),
+                r.stderr
+                    .contains(file.file_name().unwrap().to_str().unwrap()),
                 "the error names the file: {}",
                 r.stderr
             );

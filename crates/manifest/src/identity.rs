@@ -254,7 +254,9 @@ impl Identity {
         let mut certs =
             parse_pem_certificates(&read(cert)?).map_err(|reason| trust(cert, reason))?;
         if let Some(chain) = chain {
-            certs.extend(parse_pem_certificates(&read(chain)?).map_err(|reason| trust(chain, reason))?);
+            certs.extend(
+                parse_pem_certificates(&read(chain)?).map_err(|reason| trust(chain, reason))?,
+            );
         }
         let leaf = certs
             .first()
@@ -266,10 +268,14 @@ impl Identity {
             });
         }
         if let Some(problem) = leaf_policy_problem(leaf) {
-            return Err(bad_cert(format!("not usable for C2PA claim signing: {problem}")));
+            return Err(bad_cert(format!(
+                "not usable for C2PA claim signing: {problem}"
+            )));
         }
         let bundle: String = certs.iter().map(|c| cert_pem(c)).collect();
-        let root = certs.last().filter(|c| certs.len() > 1 && is_self_issued(c));
+        let root = certs
+            .last()
+            .filter(|c| certs.len() > 1 && is_self_issued(c));
         write_replacing(&dir.join(CHAIN_FILE), bundle.as_bytes())?;
         match root {
             Some(root) => write_replacing(&dir.join(ROOT_FILE), cert_pem(root).as_bytes())?,
@@ -426,7 +432,9 @@ fn leaf_policy_problem(der: &[u8]) -> Option<String> {
         return Some("it is not a DER X.509 certificate".into());
     };
     if cert.is_ca() {
-        return Some("it is a CA certificate, not an end-entity (claim signing) certificate".into());
+        return Some(
+            "it is a CA certificate, not an end-entity (claim signing) certificate".into(),
+        );
     }
     match cert.key_usage() {
         Ok(Some(ku)) if ku.value.digital_signature() => {}
@@ -435,8 +443,8 @@ fn leaf_policy_problem(der: &[u8]) -> Option<String> {
     let c2pa_eku = |oid: &x509_parser::der_parser::oid::Oid| {
         let text = oid.to_id_string();
         [
-            "1.3.6.1.4.1.62558.2.1",   // C2PA claim signing
-            "1.3.6.1.5.5.7.3.36",      // document signing
+            "1.3.6.1.4.1.62558.2.1",     // C2PA claim signing
+            "1.3.6.1.5.5.7.3.36",        // document signing
             "1.3.6.1.4.1.311.76.59.1.9", // Microsoft C2PA signing
         ]
         .contains(&text.as_str())
@@ -680,9 +688,16 @@ mod tests {
         let identity = Identity::create(dir.path(), &options())?;
         let (leaf, root) = (parse(&identity.chain[0]), parse(&identity.chain[1]));
 
-        assert_eq!(root.public_key().algorithm.algorithm, OID_KEY_TYPE_EC_PUBLIC_KEY);
+        assert_eq!(
+            root.public_key().algorithm.algorithm,
+            OID_KEY_TYPE_EC_PUBLIC_KEY
+        );
         assert!(root.is_ca());
-        let ku = root.key_usage().ok().flatten().map(|k| k.value.key_cert_sign());
+        let ku = root
+            .key_usage()
+            .ok()
+            .flatten()
+            .map(|k| k.value.key_cert_sign());
         assert_eq!(ku, Some(true));
         assert!(root
             .extensions()
@@ -692,7 +707,11 @@ mod tests {
         assert_eq!(leaf.public_key().algorithm.algorithm, OID_SIG_ED25519);
         assert!(!leaf.is_ca());
         assert_eq!(leaf_policy_problem(&identity.chain[0]), None);
-        let ids: Vec<String> = leaf.extensions().iter().map(|e| e.oid.to_id_string()).collect();
+        let ids: Vec<String> = leaf
+            .extensions()
+            .iter()
+            .map(|e| e.oid.to_id_string())
+            .collect();
         assert!(ids.contains(&"2.5.29.14".to_string()), "SKI: {ids:?}");
         assert!(ids.contains(&"2.5.29.35".to_string()), "AKI: {ids:?}");
         assert_eq!(leaf.issuer().as_raw(), root.subject().as_raw());
@@ -707,8 +726,13 @@ mod tests {
             tempfile::tempdir().map_err(|e| ManifestError::io("tempdir", Path::new("."), e))?;
         let identity = Identity::create(dir.path(), &options())?;
         let pem = identity.csr_pem()?;
-        assert!(pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----"), "{pem}");
-        let der = pem::parse(&pem).map(|p| p.into_contents()).unwrap_or_default();
+        assert!(
+            pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----"),
+            "{pem}"
+        );
+        let der = pem::parse(&pem)
+            .map(|p| p.into_contents())
+            .unwrap_or_default();
         let csr = match <x509_parser::certification_request::X509CertificationRequest as x509_parser::prelude::FromDer<_>>::from_der(&der) {
             Ok((_, c)) => c,
             Err(e) => panic!("not a CSR: {e}"),
@@ -719,7 +743,10 @@ mod tests {
             identity.key.verifying_key().as_bytes()
         );
         let subject = info.subject.to_string();
-        assert!(subject.contains("O=Test Org") && subject.contains("CN=Test Signer"), "{subject}");
+        assert!(
+            subject.contains("O=Test Org") && subject.contains("CN=Test Signer"),
+            "{subject}"
+        );
         Ok(())
     }
 
@@ -735,7 +762,10 @@ mod tests {
             matches!(err, Err(ManifestError::CertificateForAnotherKey { .. })),
             "{err:?}"
         );
-        assert_eq!(fs::read(a.path().join(CHAIN_FILE)).unwrap_or_default(), before);
+        assert_eq!(
+            fs::read(a.path().join(CHAIN_FILE)).unwrap_or_default(),
+            before
+        );
         assert!(a.path().join(ROOT_FILE).is_file());
         Ok(())
     }
@@ -746,7 +776,8 @@ mod tests {
             tempfile::tempdir().map_err(|e| ManifestError::io("tempdir", Path::new("."), e))?;
         Identity::create(dir.path(), &options())?;
         let copy = dir.path().join("issued.pem");
-        fs::copy(dir.path().join(CHAIN_FILE), &copy).map_err(|e| ManifestError::io("copy", &copy, e))?;
+        fs::copy(dir.path().join(CHAIN_FILE), &copy)
+            .map_err(|e| ManifestError::io("copy", &copy, e))?;
         let imported = Identity::import_certificate(dir.path(), &copy, None)?;
         assert_eq!(imported.chain.len(), 2);
         assert!(imported.has_root());

@@ -148,8 +148,7 @@ fn parse_reply(reply: &[u8]) -> std::result::Result<Response<Box<dyn Read>>, Htt
             return Err(bad("a header without ':'"));
         };
         let value = value.trim();
-        if name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked")
-        {
+        if name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked") {
             chunked = true;
             continue;
         }
@@ -206,8 +205,16 @@ mod tests {
     fn urls_other_than_http_are_refused_in_words() {
         assert!(check_tsa_url("http://127.0.0.1:8080/tsa").is_ok());
         assert!(check_tsa_url("http://timestamp.example/").is_ok());
-        for bad in ["https://tsa.example/", "ftp://x/", "not a url", "http:///path"] {
-            let err = check_tsa_url(bad).err().map(|e| e.to_string()).unwrap_or_default();
+        for bad in [
+            "https://tsa.example/",
+            "ftp://x/",
+            "not a url",
+            "http:///path",
+        ] {
+            let err = check_tsa_url(bad)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains(bad), "{bad}: {err}");
         }
     }
@@ -220,7 +227,9 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.status(), 200);
         assert_eq!(
-            r.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            r.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
             Some("application/timestamp-reply")
         );
         assert_eq!(body(r), b"abc");
