@@ -211,6 +211,12 @@ fn a_leaf_issued_by_an_openssl_ca_from_our_csr_is_imported_and_trusted_against_t
     assert_eq!(state(&report), "trusted", "{report}");
     assert_eq!(code, 0);
     assert_eq!(report["manifest"]["signer"]["common_name"], "Desk Signer");
+    // The same CA as a TSA anchor only trusts time-stamps, never the claim signer it issued.
+    let (_, report) = verify_json(&signed, &["--tsa-trust-list", ca.to_str().unwrap()]);
+    assert_eq!(state(&report), "valid", "{report}");
+    // As a trust-list CA it does.
+    let (_, report) = verify_json(&signed, &["--trust-list", ca.to_str().unwrap()]);
+    assert_eq!(state(&report), "trusted", "{report}");
     // Another CA does not make it trusted.
     let other = openssl_ca(d, "other", "/O=Other CA/CN=Other Root");
     let (_, report) = verify_json(&signed, &["--trust", other.to_str().unwrap()]);
