@@ -59,6 +59,11 @@ pub struct GenerateArgs {
     /// Default: $CANDOR_STORE, else ~/.local/share/candor/manifests.db.
     #[arg(long, value_name = "PATH|URL")]
     store: Option<StoreLocation>,
+    /// RFC 3161 time-stamp authority (http://host[:port]/path): the claim signature is
+    /// counter-signed with its time, so verifiers see when it was signed from a third party,
+    /// not from the signer's own clock. Generation fails (exit 2) when the TSA fails.
+    #[arg(long, value_name = "URL")]
+    tsa: Option<String>,
     /// Replace the output if it exists.
     #[arg(long)]
     force: bool,
@@ -80,6 +85,9 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
         )
         .into());
     }
+    if let Some(url) = &args.tsa {
+        candor_manifest::check_tsa_url(url)?;
+    }
     let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)?;
     let identity = load_identity(args.identity.as_deref())?;
     let store = ManifestStore::connect(&args.store.clone().unwrap_or_default())?;
@@ -91,6 +99,7 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
     options.steps = args.steps;
     options.guidance = args.guidance;
     options.content_id = args.content_id;
+    options.time_stamp_authority = args.tsa.clone();
 
     let tokens = model.tokenize(&args.prompt);
     if !args.json {
@@ -137,7 +146,8 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
             result.content_id, result.watermark_key_id
         );
         println!(
-            "  credentials: signed, AI-generated (trainedAlgorithmicMedia); recorded in {}",
+            "  credentials: signed, AI-generated (trainedAlgorithmicMedia), watermarked{}; recorded in {}",
+            if args.tsa.is_some() { ", time-stamped" } else { "" },
             result.store_location
         );
         for placed in &result.layout {

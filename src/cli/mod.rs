@@ -62,7 +62,7 @@ pub struct Cli {
 pub enum Command {
     /// Show what a video file holds: container, codec, size, frame rate, duration, frames, audio, credentials.
     Probe(probe::ProbeArgs),
-    /// Manage signing identities (Ed25519 key, X.509 chain, watermark secret).
+    /// Manage signing identities: create one (ECDSA root CA, Ed25519 leaf, watermark secret), ask a CA for a certificate (csr), install it (import).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
     /// Add signed Content Credentials to a video (MP4/MOV, or a fragmented MP4 with --fragments).

@@ -34,6 +34,11 @@ pub struct SignArgs {
     /// Fragmented MP4: glob of the fragments, relative to the init segment's directory (e.g. 'seg_*.m4s').
     #[arg(long)]
     fragments: Option<String>,
+    /// RFC 3161 time-stamp authority (http://host[:port]/path): the claim signature is
+    /// counter-signed with its time, so verifiers see when it was signed from a third party, not
+    /// from the signer's own clock. Signing fails (exit 2, no output) when the TSA fails.
+    #[arg(long, value_name = "URL")]
+    tsa: Option<String>,
     /// Replace the output file if it exists.
     #[arg(long)]
     force: bool,
@@ -54,9 +59,13 @@ pub fn run(args: SignArgs) -> CliResult<Outcome> {
     if !args.input.is_file() {
         return Err(format!("{}: no such file", args.input.display()).into());
     }
+    if let Some(url) = &args.tsa {
+        candor_manifest::check_tsa_url(url)?;
+    }
     let identity = load_identity(args.identity.as_deref())?;
     let mut spec = ManifestSpec::new(source_type);
     spec.title = args.title.clone();
+    spec.time_stamp_authority = args.tsa.clone();
 
     if let Some(glob) = &args.fragments {
         sign_fragmented(&identity, &args.input, glob, &args.output, &spec)?;
@@ -84,6 +93,7 @@ pub fn run(args: SignArgs) -> CliResult<Outcome> {
             "edited_existing_manifest": outcome.edited_existing,
             "manifest_bytes": outcome.manifest_bytes,
             "signer": { "organization": info.organization, "common_name": info.common_name },
+            "time_stamp_authority": args.tsa,
             "public_test_identity": identity.is_public_test_identity(),
         }))?;
     } else {
@@ -101,11 +111,16 @@ pub fn run(args: SignArgs) -> CliResult<Outcome> {
             kind,
             outcome.manifest_bytes
         );
-        println!(
-            "  check it: candor verify {} --trust {}",
-            outcome.output.display(),
-            identity.root_path().display()
-        );
+        if let Some(url) = &args.tsa {
+            println!("  time:     RFC 3161 time-stamp from {url}");
+        }
+        if identity.has_root() {
+            println!(
+                "  check it: candor verify {} --trust {}",
+                outcome.output.display(),
+                identity.root_path().display()
+            );
+        }
     }
     Ok(Outcome::Success)
 }

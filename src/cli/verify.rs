@@ -39,6 +39,15 @@ pub struct VerifyArgs {
     /// PEM file of root certificates to trust (repeatable). Nothing is trusted by default.
     #[arg(long = "trust", value_name = "PEM")]
     trust: Vec<PathBuf>,
+    /// A C2PA trust list (PEM bundle of claim-signing CAs, e.g. C2PA-TRUST-LIST.pem from
+    /// c2pa-org/conformance-public; repeatable): signers chaining to one are Trusted. Example:
+    /// --trust-list C2PA-TRUST-LIST.pem --tsa-trust-list C2PA-TSA-TRUST-LIST.pem
+    #[arg(long = "trust-list", value_name = "PEM")]
+    trust_list: Vec<PathBuf>,
+    /// A time-stamp authority trust list (PEM bundle, e.g. C2PA-TSA-TRUST-LIST.pem; repeatable):
+    /// RFC 3161 time-stamps from a TSA chaining to one are trusted. It never trusts a claim signer.
+    #[arg(long = "tsa-trust-list", value_name = "PEM")]
+    tsa_trust_list: Vec<PathBuf>,
     /// Fragmented MP4 / DASH: glob of the fragments that go with the (single) init segment given.
     #[arg(long, value_name = "GLOB")]
     fragments: Option<String>,
@@ -168,7 +177,9 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
         )
         .into());
     }
-    let anchors = TrustAnchors::from_files(&args.trust)?;
+    let anchors = TrustAnchors::from_files(&args.trust)?
+        .with_trust_list(&args.trust_list)?
+        .with_tsa_trust_list(&args.tsa_trust_list)?;
     let fragments = match &args.fragments {
         Some(pattern) => {
             if args.files.len() != 1 {

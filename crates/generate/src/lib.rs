@@ -1,7 +1,8 @@
 //! Generation through the provenance layer: every clip leaves already disclosed.
 //!
 //! `prompt → content id → watermarked initial noise → DDIM → Haar decode → upscale → H.264 MP4
-//! → C2PA manifest (trainedAlgorithmicMedia, model, prompt, seed, soft binding = payload)
+//! → C2PA manifest (c2pa.created trainedAlgorithmicMedia, c2pa.watermarked, model, prompt, seed,
+//! soft binding = payload; optionally an RFC 3161 time-stamp)
 //! → manifest store`. There is no entry point that skips the watermark or the manifest.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -66,6 +67,10 @@ pub struct GenerateOptions {
     pub content_id: Option<u64>,
     /// x264 CRF of the output.
     pub crf: u8,
+    /// RFC 3161 time-stamp authority (`http://…`) for the claim signature; generation fails
+    /// when it cannot be reached rather than leave the clip unstamped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_stamp_authority: Option<String>,
 }
 
 impl GenerateOptions {
@@ -81,6 +86,7 @@ impl GenerateOptions {
             guidance: 3.0,
             content_id: None,
             crf: 18,
+            time_stamp_authority: None,
         }
     }
 
@@ -252,6 +258,8 @@ pub fn generate(
         alg: SOFT_BINDING_ALG.to_string(),
         value: payload.to_bytes().to_vec(),
     });
+    spec.watermarked = true;
+    spec.time_stamp_authority = options.time_stamp_authority.clone();
     spec.training_mining = Some(MiningPermission::NotAllowed);
     spec.generation = Some(GenerationInfo {
         model_name: model.config.name.clone(),

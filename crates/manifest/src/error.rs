@@ -27,6 +27,19 @@ pub enum ManifestError {
     /// Certificate generation failed.
     #[error("certificate generation failed: {0}")]
     Certificate(String),
+    /// A certificate offered for an identity certifies some other key.
+    #[error(
+        "{} certifies a different key than the signing key of identity {}; nothing was changed. \
+         Import the certificate the CA issued for this identity's CSR (`candor keys csr --dir {}`)",
+        cert.display(), dir.display(), dir.display()
+    )]
+    CertificateForAnotherKey { cert: PathBuf, dir: PathBuf },
+    /// A certificate file that is malformed or unusable for claim signing.
+    #[error("{}: {reason}", path.display())]
+    CertificateFile { path: PathBuf, reason: String },
+    /// The time-stamp authority could not be reached or gave no usable time-stamp.
+    #[error("time-stamp authority {url}: {reason}")]
+    TimeStamp { url: String, reason: String },
     /// A trust anchor file is not a PEM certificate bundle.
     #[error("trust anchors {path}: {reason}")]
     Trust { path: PathBuf, reason: String },

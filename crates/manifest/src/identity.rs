@@ -5,12 +5,21 @@
 //! | file | content | mode |
 //! |---|---|---|
 //! | `identity.json` | organisation, common name, creation time, whether it is a public test identity | 0644 |
-//! | `signing.key` | Ed25519 private key, PKCS#8 PEM | 0600 |
-//! | `chain.pem` | leaf certificate then the root that issued it | 0644 |
+//! | `signing.key` | Ed25519 private key of the claim-signing leaf, PKCS#8 PEM | 0600 |
+//! | `chain.pem` | leaf certificate, then the certificates that issued it | 0644 |
 //! | `root.pem` | the root certificate: the trust anchor verifiers pass with `--trust` | 0644 |
+//! | `ca.key` | ECDSA P-256 private key of the identity's own root CA, PKCS#8 PEM (absent in identities made before it was kept, and after `import` of a leaf from another CA it is no longer the issuer) | 0600 |
 //! | `watermark.key` | 256-bit watermark secret, hex | 0600 |
 //!
-//! The root's private key is discarded once the leaf is issued: nothing else can be signed by it.
+//! The shape follows the C2PA certificate policy: the root is an ECDSA P-256 CA (CA:true,
+//! keyCertSign; C2PA allows only RSA and ECDSA for CA certificates), the leaf an Ed25519 end-entity
+//! certificate (digitalSignature, the C2PA claim-signing and emailProtection EKUs, not a CA, with
+//! subject and authority key identifiers). Identities made before (an Ed25519 root, such as
+//! `keys/dev`) load and sign as before.
+//!
+//! A newsroom that wants its leaf from a real CA asks for it with [`Identity::csr_pem`] and installs
+//! the answer with [`Identity::import_certificate`], which checks that the certificate is for this
+//! identity's key.
 
 use std::fs;
 use std::io::Write;
@@ -32,6 +41,7 @@ const KEY_FILE: &str = "signing.key";
 const CHAIN_FILE: &str = "chain.pem";
 const ROOT_FILE: &str = "root.pem";
 const WATERMARK_FILE: &str = "watermark.key";
+const CA_KEY_FILE: &str = "ca.key";
 
 /// The public description of an identity, stored as `identity.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -86,7 +96,8 @@ impl Identity {
         fs::create_dir_all(dir).map_err(|e| ManifestError::io("creating", dir, e))?;
 
         let key = SigningKey::generate(&mut OsRng);
-        let (leaf_der, root_der) = issue_chain(&key, &options.organization, &options.common_name)?;
+        let issued = issue_chain(&key, &options.organization, &options.common_name)?;
+        let (leaf_der, root_der) = (issued.leaf, issued.root);
         let mut watermark_secret = [0u8; 32];
         OsRng.fill_bytes(&mut watermark_secret);
 
@@ -94,6 +105,7 @@ impl Identity {
             .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
             .map_err(|_| ManifestError::Certificate("could not encode the private key".into()))?;
         write_private(&dir.join(KEY_FILE), key_pem.as_bytes())?;
+        write_private(&dir.join(CA_KEY_FILE), issued.ca_key_pem.as_bytes())?;
         write_private(
             &dir.join(WATERMARK_FILE),
             format!("{}\n", hex::encode(watermark_secret)).as_bytes(),
@@ -141,6 +153,10 @@ impl Identity {
         if !info.public_test_identity {
             check_private_mode(&key_path)?;
             check_private_mode(&dir.join(WATERMARK_FILE))?;
+            let ca_key = dir.join(CA_KEY_FILE);
+            if ca_key.exists() {
+                check_private_mode(&ca_key)?;
+            }
         }
         let key_pem = String::from_utf8(read(&key_path)?)
             .map_err(|_| bad(format!("{KEY_FILE} is not a PEM file")))?;
@@ -153,10 +169,8 @@ impl Identity {
         let leaf = chain
             .first()
             .ok_or_else(|| bad(format!("{CHAIN_FILE} holds no certificate")))?;
-        // The leaf's SubjectPublicKeyInfo ends with the raw 32-byte Ed25519 public key; a key that
-        // does not appear there belongs to another certificate and would sign unverifiable claims.
-        let public = key.verifying_key().to_bytes();
-        if !leaf.windows(public.len()).any(|w| w == public) {
+        // A leaf for another key would sign claims nobody can verify.
+        if !certificate_is_for_key(leaf, &key) {
             return Err(bad(format!(
                 "{KEY_FILE} does not match the leaf certificate in {CHAIN_FILE}"
             )));
@@ -206,6 +220,79 @@ impl Identity {
         Ed25519Signer::new(self.key.clone(), self.chain.clone())
     }
 
+    /// A PKCS#10 certificate signing request for this identity's Ed25519 signing key, PEM: subject
+    /// O= and CN= from the identity, asking for what a C2PA claim signer needs (digitalSignature,
+    /// the C2PA claim-signing and emailProtection EKUs, not a CA). Signed by the key itself.
+    pub fn csr_pem(&self) -> Result<String> {
+        let mut params = leaf_params(&self.info.organization, &self.info.common_name)?;
+        // What only the issuing CA can write (it knows its own key identifier) stays out of the
+        // request; "not a CA" is the request's default.
+        params.is_ca = rcgen::IsCa::NoCa;
+        params.use_authority_key_identifier_extension = false;
+        let remote = DalekRemoteKey {
+            key: self.key.clone(),
+            public: self.key.verifying_key().to_bytes(),
+        };
+        let cert_err = |e: rcgen::Error| ManifestError::Certificate(e.to_string());
+        let key_pair = rcgen::KeyPair::from_remote(Box::new(remote)).map_err(cert_err)?;
+        let csr = params.serialize_request(&key_pair).map_err(cert_err)?;
+        csr.pem().map_err(cert_err)
+    }
+
+    /// Installs a certificate a CA issued for this identity's key: `cert` (PEM: the leaf, possibly
+    /// followed by its issuers) and optionally `chain` (PEM: the issuers). The leaf must be for this
+    /// identity's Ed25519 key and fit the C2PA claim-signer profile; otherwise nothing changes.
+    /// `chain.pem` becomes leaf + issuers; `root.pem` becomes the chain's self-signed root when it
+    /// has one, and is removed otherwise (the old root did not issue this leaf).
+    pub fn import_certificate(dir: &Path, cert: &Path, chain: Option<&Path>) -> Result<Identity> {
+        let identity = Identity::load(dir)?;
+        let trust = |path: &Path, reason: String| ManifestError::CertificateFile {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let bad_cert = |reason: String| trust(cert, reason);
+        let mut certs =
+            parse_pem_certificates(&read(cert)?).map_err(|reason| trust(cert, reason))?;
+        if let Some(chain) = chain {
+            certs.extend(
+                parse_pem_certificates(&read(chain)?).map_err(|reason| trust(chain, reason))?,
+            );
+        }
+        let leaf = certs
+            .first()
+            .ok_or_else(|| bad_cert("no certificate".into()))?;
+        if !certificate_is_for_key(leaf, &identity.key) {
+            return Err(ManifestError::CertificateForAnotherKey {
+                cert: cert.to_path_buf(),
+                dir: dir.to_path_buf(),
+            });
+        }
+        if let Some(problem) = leaf_policy_problem(leaf) {
+            return Err(bad_cert(format!(
+                "not usable for C2PA claim signing: {problem}"
+            )));
+        }
+        let bundle: String = certs.iter().map(|c| cert_pem(c)).collect();
+        let root = certs
+            .last()
+            .filter(|c| certs.len() > 1 && is_self_issued(c));
+        write_replacing(&dir.join(CHAIN_FILE), bundle.as_bytes())?;
+        match root {
+            Some(root) => write_replacing(&dir.join(ROOT_FILE), cert_pem(root).as_bytes())?,
+            None => match fs::remove_file(dir.join(ROOT_FILE)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(ManifestError::io("removing", &dir.join(ROOT_FILE), e)),
+            },
+        }
+        Identity::load(dir)
+    }
+
+    /// True when `root.pem` exists (an identity whose imported chain stops below its root has none).
+    pub fn has_root(&self) -> bool {
+        self.root_path().is_file()
+    }
+
     /// The warning every tool prints when it signs with a public test identity.
     pub fn public_test_warning(&self) -> Option<String> {
         self.info.public_test_identity.then(|| {
@@ -219,21 +306,25 @@ impl Identity {
     }
 }
 
-/// Issues a self-signed root CA and a leaf for `key`, returning their DER encodings.
-fn issue_chain(
-    key: &SigningKey,
-    organization: &str,
-    common_name: &str,
-) -> Result<(Vec<u8>, Vec<u8>)> {
+/// What [`issue_chain`] made.
+struct IssuedChain {
+    leaf: Vec<u8>,
+    root: Vec<u8>,
+    /// The root CA's private key, PKCS#8 PEM.
+    ca_key_pem: String,
+}
+
+/// Issues a self-signed ECDSA P-256 root CA and an Ed25519 claim-signing leaf for `key`.
+fn issue_chain(key: &SigningKey, organization: &str, common_name: &str) -> Result<IssuedChain> {
     use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-        KeyUsagePurpose, PKCS_ED25519,
+        BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose,
+        PKCS_ECDSA_P256_SHA256,
     };
     let cert_err = |e: rcgen::Error| ManifestError::Certificate(e.to_string());
     let now = time::OffsetDateTime::now_utc();
     let not_before = now - time::Duration::days(1);
 
-    let root_key = KeyPair::generate_for(&PKCS_ED25519).map_err(cert_err)?;
+    let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(cert_err)?;
     let mut root = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
     root.distinguished_name
         .push(DnType::OrganizationName, organization);
@@ -243,9 +334,32 @@ fn issue_chain(
     root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     root.not_before = not_before;
     root.not_after = now + time::Duration::days(3650);
+    root.serial_number = Some(random_serial());
     let root_cert = root.self_signed(&root_key).map_err(cert_err)?;
 
-    let mut leaf = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
+    let mut leaf = leaf_params(organization, common_name)?;
+    leaf.not_before = not_before;
+    leaf.not_after = now + time::Duration::days(1825);
+    leaf.serial_number = Some(random_serial());
+    let leaf_cert = leaf
+        .signed_by(
+            &LeafPublicKey(key.verifying_key().to_bytes()),
+            &root_cert,
+            &root_key,
+        )
+        .map_err(cert_err)?;
+    Ok(IssuedChain {
+        leaf: leaf_cert.der().to_vec(),
+        root: root_cert.der().to_vec(),
+        ca_key_pem: root_key.serialize_pem(),
+    })
+}
+
+/// The subject and extensions of a claim-signing leaf (also what a CSR asks for).
+fn leaf_params(organization: &str, common_name: &str) -> Result<rcgen::CertificateParams> {
+    use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose};
+    let mut leaf = CertificateParams::new(Vec::<String>::new())
+        .map_err(|e| ManifestError::Certificate(e.to_string()))?;
     leaf.distinguished_name
         .push(DnType::OrganizationName, organization);
     leaf.distinguished_name
@@ -257,16 +371,16 @@ fn issue_chain(
         ExtendedKeyUsagePurpose::EmailProtection,
     ];
     leaf.use_authority_key_identifier_extension = true;
-    leaf.not_before = not_before;
-    leaf.not_after = now + time::Duration::days(1825);
-    let leaf_cert = leaf
-        .signed_by(
-            &LeafPublicKey(key.verifying_key().to_bytes()),
-            &root_cert,
-            &root_key,
-        )
-        .map_err(cert_err)?;
-    Ok((leaf_cert.der().to_vec(), root_cert.der().to_vec()))
+    Ok(leaf)
+}
+
+/// A positive 16-byte serial number (RFC 5280 allows up to 20 octets).
+fn random_serial() -> rcgen::SerialNumber {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    bytes[0] &= 0x7f;
+    bytes[0] |= 0x01;
+    rcgen::SerialNumber::from_slice(&bytes)
 }
 
 /// The leaf's public key as rcgen wants it, so the private key never leaves ed25519-dalek.
@@ -279,6 +393,83 @@ impl rcgen::PublicKeyData for LeafPublicKey {
     fn algorithm(&self) -> &rcgen::SignatureAlgorithm {
         &rcgen::PKCS_ED25519
     }
+}
+
+/// The identity's key as an rcgen "remote" key pair, so a CSR is signed by ed25519-dalek and rcgen
+/// never holds the private key bytes.
+struct DalekRemoteKey {
+    key: SigningKey,
+    public: [u8; 32],
+}
+
+impl rcgen::RemoteKeyPair for DalekRemoteKey {
+    fn public_key(&self) -> &[u8] {
+        &self.public
+    }
+    fn sign(&self, msg: &[u8]) -> std::result::Result<Vec<u8>, rcgen::Error> {
+        use ed25519_dalek::Signer as _;
+        Ok(self.key.sign(msg).to_bytes().to_vec())
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ED25519
+    }
+}
+
+/// True when `der` is an X.509 certificate whose subject public key is `key`'s Ed25519 key.
+fn certificate_is_for_key(der: &[u8], key: &SigningKey) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return false;
+    };
+    let spki = cert.public_key();
+    spki.algorithm.algorithm == x509_parser::oid_registry::OID_SIG_ED25519
+        && spki.subject_public_key.data.as_ref() == key.verifying_key().as_bytes()
+}
+
+/// Why `der` cannot be a C2PA claim-signing leaf, if it cannot: a CA, no digitalSignature key
+/// usage, no extended key usage C2PA validators accept, or outside its validity period.
+fn leaf_policy_problem(der: &[u8]) -> Option<String> {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return Some("it is not a DER X.509 certificate".into());
+    };
+    if cert.is_ca() {
+        return Some(
+            "it is a CA certificate, not an end-entity (claim signing) certificate".into(),
+        );
+    }
+    match cert.key_usage() {
+        Ok(Some(ku)) if ku.value.digital_signature() => {}
+        _ => return Some("its key usage lacks digitalSignature".into()),
+    }
+    let c2pa_eku = |oid: &x509_parser::der_parser::oid::Oid| {
+        let text = oid.to_id_string();
+        [
+            "1.3.6.1.4.1.62558.2.1",     // C2PA claim signing
+            "1.3.6.1.5.5.7.3.36",        // document signing
+            "1.3.6.1.4.1.311.76.59.1.9", // Microsoft C2PA signing
+        ]
+        .contains(&text.as_str())
+    };
+    match cert.extended_key_usage() {
+        Ok(Some(eku)) if eku.value.email_protection || eku.value.other.iter().any(c2pa_eku) => {}
+        _ => {
+            return Some(
+                "its extended key usage has none that C2PA accepts for claim signing \
+                 (C2PA claim signing 1.3.6.1.4.1.62558.2.1, documentSigning or emailProtection)"
+                    .into(),
+            )
+        }
+    }
+    if !cert.validity().is_valid() {
+        return Some("it is outside its validity period".into());
+    }
+    None
+}
+
+/// True when the certificate's issuer is its subject (a root).
+fn is_self_issued(der: &[u8]) -> bool {
+    x509_parser::parse_x509_certificate(der)
+        .map(|(_, c)| c.subject().as_raw() == c.issuer().as_raw())
+        .unwrap_or(false)
 }
 
 /// Parses a PEM bundle into DER certificates; errors are plain words.
@@ -305,6 +496,20 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 
 fn write_public(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).map_err(|e| ManifestError::io("writing", path, e))
+}
+
+/// Writes a public file beside its final name, then renames it into place (never half-written).
+fn write_replacing(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let staging = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    write_public(&staging, bytes)?;
+    fs::rename(&staging, path).map_err(|e| {
+        let _ = fs::remove_file(&staging);
+        ManifestError::io("writing", path, e)
+    })
 }
 
 /// Writes a private file with mode 0600 from the moment it exists (no window where it is readable).
@@ -362,6 +567,7 @@ fn now_rfc3339() -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
@@ -393,7 +599,7 @@ mod tests {
         let dir =
             tempfile::tempdir().map_err(|e| ManifestError::io("tempdir", Path::new("."), e))?;
         Identity::create(dir.path(), &options())?;
-        for f in [KEY_FILE, WATERMARK_FILE] {
+        for f in [KEY_FILE, WATERMARK_FILE, CA_KEY_FILE] {
             let mode = fs::metadata(dir.path().join(f))
                 .map_err(|e| ManifestError::io("stat", dir.path(), e))?
                 .permissions()
@@ -464,6 +670,145 @@ mod tests {
         assert!(!err.is_empty());
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
         assert!(!err.contains(&body[..16.min(body.len())]), "{err}");
+        Ok(())
+    }
+
+    fn parse(der: &[u8]) -> x509_parser::certificate::X509Certificate<'_> {
+        match x509_parser::parse_x509_certificate(der) {
+            Ok((_, c)) => c,
+            Err(e) => panic!("not a certificate: {e}"),
+        }
+    }
+
+    #[test]
+    fn the_root_is_an_ecdsa_p256_ca_and_the_leaf_an_ed25519_claim_signer() -> Result<()> {
+        use x509_parser::oid_registry::{OID_KEY_TYPE_EC_PUBLIC_KEY, OID_SIG_ED25519};
+        let dir =
+            tempfile::tempdir().map_err(|e| ManifestError::io("tempdir", Path::new("."), e))?;
+        let identity = Identity::create(dir.path(), &options())?;
+        let (leaf, root) = (parse(&identity.chain[0]), parse(&identity.chain[1]));
+
+        assert_eq!(
+            root.public_key().algorithm.algorithm,
+            OID_KEY_TYPE_EC_PUBLIC_KEY
+        );
+        assert!(root.is_ca());
+        let ku = root
+            .key_usage()
+            .ok()
+            .flatten()
+            .map(|k| k.value.key_cert_sign());
+        assert_eq!(ku, Some(true));
+        assert!(root
+            .extensions()
+            .iter()
+            .any(|e| e.oid.to_id_string() == "2.5.29.14"));
+
+        assert_eq!(leaf.public_key().algorithm.algorithm, OID_SIG_ED25519);
+        assert!(!leaf.is_ca());
+        assert_eq!(leaf_policy_problem(&identity.chain[0]), None);
+        let ids: Vec<String> = leaf
+            .extensions()
+            .iter()
+            .map(|e| e.oid.to_id_string())
+            .collect();
+        assert!(ids.contains(&"2.5.29.14".to_string()), "SKI: {ids:?}");
+        assert!(ids.contains(&"2.5.29.35".to_string()), "AKI: {ids:?}");
+        assert_eq!(leaf.issuer().as_raw(), root.subject().as_raw());
+        assert!(certificate_is_for_key(&identity.chain[0], &identity.key));
+        assert!(dir.path().join(CA_KEY_FILE).is_file());
+        Ok(())
+    }
+
+    #[test]
+    fn a_csr_carries_the_identity_subject_and_signing_key() -> Result<()> {
+        let dir =
+            tempfile::tempdir().map_err(|e| ManifestError::io("tempdir", Path::new("."), e))?;
+        let identity = Identity::create(dir.path(), &options())?;
+        let pem = identity.csr_pem()?;
+        assert!(
+            pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----"),
+            "{pem}"
+        );
+        let der = pem::parse(&pem)
+            .map(|p| p.into_contents())
+            .unwrap_or_default();
+        let csr = match <x509_parser::certification_request::X509CertificationRequest as x509_parser::prelude::FromDer<_>>::from_der(&der) {
+            Ok((_, c)) => c,
+            Err(e) => panic!("not a CSR: {e}"),
+        };
+        let info = &csr.certification_request_info;
+        assert_eq!(
+            info.subject_pki.subject_public_key.data.as_ref(),
+            identity.key.verifying_key().as_bytes()
+        );
+        let subject = info.subject.to_string();
+        assert!(
+            subject.contains("O=Test Org") && subject.contains("CN=Test Signer"),
+            "{subject}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn importing_a_certificate_for_another_key_changes_nothing() -> Result<()> {
+        let a = tempfile::tempdir().map_err(|e| ManifestError::io("tempdir", Path::new("."), e))?;
+        let b = tempfile::tempdir().map_err(|e| ManifestError::io("tempdir", Path::new("."), e))?;
+        Identity::create(a.path(), &options())?;
+        Identity::create(b.path(), &options())?;
+        let before = fs::read(a.path().join(CHAIN_FILE)).unwrap_or_default();
+        let err = Identity::import_certificate(a.path(), &b.path().join(CHAIN_FILE), None);
+        assert!(
+            matches!(err, Err(ManifestError::CertificateForAnotherKey { .. })),
+            "{err:?}"
+        );
+        assert_eq!(
+            fs::read(a.path().join(CHAIN_FILE)).unwrap_or_default(),
+            before
+        );
+        assert!(a.path().join(ROOT_FILE).is_file());
+        Ok(())
+    }
+
+    #[test]
+    fn importing_its_own_chain_again_keeps_the_identity_usable() -> Result<()> {
+        let dir =
+            tempfile::tempdir().map_err(|e| ManifestError::io("tempdir", Path::new("."), e))?;
+        Identity::create(dir.path(), &options())?;
+        let copy = dir.path().join("issued.pem");
+        fs::copy(dir.path().join(CHAIN_FILE), &copy)
+            .map_err(|e| ManifestError::io("copy", &copy, e))?;
+        let imported = Identity::import_certificate(dir.path(), &copy, None)?;
+        assert_eq!(imported.chain.len(), 2);
+        assert!(imported.has_root());
+        Ok(())
+    }
+
+    #[test]
+    fn a_ca_certificate_cannot_be_imported_as_the_leaf() -> Result<()> {
+        let dir =
+            tempfile::tempdir().map_err(|e| ManifestError::io("tempdir", Path::new("."), e))?;
+        let identity = Identity::create(dir.path(), &options())?;
+        assert!(leaf_policy_problem(&identity.chain[1]).is_some());
+        let garbage = dir.path().join("garbage.pem");
+        fs::write(&garbage, "not a pem").map_err(|e| ManifestError::io("write", &garbage, e))?;
+        assert!(matches!(
+            Identity::import_certificate(dir.path(), &garbage, None),
+            Err(ManifestError::CertificateFile { .. })
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn an_identity_with_an_ed25519_root_still_loads() -> Result<()> {
+        // keys/dev was made before roots became ECDSA: it must keep loading and signing.
+        let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../keys/dev");
+        let identity = Identity::load(&dev)?;
+        let root = parse(identity.chain.last().map(Vec::as_slice).unwrap_or_default());
+        assert_eq!(
+            root.public_key().algorithm.algorithm,
+            x509_parser::oid_registry::OID_SIG_ED25519
+        );
         Ok(())
     }
 }

@@ -23,6 +23,7 @@ mod sign;
 mod signer;
 mod source_type;
 mod spec;
+mod tsa;
 
 pub use c2pa::DigitalSourceType;
 pub use error::{ManifestError, Result};
@@ -37,3 +38,4 @@ pub use sign::{sign_file, sign_fragmented, SignOutcome};
 pub use signer::Ed25519Signer;
 pub use source_type::{describe_source_type, parse_source_type, SOURCE_TYPES};
 pub use spec::{GenerationInfo, ManifestSpec, MiningPermission, SoftBinding};
+pub use tsa::check_tsa_url;

@@ -13,12 +13,27 @@ use crate::identity::parse_pem_certificates;
 use crate::source_type::describe_source_type;
 use crate::spec::{GenerationInfo, SoftBinding, GENERATION_LABEL, SOFT_BINDING_LABEL};
 
-/// Root certificates the verifier was told to trust.
+/// Certificates the verifier was told to trust, by role.
+///
+/// - `--trust` (user anchors): roots the user trusts, for claim signers and time-stamp
+///   authorities alike (what c2pa-rs does with its anchors);
+/// - a C2PA trust list (`--trust-list`): anchors of claim-signing certificates;
+/// - a TSA trust list (`--tsa-trust-list`): anchors of time-stamp authorities only. They never
+///   make a claim signer trusted: a CA trusted for time-stamps may issue any number of
+///   emailProtection certificates that C2PA would otherwise accept as claim signers.
+///
+/// c2pa-rs 0.90 checks the claim signer and the time-stamp against one anchor pool (the TSA with
+/// the timeStamping EKU required), so the TSA anchors are checked in a second validation of the
+/// manifest store alone, without the asset (see [`read_manifest`]).
 #[derive(Debug, Clone, Default)]
 pub struct TrustAnchors {
+    /// Claim-signer anchors (user anchors and trust lists), PEM.
     pem: String,
+    /// Time-stamp authority anchors, PEM.
+    tsa_pem: String,
     sources: Vec<PathBuf>,
     count: usize,
+    tsa_count: usize,
 }
 
 impl TrustAnchors {
@@ -27,37 +42,91 @@ impl TrustAnchors {
         Self::default()
     }
 
-    /// Anchors from PEM bundles; each file must hold at least one certificate.
+    /// Anchors from PEM bundles (`--trust`); each file must hold at least one certificate.
     pub fn from_files(paths: &[PathBuf]) -> Result<Self> {
-        let mut anchors = Self::default();
-        for path in paths {
-            let bytes = std::fs::read(path).map_err(|e| ManifestError::io("reading", path, e))?;
-            let certs = parse_pem_certificates(&bytes).map_err(|reason| ManifestError::Trust {
-                path: path.clone(),
-                reason,
-            })?;
-            anchors.count += certs.len();
-            anchors.pem.push_str(&String::from_utf8_lossy(&bytes));
-            anchors.pem.push('\n');
-            anchors.sources.push(path.clone());
-        }
-        Ok(anchors)
+        Self::none().with_trust_list(paths)
     }
 
-    /// True when at least one anchor is configured.
+    /// Adds claim-signing anchors from PEM bundles such as the C2PA trust list (text between the
+    /// PEM blocks, such as the list's `Subject` lines, is ignored).
+    pub fn with_trust_list(mut self, paths: &[PathBuf]) -> Result<Self> {
+        for path in paths {
+            let (pem, n) = load_bundle(path)?;
+            self.pem.push_str(&pem);
+            self.count += n;
+            self.sources.push(path.clone());
+        }
+        Ok(self)
+    }
+
+    /// Adds time-stamp authority anchors from PEM bundles such as the C2PA TSA trust list.
+    pub fn with_tsa_trust_list(mut self, paths: &[PathBuf]) -> Result<Self> {
+        for path in paths {
+            let (pem, n) = load_bundle(path)?;
+            self.tsa_pem.push_str(&pem);
+            self.tsa_count += n;
+            self.sources.push(path.clone());
+        }
+        Ok(self)
+    }
+
+    /// True when at least one claim-signer anchor is configured.
     pub fn is_configured(&self) -> bool {
         self.count > 0
     }
 
-    /// Number of anchor certificates.
+    /// Number of claim-signer anchor certificates.
     pub fn len(&self) -> usize {
         self.count
     }
 
-    /// True when no anchor is configured.
+    /// True when no claim-signer anchor is configured.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+
+    /// Number of time-stamp authority anchors (beyond the claim-signer anchors, which c2pa-rs
+    /// also accepts for time-stamps).
+    pub fn tsa_len(&self) -> usize {
+        self.tsa_count
+    }
+
+    /// The files the anchors came from.
+    pub fn sources(&self) -> &[PathBuf] {
+        &self.sources
+    }
+
+    /// The same anchors with the TSA anchors in the claim-signer role: what the second
+    /// validation, which only looks at the time-stamp, uses.
+    fn tsa_only(&self) -> Self {
+        Self {
+            pem: self.tsa_pem.clone(),
+            count: self.tsa_count,
+            ..Self::default()
+        }
+    }
+}
+
+/// A PEM bundle's certificates, re-encoded as clean PEM, each checked to be X.509.
+fn load_bundle(path: &Path) -> Result<(String, usize)> {
+    let bytes = std::fs::read(path).map_err(|e| ManifestError::io("reading", path, e))?;
+    let bad = |reason: String| ManifestError::Trust {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let certs = parse_pem_certificates(&bytes).map_err(bad)?;
+    let mut pem = String::new();
+    for (i, der) in certs.iter().enumerate() {
+        if x509_parser::parse_x509_certificate(der).is_err() {
+            return Err(bad(format!(
+                "certificate {} of {} is not a valid X.509 certificate",
+                i + 1,
+                certs.len()
+            )));
+        }
+        pem.push_str(&pem::encode(&pem::Pem::new("CERTIFICATE", der.clone())));
+    }
+    Ok((pem, certs.len()))
 }
 
 /// A c2pa context with our settings: trust only the given anchors, no network.
@@ -139,6 +208,10 @@ pub struct SignerReport {
     pub signing_time: Option<String>,
     /// True when an RFC 3161 time-stamp backs the signing time.
     pub time_stamped: bool,
+    /// For a time-stamped signature checked against anchors: whether the time-stamp authority
+    /// chains to one (a `--trust` root, a trust list or a TSA trust list). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_stamp_trusted: Option<bool>,
     pub certificate_serial: Option<String>,
 }
 
@@ -249,7 +322,58 @@ pub fn read_manifest(
         }
         Err(e) => return Err(map_read_error(path, e, "reading Content Credentials of")),
     };
-    Ok(report_from_reader(&reader, anchors.is_configured()))
+    let mut report = report_from_reader(&reader, anchors.is_configured());
+    check_time_stamp_against_tsa_anchors(&mut report, anchors, || {
+        c2pa::jumbf_io::load_jumbf_from_file(path).ok()
+    });
+    Ok(report)
+}
+
+/// Whether the report's time-stamp is trusted, now that the TSA anchors are consulted too: when
+/// the claim-signer anchors did not establish it, the manifest store (from `manifest`) is
+/// validated once more, against the empty stand-in asset, with the TSA anchors alone, and only
+/// the time-stamp's verdict of that validation is kept.
+fn check_time_stamp_against_tsa_anchors(
+    report: &mut ManifestReport,
+    anchors: &TrustAnchors,
+    manifest: impl FnOnce() -> Option<Vec<u8>>,
+) {
+    let Some(signer) = report.signer.as_mut() else {
+        return;
+    };
+    if !signer.time_stamped || signer.time_stamp_trusted == Some(true) {
+        return;
+    }
+    if anchors.tsa_count > 0 {
+        signer.time_stamp_trusted = Some(false);
+        let trusted = manifest().is_some_and(|store| {
+            let tsa = anchors.tsa_only();
+            c2pa_context(&tsa).ok().is_some_and(|context| {
+                c2pa::Reader::from_context(context)
+                    .with_manifest_data_and_stream(
+                        &store,
+                        "video/mp4",
+                        std::io::Cursor::new(EMPTY_MP4),
+                    )
+                    .ok()
+                    .is_some_and(|reader| time_stamp_codes(&reader).1)
+            })
+        });
+        signer.time_stamp_trusted = Some(trusted);
+    }
+}
+
+/// (time-stamp validated, time-stamp trusted) for the active manifest.
+fn time_stamp_codes(reader: &c2pa::Reader) -> (bool, bool) {
+    let Some(active) = reader
+        .validation_results()
+        .and_then(|r| r.active_manifest())
+    else {
+        return (false, false);
+    };
+    let has = |code: &str| active.success().iter().any(|s| s.code() == code);
+    let trusted = has("timeStamp.trusted");
+    (trusted || has("timeStamp.validated"), trusted)
 }
 
 /// The smallest MP4 a C2PA reader walks: one `ftyp` box and an empty `mdat`.
@@ -292,10 +416,9 @@ fn read_detached(
         let reader = c2pa::Reader::from_context(context)
             .with_manifest_data_and_stream(manifest, "video/mp4", std::io::Cursor::new(EMPTY_MP4))
             .map_err(|e| map_read_error(Path::new("(stored manifest)"), e, "validating"))?;
-        return Ok(signature_checked(report_from_reader(
-            &reader,
-            anchors.is_configured(),
-        )));
+        let mut report = report_from_reader(&reader, anchors.is_configured());
+        check_time_stamp_against_tsa_anchors(&mut report, anchors, || Some(manifest.to_vec()));
+        return Ok(signature_checked(report));
     };
     let reader = match crate::format::sniff(asset) {
         Ok(container) => {
@@ -312,10 +435,9 @@ fn read_detached(
         Err(e) => return Err(e),
     }
     .map_err(|e| map_read_error(asset, e, "validating the stored manifest for"))?;
-    Ok(signature_checked(report_from_reader(
-        &reader,
-        anchors.is_configured(),
-    )))
+    let mut report = report_from_reader(&reader, anchors.is_configured());
+    check_time_stamp_against_tsa_anchors(&mut report, anchors, || Some(manifest.to_vec()));
+    Ok(signature_checked(report))
 }
 
 /// The report, and whether its signature holds apart from the content hash.
@@ -339,13 +461,9 @@ fn report_from_reader(reader: &c2pa::Reader, trust_configured: bool) -> Manifest
         c2pa::ValidationState::Invalid => CredentialState::Invalid,
     };
 
-    let mut time_stamped = false;
+    let (time_stamped, time_stamp_trusted) = time_stamp_codes(reader);
     if let Some(results) = reader.validation_results() {
         if let Some(active) = results.active_manifest() {
-            time_stamped = active
-                .success()
-                .iter()
-                .any(|s| s.code() == "timeStamp.validated" || s.code() == "timeStamp.trusted");
             report
                 .failures
                 .extend(active.failure().iter().map(|s| status(s, None)));
@@ -378,6 +496,7 @@ fn report_from_reader(reader: &c2pa::Reader, trust_configured: bool) -> Manifest
             algorithm: info.alg.map(algorithm_name),
             signing_time: info.time.clone(),
             time_stamped,
+            time_stamp_trusted: (time_stamped && trust_configured).then_some(time_stamp_trusted),
             certificate_serial: info.cert_serial_number.clone(),
         });
         for assertion in manifest.assertions() {

@@ -10,6 +10,7 @@ use crate::error::{ManifestError, Result};
 use crate::format::sniff;
 use crate::identity::Identity;
 use crate::read::{c2pa_context, map_read_error, TrustAnchors};
+use crate::signer::Ed25519Signer;
 use crate::spec::{ManifestSpec, GENERATION_LABEL, SOFT_BINDING_LABEL, TRAINING_MINING_LABEL};
 
 /// What signing did.
@@ -54,10 +55,12 @@ pub fn sign_file(
             .truncate(true)
             .open(&staging)
             .map_err(|e| ManifestError::io("writing", &staging, e))?;
-        let signer = identity.signer();
+        let signer = identity
+            .signer()
+            .with_time_stamp_authority(spec.time_stamp_authority.clone());
         let manifest = builder
             .sign(&signer, container.mime(), &mut source, &mut dest)
-            .map_err(|e| map_read_error(input, e, "signing"))?;
+            .map_err(|e| signing_error(&signer, input, e))?;
         dest.sync_all()
             .map_err(|e| ManifestError::io("writing", &staging, e))?;
         fs::rename(&staging, output).map_err(|e| ManifestError::io("writing", output, e))?;
@@ -96,7 +99,9 @@ pub fn sign_fragmented(
         .unwrap_or_default();
     fs::create_dir_all(output_dir).map_err(|e| ManifestError::io("creating", output_dir, e))?;
     let mut builder = builder_for(spec, false, &init)?;
-    let signer = identity.signer();
+    let signer = identity
+        .signer()
+        .with_time_stamp_authority(spec.time_stamp_authority.clone());
     builder
         .sign_fragmented_files(
             &signer,
@@ -104,7 +109,7 @@ pub fn sign_fragmented(
             PathBuf::from(fragments),
             output_dir.to_path_buf(),
         )
-        .map_err(|e| map_read_error(&init, e, "signing fragments"))?;
+        .map_err(|e| signing_error(&signer, &init, e))?;
     let nested = output_dir.join(&parent_name);
     let mut written = Vec::new();
     if !parent_name.as_os_str().is_empty() && nested.is_dir() {
@@ -119,6 +124,23 @@ pub fn sign_fragmented(
     }
     written.sort();
     Ok(written)
+}
+
+/// A signing failure: the time-stamp authority's, in its words, when it was the one that failed.
+fn signing_error(signer: &Ed25519Signer, input: &Path, error: c2pa::Error) -> ManifestError {
+    match (signer.time_stamp_authority(), signer.time_stamp_failure()) {
+        (Some(url), Some(reason)) => ManifestError::TimeStamp {
+            url: url.to_string(),
+            reason,
+        },
+        (Some(url), None) if matches!(error, c2pa::Error::TimeStampError(_)) => {
+            ManifestError::TimeStamp {
+                url: url.to_string(),
+                reason: error.to_string(),
+            }
+        }
+        _ => map_read_error(input, error, "signing"),
+    }
 }
 
 fn builder_for(spec: &ManifestSpec, edit: bool, output: &Path) -> Result<Builder> {
@@ -148,6 +170,16 @@ fn builder_for(spec: &ManifestSpec, edit: bool, output: &Path) -> Result<Builder
                 "action": "c2pa.created",
                 "digitalSourceType": spec.source_type,
                 "softwareAgent": software_agent,
+            }))
+            .map_err(c2pa_err)?;
+    }
+    if spec.watermarked {
+        // C2PA 2.2: an invisible watermark was inserted; its soft binding follows.
+        builder
+            .add_action(json!({
+                "action": "c2pa.watermarked",
+                "softwareAgent": software_agent,
+                "description": "An invisible watermark carrying the soft binding was put into the latent noise the frames were made from",
             }))
             .map_err(c2pa_err)?;
     }

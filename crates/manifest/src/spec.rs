@@ -97,6 +97,12 @@ pub struct ManifestSpec {
     pub soft_binding: Option<SoftBinding>,
     pub training_mining: Option<MiningPermission>,
     pub generation: Option<GenerationInfo>,
+    /// An RFC 3161 time-stamp authority (`http://…`) to counter-sign the claim signature: the
+    /// signing time is then the TSA's, not the signer's own claim. Signing fails when it fails.
+    pub time_stamp_authority: Option<String>,
+    /// Record a `c2pa.watermarked` action: an invisible watermark was put into the content (a
+    /// soft binding's carrier).
+    pub watermarked: bool,
 }
 
 impl ManifestSpec {
@@ -109,6 +115,8 @@ impl ManifestSpec {
             soft_binding: None,
             training_mining: None,
             generation: None,
+            time_stamp_authority: None,
+            watermarked: false,
         }
     }
 

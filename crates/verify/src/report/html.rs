@@ -99,11 +99,7 @@ fn file_section(h: &mut String, r: &FileReport) {
                 &format!(
                     "{} ({})",
                     s.signing_time.as_deref().unwrap_or("not stated"),
-                    if s.time_stamped {
-                        "time-stamped"
-                    } else {
-                        "no time-stamp"
-                    }
+                    crate::report::time_stamp_words(s)
                 ),
             );
         }

@@ -100,6 +100,19 @@ impl FileReport {
     }
 }
 
+/// How far the signing time can be believed, in words: the signer's own clock, or an RFC 3161
+/// time-stamp from an authority that is or is not trusted.
+pub fn time_stamp_words(signer: &candor_manifest::SignerReport) -> &'static str {
+    match (signer.time_stamped, signer.time_stamp_trusted) {
+        (false, _) => "no time-stamp: the time is the signer's own claim",
+        (true, Some(true)) => "time-stamped by a trusted time-stamp authority",
+        (true, Some(false)) => {
+            "time-stamped, but the time-stamp authority is not trusted (--tsa-trust-list, --trust)"
+        }
+        (true, None) => "time-stamped; authority not checked (no trust anchors given)",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

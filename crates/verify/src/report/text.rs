@@ -28,11 +28,7 @@ pub fn render_text(report: &FileReport, trust_configured: bool) -> String {
     );
     if let Some(s) = &m.signer {
         let time = s.signing_time.as_deref().unwrap_or("unknown time");
-        let stamp = if s.time_stamped {
-            "time-stamped"
-        } else {
-            "no time-stamp: the time is the signer's own claim"
-        };
+        let stamp = super::time_stamp_words(s);
         let _ = writeln!(
             o,
             "  Signer:      {} (issued by {}), {}",
