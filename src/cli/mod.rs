@@ -7,6 +7,7 @@ mod generate;
 mod identity;
 mod keys;
 mod probe;
+mod serve;
 mod sign;
 mod store;
 mod train;
@@ -73,6 +74,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// The manifest store: list, show and export the manifests this installation signed.
     Store(store::StoreArgs),
+    /// Serve verification and the C2PA Soft Binding Resolution API over HTTP, to other organisations.
+    Serve(serve::ServeArgs),
     /// Train (or resume training) the default generation model from procedural data.
     Train(train::TrainArgs),
     /// Measure: statistical checks of the watermark, signing and verification speed.
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> CliResult<Outcome> {
         Command::Verify(args) => verify::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Store(args) => store::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Train(args) => train::run(args),
         Command::Bench(command) => bench::run(command),
     }

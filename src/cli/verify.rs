@@ -91,41 +91,67 @@ pub struct VerifyArgs {
 }
 
 fn watermark_setup(args: &VerifyArgs) -> CliResult<WatermarkSetup> {
-    let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)?;
-    let dirs = if args.watermark_keys.is_empty() {
+    let location = args.store.clone().unwrap_or_default();
+    let store = if location.exists() {
+        Some(Arc::new(ManifestStore::connect(&location)?))
+    } else {
+        None
+    };
+    build_watermark_setup(&SetupParts {
+        model: args.model.as_deref(),
+        keys: &args.watermark_keys,
+        store,
+        inversion_steps: args.inversion_steps,
+        geometry_search: !args.no_geometry_search,
+    })
+}
+
+/// What the watermark half is made of (`verify` and `serve` alike).
+pub(super) struct SetupParts<'a> {
+    /// Model directory (default: the shipped model).
+    pub model: Option<&'a Path>,
+    /// Identity directories whose watermark keys to look for (default: $CANDOR_IDENTITY, else
+    /// keys/dev).
+    pub keys: &'a [PathBuf],
+    /// The local manifest store, first of the sources.
+    pub store: Option<Arc<ManifestStore>>,
+    pub inversion_steps: Option<usize>,
+    pub geometry_search: bool,
+}
+
+/// Loads the model and keys and builds the watermark half, the local store its first source.
+pub(super) fn build_watermark_setup(parts: &SetupParts<'_>) -> CliResult<WatermarkSetup> {
+    let model = DiffusionModel::load(&model_dir(parts.model), &Device::Cpu)?;
+    let dirs = if parts.keys.is_empty() {
         vec![std::env::var_os("CANDOR_IDENTITY")
             .map(PathBuf::from)
             .unwrap_or_else(default_identity_dir)]
     } else {
-        args.watermark_keys.clone()
+        parts.keys.to_vec()
     };
     let keys = dirs
         .iter()
         .map(|d| Identity::load(d).map(|i| WatermarkKey::new(i.watermark_secret())))
         .collect::<Result<Vec<_>, _>>()?;
-    let location = args.store.clone().unwrap_or_default();
-    let store = if location.exists() {
-        Some(ManifestStore::connect(&location)?)
-    } else {
-        None
-    };
     // The store's soft bindings: a mark too faint to decode is compared with each.
-    let candidate_payloads = match &store {
+    let candidate_payloads = match &parts.store {
         Some(store) => store_payloads(store)?,
         None => Vec::new(),
     };
     let defaults = WatermarkOptions::for_model(&model.config);
     let options = WatermarkOptions {
-        inversion_steps: args.inversion_steps.unwrap_or(defaults.inversion_steps),
-        geometry_search: !args.no_geometry_search,
+        inversion_steps: parts.inversion_steps.unwrap_or(defaults.inversion_steps),
+        geometry_search: parts.geometry_search,
         candidate_payloads,
         ..defaults
     };
     Ok(WatermarkSetup {
         model,
         ring: KeyRing::new(keys),
-        sources: store
-            .map(|s| Arc::new(s) as Arc<dyn ManifestSource>)
+        sources: parts
+            .store
+            .clone()
+            .map(|s| s as Arc<dyn ManifestSource>)
             .into_iter()
             .collect(),
         options,

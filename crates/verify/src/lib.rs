@@ -103,12 +103,23 @@ impl Verifier {
         self.verify_fragmented(file, None)
     }
 
+    /// Verifies one file asking only this installation's own sources (no remote resolver): what
+    /// a resolver answers others with, so that resolvers configured with each other never
+    /// forward a query in a circle.
+    pub fn verify_local_only(&self, file: &Path) -> FileReport {
+        self.check(file, None, false)
+    }
+
     /// Verifies a fragmented MP4: `file` is the init segment, `fragments` its media segments.
     pub fn verify_fragmented(&self, file: &Path, fragments: Option<&[PathBuf]>) -> FileReport {
+        self.check(file, fragments, true)
+    }
+
+    fn check(&self, file: &Path, fragments: Option<&[PathBuf]>, remote: bool) -> FileReport {
         let mut report = credentials_half(file, fragments, &self.config.anchors);
         if report.status != Status::Error {
             match &self.config.watermark {
-                Some(setup) => add_watermark(&mut report, setup, &self.config.anchors),
+                Some(setup) => add_watermark(&mut report, setup, &self.config.anchors, remote),
                 None => report.watermark_note = self.config.watermark_note.clone(),
             }
         }
@@ -176,7 +187,12 @@ fn credentials_half(
 }
 
 /// Runs the watermark half, recovers stripped credentials, and decides the verdict.
-fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &TrustAnchors) {
+fn add_watermark(
+    report: &mut FileReport,
+    setup: &WatermarkSetup,
+    anchors: &TrustAnchors,
+    remote: bool,
+) {
     let mut wm = match check_file(&report.file, &setup.model, &setup.ring, &setup.options) {
         Ok(w) => w,
         Err(e) => {
@@ -190,7 +206,13 @@ fn add_watermark(report: &mut FileReport, setup: &WatermarkSetup, anchors: &Trus
     let mut recovered = None;
     let mut recovery = Recovery::NotFound;
     let mut lookups = Vec::new();
-    let sources = &setup.sources;
+    let sources: Vec<Arc<dyn ManifestSource>> = setup
+        .sources
+        .iter()
+        .filter(|s| remote || !s.is_remote())
+        .cloned()
+        .collect();
+    let sources = &sources;
     if wm.present && state == CredentialState::None && !sources.is_empty() {
         if let Some(bytes) = &payload {
             let found = recovery::recover(sources, &wm, bytes, &report.file, anchors, &mut lookups);

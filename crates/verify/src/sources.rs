@@ -42,6 +42,11 @@ pub trait ManifestSource: Send + Sync {
     fn by_content(&self, _file: &Path) -> Option<Result<Vec<ContentMatch>, String>> {
         None
     }
+    /// Another organisation's service (not this installation's own store): left out when a
+    /// check must stay local ([`crate::Verifier::verify_local_only`]).
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
 
 impl ManifestSource for ManifestStore {
