@@ -11,7 +11,7 @@ use candor_store::{ManifestStore, StoreLocation};
 use candor_verify::{Verifier, VerifierConfig};
 use clap::{Args, Subcommand};
 
-use super::verify::{build_watermark_setup, SetupParts};
+use super::verify::{build_watermark_setup, resolver_sources, Secret, SetupParts};
 use super::{existing, print_json, CliResult, Outcome};
 
 #[derive(Debug, Args)]
@@ -67,6 +67,17 @@ pub struct ServeArgs {
     /// Directory uploads are spooled to while checked (default: the system temp directory).
     #[arg(long, value_name = "DIR")]
     spool: Option<PathBuf>,
+    /// Another organisation's resolver to ask when this store has nothing (repeatable), as
+    /// `candor verify --resolver`: for /v1/verify only; resolution queries are answered from this
+    /// installation alone and never forwarded.
+    #[arg(long = "resolver", value_name = "URL")]
+    resolvers: Vec<String>,
+    /// Bearer token for the --resolver services. Default: $CANDOR_RESOLVER_TOKEN.
+    #[arg(long, value_name = "TOKEN")]
+    resolver_token: Option<Secret>,
+    /// Extra CA certificates (PEM) for https:// resolvers.
+    #[arg(long, value_name = "PEM")]
+    resolver_ca: Option<PathBuf>,
     /// Logs as JSON lines (on stderr), for a log pipeline.
     #[arg(long)]
     log_json: bool,
@@ -174,11 +185,17 @@ fn serve(args: ServeArgs, location: &StoreLocation) -> CliResult<Outcome> {
     let anchors = TrustAnchors::from_files(&args.trust)?
         .with_trust_list(&args.trust_list)?
         .with_tsa_trust_list(&args.tsa_trust_list)?;
+    let resolvers = resolver_sources(
+        &args.resolvers,
+        args.resolver_token.as_ref(),
+        args.resolver_ca.as_deref(),
+    )?;
     let store = Arc::new(ManifestStore::connect(location)?);
     let setup = build_watermark_setup(&SetupParts {
         model: args.model.as_deref(),
         keys: &args.identities,
         store: Some(store.clone()),
+        resolvers,
         inversion_steps: None,
         geometry_search: true,
     })?;

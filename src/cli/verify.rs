@@ -9,6 +9,7 @@ use std::sync::Arc;
 use candle_core::Device;
 use candor_diffusion::DiffusionModel;
 use candor_manifest::{CredentialState, Identity, TrustAnchors};
+use candor_resolver::{RemoteResolver, ResolverError, ResolverOptions};
 use candor_store::{ManifestStore, StoreLocation};
 use candor_verify::report::{render_html, render_text};
 use candor_verify::{
@@ -88,9 +89,87 @@ pub struct VerifyArgs {
     /// Files checked at once (default: one per CPU core). Results still come out in input order.
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
+    /// A C2PA Soft Binding Resolution API service (another organisation's manifest store) to ask
+    /// for stripped credentials after the local store (repeatable; asked in the order given). Its
+    /// API base URL: https://resolver.example means https://resolver.example/v1.
+    ///
+    /// What is sent: for a file without credentials whose watermark was found here, the decoded
+    /// payload (a few bytes; POST matches/byBinding), then a request for each manifest it names;
+    /// for a file where no watermark is found under this installation's keys, the WHOLE FILE is
+    /// uploaded (POST matches/byContent) to each resolver that lists
+    /// org.candor.latent-watermark.v1 in its services/supportedAlgorithms, so it can look with
+    /// keys of its own. Whatever comes back is checked here as if it came from the local store:
+    /// the signature (and --trust), the soft binding against the payload, the content
+    /// fingerprint against this video; a resolver is never trusted for a verdict. Matches that
+    /// name another resolver's endpoint, and redirects, are not followed.
+    ///
+    /// Example: --resolver https://resolver.example --resolver http://127.0.0.1:8080
+    #[arg(long = "resolver", value_name = "URL")]
+    resolvers: Vec<String>,
+    /// Bearer token sent to every --resolver (Authorization: Bearer ...; the resolver wants the
+    /// scope fetch:manifests). Default: $CANDOR_RESOLVER_TOKEN, which is better: a command line
+    /// is visible to other users of this machine. Never printed.
+    #[arg(long, value_name = "TOKEN")]
+    resolver_token: Option<Secret>,
+    /// Extra CA certificates (PEM) trusted for https:// resolvers besides the public web roots:
+    /// a resolver behind a reverse proxy with a private CA.
+    #[arg(long, value_name = "PEM")]
+    resolver_ca: Option<PathBuf>,
 }
 
-fn watermark_setup(args: &VerifyArgs) -> CliResult<WatermarkSetup> {
+/// A token on the command line: kept out of `Debug` output.
+#[derive(Clone)]
+pub(super) struct Secret(String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[hidden]")
+    }
+}
+
+/// The --resolver sources, in order: checked (URL, token, CA file) before any work, nothing sent.
+pub(super) fn resolver_sources(
+    urls: &[String],
+    token: Option<&Secret>,
+    ca: Option<&Path>,
+) -> CliResult<Vec<Arc<dyn ManifestSource>>> {
+    let token = token
+        .map(|t| t.0.clone())
+        .or_else(|| std::env::var("CANDOR_RESOLVER_TOKEN").ok())
+        .filter(|t| !t.trim().is_empty());
+    let options = ResolverOptions {
+        token,
+        extra_ca_pem: ca.map(Path::to_path_buf),
+        ..ResolverOptions::default()
+    };
+    urls.iter()
+        .map(|url| {
+            RemoteResolver::new(url, options.clone())
+                .map(|r| Arc::new(r) as Arc<dyn ManifestSource>)
+                .map_err(|e| {
+                    let flag = match e {
+                        ResolverError::Url { .. } => "--resolver",
+                        ResolverError::Ca { .. } => "--resolver-ca",
+                        ResolverError::Token(_) => "--resolver-token (or CANDOR_RESOLVER_TOKEN)",
+                        ResolverError::Tls(_) => "--resolver",
+                    };
+                    CliError::Usage(format!("{flag}: {e}"))
+                })
+        })
+        .collect()
+}
+
+fn watermark_setup(
+    args: &VerifyArgs,
+    resolvers: Vec<Arc<dyn ManifestSource>>,
+) -> CliResult<WatermarkSetup> {
     let location = args.store.clone().unwrap_or_default();
     let store = if location.exists() {
         Some(Arc::new(ManifestStore::connect(&location)?))
@@ -101,6 +180,7 @@ fn watermark_setup(args: &VerifyArgs) -> CliResult<WatermarkSetup> {
         model: args.model.as_deref(),
         keys: &args.watermark_keys,
         store,
+        resolvers,
         inversion_steps: args.inversion_steps,
         geometry_search: !args.no_geometry_search,
     })
@@ -115,6 +195,8 @@ pub(super) struct SetupParts<'a> {
     pub keys: &'a [PathBuf],
     /// The local manifest store, first of the sources.
     pub store: Option<Arc<ManifestStore>>,
+    /// Remote resolvers, asked after the local store, in order.
+    pub resolvers: Vec<Arc<dyn ManifestSource>>,
     pub inversion_steps: Option<usize>,
     pub geometry_search: bool,
 }
@@ -148,11 +230,13 @@ pub(super) fn build_watermark_setup(parts: &SetupParts<'_>) -> CliResult<Waterma
     Ok(WatermarkSetup {
         model,
         ring: KeyRing::new(keys),
+        // The local store first, then the resolvers in the order given.
         sources: parts
             .store
             .clone()
             .map(|s| s as Arc<dyn ManifestSource>)
             .into_iter()
+            .chain(parts.resolvers.iter().cloned())
             .collect(),
         options,
     })
@@ -183,6 +267,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
     existing(&args.trust)?;
+    let resolvers = resolver_sources(
+        &args.resolvers,
+        args.resolver_token.as_ref(),
+        args.resolver_ca.as_deref(),
+    )?;
     if args.recursive {
         let mut files = Vec::new();
         for f in &args.files {
@@ -219,7 +308,7 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
     let (watermark, watermark_note) = if args.no_watermark {
         (None, Some("not checked (--no-watermark)".to_string()))
     } else {
-        match watermark_setup(&args) {
+        match watermark_setup(&args, resolvers) {
             Ok(s) => (Some(s), None),
             Err(e) => (None, Some(format!("not checked: {e}"))),
         }
