@@ -136,9 +136,12 @@ struct ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(ErrorBody {
-            error: self.message,
-        }))
+        let mut response = (
+            self.status,
+            Json(ErrorBody {
+                error: self.message,
+            }),
+        )
             .into_response();
         for (name, value) in self.headers {
             if let Ok(v) = HeaderValue::from_str(&value) {
@@ -151,7 +154,11 @@ impl IntoResponse for ApiError {
 
 /// The caller of a request, when its token is known, unrevoked, allows `scope`, and is within its
 /// rate limit.
-async fn authorize(state: &Shared, headers: &HeaderMap, scope: Scope) -> Result<auth::Caller, ApiError> {
+async fn authorize(
+    state: &Shared,
+    headers: &HeaderMap,
+    scope: Scope,
+) -> Result<auth::Caller, ApiError> {
     let challenge = |error: &str| {
         format!(
             "Bearer realm=\"candor\", scope=\"{}\", error=\"{error}\"",
@@ -163,8 +170,12 @@ async fn authorize(state: &Shared, headers: &HeaderMap, scope: Scope) -> Result<
         .and_then(|v| v.to_str().ok());
     let Some(token) = auth::bearer(given) else {
         state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
-        let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "a bearer token is required (Authorization: Bearer …)");
-        e.headers.push((header::WWW_AUTHENTICATE, challenge("invalid_request")));
+        let mut e = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "a bearer token is required (Authorization: Bearer …)",
+        );
+        e.headers
+            .push((header::WWW_AUTHENTICATE, challenge("invalid_request")));
         return Err(e);
     };
     let hash = auth::token_hash(token);
@@ -176,7 +187,8 @@ async fn authorize(state: &Shared, headers: &HeaderMap, scope: Scope) -> Result<
     let Some(record) = found else {
         state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
         let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "unknown or revoked token");
-        e.headers.push((header::WWW_AUTHENTICATE, challenge("invalid_token")));
+        e.headers
+            .push((header::WWW_AUTHENTICATE, challenge("invalid_token")));
         return Err(e);
     };
     let caller = auth::Caller::from_record(record);
@@ -186,7 +198,8 @@ async fn authorize(state: &Shared, headers: &HeaderMap, scope: Scope) -> Result<
             StatusCode::FORBIDDEN,
             format!("this token lacks the scope {}", scope.as_str()),
         );
-        e.headers.push((header::WWW_AUTHENTICATE, challenge("insufficient_scope")));
+        e.headers
+            .push((header::WWW_AUTHENTICATE, challenge("insufficient_scope")));
         return Err(e);
     }
     if let Err(wait) = state.limiter.take(caller.token_id, caller.rate_per_minute) {
@@ -235,8 +248,16 @@ fn upload_suffix(headers: &HeaderMap, filename: Option<&str>) -> &'static str {
     ".mp4"
 }
 
+/// How much of an over-limit upload is read (and discarded) before the 413 is sent.
+const DRAIN_MAX: u64 = 8 << 20;
+
 /// Streams a request body to a spool file, within the size and time limits.
-async fn spool(state: &Shared, headers: &HeaderMap, body: Body, suffix: &str) -> Result<tempfile::NamedTempFile, ApiError> {
+async fn spool(
+    state: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+    suffix: &str,
+) -> Result<tempfile::NamedTempFile, ApiError> {
     let max = state.config.max_upload_bytes;
     let too_large = || {
         ApiError::new(
@@ -248,7 +269,9 @@ async fn spool(state: &Shared, headers: &HeaderMap, body: Body, suffix: &str) ->
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
+    // Far too large: refused at once. Slightly too large: read to the end (below), so that the
+    // client, still sending, gets the 413 rather than a reset connection.
+    if declared.is_some_and(|n| n > max.saturating_add(DRAIN_MAX)) {
         return Err(too_large());
     }
     let file = tempfile::Builder::new()
@@ -268,6 +291,12 @@ async fn spool(state: &Shared, headers: &HeaderMap, body: Body, suffix: &str) ->
             })?;
             total += chunk.len() as u64;
             if total > max {
+                while total <= max.saturating_add(DRAIN_MAX) {
+                    match stream.next().await {
+                        Some(Ok(more)) => total += more.len() as u64,
+                        _ => break,
+                    }
+                }
                 return Err(too_large());
             }
             out.write_all(&chunk).await.map_err(ApiError::internal)?;
@@ -275,7 +304,10 @@ async fn spool(state: &Shared, headers: &HeaderMap, body: Body, suffix: &str) ->
         out.flush().await.map_err(ApiError::internal)?;
         metrics.upload_bytes.fetch_add(total, Ordering::Relaxed);
         if total == 0 {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "empty upload: send the video as the request body"));
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "empty upload: send the video as the request body",
+            ));
         }
         Ok(())
     };
@@ -300,7 +332,9 @@ async fn with_slot<T: Send + 'static>(
     state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
     let result = async {
         let _permit = state.jobs.acquire().await.map_err(ApiError::internal)?;
-        tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(ApiError::internal)
     }
     .await;
     state.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -327,6 +361,7 @@ struct VerifyQuery {
     request_body(content = Vec<u8>, content_type = "video/*", description = "The video file."),
     responses(
         (status = 200, description = "The file's report (as `candor verify --json`).", body = Object),
+        (status = 422, description = "Not a readable video: the report, with `status` error and the reason.", body = Object),
         (status = 400, description = "Empty or interrupted upload.", body = ErrorBody),
         (status = 401, description = "No, unknown or revoked token.", body = ErrorBody),
         (status = 403, description = "The token lacks the scope `verify`.", body = ErrorBody),
@@ -350,20 +385,33 @@ async fn verify(
         .and_then(|f| f.to_str())
         .unwrap_or("upload")
         .to_string();
-    let file = spool(&state, &headers, body, upload_suffix(&headers, query.filename.as_deref())).await?;
+    let file = spool(
+        &state,
+        &headers,
+        body,
+        upload_suffix(&headers, query.filename.as_deref()),
+    )
+    .await?;
     let verifier = state.verifier.clone();
     let path = file.path().to_path_buf();
     let report = with_slot(&state, move || verifier.verify(&path)).await?;
     state.metrics.verdict(report.status.name());
     let mut text = serde_json::to_string(&report).map_err(ApiError::internal)?;
     // The spool path is this server's business: the report names the upload as the client did.
-    let spooled = serde_json::to_string(&file.path().display().to_string()).map_err(ApiError::internal)?;
+    let spooled =
+        serde_json::to_string(&file.path().display().to_string()).map_err(ApiError::internal)?;
     let named = serde_json::to_string(&name).map_err(ApiError::internal)?;
     text = text.replace(&spooled, &named);
     let bare = file.path().display().to_string();
     text = text.replace(&bare, &name);
     drop(file);
-    Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())
+    // A file that could not be read as a video is the client's input error.
+    let status = if report.status == candor_verify::Status::Error {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, [(header::CONTENT_TYPE, "application/json")], text).into_response())
 }
 
 /// A soft-binding query (C2PA `c2pa.softBindingQuery`).
@@ -414,15 +462,25 @@ struct Matches {
     matches: Vec<Match>,
 }
 
-async fn lookup(state: &Shared, alg: String, value: &str, max: Option<usize>) -> Result<Json<Matches>, ApiError> {
+async fn lookup(
+    state: &Shared,
+    alg: String,
+    value: &str,
+    max: Option<usize>,
+) -> Result<Json<Matches>, ApiError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(value.trim())
         .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value.trim()))
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "value is not base64"))?;
     if alg.is_empty() || alg.len() > 200 || bytes.len() > 1024 {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "alg or value out of range"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "alg or value out of range",
+        ));
     }
-    let limit = max.unwrap_or(state.config.max_results).min(state.config.max_results);
+    let limit = max
+        .unwrap_or(state.config.max_results)
+        .min(state.config.max_results);
     let store = state.store.clone();
     let found = tokio::task::spawn_blocking(move || store.by_binding(&alg, &bytes))
         .await
@@ -548,11 +606,15 @@ async fn by_content(
     let bytes = payload.to_bytes().to_vec();
     let store = state.store.clone();
     let lookup_bytes = bytes.clone();
-    let found = tokio::task::spawn_blocking(move || store.by_binding(SOFT_BINDING_ALG, &lookup_bytes))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    let limit = q.max_results.unwrap_or(state.config.max_results).min(state.config.max_results);
+    let found =
+        tokio::task::spawn_blocking(move || store.by_binding(SOFT_BINDING_ALG, &lookup_bytes))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+    let limit = q
+        .max_results
+        .unwrap_or(state.config.max_results)
+        .min(state.config.max_results);
     let log10_p = wm.detection.log10_p_value();
     let alignment = wm.alignment_pairs();
     Ok(Json(Matches {
@@ -600,7 +662,10 @@ async fn manifest(
         .map_err(ApiError::internal)?;
     match found {
         Some(m) => Ok(([(header::CONTENT_TYPE, "application/c2pa")], m.manifest).into_response()),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no manifest {id}"))),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no manifest {id}"),
+        )),
     }
 }
 
@@ -735,7 +800,11 @@ async fn observe(State(state): State<Shared>, request: Request, next: Next) -> R
 }
 
 /// The application: routes, OpenAPI document, limits, request ids, logs, metrics.
-pub fn app(verifier: Arc<Verifier>, store: Arc<ManifestStore>, config: ServiceConfig) -> axum::Router {
+pub fn app(
+    verifier: Arc<Verifier>,
+    store: Arc<ManifestStore>,
+    config: ServiceConfig,
+) -> axum::Router {
     let state: Shared = Arc::new(AppState {
         verifier,
         store,
@@ -762,25 +831,36 @@ pub fn app(verifier: Arc<Verifier>, store: Arc<ManifestStore>, config: ServiceCo
                 async move { Json(document.as_ref().clone()) }
             }),
         )
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint (see /openapi.json)") })
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no such endpoint (see /openapi.json)",
+            )
+        })
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(64 << 10))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                // The path only: never headers (tokens) nor bodies.
-                tracing::info_span!(
-                    "request",
-                    request_id = %id,
-                    method = %request.method(),
-                    path = %request.uri().path(),
-                    token = tracing::field::Empty,
+            TraceLayer::new_for_http()
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Millis),
                 )
-            }),
+                .make_span_with(|request: &Request| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // The path only: never headers (tokens) nor bodies.
+                    tracing::info_span!(
+                        "request",
+                        request_id = %id,
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        token = tracing::field::Empty,
+                    )
+                }),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -850,13 +930,14 @@ async fn shutdown() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = term.recv() => {}
@@ -886,7 +967,10 @@ mod tests {
             "/healthz",
             "/metrics",
         ] {
-            assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+            assert!(
+                paths.contains_key(p),
+                "{p} missing from the OpenAPI document"
+            );
         }
         assert!(doc["paths"]["/v1/matches/byBinding"]["get"].is_object());
         assert!(doc["paths"]["/v1/matches/byBinding"]["post"].is_object());

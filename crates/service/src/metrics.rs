@@ -90,10 +90,30 @@ impl Metrics {
             }
         }
         let gauges = [
-            ("candor_upload_bytes_total", "counter", "Bytes of uploads received.", &self.upload_bytes),
-            ("candor_rate_limited_total", "counter", "Requests refused by a token's rate limit.", &self.rate_limited),
-            ("candor_auth_failures_total", "counter", "Requests refused for a missing, unknown or under-scoped token.", &self.auth_failures),
-            ("candor_verifications_in_flight", "gauge", "Verifications running or queued now.", &self.in_flight),
+            (
+                "candor_upload_bytes_total",
+                "counter",
+                "Bytes of uploads received.",
+                &self.upload_bytes,
+            ),
+            (
+                "candor_rate_limited_total",
+                "counter",
+                "Requests refused by a token's rate limit.",
+                &self.rate_limited,
+            ),
+            (
+                "candor_auth_failures_total",
+                "counter",
+                "Requests refused for a missing, unknown or under-scoped token.",
+                &self.auth_failures,
+            ),
+            (
+                "candor_verifications_in_flight",
+                "gauge",
+                "Verifications running or queued now.",
+                &self.in_flight,
+            ),
         ];
         for (name, kind, help, value) in gauges {
             let _ = writeln!(
