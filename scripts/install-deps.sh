@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # System packages Candor builds and runs against (Debian 12): FFmpeg's libraries and CLI, clang for
 # the FFmpeg bindings; headless Chromium and a font for the HTML report's rendering test; GNU time
-# for `bench scan`'s peak-memory figures.
+# for `bench scan`'s peak-memory figures; PostgreSQL (the shared manifest store's tests), nginx
+# (the TLS reverse-proxy test), wrk (`bench service`'s load), curl and openssl.
 # Idempotent; uses sudo when not root.
 set -euo pipefail
 packages=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
-  libswresample-dev libavfilter-dev libavdevice-dev ffmpeg chromium fonts-dejavu-core time)
+  libswresample-dev libavfilter-dev libavdevice-dev ffmpeg chromium fonts-dejavu-core time
+  postgresql nginx wrk curl openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

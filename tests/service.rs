@@ -540,6 +540,242 @@ fn two_workers_share_one_postgres_store() {
     }
 }
 
+fn openssl(args: &[&str], dir: &Path) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// nginx terminates TLS in front of the service with deploy/nginx-candor.conf as shipped;
+/// federation works over https with a private CA, request ids pass through, /metrics stays
+/// private.
+#[test]
+fn behind_nginx_with_tls() {
+    if Command::new("nginx").arg("-v").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the nginx test (install-deps installs nginx)"
+        );
+        eprintln!("skipped: nginx is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    // A private CA and a server certificate for 127.0.0.1.
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Test Proxy CA",
+        ],
+        p,
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        p,
+    );
+    std::fs::write(
+        p.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+        p,
+    );
+
+    let store = p.join("store.db");
+    let store = store.to_str().unwrap();
+    std::fs::copy("tests/data/verify/store-clips.db", store).unwrap();
+    let fetch = token(store, "fetch:manifests,verify", 600);
+    let server = Server::start(p, "behind", &["--store", store]);
+    let upstream = server.base.trim_start_matches("http://").to_string();
+    let port = free_port();
+    let site = std::fs::read_to_string("deploy/nginx-candor.conf")
+        .unwrap()
+        .replace("@LISTEN@", &format!("127.0.0.1:{port}"))
+        .replace("@CERT@", p.join("server.pem").to_str().unwrap())
+        .replace("@KEY@", p.join("server.key").to_str().unwrap())
+        .replace("@UPSTREAM@", &upstream);
+    let root = unsafe_is_root();
+    let d = p.to_str().unwrap();
+    let conf = format!(
+        "{user}worker_processes 1;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\nevents {{ worker_connections 64; }}\nhttp {{\n access_log {d}/access.log;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n{site}\n}}\n",
+        user = if root { "user root;\n" } else { "" },
+    );
+    std::fs::write(p.join("nginx.conf"), conf).unwrap();
+    let mut nginx = Command::new("nginx")
+        .args([
+            "-p",
+            d,
+            "-c",
+            p.join("nginx.conf").to_str().unwrap(),
+            "-g",
+            "daemon off;",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nginx starts");
+    struct Kill<'a>(&'a mut Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            // SIGTERM: the master stops its workers too (SIGKILL would orphan them).
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.0.id().to_string()])
+                .status();
+            let _ = self.0.wait();
+        }
+    }
+    let guard = Kill(&mut nginx);
+    let https = format!("https://127.0.0.1:{port}");
+    let curl = |args: &[&str]| {
+        Command::new("curl")
+            .args([
+                "-sS",
+                "--cacert",
+                p.join("ca.pem").to_str().unwrap(),
+                "--retry",
+                "20",
+                "--retry-connrefused",
+                "--retry-delay",
+                "0",
+            ])
+            .args(args)
+            .output()
+            .expect("curl runs")
+    };
+    let health = curl(&["-i", &format!("{https}/healthz")]);
+    let text = String::from_utf8_lossy(&health.stdout).to_string();
+    assert!(
+        text.starts_with("HTTP/2 200") || text.starts_with("HTTP/1.1 200"),
+        "{text}{}",
+        String::from_utf8_lossy(&health.stderr)
+    );
+    // The edge's request id (nginx's $request_id) comes back, and is in the service's log.
+    let edge_id = text
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("x-request-id: ")
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no x-request-id in {text}"));
+    let metrics = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("{https}/metrics"),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&metrics.stdout), "404");
+    // Without the private CA the certificate is refused.
+    let untrusted = Command::new("curl")
+        .args(["-sS", &format!("{https}/healthz")])
+        .output()
+        .unwrap();
+    assert!(!untrusted.status.success());
+
+    // Federation over TLS: a stripped clip of this store, recovered through the proxy.
+    let federated = candor()
+        .args([
+            "verify",
+            "tests/data/verify/stripped.mp4",
+            "--json",
+            "--store",
+            p.join("empty.db").to_str().unwrap(),
+            "--watermark-key",
+            "keys/dev",
+            "--resolver",
+            &https,
+            "--resolver-ca",
+            p.join("ca.pem").to_str().unwrap(),
+        ])
+        .env("CANDOR_RESOLVER_TOKEN", &fetch)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&federated.stdout);
+    let v = &json_lines(&out)[0];
+    assert_eq!(
+        v["watermark"]["recovered"]["accepted"],
+        true,
+        "{out}{}",
+        String::from_utf8_lossy(&federated.stderr)
+    );
+    assert!(v["watermark"]["recovered"]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with(&https));
+    drop(guard);
+    assert!(
+        server.log().contains(&edge_id),
+        "the edge's request id is in the service's log"
+    );
+}
+
+fn unsafe_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
 #[test]
 fn bad_serve_arguments_are_usage_errors() {
     let r = candor_run(&[
