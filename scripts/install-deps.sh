@@ -7,7 +7,7 @@
 set -euo pipefail
 packages=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   libswresample-dev libavfilter-dev libavdevice-dev ffmpeg chromium fonts-dejavu-core time
-  postgresql nginx wrk curl openssl)
+  postgresql nginx wrk curl openssl python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

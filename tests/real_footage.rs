@@ -315,9 +315,12 @@ fn clips_back_to_back_after_a_platform_transcode_are_told_apart_with_their_own_c
         assert_eq!(seg["credentials"]["accepted"], true, "{seg}");
     }
     assert_ne!(
-        found[0]["credentials"]["store_id"],
-        found[1]["credentials"]["store_id"]
+        found[0]["credentials"]["origin"],
+        found[1]["credentials"]["origin"]
     );
+    assert!(found[0]["credentials"]["origin"]
+        .as_str()
+        .is_some_and(|o| o.starts_with("store record ")));
 }
 
 #[test]

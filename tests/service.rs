@@ -274,6 +274,41 @@ fn tokens_scopes_limits_and_hostile_requests() {
     let (s, _, _) = call(a.get(&server.url("/v1/nothing")), None);
     assert_eq!(s, 404);
 
+    // A file built to make container parsers slow (an ftyp and 30 000 empty boxes) is refused
+    // at once, unparsed.
+    let mut boxes = vec![0u8, 0, 0, 16];
+    boxes.extend_from_slice(b"ftypisom\0\0\0\0");
+    for _ in 0..30_000 {
+        boxes.extend_from_slice(&[0, 0, 0, 8]);
+        boxes.extend_from_slice(b"free");
+    }
+    let started = std::time::Instant::now();
+    let (s, body, _) = call(a.post(&verify).set("Authorization", &vauth), Some(&boxes));
+    assert_eq!(s, 422, "{body}");
+    assert!(body.contains("top-level ISO-BMFF boxes"), "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // A request id that could forge a log line is replaced; a plain one is kept.
+    let forged = a
+        .get(&server.url("/healthz"))
+        .set("X-Request-Id", "x method=DELETE path=/admin} fake")
+        .call()
+        .unwrap();
+    let id = forged
+        .header("x-request-id")
+        .unwrap_or_default()
+        .to_string();
+    assert!(!id.contains(' ') && !id.is_empty(), "{id}");
+    let plain = a
+        .get(&server.url("/healthz"))
+        .set("X-Request-Id", "edge-42.a")
+        .call()
+        .unwrap();
+    assert_eq!(plain.header("x-request-id"), Some("edge-42.a"));
+
     // Still up; the metrics counted what happened; the tokens never reached the log.
     let (s, _, _) = call(a.get(&server.url("/healthz")), None);
     assert_eq!(s, 200);

@@ -30,6 +30,8 @@ pub enum BenchCommand {
     /// Attacks without the key: transplant of one clip's mark, averaging forgery and removal with
     /// n clips, swept over strength, with the PSNR and the verdict of each.
     Attacks(AttacksBenchArgs),
+    /// Lookups by soft binding among many stored manifests (p50, p99), SQLite or PostgreSQL.
+    Store(StoreBenchArgs),
 }
 
 pub fn run(command: BenchCommand) -> CliResult<Outcome> {
@@ -53,6 +55,7 @@ pub fn run(command: BenchCommand) -> CliResult<Outcome> {
         BenchCommand::Verify(args) => (eval::verify::run(&args.config()?), args.json),
         BenchCommand::Attacks(args) => (eval::forgery::run(&args.config()?), args.json),
         BenchCommand::Scan(args) => (eval::scan::run(&args.config()?), args.json),
+        BenchCommand::Store(args) => (eval::store::run(&args.config()), args.json),
     };
     let report = report?;
     if json {
@@ -341,5 +344,39 @@ impl AttacksBenchArgs {
             footage: self.footage.clone(),
             detector: self.detector.config()?,
         })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StoreBenchArgs {
+    /// A fresh store to fill (an SQLite path or a postgres:// URL); it is left filled.
+    #[arg(long, value_name = "PATH|URL")]
+    store: candor_store::StoreLocation,
+    /// Records to load (synthetic: 64-byte manifests, bindings from their index).
+    #[arg(long, default_value_t = 10_000_000)]
+    rows: u64,
+    /// Lookups to time (half stored bindings, half absent ones).
+    #[arg(long, default_value_t = 20_000)]
+    lookups: usize,
+    /// Records per load transaction.
+    #[arg(long, default_value_t = 200_000)]
+    batch: u64,
+    /// Time lookups on a store this bench filled before, without loading.
+    #[arg(long)]
+    reuse: bool,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl StoreBenchArgs {
+    fn config(&self) -> eval::store::StoreConfig {
+        eval::store::StoreConfig {
+            location: self.store.clone(),
+            rows: self.rows,
+            lookups: self.lookups.max(2),
+            batch: self.batch.max(1),
+            reuse: self.reuse,
+        }
     }
 }

@@ -139,6 +139,11 @@ fn token(location: &StoreLocation, command: TokenCommand) -> CliResult<Outcome> 
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            if name.chars().any(char::is_control) || name.chars().count() > 100 {
+                return Err(
+                    "--name: at most 100 characters, none of them control characters".into(),
+                );
+            }
             if rate == 0 {
                 return Err("--rate must be at least 1 request a minute".into());
             }
@@ -168,6 +173,10 @@ fn token(location: &StoreLocation, command: TokenCommand) -> CliResult<Outcome> 
             }
         }
         TokenCommand::Revoke { id } => {
+            if store.tokens()?.iter().any(|t| t.id == id && t.revoked) {
+                println!("token {id} was already revoked");
+                return Ok(Outcome::Success);
+            }
             if !store.revoke_token(id)? {
                 return Err(format!("no token {id}").into());
             }

@@ -12,6 +12,7 @@ pub mod generate;
 pub mod manifest;
 pub mod robustness;
 pub mod scan;
+pub mod store;
 pub mod verify;
 pub mod watermark;
 

@@ -13,6 +13,7 @@
 //! ```
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod boxes;
 mod color;
 mod decode;
 mod encode;

@@ -152,6 +152,42 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A query string, rejected as a JSON 400 like every other error.
+struct Q<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S> for Q<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Q(v))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
+    }
+}
+
+/// A path parameter, rejected as a JSON 400.
+struct P<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S>
+    for P<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| P(v))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
+    }
+}
+
 /// The caller of a request, when its token is known, unrevoked, allows `scope`, and is within its
 /// rate limit.
 async fn authorize(
@@ -216,6 +252,20 @@ async fn authorize(
     }
     tracing::Span::current().record("token", caller.token_id);
     Ok(caller)
+}
+
+/// The name a report gives an upload: the last path component of the client's file name, without
+/// control characters, at most 200 characters; "upload" when there is none.
+fn display_name(filename: Option<&str>) -> String {
+    let base = filename
+        .map(|f| f.rsplit(['/', '\\']).next().unwrap_or(""))
+        .unwrap_or("");
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if clean.trim().is_empty() || clean == "." || clean == ".." {
+        "upload".into()
+    } else {
+        clean
+    }
 }
 
 /// File name suffix for an upload, from the client's file name or content type (c2pa reads the
@@ -358,7 +408,7 @@ struct VerifyQuery {
     path = "/v1/verify",
     tag = "verify",
     params(VerifyQuery),
-    request_body(content = Vec<u8>, content_type = "video/*", description = "The video file."),
+    request_body(description = "The video file (any container FFmpeg reads).", content(([u8] = "application/octet-stream"), ([u8] = "video/mp4"))),
     responses(
         (status = 200, description = "The file's report (as `candor verify --json`).", body = Object),
         (status = 422, description = "Not a readable video: the report, with `status` error and the reason.", body = Object),
@@ -373,18 +423,13 @@ struct VerifyQuery {
 )]
 async fn verify(
     State(state): State<Shared>,
-    Query(query): Query<VerifyQuery>,
+    query: Result<Q<VerifyQuery>, ApiError>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers, Scope::Verify).await?;
-    let name = query
-        .filename
-        .as_deref()
-        .and_then(|f| Path::new(f).file_name())
-        .and_then(|f| f.to_str())
-        .unwrap_or("upload")
-        .to_string();
+    let Q(query) = query?;
+    let name = display_name(query.filename.as_deref());
     let file = spool(
         &state,
         &headers,
@@ -396,14 +441,13 @@ async fn verify(
     let path = file.path().to_path_buf();
     let report = with_slot(&state, move || verifier.verify(&path)).await?;
     state.metrics.verdict(report.status.name());
-    let mut text = serde_json::to_string(&report).map_err(ApiError::internal)?;
+    let text = serde_json::to_string(&report).map_err(ApiError::internal)?;
     // The spool path is this server's business: the report names the upload as the client did.
-    let spooled =
-        serde_json::to_string(&file.path().display().to_string()).map_err(ApiError::internal)?;
+    // The path is plain ASCII (no JSON escapes), so it appears verbatim inside the JSON strings;
+    // it is replaced by the name's JSON-escaped text.
     let named = serde_json::to_string(&name).map_err(ApiError::internal)?;
-    text = text.replace(&spooled, &named);
-    let bare = file.path().display().to_string();
-    text = text.replace(&bare, &name);
+    let named = named.trim_matches('"');
+    let text = text.replace(&file.path().display().to_string(), named);
     drop(file);
     // A file that could not be read as a video is the client's input error.
     let status = if report.status == candor_verify::Status::Error {
@@ -416,10 +460,15 @@ async fn verify(
 
 /// A soft-binding query (C2PA `c2pa.softBindingQuery`).
 #[derive(Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct BindingQuery {
     /// Soft-binding algorithm (`org.candor.latent-watermark.v1`).
+    #[schema(min_length = 1, max_length = 200)]
+    #[param(min_length = 1, max_length = 200)]
     alg: String,
-    /// The binding value, base64.
+    /// The binding value, base64 (at most 1 KiB decoded).
+    #[schema(min_length = 1, max_length = 1368, format = Byte)]
+    #[param(min_length = 1, max_length = 1368, format = Byte)]
     value: String,
 }
 
@@ -428,6 +477,7 @@ struct BindingQuery {
 #[serde(rename_all = "camelCase")]
 struct MaxResults {
     /// Most matches to return.
+    #[param(minimum = 0, maximum = 1000)]
     max_results: Option<usize>,
 }
 
@@ -462,6 +512,18 @@ struct Matches {
     matches: Vec<Match>,
 }
 
+/// Most results for a query: `maxResults` (0–1000 as documented), at most the service's own cap.
+fn result_limit(state: &Shared, asked: Option<usize>) -> Result<usize, ApiError> {
+    match asked {
+        Some(n) if n > 1000 => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "maxResults is at most 1000",
+        )),
+        Some(n) => Ok(n.min(state.config.max_results)),
+        None => Ok(state.config.max_results),
+    }
+}
+
 async fn lookup(
     state: &Shared,
     alg: String,
@@ -472,15 +534,13 @@ async fn lookup(
         .decode(value.trim())
         .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value.trim()))
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "value is not base64"))?;
-    if alg.is_empty() || alg.len() > 200 || bytes.len() > 1024 {
+    if alg.is_empty() || alg.len() > 200 || bytes.is_empty() || bytes.len() > 1024 {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "alg or value out of range",
         ));
     }
-    let limit = max
-        .unwrap_or(state.config.max_results)
-        .min(state.config.max_results);
+    let limit = result_limit(state, max)?;
     let store = state.store.clone();
     let found = tokio::task::spawn_blocking(move || store.by_binding(&alg, &bytes))
         .await
@@ -517,10 +577,11 @@ async fn lookup(
 async fn by_binding_get(
     State(state): State<Shared>,
     headers: HeaderMap,
-    Query(q): Query<BindingQuery>,
-    Query(max): Query<MaxResults>,
+    q: Result<Q<BindingQuery>, ApiError>,
+    max: Result<Q<MaxResults>, ApiError>,
 ) -> Result<Json<Matches>, ApiError> {
     authorize(&state, &headers, Scope::FetchManifests).await?;
+    let (Q(q), Q(max)) = (q?, max?);
     lookup(&state, q.alg, &q.value, max.max_results).await
 }
 
@@ -543,10 +604,11 @@ async fn by_binding_get(
 async fn by_binding_post(
     State(state): State<Shared>,
     headers: HeaderMap,
-    Query(max): Query<MaxResults>,
+    max: Result<Q<MaxResults>, ApiError>,
     body: Result<Json<BindingQuery>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Matches>, ApiError> {
     authorize(&state, &headers, Scope::FetchManifests).await?;
+    let Q(max) = max?;
     let Json(q) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     lookup(&state, q.alg, &q.value, max.max_results).await
 }
@@ -555,9 +617,12 @@ async fn by_binding_post(
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 struct ContentQuery {
-    /// Soft-binding algorithm to match with (only `org.candor.latent-watermark.v1`).
+    /// Soft-binding algorithm to match with (only `org.candor.latent-watermark.v1`; empty or
+    /// absent means that one).
+    #[param(pattern = r"^(org\.candor\.latent-watermark\.v1)?$")]
     alg: Option<String>,
     /// Most matches to return.
+    #[param(minimum = 0, maximum = 1000)]
     max_results: Option<usize>,
 }
 
@@ -567,12 +632,13 @@ struct ContentQuery {
     path = "/v1/matches/byContent",
     tag = "resolution",
     params(ContentQuery),
-    request_body(content = Vec<u8>, content_type = "video/*", description = "The asset."),
+    request_body(description = "The asset.", content(([u8] = "application/octet-stream"), ([u8] = "video/mp4"))),
     responses(
         (status = 200, description = "Matching manifests, each with what this server read (`candor`).", body = Matches),
         (status = 400, description = "Unsupported algorithm, or an empty upload.", body = ErrorBody),
         (status = 401, description = "No, unknown or revoked token.", body = ErrorBody),
         (status = 403, description = "The token lacks the scope `fetch:manifests`.", body = ErrorBody),
+        (status = 408, description = "The upload took too long.", body = ErrorBody),
         (status = 413, description = "The upload is larger than the service accepts.", body = ErrorBody),
         (status = 429, description = "Rate limit reached.", body = ErrorBody),
     ),
@@ -580,12 +646,19 @@ struct ContentQuery {
 )]
 async fn by_content(
     State(state): State<Shared>,
-    Query(q): Query<ContentQuery>,
+    q: Result<Q<ContentQuery>, ApiError>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Matches>, ApiError> {
     authorize(&state, &headers, Scope::FetchManifests).await?;
-    if let Some(alg) = q.alg.as_deref().filter(|a| *a != SOFT_BINDING_ALG) {
+    let Q(q) = q?;
+    let limit = result_limit(&state, q.max_results)?;
+    // No alg (or an empty one) means this service's own.
+    if let Some(alg) = q
+        .alg
+        .as_deref()
+        .filter(|a| !a.is_empty() && *a != SOFT_BINDING_ALG)
+    {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("unsupported algorithm {alg} (this service matches {SOFT_BINDING_ALG})"),
@@ -600,7 +673,13 @@ async fn by_content(
     let Some(wm) = report.watermark.as_ref().map(|w| &w.report) else {
         return Ok(Json(Matches { matches: vec![] }));
     };
-    let Some(payload) = wm.detection.payload().filter(|_| wm.present) else {
+    // A mark judged copied (its payload names a clip signed for other content) is a match too:
+    // the asker checks the content itself and sees the manifest is not this video's.
+    let copied = wm
+        .forgery
+        .as_ref()
+        .is_some_and(|f| f.kind == candor_verify::ForgeryKind::Copied);
+    let Some(payload) = wm.detection.payload().filter(|_| wm.present || copied) else {
         return Ok(Json(Matches { matches: vec![] }));
     };
     let bytes = payload.to_bytes().to_vec();
@@ -611,10 +690,6 @@ async fn by_content(
             .await
             .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?;
-    let limit = q
-        .max_results
-        .unwrap_or(state.config.max_results)
-        .min(state.config.max_results);
     let log10_p = wm.detection.log10_p_value();
     let alignment = wm.alignment_pairs();
     Ok(Json(Matches {
@@ -642,18 +717,21 @@ async fn by_content(
     params(("manifestId" = String, Path, description = "The manifest's id (URN), as a match gave it.")),
     responses(
         (status = 200, description = "The manifest store.", content_type = "application/c2pa", body = Vec<u8>),
+        (status = 400, description = "The id is not valid UTF-8 once percent-decoded.", body = ErrorBody),
         (status = 401, description = "No, unknown or revoked token.", body = ErrorBody),
         (status = 403, description = "The token lacks the scope `fetch:manifests`.", body = ErrorBody),
         (status = 404, description = "No manifest with this id.", body = ErrorBody),
+        (status = 429, description = "Rate limit reached.", body = ErrorBody),
     ),
     security(("bearer" = ["fetch:manifests"]))
 )]
 async fn manifest(
     State(state): State<Shared>,
     headers: HeaderMap,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    id: Result<P<String>, ApiError>,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers, Scope::FetchManifests).await?;
+    let P(id) = id?;
     let store = state.store.clone();
     let lookup_id = id.clone();
     let found = tokio::task::spawn_blocking(move || store.by_label(&lookup_id))
@@ -787,7 +865,12 @@ async fn observe(State(state): State<Shared>, request: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
+    // Only the methods this service answers get their own series: anything else is "other", so
+    // a client cannot grow /metrics one made-up method at a time.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "POST" | "HEAD" | "OPTIONS" | "PUT" | "DELETE" | "PATCH") => m.to_string(),
+        _ => "other".to_string(),
+    };
     let start = Instant::now();
     let response = next.run(request).await;
     state.metrics.observe(
@@ -797,6 +880,27 @@ async fn observe(State(state): State<Shared>, request: Request, next: Next) -> R
         start.elapsed().as_secs_f64(),
     );
     response
+}
+
+/// A client's `x-request-id` is kept only when it is a plain token (letters, digits, `-_.:`, at
+/// most 128 characters); otherwise it is dropped and a fresh one is made, so the text log cannot
+/// be forged through it.
+async fn sanitize_request_id(mut request: Request, next: Next) -> Response {
+    let plain = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        !b.is_empty()
+            && b.len() <= 128
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
+    };
+    if request
+        .headers()
+        .get("x-request-id")
+        .is_some_and(|v| !plain(v))
+    {
+        request.headers_mut().remove("x-request-id");
+    }
+    next.run(request).await
 }
 
 /// The application: routes, OpenAPI document, limits, request ids, logs, metrics.
@@ -864,6 +968,7 @@ pub fn app(
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(sanitize_request_id))
         .with_state(state)
 }
 
@@ -978,6 +1083,16 @@ mod tests {
             doc["components"]["securitySchemes"]["bearer"]["scheme"],
             "bearer"
         );
+    }
+
+    #[test]
+    fn display_names_are_clean_base_names() {
+        assert_eq!(display_name(Some("../../etc/passwd")), "passwd");
+        assert_eq!(display_name(Some("a\u{14}b\u{0}.mp4")), "ab.mp4");
+        assert_eq!(display_name(Some("C:\\x\\clip.mov")), "clip.mov");
+        assert_eq!(display_name(Some("..")), "upload");
+        assert_eq!(display_name(None), "upload");
+        assert_eq!(display_name(Some(&"x".repeat(500))).len(), 200);
     }
 
     #[test]

@@ -223,6 +223,9 @@ pub trait Backend: Send {
     fn tokens(&mut self) -> Result<Vec<TokenRecord>>;
     /// Revokes a token; false when there is no such token.
     fn revoke_token(&mut self, id: i64) -> Result<bool>;
+    /// Loads many records in one transaction (labels already stored are skipped); returns how
+    /// many were new. For imports and benchmarks.
+    fn bulk_load(&mut self, records: &mut dyn Iterator<Item = NewRecord>) -> Result<u64>;
 }
 
 /// The store: one backend behind a lock, shareable between threads.
@@ -335,6 +338,11 @@ impl ManifestStore {
     /// Revokes token `id`; false when there is none.
     pub fn revoke_token(&self, id: i64) -> Result<bool> {
         self.with(|b| b.revoke_token(id))
+    }
+
+    /// Loads many records in one transaction; returns how many were new.
+    pub fn bulk_load(&self, records: &mut dyn Iterator<Item = NewRecord>) -> Result<u64> {
+        self.with(|b| b.bulk_load(records))
     }
 }
 

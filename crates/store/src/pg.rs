@@ -123,6 +123,14 @@ fn migrate(client: &mut Client) -> std::result::Result<(), postgres::Error> {
     outcome
 }
 
+/// A value in COPY's text format: backslash, tab, newline and carriage return escaped.
+fn copy_text(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+}
+
 fn manifest_row(row: &Row) -> StoredManifest {
     let binding: Vec<u8> = row.get(3);
     let manifest: Vec<u8> = row.get(4);
@@ -255,6 +263,59 @@ impl Backend for Postgres {
     fn tokens(&mut self) -> Result<Vec<TokenRecord>> {
         let q = format!("SELECT {} FROM tokens ORDER BY id", token_columns());
         self.run(|c| Ok(c.query(&q, &[])?.iter().map(token_row).collect()))
+    }
+
+    fn bulk_load(&mut self, records: &mut dyn Iterator<Item = NewRecord>) -> Result<u64> {
+        use std::io::Write;
+        // COPY into a staging table, then one INSERT … ON CONFLICT DO NOTHING: PostgreSQL's
+        // fast path, and still idempotent by label.
+        let err = |e: postgres::Error| StoreError::Postgres {
+            location: self.location.clone(),
+            reason: describe(&e),
+        };
+        let io = |e: std::io::Error| StoreError::Postgres {
+            location: self.location.clone(),
+            reason: e.to_string(),
+        };
+        let mut tx = self.client.transaction().map_err(err)?;
+        tx.batch_execute(
+            "CREATE TEMP TABLE candor_load (manifest_label TEXT, alg TEXT, binding BYTEA,
+             manifest BYTEA, asset TEXT, metadata JSONB) ON COMMIT DROP",
+        )
+        .map_err(err)?;
+        {
+            let mut w = tx.copy_in("COPY candor_load FROM STDIN").map_err(err)?;
+            let mut line = String::new();
+            for r in records {
+                line.clear();
+                for (i, text) in [&r.manifest_label, &r.alg].iter().enumerate() {
+                    if i > 0 {
+                        line.push('\t');
+                    }
+                    line.push_str(&copy_text(text));
+                }
+                line.push_str("\t\\\\x");
+                line.push_str(&hex::encode(&r.binding));
+                line.push_str("\t\\\\x");
+                line.push_str(&hex::encode(&r.manifest));
+                line.push('\t');
+                line.push_str(&copy_text(&r.asset));
+                line.push('\t');
+                line.push_str(&copy_text(&r.metadata.to_string()));
+                line.push('\n');
+                w.write_all(line.as_bytes()).map_err(io)?;
+            }
+            w.finish().map_err(err)?;
+        }
+        let added = tx
+            .execute(
+                "INSERT INTO manifests (manifest_label, alg, binding, manifest, asset, metadata)
+                 SELECT * FROM candor_load ON CONFLICT (manifest_label) DO NOTHING",
+                &[],
+            )
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(added)
     }
 
     fn revoke_token(&mut self, id: i64) -> Result<bool> {

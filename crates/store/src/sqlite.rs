@@ -243,6 +243,38 @@ impl Backend for Sqlite {
         )
     }
 
+    fn bulk_load(&mut self, records: &mut dyn Iterator<Item = NewRecord>) -> Result<u64> {
+        let location = self.path.display().to_string();
+        let sql = |source| StoreError::Sqlite {
+            location: location.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let mut added = 0u64;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO manifests (manifest_label, alg, binding, manifest, asset, metadata)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (manifest_label) DO NOTHING",
+                )
+                .map_err(sql)?;
+            for r in records {
+                added += stmt
+                    .execute(params![
+                        r.manifest_label,
+                        r.alg,
+                        r.binding,
+                        r.manifest,
+                        r.asset,
+                        r.metadata.to_string()
+                    ])
+                    .map_err(sql)? as u64;
+            }
+        }
+        tx.commit().map_err(sql)?;
+        Ok(added)
+    }
+
     fn revoke_token(&mut self, id: i64) -> Result<bool> {
         let n = self
             .conn

@@ -144,6 +144,30 @@ fn tokens_are_stored_hashed_scoped_and_revocable() -> Result<()> {
 }
 
 #[test]
+fn bulk_loads_are_idempotent_and_escape_text() -> Result<()> {
+    each_backend("bulk", |location| {
+        let store = ManifestStore::connect(location)?;
+        store.record(&record("urn:0", &[0]))?;
+        let mut rows = (0..500u32).map(|i| NewRecord {
+            manifest_label: format!("urn:{i}"),
+            alg: "alg".into(),
+            binding: i.to_be_bytes().to_vec(),
+            manifest: vec![0x5c, 0x09, i as u8],
+            asset: "tab\there\\and a backslash\nnewline".into(),
+            metadata: serde_json::json!({"i": i, "q": "a\tb"}),
+        });
+        assert_eq!(store.bulk_load(&mut rows)?, 499, "{location}");
+        let found = store.by_binding("alg", &7u32.to_be_bytes())?;
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].manifest, vec![0x5c, 0x09, 7]);
+        assert_eq!(found[0].asset, "tab\there\\and a backslash\nnewline");
+        assert_eq!(found[0].metadata["q"], "a\tb");
+        assert_eq!(store.list(1000)?.len(), 500);
+        Ok(())
+    })
+}
+
+#[test]
 fn workers_share_one_postgres_store() -> Result<()> {
     let Some(location) = postgres_location("shared") else {
         return Ok(());

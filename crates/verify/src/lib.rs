@@ -36,7 +36,7 @@ pub use report::{FileReport, Outcome, Policy, WatermarkHalf};
 pub use sources::{ContentMatch, ManifestSource, SourcedManifest};
 pub use verdict::{
     decide, describe_region, describe_segments, describe_temporal, CredentialEvidence, Evidence,
-    Recovery, Status, Verdict, WatermarkEvidence,
+    OtherKeys, Recovery, Status, Verdict, WatermarkEvidence,
 };
 pub use watermark::{
     check_file, check_frames, detect_in_noise, estimate_noise, read_frames, Forgery, ForgeryKind,
@@ -145,6 +145,20 @@ fn credentials_half(
             format!("{}: no such file", file.display()),
         );
     }
+    // A file built to make container parsers slow is refused before any of them sees it.
+    if let Some(n) =
+        candor_media::boxes::top_level_boxes(file, candor_media::boxes::MAX_TOP_LEVEL_BOXES)
+            .filter(|&n| n > candor_media::boxes::MAX_TOP_LEVEL_BOXES)
+    {
+        return FileReport::unreadable(
+            file.to_path_buf(),
+            format!(
+                "{}: more than {} top-level ISO-BMFF boxes ({n} counted so far): not a plausible video, refused unparsed",
+                file.display(),
+                candor_media::boxes::MAX_TOP_LEVEL_BOXES
+            ),
+        );
+    }
     let manifest = match read_manifest(file, fragments, anchors) {
         Ok(m) => m,
         Err(ManifestError::UnsupportedFormat { reason, .. }) => {
@@ -241,9 +255,18 @@ fn add_watermark(
     }
     // No mark under this installation's keys, no credentials: resolvers that hold other keys are
     // asked to look (by content), and what they find is checked here.
+    let mut other_keys = OtherKeys::NotAsked;
     if !wm.present && wm.forgery.is_none() && state == CredentialState::None {
         let native = setup.model.config.size;
-        match recovery::recover_by_content(sources, &report.file, native, anchors, &mut lookups) {
+        let (found, asked) =
+            recovery::recover_by_content(sources, &report.file, native, anchors, &mut lookups);
+        if asked.0 + asked.1 > 0 {
+            other_keys = OtherKeys::Asked {
+                answered: asked.0,
+                failed: asked.1,
+            };
+        }
+        match found {
             recovery::Recovered::Nothing => {}
             recovery::Recovered::Manifest(r) => {
                 recovery = if r.accepted {
@@ -253,12 +276,15 @@ fn add_watermark(
                 };
                 recovered = Some(r);
             }
+            // A copied mark is an accusation only on evidence checked here: a resolver's claim
+            // that it read a payload cannot be checked without its key, so a manifest for other
+            // content is rejected, never attached, and never turned into a verdict of forgery.
             recovery::Recovered::Copied(r) => {
-                recovery = Recovery::Copied;
-                wm.forgery = Some(Forgery {
-                    kind: ForgeryKind::Copied,
-                    evidence: copied_evidence(&r),
-                });
+                lookups.push(format!(
+                    "{}: its match {} REJECTED: signed for other content",
+                    r.source, r.manifest_id
+                ));
+                recovered = Some(r);
             }
         }
     }
@@ -343,6 +369,7 @@ fn add_watermark(
             .as_ref()
             .filter(|r| r.accepted)
             .map(|r| r.source.as_str()),
+        other_keys,
     });
     report.status = verdict.status;
     report.verdict = verdict.sentence;

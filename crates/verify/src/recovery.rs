@@ -153,6 +153,10 @@ pub(crate) fn recover(
         ));
         for sourced in found {
             let Some((m, signature_ok)) = read_sourced(&sourced, file, anchors) else {
+                lookups.push(format!(
+                    "{name}: manifest {} REJECTED: not a readable C2PA manifest",
+                    sourced.manifest_id
+                ));
                 continue;
             };
             let binding_ok = m.soft_binding.as_ref().is_some_and(|b| b.value == payload);
@@ -196,9 +200,10 @@ pub(crate) fn recover_by_content(
     native: usize,
     anchors: &TrustAnchors,
     lookups: &mut Vec<String>,
-) -> Recovered {
+) -> (Recovered, (usize, usize)) {
     let mut observed: Option<Option<ClipFingerprint>> = None;
     let mut outcome = Recovered::Nothing;
+    let (mut answered, mut failed) = (0, 0);
     for source in sources {
         let name = source.name();
         let Some(answer) = source.by_content(file) else {
@@ -208,15 +213,21 @@ pub(crate) fn recover_by_content(
             Ok(m) => m,
             Err(e) => {
                 lookups.push(format!("{name} (by content): not asked successfully ({e})"));
+                failed += 1;
                 continue;
             }
         };
+        answered += 1;
         lookups.push(format!(
             "{name} (by content, its own keys): {} match(es)",
             matches.len()
         ));
         for found in matches {
             let Some((m, signature_ok)) = read_sourced(&found.manifest, file, anchors) else {
+                lookups.push(format!(
+                    "{name}: manifest {} REJECTED: not a readable C2PA manifest",
+                    found.manifest.manifest_id
+                ));
                 continue;
             };
             let binding_ok = m
@@ -256,12 +267,12 @@ pub(crate) fn recover_by_content(
                 },
             );
             if candidate.accepted {
-                return Recovered::Manifest(candidate);
+                return (Recovered::Manifest(candidate), (answered, failed));
             }
             outcome = merge(outcome, candidate, copied);
         }
     }
-    outcome
+    (outcome, (answered, failed))
 }
 
 fn recorded_fingerprint(m: &ManifestReport) -> Option<ClipFingerprint> {
@@ -306,7 +317,8 @@ fn judge(
     (
         RecoveredManifest {
             source: source.to_string(),
-            manifest_id: sourced.manifest_id,
+            // The label of the manifest that was checked, whatever id the source listed it under.
+            manifest_id: m.manifest_label.clone().unwrap_or(sourced.manifest_id),
             store_id: sourced.store_id,
             found_by_resolver: j.found_by_resolver,
             accepted,

@@ -108,6 +108,19 @@ pub struct Evidence<'a> {
     pub recovery: Recovery,
     /// Where accepted credentials came from ("the manifest store", a resolver's URL).
     pub recovered_from: Option<&'a str>,
+    /// Whether marks under other organisations' keys were looked for (resolvers asked by
+    /// content), for a file where none of this installation's keys found one.
+    pub other_keys: OtherKeys,
+}
+
+/// Marks under keys this installation does not hold: who was asked to look for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OtherKeys {
+    /// No resolver to ask (or the question did not arise).
+    #[default]
+    NotAsked,
+    /// Resolvers asked by content: how many answered, how many could not be asked.
+    Asked { answered: usize, failed: usize },
 }
 
 /// A file's verdict.
@@ -166,8 +179,13 @@ pub fn decide(evidence: &Evidence<'_>) -> Verdict {
             evidence.recovered_from.unwrap_or("a resolver")
         ),
         (CredentialState::None, false) => format!(
-            "No provenance found (false-positive rate of this check: {fpr} per {})",
-            if wm.duration_s.is_some() { "file" } else { "clip" }
+            "No provenance found (false-positive rate of this check: {fpr} per {}){}",
+            if wm.duration_s.is_some() { "file" } else { "clip" },
+            match evidence.other_keys {
+                OtherKeys::NotAsked => ". Not checked: marks under other organisations' keys (no --resolver to ask)".to_string(),
+                OtherKeys::Asked { answered, failed: 0 } => format!(". {answered} resolver(s) asked by content found no mark under their keys"),
+                OtherKeys::Asked { answered, failed } => format!(". Not fully checked: {failed} of {} resolver(s) could not be asked (see watermark.lookups)", answered + failed),
+            }
         ),
     };
     if wm.present {
@@ -352,6 +370,7 @@ mod tests {
                         watermark: None,
                         recovery,
                         recovered_from: None,
+                        other_keys: OtherKeys::NotAsked,
                     });
                     assert_eq!(v.status, Status::of_credentials(state));
                     assert_eq!(v.sentence, "the manifest's own words");
@@ -383,6 +402,7 @@ mod tests {
                                 }),
                                 recovery,
                                 recovered_from: None,
+                                other_keys: OtherKeys::NotAsked,
                             });
                             cases += 1;
                             let mismatch = binding.is_some() && payload == Some(other);
@@ -450,7 +470,7 @@ mod tests {
             ),
             (C::None, false, ..) => (
                 Status::NoCredentials,
-                "No provenance found (false-positive rate of this check: 1e-9 per clip)",
+                "No provenance found (false-positive rate of this check: 1e-9 per clip). Not checked: marks under other organisations' keys (no --resolver to ask)",
             ),
         }
     }
@@ -480,6 +500,7 @@ mod tests {
             }),
             recovery: Recovery::NotFound,
             recovered_from: None,
+            other_keys: OtherKeys::NotAsked,
         });
         assert!(
             v.sentence.starts_with(
@@ -515,6 +536,7 @@ mod tests {
             }),
             recovery: Recovery::Accepted,
             recovered_from: None,
+            other_keys: OtherKeys::NotAsked,
         });
         assert_eq!(spliced.status, Status::NoCredentials);
         assert_eq!(
@@ -546,6 +568,7 @@ mod tests {
             }),
             recovery: Recovery::NotFound,
             recovered_from: None,
+            other_keys: OtherKeys::NotAsked,
         });
         assert!(cut
             .sentence
@@ -568,11 +591,47 @@ mod tests {
             }),
             recovery: Recovery::NotFound,
             recovered_from: None,
+            other_keys: OtherKeys::NotAsked,
         });
         assert_eq!(
             none.sentence,
-            "No provenance found (false-positive rate of this check: 1e-9 per file)"
+            "No provenance found (false-positive rate of this check: 1e-9 per file). Not checked: marks under other organisations' keys (no --resolver to ask)"
         );
+        // Resolvers asked: what they answered is said, and a failed one is not hidden.
+        for (other_keys, tail) in [
+            (
+                OtherKeys::Asked { answered: 2, failed: 0 },
+                ". 2 resolver(s) asked by content found no mark under their keys",
+            ),
+            (
+                OtherKeys::Asked { answered: 1, failed: 1 },
+                ". Not fully checked: 1 of 2 resolver(s) could not be asked (see watermark.lookups)",
+            ),
+        ] {
+            let v = decide(&Evidence {
+                other_keys,
+                ..Evidence {
+                    credentials,
+                    watermark: Some(WatermarkEvidence {
+                        present: false,
+                        payload: None,
+                        false_positive_rate: 1e-9,
+                        temporal: &[],
+                        spatial: None,
+                        forgery: None,
+                        segments: &[],
+                        duration_s: None,
+                        transforms: &[],
+                        damaged: None,
+                        edits: &[],
+                    }),
+                    recovery: Recovery::NotFound,
+                    recovered_from: None,
+                    other_keys: OtherKeys::NotAsked,
+                }
+            });
+            assert!(v.sentence.ends_with(tail), "{}", v.sentence);
+        }
     }
 
     #[test]
