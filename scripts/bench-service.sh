@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 done
 command -v wrk >/dev/null || { echo "wrk is not installed (scripts/install-deps.sh)" >&2; exit 2; }
 cargo build -q   # the dev profile (deps at opt-level 2), as the tests run it
-bin=target/debug/candor
+bin="${CARGO_TARGET_DIR:-target}/debug/candor"
 work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 clip=tests/data/verify/stripped.mp4
 

@@ -11,7 +11,7 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "schemathesis==4.32.5"
 fi
-bin=target/debug/candor
+bin="${CARGO_TARGET_DIR:-target}/debug/candor"
 [ -x "$bin" ] || cargo build -q
 work=$(mktemp -d)
 cp tests/data/verify/store-clips.db "$work/store.db"
