@@ -115,6 +115,9 @@ pub enum ResolverError {
     Tls(String),
 }
 
+/// Longest all of one query's manifest fetches may take together.
+const FETCH_DEADLINE: Duration = Duration::from_secs(45);
+
 /// A Soft Binding Resolution API service, asked over HTTP(S).
 pub struct RemoteResolver {
     /// The API base, normalised (`…/v1` for a bare origin), without credentials or a trailing `/`.
@@ -216,8 +219,15 @@ impl RemoteResolver {
         let mut fetched = Vec::new();
         let mut seen: Vec<String> = Vec::new();
         let mut left_out = 0;
+        let mut late = 0;
+        let deadline = std::time::Instant::now() + FETCH_DEADLINE;
         for m in matches {
             if seen.contains(&m.manifest_id) {
+                continue;
+            }
+            // A slow resolver listing many manifests must not hold a verification for minutes.
+            if std::time::Instant::now() >= deadline {
+                late += 1;
                 continue;
             }
             if seen.len() >= MAX_FETCHED {
@@ -243,6 +253,12 @@ impl RemoteResolver {
         if left_out > 0 {
             notes.push(format!(
                 "{left_out} more match(es) not fetched (at most {MAX_FETCHED} per query)"
+            ));
+        }
+        if late > 0 {
+            notes.push(format!(
+                "{late} match(es) not fetched: the resolver took longer than {} s in all",
+                FETCH_DEADLINE.as_secs()
             ));
         }
         fetched
