@@ -1,6 +1,8 @@
 //! PostgreSQL backend: one store shared by several `serve` workers and `generate` machines.
 
-use postgres::{Client, NoTls, Row};
+use std::collections::HashMap;
+
+use postgres::{Client, NoTls, Row, Statement};
 
 use crate::{
     join_scopes, split_scopes, Backend, NewRecord, NewToken, Result, StoreError, StoreLocation,
@@ -38,6 +40,9 @@ pub(crate) struct Postgres {
     url: String,
     location: String,
     client: Client,
+    /// Prepared statements of the hot lookups, by query text (one round trip per lookup instead
+    /// of two); cleared when the connection is replaced.
+    prepared: HashMap<String, Statement>,
 }
 
 fn columns() -> String {
@@ -61,6 +66,7 @@ impl Postgres {
             url: url.to_string(),
             location,
             client,
+            prepared: HashMap::new(),
         })
     }
 
@@ -81,10 +87,56 @@ impl Postgres {
             Ok(v) => Ok(v),
             Err(_) if self.client.is_closed() => {
                 self.client = Client::connect(&self.url, NoTls).map_err(|e| self.err(e))?;
+                self.prepared.clear();
                 f(&mut self.client).map_err(|e| self.err(e))
             }
             Err(e) => Err(self.err(e)),
         }
+    }
+}
+
+impl Postgres {
+    /// Runs a prepared (cached) query returning rows; reconnects once like [`Postgres::run`].
+    fn query_prepared(
+        &mut self,
+        query: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Row>> {
+        let mut last = None;
+        for attempt in 0..2 {
+            let statement = match self.prepared.get(query) {
+                Some(st) => st.clone(),
+                None => match self.client.prepare(query) {
+                    Ok(st) => {
+                        self.prepared.insert(query.to_string(), st.clone());
+                        st
+                    }
+                    Err(e) => {
+                        last = Some(self.reconnect_or(e, attempt)?);
+                        continue;
+                    }
+                },
+            };
+            match self.client.query(&statement, params) {
+                Ok(rows) => return Ok(rows),
+                Err(e) => last = Some(self.reconnect_or(e, attempt)?),
+            }
+        }
+        Err(last.unwrap_or_else(|| StoreError::Postgres {
+            location: self.location.clone(),
+            reason: "query failed".into(),
+        }))
+    }
+
+    /// After a failed query: when the connection was lost (first attempt), reconnects and returns
+    /// the error (to retry); otherwise fails with it.
+    fn reconnect_or(&mut self, e: postgres::Error, attempt: usize) -> Result<StoreError> {
+        if attempt == 0 && self.client.is_closed() {
+            self.client = Client::connect(&self.url, NoTls).map_err(|e| self.err(e))?;
+            self.prepared.clear();
+            return Ok(self.err(e));
+        }
+        Err(self.err(e))
     }
 }
 
@@ -193,12 +245,11 @@ impl Backend for Postgres {
             "SELECT {} FROM manifests WHERE alg = $1 AND binding = $2 ORDER BY id DESC",
             columns()
         );
-        self.run(|c| {
-            Ok(c.query(&q, &[&alg, &value])?
-                .iter()
-                .map(manifest_row)
-                .collect())
-        })
+        Ok(self
+            .query_prepared(&q, &[&alg, &value])?
+            .iter()
+            .map(manifest_row)
+            .collect())
     }
 
     fn bindings(&mut self, alg: &str) -> Result<Vec<Vec<u8>>> {
@@ -253,11 +304,10 @@ impl Backend for Postgres {
             "SELECT {} FROM tokens WHERE hash = $1 AND NOT revoked",
             token_columns()
         );
-        self.run(|c| {
-            Ok(c.query_opt(&q, &[&hash.as_slice()])?
-                .as_ref()
-                .map(token_row))
-        })
+        Ok(self
+            .query_prepared(&q, &[&hash.as_slice()])?
+            .first()
+            .map(token_row))
     }
 
     fn tokens(&mut self) -> Result<Vec<TokenRecord>> {
