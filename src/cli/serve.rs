@@ -5,14 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use candor_manifest::TrustAnchors;
 use candor_service::{create_token, Scope, ServiceConfig};
 use candor_store::{ManifestStore, StoreLocation};
 use candor_verify::{Verifier, VerifierConfig};
 use clap::{Args, Subcommand};
 
-use super::verify::{build_watermark_setup, resolver_sources, Secret, SetupParts};
-use super::{existing, print_json, CliResult, Outcome};
+use super::verify::{build_watermark_setup, resolver_sources, Secret, SetupParts, TrustArgs};
+use super::{print_json, CliResult, Outcome};
 
 #[derive(Debug, Args)]
 #[command(
@@ -43,15 +42,8 @@ pub struct ServeArgs {
     /// $CANDOR_IDENTITY, else the public test identity keys/dev.
     #[arg(long = "identity", value_name = "DIR")]
     identities: Vec<PathBuf>,
-    /// PEM file of root certificates to trust (repeatable). Nothing is trusted by default.
-    #[arg(long = "trust", value_name = "PEM")]
-    trust: Vec<PathBuf>,
-    /// A trust list of claim-signer CAs, e.g. the C2PA trust list (repeatable).
-    #[arg(long = "trust-list", value_name = "PEM")]
-    trust_list: Vec<PathBuf>,
-    /// A trust list of time-stamp authorities (repeatable).
-    #[arg(long = "tsa-trust-list", value_name = "PEM")]
-    tsa_trust_list: Vec<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Model whose DDIM inversion estimates the initial noise (default: the shipped model).
     #[arg(long)]
     model: Option<PathBuf>,
@@ -187,13 +179,10 @@ fn token(location: &StoreLocation, command: TokenCommand) -> CliResult<Outcome> 
 }
 
 fn serve(args: ServeArgs, location: &StoreLocation) -> CliResult<Outcome> {
-    existing(&args.trust)?;
     if args.max_upload_mib == 0 || args.upload_timeout == 0 {
         return Err("--max-upload-mib and --upload-timeout must be positive".into());
     }
-    let anchors = TrustAnchors::from_files(&args.trust)?
-        .with_trust_list(&args.trust_list)?
-        .with_tsa_trust_list(&args.tsa_trust_list)?;
+    let anchors = args.trust.anchors()?;
     let resolvers = resolver_sources(
         &args.resolvers,
         args.resolver_token.as_ref(),

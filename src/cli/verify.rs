@@ -37,18 +37,8 @@ pub struct VerifyArgs {
     /// Check every video file under the directories given.
     #[arg(short, long)]
     recursive: bool,
-    /// PEM file of root certificates to trust (repeatable). Nothing is trusted by default.
-    #[arg(long = "trust", value_name = "PEM")]
-    trust: Vec<PathBuf>,
-    /// A C2PA trust list (PEM bundle of claim-signing CAs, e.g. C2PA-TRUST-LIST.pem from
-    /// c2pa-org/conformance-public; repeatable): signers chaining to one are Trusted. Example:
-    /// --trust-list C2PA-TRUST-LIST.pem --tsa-trust-list C2PA-TSA-TRUST-LIST.pem
-    #[arg(long = "trust-list", value_name = "PEM")]
-    trust_list: Vec<PathBuf>,
-    /// A time-stamp authority trust list (PEM bundle, e.g. C2PA-TSA-TRUST-LIST.pem; repeatable):
-    /// RFC 3161 time-stamps from a TSA chaining to one are trusted. It never trusts a claim signer.
-    #[arg(long = "tsa-trust-list", value_name = "PEM")]
-    tsa_trust_list: Vec<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Fragmented MP4 / DASH: glob of the fragments that go with the (single) init segment given.
     #[arg(long, value_name = "GLOB")]
     fragments: Option<String>,
@@ -115,6 +105,33 @@ pub struct VerifyArgs {
     /// a resolver behind a reverse proxy with a private CA.
     #[arg(long, value_name = "PEM")]
     resolver_ca: Option<PathBuf>,
+}
+
+/// Whom to trust: `verify` and `serve` alike. Nothing is trusted without one of these.
+#[derive(Debug, Args)]
+pub(super) struct TrustArgs {
+    /// PEM file of root certificates to trust (repeatable). Nothing is trusted by default.
+    #[arg(long = "trust", value_name = "PEM")]
+    trust: Vec<PathBuf>,
+    /// A C2PA trust list (PEM bundle of claim-signing CAs, e.g. C2PA-TRUST-LIST.pem from
+    /// c2pa-org/conformance-public; repeatable): signers chaining to one are Trusted. Example:
+    /// --trust-list C2PA-TRUST-LIST.pem --tsa-trust-list C2PA-TSA-TRUST-LIST.pem
+    #[arg(long = "trust-list", value_name = "PEM")]
+    trust_list: Vec<PathBuf>,
+    /// A time-stamp authority trust list (PEM bundle, e.g. C2PA-TSA-TRUST-LIST.pem; repeatable):
+    /// RFC 3161 time-stamps from a TSA chaining to one are trusted. It never trusts a claim signer.
+    #[arg(long = "tsa-trust-list", value_name = "PEM")]
+    tsa_trust_list: Vec<PathBuf>,
+}
+
+impl TrustArgs {
+    /// The anchors these files give (each file checked to exist and to hold certificates).
+    pub(super) fn anchors(&self) -> CliResult<TrustAnchors> {
+        existing(&self.trust)?;
+        Ok(TrustAnchors::from_files(&self.trust)?
+            .with_trust_list(&self.trust_list)?
+            .with_tsa_trust_list(&self.tsa_trust_list)?)
+    }
 }
 
 /// A token on the command line: kept out of `Debug` output.
@@ -266,7 +283,6 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
-    existing(&args.trust)?;
     let resolvers = resolver_sources(
         &args.resolvers,
         args.resolver_token.as_ref(),
@@ -292,9 +308,7 @@ pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
         )
         .into());
     }
-    let anchors = TrustAnchors::from_files(&args.trust)?
-        .with_trust_list(&args.trust_list)?
-        .with_tsa_trust_list(&args.tsa_trust_list)?;
+    let anchors = args.trust.anchors()?;
     let fragments = match &args.fragments {
         Some(pattern) => {
             if args.files.len() != 1 {
