@@ -10,7 +10,7 @@ use candor_store::{ManifestStore, StoreLocation};
 use candor_verify::{Verifier, VerifierConfig};
 use clap::{Args, Subcommand};
 
-use super::verify::{build_watermark_setup, resolver_sources, Secret, SetupParts, TrustArgs};
+use super::verify::{build_watermark_setup, ResolverArgs, SetupParts, TrustArgs};
 use super::{print_json, CliResult, Outcome};
 
 #[derive(Debug, Args)]
@@ -59,17 +59,11 @@ pub struct ServeArgs {
     /// Directory uploads are spooled to while checked (default: the system temp directory).
     #[arg(long, value_name = "DIR")]
     spool: Option<PathBuf>,
-    /// Another organisation's resolver to ask when this store has nothing (repeatable), as
-    /// `candor verify --resolver`: for /v1/verify only; resolution queries are answered from this
-    /// installation alone and never forwarded.
-    #[arg(long = "resolver", value_name = "URL")]
-    resolvers: Vec<String>,
-    /// Bearer token for the --resolver services. Default: $CANDOR_RESOLVER_TOKEN.
-    #[arg(long, value_name = "TOKEN")]
-    resolver_token: Option<Secret>,
-    /// Extra CA certificates (PEM) for https:// resolvers.
-    #[arg(long, value_name = "PEM")]
-    resolver_ca: Option<PathBuf>,
+    /// Other organisations' resolvers, asked for /v1/verify only (as `candor verify
+    /// --resolver`); resolution queries are answered from this installation alone, never
+    /// forwarded.
+    #[command(flatten)]
+    resolvers: ResolverArgs,
     /// Logs as JSON lines (on stderr), for a log pipeline.
     #[arg(long)]
     log_json: bool,
@@ -183,11 +177,7 @@ fn serve(args: ServeArgs, location: &StoreLocation) -> CliResult<Outcome> {
         return Err("--max-upload-mib and --upload-timeout must be positive".into());
     }
     let anchors = args.trust.anchors()?;
-    let resolvers = resolver_sources(
-        &args.resolvers,
-        args.resolver_token.as_ref(),
-        args.resolver_ca.as_deref(),
-    )?;
+    let resolvers = args.resolvers.sources()?;
     let store = Arc::new(ManifestStore::connect(location)?);
     let setup = build_watermark_setup(&SetupParts {
         model: args.model.as_deref(),

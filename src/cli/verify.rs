@@ -79,6 +79,13 @@ pub struct VerifyArgs {
     /// Files checked at once (default: one per CPU core). Results still come out in input order.
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
+    #[command(flatten)]
+    resolvers: ResolverArgs,
+}
+
+/// Other organisations' resolvers to ask: `verify` and `serve` alike.
+#[derive(Debug, Args)]
+pub(super) struct ResolverArgs {
     /// A C2PA Soft Binding Resolution API service (another organisation's manifest store) to ask
     /// for stripped credentials after the local store (repeatable; asked in the order given). Its
     /// API base URL: https://resolver.example means https://resolver.example/v1.
@@ -95,7 +102,7 @@ pub struct VerifyArgs {
     ///
     /// Example: --resolver https://resolver.example --resolver http://127.0.0.1:8080
     #[arg(long = "resolver", value_name = "URL")]
-    resolvers: Vec<String>,
+    urls: Vec<String>,
     /// Bearer token sent to every --resolver (Authorization: Bearer ...; the resolver wants the
     /// scope fetch:manifests). Default: $CANDOR_RESOLVER_TOKEN, which is better: a command line
     /// is visible to other users of this machine. Never printed.
@@ -105,6 +112,17 @@ pub struct VerifyArgs {
     /// a resolver behind a reverse proxy with a private CA.
     #[arg(long, value_name = "PEM")]
     resolver_ca: Option<PathBuf>,
+}
+
+impl ResolverArgs {
+    /// The resolvers as sources, in order: checked (URL, token, CA file) before any work.
+    pub(super) fn sources(&self) -> CliResult<Vec<Arc<dyn ManifestSource>>> {
+        resolver_sources(
+            &self.urls,
+            self.resolver_token.as_ref(),
+            self.resolver_ca.as_deref(),
+        )
+    }
 }
 
 /// Whom to trust: `verify` and `serve` alike. Nothing is trusted without one of these.
@@ -136,7 +154,7 @@ impl TrustArgs {
 
 /// A token on the command line: kept out of `Debug` output.
 #[derive(Clone)]
-pub(super) struct Secret(String);
+struct Secret(String);
 
 impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
@@ -152,7 +170,7 @@ impl std::fmt::Debug for Secret {
 }
 
 /// The --resolver sources, in order: checked (URL, token, CA file) before any work, nothing sent.
-pub(super) fn resolver_sources(
+fn resolver_sources(
     urls: &[String],
     token: Option<&Secret>,
     ca: Option<&Path>,
@@ -283,11 +301,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 pub fn run(mut args: VerifyArgs) -> CliResult<Outcome> {
-    let resolvers = resolver_sources(
-        &args.resolvers,
-        args.resolver_token.as_ref(),
-        args.resolver_ca.as_deref(),
-    )?;
+    let resolvers = args.resolvers.sources()?;
     if args.recursive {
         let mut files = Vec::new();
         for f in &args.files {
