@@ -280,9 +280,7 @@ fn transport(t: &ureq::Transport, call: &Call) -> String {
     let what = match t.kind() {
         ureq::ErrorKind::Dns => "could not resolve the host",
         ureq::ErrorKind::ConnectionFailed => "could not connect",
-        ureq::ErrorKind::Io if call.upload.is_some() => {
-            "the connection broke during the upload (the resolver may not take files this large)"
-        }
+        ureq::ErrorKind::Io if call.upload.is_some() => UPLOAD_BROKE,
         ureq::ErrorKind::Io => "the connection broke",
         ureq::ErrorKind::BadStatus | ureq::ErrorKind::BadHeader => "the answer is not valid HTTP",
         _ => "the request failed",
@@ -350,3 +348,7 @@ fn tls_config(extra: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, Resolve
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
+
+/// How a broken upload is worded (the resolver closed the connection while the file was sent).
+pub(crate) const UPLOAD_BROKE: &str =
+    "the connection broke during the upload (the resolver may not take files this large)";

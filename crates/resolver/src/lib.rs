@@ -38,7 +38,7 @@ pub use api::SupportedAlgorithms;
 pub use base::parse_base_url;
 
 use api::Match;
-use http::Client;
+use http::{Client, UPLOAD_BROKE};
 
 /// The algorithm name of Candor's latent watermark, as a soft binding and for `matches/byContent`.
 pub const CONTENT_ALG: &str = candor_watermark::SOFT_BINDING_ALG;
@@ -177,14 +177,22 @@ impl RemoteResolver {
     fn matches_by_content(&self, file: &Path) -> Result<Vec<Match>, String> {
         let mut url = endpoint(&self.base, &["matches", "byContent"]);
         url.query_pairs_mut().append_pair("alg", CONTENT_ALG);
-        let opened = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let len = opened
-            .metadata()
-            .map_err(|e| format!("{}: {e}", file.display()))?
-            .len();
-        // Never more than the length declared, even if the file grows meanwhile.
-        let body = BufReader::with_capacity(1 << 16, opened.take(len));
-        let answer = self.client.post_file(&url, content_type(file), len, body)?;
+        // A kept-alive connection the resolver closed just as the upload began breaks it: the
+        // upload is tried once more, on a fresh connection.
+        let mut attempt = 0;
+        let answer = loop {
+            let opened = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let len = opened
+                .metadata()
+                .map_err(|e| format!("{}: {e}", file.display()))?
+                .len();
+            // Never more than the length declared, even if the file grows meanwhile.
+            let body = BufReader::with_capacity(1 << 16, opened.take(len));
+            match self.client.post_file(&url, content_type(file), len, body) {
+                Err(e) if attempt == 0 && e.contains(UPLOAD_BROKE) => attempt += 1,
+                other => break other?,
+            }
+        };
         api::parse_matches(&answer).map_err(|e| format!("POST {url}: {e}"))
     }
 

@@ -391,6 +391,35 @@ async fn with_slot<T: Send + 'static>(
     result
 }
 
+/// Which sources a check of an upload may ask.
+#[derive(Debug, Clone, Copy)]
+enum Reach {
+    /// The local store, then the configured resolvers (`/v1/verify`).
+    WithResolvers,
+    /// This installation's own keys and store (answers to other resolvers' queries).
+    LocalOnly,
+}
+
+/// Spools an upload and verifies it in one of the verification slots: the report, and the spool
+/// file (deleted when dropped).
+async fn check_upload(
+    state: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+    suffix: &str,
+    reach: Reach,
+) -> Result<(candor_verify::FileReport, tempfile::NamedTempFile), ApiError> {
+    let file = spool(state, headers, body, suffix).await?;
+    let verifier = state.verifier.clone();
+    let path = file.path().to_path_buf();
+    let report = with_slot(state, move || match reach {
+        Reach::WithResolvers => verifier.verify(&path),
+        Reach::LocalOnly => verifier.verify_local_only(&path),
+    })
+    .await?;
+    Ok((report, file))
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct VerifyQuery {
@@ -430,16 +459,8 @@ async fn verify(
     authorize(&state, &headers, Scope::Verify).await?;
     let Q(query) = query?;
     let name = display_name(query.filename.as_deref());
-    let file = spool(
-        &state,
-        &headers,
-        body,
-        upload_suffix(&headers, query.filename.as_deref()),
-    )
-    .await?;
-    let verifier = state.verifier.clone();
-    let path = file.path().to_path_buf();
-    let report = with_slot(&state, move || verifier.verify(&path)).await?;
+    let suffix = upload_suffix(&headers, query.filename.as_deref());
+    let (report, file) = check_upload(&state, &headers, body, suffix, Reach::WithResolvers).await?;
     state.metrics.verdict(report.status.name());
     let text = serde_json::to_string(&report).map_err(ApiError::internal)?;
     // The spool path is this server's business: the report names the upload as the client did.
@@ -664,11 +685,9 @@ async fn by_content(
             format!("unsupported algorithm {alg} (this service matches {SOFT_BINDING_ALG})"),
         ));
     }
-    let file = spool(&state, &headers, body, upload_suffix(&headers, None)).await?;
-    let verifier = state.verifier.clone();
-    let path = file.path().to_path_buf();
     // Only this installation's own keys and store: a by-content query is never forwarded.
-    let report = with_slot(&state, move || verifier.verify_local_only(&path)).await?;
+    let suffix = upload_suffix(&headers, None);
+    let (report, file) = check_upload(&state, &headers, body, suffix, Reach::LocalOnly).await?;
     drop(file);
     let Some(wm) = report.watermark.as_ref().map(|w| &w.report) else {
         return Ok(Json(Matches { matches: vec![] }));
@@ -903,6 +922,19 @@ async fn sanitize_request_id(mut request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// Every route, and the OpenAPI document made from the same handlers' annotations.
+fn routes_and_document() -> (axum::Router<Shared>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(verify))
+        .routes(routes!(by_binding_get, by_binding_post))
+        .routes(routes!(by_content))
+        .routes(routes!(manifest))
+        .routes(routes!(supported_algorithms))
+        .routes(routes!(healthz))
+        .routes(routes!(metrics_text))
+        .split_for_parts()
+}
+
 /// The application: routes, OpenAPI document, limits, request ids, logs, metrics.
 pub fn app(
     verifier: Arc<Verifier>,
@@ -917,15 +949,7 @@ pub fn app(
         jobs: Semaphore::new(config.verify_jobs.max(1)),
         config,
     });
-    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(verify))
-        .routes(routes!(by_binding_get, by_binding_post))
-        .routes(routes!(by_content))
-        .routes(routes!(manifest))
-        .routes(routes!(supported_algorithms))
-        .routes(routes!(healthz))
-        .routes(routes!(metrics_text))
-        .split_for_parts();
+    let (router, api) = routes_and_document();
     let document = Arc::new(api);
     router
         .route(
@@ -974,15 +998,7 @@ pub fn app(
 
 /// The OpenAPI document the service serves.
 pub fn openapi_json() -> String {
-    let (_, api) = OpenApiRouter::<Shared>::with_openapi(ApiDoc::openapi())
-        .routes(routes!(verify))
-        .routes(routes!(by_binding_get, by_binding_post))
-        .routes(routes!(by_content))
-        .routes(routes!(manifest))
-        .routes(routes!(supported_algorithms))
-        .routes(routes!(healthz))
-        .routes(routes!(metrics_text))
-        .split_for_parts();
+    let (_, api) = routes_and_document();
     api.to_pretty_json().unwrap_or_default()
 }
 
