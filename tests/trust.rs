@@ -455,15 +455,45 @@ fn local_tsa(dir: &Path) -> LocalTsa {
 }
 
 /// A loopback HTTP server that answers every request with `answer`.
+/// Reads one HTTP/1.1 request: the head, then `Content-Length` bytes of body.
+fn read_http_request(stream: &mut std::net::TcpStream) {
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if got.len() >= end + 4 + length {
+                return;
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => return,
+        }
+    }
+}
+
 fn fixed_server(answer: &'static [u8]) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
+            // Read the whole request (head and body) before answering:
+            // closing a socket with unread bytes makes the kernel send a
+            // reset, which can reach the client before the answer does.
+            read_http_request(&mut stream);
             let _ = stream.write_all(answer);
+            let _ = stream.flush();
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            let mut rest = [0u8; 1024];
+            while matches!(stream.read(&mut rest), Ok(n) if n > 0) {}
         }
     });
     url
