@@ -3,6 +3,7 @@
 # the FFmpeg bindings; headless Chromium and a font for the HTML report's rendering test; GNU time
 # for `bench scan`'s peak-memory figures; PostgreSQL (the shared manifest store's tests), nginx
 # (the TLS reverse-proxy test), wrk (`bench service`'s load), curl and openssl.
+# Then the prompt reader's text encoder (scripts/install-text-encoder.sh, models/text-encoder/).
 # Idempotent; uses sudo when not root.
 set -euo pipefail
 packages=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
@@ -14,10 +15,11 @@ for p in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "system packages: all present"
-  exit 0
+else
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 fi
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y --no-install-recommends "${missing[@]}"
+"$(dirname "$0")/install-text-encoder.sh"
