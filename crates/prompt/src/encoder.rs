@@ -45,11 +45,10 @@ impl Encoder {
     pub fn open(dir: &Path) -> Result<Self, PromptError> {
         let file = |name: &str| -> PathBuf { dir.join(name) };
         let config_path = file("config.json");
-        let config_text =
-            std::fs::read_to_string(&config_path).map_err(|e| PromptError::Io {
-                path: config_path.clone(),
-                source: e,
-            })?;
+        let config_text = std::fs::read_to_string(&config_path).map_err(|e| PromptError::Io {
+            path: config_path.clone(),
+            source: e,
+        })?;
         let config: Config =
             serde_json::from_str(&config_text).map_err(|e| bad(&config_path, e))?;
 
@@ -127,7 +126,11 @@ impl Encoder {
             let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // [rows, 384]
             let counts = mask.sum(1)?.clamp(1e-9f32, f32::MAX)?; // [rows, 1]
             let mean = summed.broadcast_div(&counts)?;
-            let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+            let norm = mean
+                .sqr()?
+                .sum_keepdim(1)?
+                .sqrt()?
+                .clamp(1e-12f32, f32::MAX)?;
             mean.broadcast_div(&norm)?.to_vec2::<f32>()
         };
         run().map_err(|e| PromptError::Encoder(e.to_string()))

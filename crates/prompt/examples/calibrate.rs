@@ -1,0 +1,87 @@
+//! Accuracy per slot on tests/data/calibration.json, and (with `--grid`) a coordinate search of
+//! the thresholds. `cargo run -p candor-prompt --release --example calibrate [-- --grid] [--mistakes]`
+#[path = "../tests/common/calibration.rs"]
+mod calibration;
+
+use std::path::Path;
+
+use candor_prompt::{PromptReader, Thresholds, World};
+
+fn world() -> World {
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
+    World {
+        colours: v(&[
+            "red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white",
+        ]),
+        shapes: v(&["circle", "square", "triangle", "star", "diamond"]),
+        motions: v(&[
+            "moving left",
+            "moving right",
+            "moving up",
+            "moving down",
+            "moving up left",
+            "moving up right",
+            "moving down left",
+            "moving down right",
+            "bouncing",
+            "growing",
+            "shrinking",
+        ]),
+        backgrounds: v(&["sky", "sunset", "night", "grass", "gray", "sand"]),
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let dir = std::env::var_os("CANDOR_TEXT_ENCODER").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/text-encoder"),
+        Into::into,
+    );
+    let mut reader = PromptReader::open(&dir, world())?;
+    let set = calibration::load();
+    if args.iter().any(|a| a == "--grid") {
+        let mut best = reader.thresholds();
+        let mut best_score = calibration::score(&reader, &set).objective();
+        for _round in 0..2 {
+            for field in 0..6 {
+                for step in 0..=12 {
+                    let mut t = best;
+                    let v = if field == 5 {
+                        0.005 * step as f32
+                    } else {
+                        0.35 + 0.025 * step as f32
+                    };
+                    match field {
+                        0 => t.colour = v,
+                        1 => t.shape = v,
+                        2 => t.motion = v,
+                        3 => t.background = v,
+                        4 => t.undrawable = v,
+                        _ => t.margin = v,
+                    }
+                    reader.set_thresholds(t);
+                    let s = calibration::score(&reader, &set).objective();
+                    if s > best_score + 1e-9 {
+                        best_score = s;
+                        best = t;
+                    }
+                }
+            }
+            println!("after a round: {best:?} objective {best_score:.4}");
+        }
+        reader.set_thresholds(best);
+    }
+    let t: Thresholds = reader.thresholds();
+    let s = calibration::score(&reader, &set);
+    println!("thresholds: {t:?}");
+    print!("{}", s.table());
+    for f in &s.false_refusals {
+        println!("FALSE REFUSAL: {f}");
+    }
+    if args.iter().any(|a| a == "--mistakes") {
+        for m in &s.mistakes {
+            println!("{m}");
+        }
+    }
+    Ok(())
+}

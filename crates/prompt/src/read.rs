@@ -1,0 +1,905 @@
+//! From words to a [`Reading`]: clauses, spans, candidate matches, the best non-overlapping
+//! assignment per clause, clauses merged into objects, refusals.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::encoder::{dot, Encoder};
+use crate::words::{self, Clause, Word};
+use crate::{
+    prototypes, Match, ObjectReading, PromptError, Reading, Refusal, Slot, Thresholds, World,
+};
+
+/// Longest span (in words) matched against prototypes: "sliding toward the left edge".
+pub const MAX_SPAN: usize = 5;
+
+/// Most objects a clip can hold.
+pub const MAX_OBJECTS: usize = 3;
+
+/// What a span can be: one of the four slots, or a kind of thing the generator cannot draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Slot(Slot),
+    Undrawable,
+}
+
+const KINDS: [Kind; 5] = [
+    Kind::Slot(Slot::Colour),
+    Kind::Slot(Slot::Shape),
+    Kind::Slot(Slot::Motion),
+    Kind::Slot(Slot::Background),
+    Kind::Undrawable,
+];
+
+/// The best value of one kind for one span, and the best other value's similarity.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub value: String,
+    pub sim: f32,
+    /// The best value of another family (motions: directed, size, the rest; other slots: any
+    /// other value).
+    pub runner_up: f32,
+    /// The best other value, of any family.
+    pub closest_other: f32,
+}
+
+/// Motions whose direction or polarity is read from words afterwards form a family: the margin
+/// that makes a span a candidate is taken over the other families only.
+pub fn family(value: &str) -> &str {
+    let v = value.to_ascii_lowercase();
+    if v.starts_with("moving ") {
+        "directed"
+    } else if v == "growing" || v == "shrinking" {
+        "size"
+    } else {
+        value
+    }
+}
+
+/// Scores spans of text against the world.
+pub trait Scorer {
+    /// For each text, one entry per kind in [`KINDS`] order (`None`: no value of that kind).
+    fn score(&self, texts: &[String]) -> Result<Vec<[Option<Scored>; 5]>, PromptError>;
+}
+
+/// Exact words only: the keyword reader.
+pub struct KeywordScorer<'a> {
+    pub world: &'a World,
+}
+
+impl Scorer for KeywordScorer<'_> {
+    fn score(&self, texts: &[String]) -> Result<Vec<[Option<Scored>; 5]>, PromptError> {
+        let exact = |values: &[String], t: &str, plural: bool| -> Option<Scored> {
+            values
+                .iter()
+                .find(|v| {
+                    let v = v.to_lowercase();
+                    v == t || (plural && t.strip_suffix('s') == Some(v.as_str()))
+                })
+                .map(|v| Scored {
+                    value: v.clone(),
+                    sim: 1.0,
+                    runner_up: 0.0,
+                    closest_other: 0.0,
+                })
+        };
+        Ok(texts
+            .iter()
+            .map(|t| {
+                [
+                    exact(&self.world.colours, t, false),
+                    exact(&self.world.shapes, t, true),
+                    exact(&self.world.motions, t, false),
+                    exact(&self.world.backgrounds, t, false),
+                    None,
+                ]
+            })
+            .collect())
+    }
+}
+
+/// Prototype embeddings of every value of one kind.
+struct KindPrototypes {
+    values: Vec<(String, Vec<Vec<f32>>)>,
+}
+
+/// MiniLM embeddings against prototype embeddings.
+pub struct SemanticScorer {
+    encoder: Encoder,
+    world: World,
+    /// Use [`crate::lexicon::TABLE`] (off: the encoder alone, for the table's own test).
+    pub use_table: bool,
+    kinds: Vec<KindPrototypes>,
+    cache: Mutex<HashMap<String, Vec<f32>>>,
+}
+
+impl std::fmt::Debug for SemanticScorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SemanticScorer").finish_non_exhaustive()
+    }
+}
+
+const CACHE_LIMIT: usize = 50_000;
+
+impl SemanticScorer {
+    pub fn new(encoder: Encoder, world: &World) -> Result<Self, PromptError> {
+        let mut lists: Vec<Vec<(String, Vec<String>)>> = Vec::new();
+        for kind in KINDS {
+            let list = match kind {
+                Kind::Slot(slot) => world
+                    .values(slot)
+                    .iter()
+                    .map(|v| (v.clone(), prototypes::for_value(slot, &v.to_lowercase())))
+                    .collect(),
+                Kind::Undrawable => prototypes::UNDRAWABLE
+                    .iter()
+                    .map(|(name, protos)| {
+                        (
+                            name.to_string(),
+                            protos.iter().map(|p| p.to_string()).collect(),
+                        )
+                    })
+                    .collect(),
+            };
+            lists.push(list);
+        }
+        let all: Vec<String> = lists
+            .iter()
+            .flat_map(|l| l.iter().flat_map(|(_, p)| p.iter().cloned()))
+            .collect();
+        let mut embedded = encoder.embed(&all)?.into_iter();
+        let mut kinds = Vec::new();
+        for list in lists {
+            let mut values = Vec::new();
+            for (value, protos) in list {
+                let e: Vec<Vec<f32>> = embedded.by_ref().take(protos.len()).collect();
+                values.push((value, e));
+            }
+            kinds.push(KindPrototypes { values });
+        }
+        Ok(Self {
+            encoder,
+            world: world.clone(),
+            use_table: true,
+            kinds,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Embeddings of `texts`, through the cache.
+    pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, PromptError> {
+        let mut cache = self
+            .cache
+            .lock()
+            .map_err(|_| PromptError::Encoder("embedding cache poisoned".into()))?;
+        let mut missing: Vec<String> = texts
+            .iter()
+            .filter(|t| !cache.contains_key(t.as_str()))
+            .cloned()
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if !missing.is_empty() {
+            let e = self.encoder.embed(&missing)?;
+            if cache.len() + missing.len() > CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.extend(missing.into_iter().zip(e));
+        }
+        texts
+            .iter()
+            .map(|t| {
+                cache
+                    .get(t.as_str())
+                    .cloned()
+                    .ok_or_else(|| PromptError::Encoder("embedding missing from cache".into()))
+            })
+            .collect()
+    }
+}
+
+impl SemanticScorer {
+    /// Every value of every kind with its similarity to `text`, best first per kind (diagnostics
+    /// and calibration).
+    pub fn explain(&self, text: &str) -> Result<Vec<Vec<(String, f32)>>, PromptError> {
+        let e = self.embed(&[text.to_string()])?;
+        let Some(e) = e.first() else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .kinds
+            .iter()
+            .map(|k| {
+                let mut v: Vec<(String, f32)> = k
+                    .values
+                    .iter()
+                    .map(|(v, protos)| {
+                        let s = protos
+                            .iter()
+                            .map(|p| dot(e, p))
+                            .fold(f32::NEG_INFINITY, f32::max);
+                        (v.clone(), s)
+                    })
+                    .collect();
+                v.sort_by(|a, b| b.1.total_cmp(&a.1));
+                v
+            })
+            .collect())
+    }
+}
+
+impl Scorer for SemanticScorer {
+    fn score(&self, texts: &[String]) -> Result<Vec<[Option<Scored>; 5]>, PromptError> {
+        // Shapes and undrawable things are nouns: embedded as "a <span>", like their
+        // prototypes ("girl" is 0.38 from "a girl"'s prototypes, "a girl" is not).
+        let nouns: Vec<String> = texts.iter().map(|t| format!("a {t}")).collect();
+        let mut all = texts.to_vec();
+        all.extend(nouns);
+        let embedded = self.embed(&all)?;
+        let (plain, noun) = embedded.split_at(texts.len());
+        Ok(plain
+            .iter()
+            .zip(noun)
+            .zip(texts)
+            .map(|((e, en), text)| {
+                let mut out: [Option<Scored>; 5] = Default::default();
+                for ((slot, kind), k) in out.iter_mut().zip(&self.kinds).zip(KINDS) {
+                    let e = match k {
+                        Kind::Slot(Slot::Shape) | Kind::Undrawable => en,
+                        _ => e,
+                    };
+                    let mut sims: Vec<(f32, &str)> = kind
+                        .values
+                        .iter()
+                        .map(|(v, protos)| {
+                            let s = protos
+                                .iter()
+                                .map(|p| dot(e, p))
+                                .fold(f32::NEG_INFINITY, f32::max);
+                            (s, v.as_str())
+                        })
+                        .collect();
+                    sims.sort_by(|a, b| b.0.total_cmp(&a.0));
+                    if let Some((sim, value)) = sims.first() {
+                        let closest_other = sims.get(1).map_or(0.0, |s| s.0);
+                        let runner_up = if k == Kind::Slot(Slot::Motion) {
+                            sims.iter()
+                                .find(|s| family(s.1) != family(value))
+                                .map_or(0.0, |s| s.0)
+                        } else {
+                            closest_other
+                        };
+                        *slot = Some(Scored {
+                            value: value.to_string(),
+                            sim: *sim,
+                            runner_up,
+                            closest_other,
+                        });
+                    }
+                }
+                if self.use_table {
+                    // The table says what the word is: the other kinds do not read it.
+                    let hit = KINDS.iter().enumerate().find_map(|(k, kind)| {
+                        let Kind::Slot(sl) = kind else { return None };
+                        crate::lexicon::lookup(*sl, text, self.world.values(*sl))
+                            .map(|v| (k, v.clone()))
+                    });
+                    if let Some((k, value)) = hit {
+                        out = Default::default();
+                        out[k] = Some(Scored {
+                            value,
+                            sim: 1.0,
+                            runner_up: 0.0,
+                            closest_other: 0.0,
+                        });
+                    }
+                }
+                out
+            })
+            .collect())
+    }
+}
+
+/// One accepted candidate: words `start..end` of the prompt read as `value` of `kind`.
+#[derive(Debug, Clone)]
+struct Cand {
+    start: usize,
+    end: usize,
+    kind: Kind,
+    value: String,
+    sim: f32,
+    /// The best other value clears this margin (for a motion, within its family too).
+    clear: bool,
+}
+
+/// What one clause (or a merged group of clauses) was read as.
+#[derive(Debug, Clone, Default)]
+struct ClauseReading {
+    start: usize,
+    end: usize,
+    colour: Option<Cand>,
+    shape: Option<Cand>,
+    motion: Option<Cand>,
+    background: Option<Cand>,
+    undrawable: Option<Cand>,
+}
+
+impl ClauseReading {
+    fn is_object(&self) -> bool {
+        self.colour.is_some() || self.shape.is_some() || self.undrawable.is_some()
+    }
+
+    fn chosen(&self) -> impl Iterator<Item = &Cand> {
+        [
+            &self.colour,
+            &self.shape,
+            &self.motion,
+            &self.background,
+            &self.undrawable,
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+fn threshold(t: &Thresholds, kind: Kind) -> f32 {
+    match kind {
+        Kind::Slot(Slot::Colour) => t.colour,
+        Kind::Slot(Slot::Shape) => t.shape,
+        Kind::Slot(Slot::Motion) => t.motion,
+        Kind::Slot(Slot::Background) => t.background,
+        Kind::Undrawable => t.undrawable,
+    }
+}
+
+fn span_text(words: &[Word], start: usize, end: usize) -> String {
+    words[start..end]
+        .iter()
+        .map(|w| w.lower.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn original_text(words: &[Word], start: usize, end: usize) -> String {
+    words[start..end]
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Spans of `start..end` worth scoring: not starting with a determiner, not ending with a
+/// function word, not made only of function and style words.
+fn spans(words: &[Word], start: usize, end: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for i in start..end {
+        if words::DETERMINERS.contains(&words[i].lower.as_str()) {
+            continue;
+        }
+        for j in (i + 1)..=(i + MAX_SPAN).min(end) {
+            let last = words[j - 1].lower.as_str();
+            if words::is_function(last) {
+                continue;
+            }
+            let content = words[i..j]
+                .iter()
+                .any(|w| !words::is_function(&w.lower) && !words::is_style(&w.lower));
+            if content {
+                out.push((i, j));
+            }
+        }
+    }
+    out
+}
+
+/// Candidates per kind considered by the assignment search.
+const TOP_K: usize = 6;
+
+fn read_clause(
+    scorer: &dyn Scorer,
+    t: &Thresholds,
+    world: &World,
+    words: &[Word],
+    start: usize,
+    end: usize,
+) -> Result<ClauseReading, PromptError> {
+    let spans = spans(words, start, end);
+    let texts: Vec<String> = spans.iter().map(|&(i, j)| span_text(words, i, j)).collect();
+    let scored = scorer.score(&texts)?;
+    let mut per_kind: Vec<Vec<Cand>> = vec![Vec::new(); KINDS.len()];
+    for (&(i, j), row) in spans.iter().zip(&scored) {
+        for (k, (kind, s)) in KINDS.iter().zip(row).enumerate() {
+            let Some(s) = s else { continue };
+            let margin_ok = *kind == Kind::Undrawable || s.sim - s.runner_up >= t.margin;
+            if s.sim >= threshold(t, *kind) && margin_ok {
+                per_kind[k].push(Cand {
+                    start: i,
+                    end: j,
+                    kind: *kind,
+                    value: s.value.clone(),
+                    sim: s.sim,
+                    clear: s.sim - s.closest_other >= t.margin,
+                });
+            }
+        }
+    }
+    // A colour that opens a background ("under a blue sky") describes the background.
+    let background_starts: Vec<usize> = per_kind[3].iter().map(|b| b.start).collect();
+    per_kind[0].retain(|c| {
+        !(background_starts.contains(&c.end) && after_scene_preposition(words, start, c.start))
+    });
+    // An undrawable thing counts only as a head noun: "a man", "his dog", "a red sports car",
+    // not "flying" after "a green box".
+    let shape_words: Vec<bool> = (0..words.len())
+        .map(|w| per_kind[1].iter().any(|c| c.start <= w && w < c.end))
+        .collect();
+    per_kind[4].retain(|c| head_noun(words, start, c, &shape_words));
+    for list in &mut per_kind {
+        // A longer span read as another value of the same slot, nearly as well, is the more
+        // specific reading: "bobbing up and down" (bouncing) over "down".
+        let snapshot = list.clone();
+        list.retain(|c| {
+            !snapshot.iter().any(|d| {
+                d.value != c.value
+                    && d.start <= c.start
+                    && c.end <= d.end
+                    && d.end - d.start > c.end - c.start
+                    && d.sim >= c.sim - CONTAINMENT_SLACK
+            })
+        });
+        list.sort_by(|a, b| b.sim.total_cmp(&a.sim));
+        list.truncate(TOP_K);
+    }
+    let mut best: (f32, Vec<Option<usize>>) = (0.0, vec![None; KINDS.len()]);
+    let mut current = vec![None; KINDS.len()];
+    search(&per_kind, t, 0, 0.0, &mut current, &mut best);
+    let mut reading = ClauseReading {
+        start,
+        end,
+        ..ClauseReading::default()
+    };
+    for (k, choice) in best.1.iter().enumerate() {
+        let Some(c) = choice.and_then(|c| per_kind[k].get(c)).cloned() else {
+            continue;
+        };
+        match c.kind {
+            Kind::Slot(Slot::Colour) => reading.colour = Some(c),
+            Kind::Slot(Slot::Shape) => reading.shape = Some(c),
+            Kind::Slot(Slot::Motion) => reading.motion = Some(c),
+            Kind::Slot(Slot::Background) => reading.background = Some(c),
+            Kind::Undrawable => reading.undrawable = Some(c),
+        }
+    }
+    directions(words, world, &mut reading);
+    // A motion whose family the words did not settle ("drifting": moving right 0.54, moving
+    // down 0.52) is a guess: dropped.
+    if reading.motion.as_ref().is_some_and(|m| !m.clear) {
+        reading.motion = None;
+    }
+    Ok(reading)
+}
+
+/// Comparatives that say which way a size changes: the encoder knows "getting smaller" is about
+/// size but not which way (growing 0.79, shrinking 0.76).
+const BIGGER: &[&str] = &[
+    "bigger", "larger", "greater", "wider", "taller", "huge", "huger",
+];
+const SMALLER: &[&str] = &[
+    "smaller", "tinier", "narrower", "shorter", "littler", "tiny",
+];
+
+fn size_polarity(words: &[Word], world: &World, start: usize, end: usize, m: &mut Cand) {
+    let lower = m.value.to_lowercase();
+    if lower != "growing" && lower != "shrinking" {
+        return;
+    }
+    let mut bigger = false;
+    let mut smaller = false;
+    for w in &words[m.start.max(start)..(m.end + 2).min(end)] {
+        bigger |= BIGGER.contains(&w.lower.as_str());
+        smaller |= SMALLER.contains(&w.lower.as_str());
+    }
+    let want = match (bigger, smaller) {
+        (true, false) => "growing",
+        (false, true) => "shrinking",
+        _ => return,
+    };
+    if let Some(v) = world.motions.iter().find(|v| v.eq_ignore_ascii_case(want)) {
+        if *v != m.value {
+            m.value = v.clone();
+            m.sim = 1.0;
+        }
+        m.clear = true;
+    }
+}
+
+/// How much less similar a containing span may be and still replace a contained one.
+const CONTAINMENT_SLACK: f32 = 0.25;
+
+fn head_noun(words: &[Word], clause_start: usize, c: &Cand, shape_words: &[bool]) -> bool {
+    let mut k = c.start;
+    while k > clause_start {
+        let w = words[k - 1].lower.as_str();
+        if words::DETERMINERS.contains(&w) || words::is_function(w) {
+            break;
+        }
+        if shape_words[k - 1] {
+            return false;
+        }
+        k -= 1;
+    }
+    let last = words[c.end - 1].lower.as_str();
+    if last.len() > 4 && last.ends_with("ing") {
+        return c.start > clause_start
+            && words::DETERMINERS.contains(&words[c.start - 1].lower.as_str());
+    }
+    true
+}
+
+/// Direction words: (word, vertical, horizontal, strong). A weak word ("top", "lower") counts only
+/// next to another direction or a motion the encoder found.
+const DIRECTIONS: &[(&str, i8, i8, bool)] = &[
+    ("left", 0, -1, true),
+    ("leftward", 0, -1, true),
+    ("leftwards", 0, -1, true),
+    ("west", 0, -1, true),
+    ("westward", 0, -1, true),
+    ("westwards", 0, -1, true),
+    ("right", 0, 1, true),
+    ("rightward", 0, 1, true),
+    ("rightwards", 0, 1, true),
+    ("east", 0, 1, true),
+    ("eastward", 0, 1, true),
+    ("eastwards", 0, 1, true),
+    ("up", 1, 0, true),
+    ("upward", 1, 0, true),
+    ("upwards", 1, 0, true),
+    ("north", 1, 0, true),
+    ("northward", 1, 0, true),
+    ("northwards", 1, 0, true),
+    ("skyward", 1, 0, true),
+    ("skywards", 1, 0, true),
+    ("down", -1, 0, true),
+    ("downward", -1, 0, true),
+    ("downwards", -1, 0, true),
+    ("south", -1, 0, true),
+    ("southward", -1, 0, true),
+    ("southwards", -1, 0, true),
+    ("northeast", 1, 1, true),
+    ("northwest", 1, -1, true),
+    ("southeast", -1, 1, true),
+    ("southwest", -1, -1, true),
+    // Verbs whose direction the encoder gets backwards ("descending": moving up 0.70, moving
+    // down 0.67).
+    ("rising", 1, 0, true),
+    ("rises", 1, 0, true),
+    ("ascending", 1, 0, true),
+    ("climbing", 1, 0, true),
+    ("descending", -1, 0, true),
+    ("falling", -1, 0, true),
+    ("falls", -1, 0, true),
+    ("sinking", -1, 0, true),
+    ("sinks", -1, 0, true),
+    ("dropping", -1, 0, true),
+    ("top", 1, 0, false),
+    ("upper", 1, 0, false),
+    ("bottom", -1, 0, false),
+    ("lower", -1, 0, false),
+];
+
+/// The encoder tells a motion from no motion well, but not "to the right" from "down and to
+/// the right" (0.66 against 0.63) nor "eastward" from "north-east": the direction of a directed
+/// motion is read from the clause's direction words (a closed class, [`DIRECTIONS`]). A
+/// non-directed motion the encoder found (bouncing, growing, shrinking) is kept; opposite
+/// directions ("left and right") cancel a directed one, which the generator cannot draw.
+fn directions(words: &[Word], world: &World, r: &mut ClauseReading) {
+    let directed = |v: &str| v.starts_with("moving ");
+    if let Some(m) = &mut r.motion {
+        if !directed(&m.value) {
+            size_polarity(words, world, r.start, r.end, m);
+            return;
+        }
+    }
+    let others: Vec<(usize, usize)> = [&r.colour, &r.shape, &r.background, &r.undrawable]
+        .into_iter()
+        .flatten()
+        .map(|c| (c.start, c.end))
+        .collect();
+    let mut found: Vec<(usize, i8, i8, bool)> = Vec::new();
+    for i in r.start..r.end {
+        if others.iter().any(|&(a, b)| a <= i && i < b) {
+            continue;
+        }
+        if let Some(&(_, v, h, strong)) = DIRECTIONS.iter().find(|d| d.0 == words[i].lower) {
+            found.push((i, v, h, strong));
+        }
+    }
+    if !found.iter().any(|d| d.3) && r.motion.is_none() {
+        return;
+    }
+    if found.is_empty() {
+        return;
+    }
+    let has = |f: &dyn Fn(&(usize, i8, i8, bool)) -> bool| found.iter().any(f);
+    let (up, down) = (has(&|d| d.1 > 0), has(&|d| d.1 < 0));
+    let (left, right) = (has(&|d| d.2 < 0), has(&|d| d.2 > 0));
+    if (up && down) || (left && right) {
+        r.motion = None;
+        return;
+    }
+    let mut name = String::from("moving");
+    for (on, w) in [(up, "up"), (down, "down"), (left, "left"), (right, "right")] {
+        if on {
+            name.push(' ');
+            name.push_str(w);
+        }
+    }
+    let Some(value) = world.motions.iter().find(|m| m.eq_ignore_ascii_case(&name)) else {
+        return;
+    };
+    let first = found.first().map_or(r.start, |d| d.0);
+    let last = found.last().map_or(r.start, |d| d.0 + 1);
+    let (mut start, mut end) = (first, last);
+    if let Some(m) = &r.motion {
+        start = start.min(m.start);
+        end = end.max(m.end);
+    }
+    if others.iter().any(|&(a, b)| a < end && start < b) {
+        (start, end) = (first, last);
+    }
+    let sim = match &r.motion {
+        Some(m) if m.value == *value => m.sim,
+        _ => 1.0,
+    };
+    r.motion = Some(Cand {
+        start,
+        end,
+        kind: Kind::Slot(Slot::Motion),
+        value: value.clone(),
+        sim,
+        clear: true,
+    });
+}
+
+/// Depth-first search for the non-overlapping choice (at most one candidate per kind) with the
+/// largest total similarity above the thresholds; a longer span costs a little, so "red" beats
+/// "red ball" as the colour when both score alike.
+fn search(
+    per_kind: &[Vec<Cand>],
+    t: &Thresholds,
+    k: usize,
+    score: f32,
+    current: &mut Vec<Option<usize>>,
+    best: &mut (f32, Vec<Option<usize>>),
+) {
+    if k == per_kind.len() {
+        if score > best.0 {
+            *best = (score, current.clone());
+        }
+        return;
+    }
+    current[k] = None;
+    search(per_kind, t, k + 1, score, current, best);
+    for (idx, c) in per_kind[k].iter().enumerate() {
+        let overlaps = current.iter().enumerate().take(k).any(|(kk, choice)| {
+            choice
+                .and_then(|ci| per_kind[kk].get(ci))
+                .is_some_and(|o| o.start < c.end && c.start < o.end)
+        });
+        if overlaps {
+            continue;
+        }
+        current[k] = Some(idx);
+        let gain = c.sim - threshold(t, c.kind) + 0.05 - 0.002 * (c.end - c.start) as f32;
+        search(per_kind, t, k + 1, score + gain, current, best);
+        current[k] = None;
+    }
+}
+
+/// Words that introduce a scene: a colour right after one ("under a blue sky") describes the
+/// background, not the object.
+const SCENE_PREPOSITIONS: &[&str] = &[
+    "over", "under", "against", "in", "on", "at", "across", "above", "below", "beneath", "through",
+    "into", "during", "before", "behind",
+];
+
+/// Whether the words before `i` (back to the clause start) are a scene preposition followed by
+/// at most a determiner and one other word: "under a | blue sky", "in a clear | blue sky".
+fn after_scene_preposition(words: &[Word], clause_start: usize, i: usize) -> bool {
+    let mut k = i;
+    let mut skipped_other = false;
+    while k > clause_start {
+        let w = words[k - 1].lower.as_str();
+        if SCENE_PREPOSITIONS.contains(&w) {
+            return true;
+        }
+        if !words::DETERMINERS.contains(&w) {
+            if skipped_other {
+                return false;
+            }
+            skipped_other = true;
+        }
+        k -= 1;
+    }
+    false
+}
+
+fn to_match(words: &[Word], c: &Cand) -> Match {
+    Match {
+        words: original_text(words, c.start, c.end),
+        value: c.value.clone(),
+        similarity: c.sim,
+    }
+}
+
+/// Reads a prompt with `scorer`.
+pub fn read(
+    scorer: &dyn Scorer,
+    t: &Thresholds,
+    world: &World,
+    encoder: &str,
+    prompt: &str,
+) -> Result<Reading, PromptError> {
+    let words = words::words(prompt);
+    let mut reading = Reading {
+        objects: Vec::new(),
+        background: None,
+        not_understood: Vec::new(),
+        ignored: Vec::new(),
+        refusal: None,
+        encoder: encoder.to_string(),
+    };
+    if words.is_empty() {
+        reading.refusal = Some(Refusal {
+            reason: "the prompt is empty".into(),
+            can_draw: world.can_draw(),
+        });
+        return Ok(reading);
+    }
+    let clauses = words::clauses(&words);
+    let mut first: Vec<ClauseReading> = Vec::new();
+    for c in &clauses {
+        first.push(read_clause(scorer, t, world, &words, c.start, c.end)?);
+    }
+    // Group: every object clause starts a group; the others join the one before (or, before the
+    // first object, the first one).
+    let mut groups: Vec<Vec<(&Clause, ClauseReading)>> = Vec::new();
+    let mut leading: Vec<(&Clause, ClauseReading)> = Vec::new();
+    for (c, r) in clauses.iter().zip(first) {
+        if r.is_object() {
+            let mut g = std::mem::take(&mut leading);
+            g.push((c, r));
+            groups.push(g);
+        } else if let Some(g) = groups.last_mut() {
+            g.push((c, r));
+        } else {
+            leading.push((c, r));
+        }
+    }
+    if !leading.is_empty() {
+        match groups.first_mut() {
+            Some(g) => g.extend(leading),
+            None => groups.push(leading),
+        }
+    }
+    let mut merged: Vec<ClauseReading> = Vec::new();
+    for g in groups {
+        if g.len() == 1 {
+            merged.extend(g.into_iter().map(|(_, r)| r));
+        } else {
+            let start = g.first().map_or(0, |(c, _)| c.start);
+            let end = g.last().map_or(0, |(c, _)| c.end);
+            merged.push(read_clause(scorer, t, world, &words, start, end)?);
+        }
+    }
+
+    // Words covered by a chosen span.
+    let mut covered = vec![false; words.len()];
+    for r in &merged {
+        for c in r.chosen() {
+            covered[c.start..c.end].iter_mut().for_each(|x| *x = true);
+        }
+    }
+
+    // The clip's background: the best one read anywhere.
+    let mut backgrounds: Vec<&Cand> = merged
+        .iter()
+        .filter_map(|r| r.background.as_ref())
+        .collect();
+    backgrounds.sort_by(|a, b| b.sim.total_cmp(&a.sim));
+    if let Some(b) = backgrounds.first() {
+        reading.background = Some(to_match(&words, b));
+    }
+    for b in backgrounds.iter().skip(1) {
+        if Some(&b.value) != reading.background.as_ref().map(|m| &m.value) {
+            reading.ignored.push(format!(
+                "{} (a second background)",
+                original_text(&words, b.start, b.end)
+            ));
+        }
+    }
+
+    let mut refusals: Vec<String> = Vec::new();
+    let mut extra_objects: Vec<String> = Vec::new();
+    for r in merged.iter().filter(|r| r.is_object()) {
+        if let Some(u) = &r.undrawable {
+            let mut s = u.start;
+            if s > r.start && words::DETERMINERS.contains(&words[s - 1].lower.as_str()) {
+                s -= 1;
+            }
+            refusals.push(format!(
+                "cannot draw '{}' ({})",
+                original_text(&words, s, u.end),
+                u.value
+            ));
+        }
+        let copies = (r.start..r.end)
+            .filter(|&i| !covered[i])
+            .find_map(|i| words::count_word(&words[i].lower))
+            .unwrap_or(1);
+        let object = ObjectReading {
+            phrase: original_text(&words, r.start, r.end),
+            colour: r.colour.as_ref().map(|c| to_match(&words, c)),
+            shape: r.shape.as_ref().map(|c| to_match(&words, c)),
+            motion: r.motion.as_ref().map(|c| to_match(&words, c)),
+        };
+        if r.undrawable.is_some() && r.colour.is_none() && r.shape.is_none() {
+            continue;
+        }
+        for _ in 0..copies {
+            if reading.objects.len() < MAX_OBJECTS {
+                reading.objects.push(object.clone());
+            } else if !extra_objects.contains(&object.phrase) {
+                extra_objects.push(object.phrase.clone());
+            }
+        }
+    }
+
+    // Words no chosen span covers: style words are ignored, other content is not understood.
+    let mut run: Vec<&str> = Vec::new();
+    let flush = |run: &mut Vec<&str>, out: &mut Vec<String>| {
+        if !run.is_empty() {
+            out.push(run.join(" "));
+            run.clear();
+        }
+    };
+    for (i, w) in words.iter().enumerate() {
+        let l = w.lower.as_str();
+        let structural = words::is_function(l) || words::count_word(l).is_some();
+        if covered[i] || structural || w.break_before {
+            flush(&mut run, &mut reading.not_understood);
+        }
+        if covered[i] || structural {
+            continue;
+        }
+        if words::is_style(l) {
+            flush(&mut run, &mut reading.not_understood);
+            reading.ignored.push(w.text.clone());
+        } else {
+            run.push(w.text.as_str());
+        }
+    }
+    flush(&mut run, &mut reading.not_understood);
+    for p in extra_objects {
+        reading
+            .not_understood
+            .push(format!("{p} (more than {MAX_OBJECTS} objects)"));
+    }
+
+    if !refusals.is_empty() {
+        reading.refusal = Some(Refusal {
+            reason: refusals.join("; "),
+            can_draw: world.can_draw(),
+        });
+    } else if !reading
+        .objects
+        .iter()
+        .any(|o| o.colour.is_some() || o.shape.is_some())
+    {
+        reading.refusal = Some(Refusal {
+            reason: "no shape or colour the generator can draw was found in the prompt".into(),
+            can_draw: world.can_draw(),
+        });
+    }
+    Ok(reading)
+}
