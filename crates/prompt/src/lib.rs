@@ -265,8 +265,8 @@ impl Default for Thresholds {
             colour: 0.5,
             shape: 0.55,
             motion: 0.6,
-            background: 0.5,
-            undrawable: 0.6,
+            background: 0.55,
+            undrawable: 0.47,
             margin: 0.03,
         }
     }

@@ -98,11 +98,10 @@ pub const UNDRAWABLE: &[(&str, &[&str])] = &[
     (
         "text",
         &[
-            "text",
-            "written words",
-            "letters of the alphabet",
-            "a logo",
-            "a sign",
+            "written text",
+            "the word hello",
+            "letters and words",
+            "a company logo",
         ],
     ),
     (
@@ -111,6 +110,7 @@ pub const UNDRAWABLE: &[(&str, &[&str])] = &[
             "a building",
             "a house",
             "a famous landmark",
+            "a church",
             "a city skyline",
             "a castle",
         ],

@@ -202,14 +202,19 @@ impl SemanticScorer {
     /// Every value of every kind with its similarity to `text`, best first per kind (diagnostics
     /// and calibration).
     pub fn explain(&self, text: &str) -> Result<Vec<Vec<(String, f32)>>, PromptError> {
-        let e = self.embed(&[text.to_string()])?;
-        let Some(e) = e.first() else {
+        let e = self.embed(&[text.to_string(), format!("a {text}")])?;
+        let (Some(plain), Some(noun)) = (e.first(), e.get(1)) else {
             return Ok(Vec::new());
         };
         Ok(self
             .kinds
             .iter()
-            .map(|k| {
+            .zip(KINDS)
+            .map(|(k, kind)| {
+                let e = match kind {
+                    Kind::Slot(Slot::Shape) | Kind::Undrawable => noun,
+                    _ => plain,
+                };
                 let mut v: Vec<(String, f32)> = k
                     .values
                     .iter()
@@ -433,7 +438,28 @@ fn read_clause(
     let shape_words: Vec<bool> = (0..words.len())
         .map(|w| per_kind[1].iter().any(|c| c.start <= w && w < c.end))
         .collect();
-    per_kind[4].retain(|c| head_noun(words, start, c, &shape_words));
+    per_kind[4].retain(|c| head_noun(words, start, end, c, &shape_words));
+    // … and only when it reads better as that than as anything drawable ("a star": star 0.90,
+    // an animal 0.51; "sky": sky 1.00, a vehicle 0.5).
+    let shape_sims: Vec<((usize, usize), f32)> = spans
+        .iter()
+        .zip(&scored)
+        .map(|(&span, row)| {
+            let best = row[..4]
+                .iter()
+                .flatten()
+                .map(|s| s.sim)
+                .fold(0.0f32, f32::max);
+            (span, best)
+        })
+        .collect();
+    per_kind[4].retain(|c| {
+        let shape = shape_sims
+            .iter()
+            .find(|(span, _)| *span == (c.start, c.end))
+            .map_or(0.0, |s| s.1);
+        c.sim >= shape + UNDRAWABLE_OVER_SHAPE
+    });
     for list in &mut per_kind {
         // A longer span read as another value of the same slot, nearly as well, is the more
         // specific reading: "bobbing up and down" (bouncing) over "down".
@@ -516,7 +542,29 @@ fn size_polarity(words: &[Word], world: &World, start: usize, end: usize, m: &mu
 /// How much less similar a containing span may be and still replace a contained one.
 const CONTAINMENT_SLACK: f32 = 0.25;
 
-fn head_noun(words: &[Word], clause_start: usize, c: &Cand, shape_words: &[bool]) -> bool {
+/// How much better an undrawable reading must be than the same span's best drawable one.
+const UNDRAWABLE_OVER_SHAPE: f32 = 0.05;
+
+/// Whether `c` can be the head noun of its noun phrase: nothing shape-like between it and the
+/// determiner or preposition before it ("a green box flying"), no shape right after it in the
+/// same phrase ("a glowing red ball"), and a word in -ing only right after a determiner ("a
+/// building", not "sinking").
+fn head_noun(
+    words: &[Word],
+    clause_start: usize,
+    clause_end: usize,
+    c: &Cand,
+    shape_words: &[bool],
+) -> bool {
+    for k in c.end..clause_end {
+        let w = words[k].lower.as_str();
+        if words::is_function(w) {
+            break;
+        }
+        if shape_words[k] {
+            return false;
+        }
+    }
     let mut k = c.start;
     while k > clause_start {
         let w = words[k - 1].lower.as_str();
