@@ -210,17 +210,24 @@ pub const TABLE: &[(Slot, &str, &str, &str)] = &[
         "white",
         "nearest white 0.53, not accepted",
     ),
-    (Slot::Shape, "orb", "circle", "?"),
-    (Slot::Shape, "disc", "circle", "?"),
-    (Slot::Shape, "disk", "circle", "?"),
-    (Slot::Shape, "dot", "circle", "?"),
-    (Slot::Shape, "ring", "circle", "?"),
-    (Slot::Shape, "cube", "square", "?"),
-    (Slot::Shape, "block", "square", "?"),
-    (Slot::Shape, "pyramid", "triangle", "?"),
-    (Slot::Shape, "pentagram", "star", "?"),
-    (Slot::Shape, "rhombus", "diamond", "?"),
-    (Slot::Shape, "gem", "diamond", "?"),
+    (
+        Slot::Shape,
+        "dot",
+        "circle",
+        "nearest circle 0.46, not accepted",
+    ),
+    (
+        Slot::Shape,
+        "ring",
+        "circle",
+        "nearest circle 0.53, not accepted",
+    ),
+    (
+        Slot::Shape,
+        "pentagram",
+        "star",
+        "nearest square 0.32, not accepted",
+    ),
     (Slot::Background, "ocean", "sky", "reads sand 0.53"),
     (
         Slot::Background,
@@ -242,16 +249,10 @@ pub const TABLE: &[(Slot, &str, &str, &str)] = &[
         "nearest sky 0.34, not accepted",
     ),
     (Slot::Background, "starlit", "night", "reads sky 0.51"),
-    (
-        Slot::Background,
-        "overcast",
-        "gray",
-        "nearest sky 0.36, not accepted",
-    ),
 ];
 
 /// Scene nouns that say nothing about which background: "starry sky", "evening light".
-const SCENE_NOUNS: &[&str] = &[
+pub(crate) const SCENE_NOUNS: &[&str] = &[
     "sky",
     "skies",
     "background",
@@ -268,9 +269,8 @@ const SCENE_NOUNS: &[&str] = &[
 /// backgrounds, scene nouns ("starry sky").
 pub fn lookup<'a>(slot: Slot, text: &str, world_values: &'a [String]) -> Option<&'a String> {
     let mut content = text.split(' ').filter(|w| {
-        !crate::words::is_function(w)
-            && !crate::words::is_style(w)
-            && !(slot == Slot::Background && SCENE_NOUNS.contains(w))
+        let scene = slot == Slot::Background && SCENE_NOUNS.contains(w);
+        !(crate::words::is_function(w) || crate::words::is_style(w) || scene)
     });
     let word = content.next()?;
     if content.next().is_some() {

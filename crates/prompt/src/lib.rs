@@ -262,7 +262,7 @@ impl Default for Thresholds {
     /// Calibrated on `tests/data/calibration.json` (see `CALIBRATION.md`).
     fn default() -> Self {
         Self {
-            colour: 0.5,
+            colour: 0.6,
             shape: 0.55,
             motion: 0.6,
             background: 0.55,
@@ -436,6 +436,189 @@ impl PromptReader {
                 })
             }
             Engine::Keywords => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn world() -> World {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
+        World {
+            colours: v(&[
+                "red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white",
+            ]),
+            shapes: v(&["circle", "square", "triangle", "star", "diamond"]),
+            motions: v(&[
+                "moving left",
+                "moving right",
+                "moving up",
+                "moving down",
+                "moving up left",
+                "moving up right",
+                "moving down left",
+                "moving down right",
+                "bouncing",
+                "growing",
+                "shrinking",
+            ]),
+            backgrounds: v(&["sky", "sunset", "night", "grass", "gray", "sand"]),
+        }
+    }
+
+    fn values(r: &Reading) -> Vec<(Option<&str>, Option<&str>, Option<&str>)> {
+        fn v(m: &Option<Match>) -> Option<&str> {
+            m.as_ref().map(|m| m.value.as_str())
+        }
+        r.objects
+            .iter()
+            .map(|o| (v(&o.colour), v(&o.shape), v(&o.motion)))
+            .collect()
+    }
+
+    #[test]
+    fn keyword_reader_reads_exact_words() {
+        let r = PromptReader::keywords(world());
+        assert_eq!(r.encoder(), KEYWORDS_NAME);
+        let reading = r
+            .read("A red circle moving left and a blue square moving right over the sunset, cinematic 4k")
+            .unwrap();
+        assert_eq!(
+            values(&reading),
+            [
+                (Some("red"), Some("circle"), Some("moving left")),
+                (Some("blue"), Some("square"), Some("moving right"))
+            ]
+        );
+        assert_eq!(reading.background.as_ref().unwrap().value, "sunset");
+        assert!(reading.refusal.is_none());
+        assert_eq!(reading.encoder, "keywords");
+        assert_eq!(reading.ignored, ["cinematic", "4k"]);
+        assert!(
+            reading.not_understood.is_empty(),
+            "{:?}",
+            reading.not_understood
+        );
+        assert_eq!(
+            reading.caption(),
+            "a red circle moving left and a blue square moving right over the sunset"
+        );
+        assert!(reading.objects[0].colour.as_ref().unwrap().similarity == 1.0);
+        assert_eq!(reading.objects[0].phrase, "A red circle moving left");
+    }
+
+    #[test]
+    fn keyword_reader_knows_no_synonyms() {
+        let r = PromptReader::keywords(world());
+        let reading = r.read("a crimson ball drifting to the left").unwrap();
+        assert!(reading.refusal.is_some());
+        assert_eq!(reading.not_understood, ["crimson ball drifting"]);
+        let reading = r
+            .read("two green stars bouncing on a sand background")
+            .unwrap();
+        assert_eq!(values(&reading).len(), 2);
+        assert_eq!(
+            reading.caption(),
+            "a green star bouncing and a green star bouncing on a sand background"
+        );
+    }
+
+    #[test]
+    fn keyword_reader_refuses_without_colour_or_shape() {
+        let r = PromptReader::keywords(world());
+        for p in [
+            "",
+            "   ",
+            "a dog on the grass",
+            "moving left over the sky",
+            "🚀🚀",
+        ] {
+            let reading = r.read(p).unwrap();
+            let refusal = reading.refusal.as_ref().unwrap();
+            assert!(refusal.can_draw.contains("circle"), "{refusal:?}");
+            assert!(reading.caption().is_empty());
+        }
+        let reading = r.read("something blue").unwrap();
+        assert!(reading.refusal.is_none());
+        assert_eq!(reading.caption(), "a blue");
+        let reading = r.read("a circle").unwrap();
+        assert_eq!(reading.caption(), "a circle");
+    }
+
+    #[test]
+    fn at_most_three_objects() {
+        let r = PromptReader::keywords(world());
+        let reading = r
+            .read("a red circle, a blue square, a green star and a white diamond")
+            .unwrap();
+        assert_eq!(reading.objects.len(), 3);
+        assert_eq!(
+            reading.not_understood,
+            ["a white diamond (more than 3 objects)"]
+        );
+    }
+
+    #[test]
+    fn describe_lists_matches_and_leftovers() {
+        let r = PromptReader::keywords(world());
+        let reading = r
+            .read("a red circle and a tax form on a gray background")
+            .unwrap();
+        assert_eq!(
+            reading.describe(),
+            "red → red 1.00, circle → circle 1.00, gray → gray 1.00; not understood: tax form"
+        );
+        assert_eq!(reading.caption(), "a red circle on a gray background");
+    }
+
+    #[test]
+    fn reading_serialises() {
+        let r = PromptReader::keywords(world());
+        let json = serde_json::to_value(r.read("a red circle").unwrap()).unwrap();
+        assert_eq!(json["objects"][0]["colour"]["value"], "red");
+        assert_eq!(json["encoder"], "keywords");
+        assert!(json["refusal"].is_null());
+    }
+
+    #[test]
+    fn overlong_prompt_is_an_error() {
+        let r = PromptReader::keywords(world());
+        let long = "a red circle ".repeat(100);
+        assert!(matches!(r.read(&long), Err(PromptError::TooLong { .. })));
+        assert!(r.read(&"x".repeat(MAX_PROMPT_BYTES)).is_ok());
+    }
+
+    #[test]
+    fn open_default_without_encoder_falls_back_to_keywords() {
+        let dir = tempfile::tempdir().unwrap();
+        // $CANDOR_TEXT_ENCODER would take precedence; this test only runs the models_dir path
+        // when it is unset.
+        if std::env::var_os(ENCODER_ENV).is_some() {
+            return;
+        }
+        let r = PromptReader::open_default(world(), dir.path()).unwrap();
+        assert_eq!(r.encoder(), KEYWORDS_NAME);
+        assert!(r
+            .fallback()
+            .unwrap()
+            .contains("scripts/install-text-encoder.sh"));
+    }
+
+    proptest! {
+        #[test]
+        fn keyword_reader_never_panics(s in "\\PC{0,300}") {
+            let r = PromptReader::keywords(world());
+            let reading = r.read(&s).unwrap();
+            let _ = (reading.describe(), reading.caption());
+        }
+
+        #[test]
+        fn keyword_reader_never_panics_on_controls(s in "[\\x00-\\x1f a-z,.;🚀é]{0,200}") {
+            let r = PromptReader::keywords(world());
+            prop_assert!(r.read(&s).is_ok());
         }
     }
 }

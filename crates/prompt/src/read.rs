@@ -382,6 +382,10 @@ fn spans(words: &[Word], start: usize, end: usize) -> Vec<(usize, usize)> {
             continue;
         }
         for j in (i + 1)..=(i + MAX_SPAN).min(end) {
+            // Never across punctuation: clauses merged into one object keep their commas.
+            if j - 1 > i && words[j - 1].break_before {
+                break;
+            }
             let last = words[j - 1].lower.as_str();
             if words::is_function(last) {
                 continue;
@@ -459,6 +463,47 @@ fn read_clause(
             .find(|(span, _)| *span == (c.start, c.end))
             .map_or(0.0, |s| s.1);
         c.sim >= shape + UNDRAWABLE_OVER_SHAPE
+    });
+    // A background span holding two shorter ones that disagree ("ocean at dusk": ocean → sky,
+    // dusk → sunset) is one compound scene: the encoder reads it whole.
+    let compound: Vec<Cand> = per_kind[3]
+        .iter()
+        .filter(|d| {
+            let inner: Vec<&Cand> = per_kind[3]
+                .iter()
+                .filter(|c| {
+                    d.start <= c.start && c.end <= d.end && c.end - c.start < d.end - d.start
+                })
+                .collect();
+            let disagree = inner.iter().any(|a| {
+                inner
+                    .iter()
+                    .any(|b| a.value != b.value && (a.end <= b.start || b.end <= a.start))
+            });
+            // … and nothing else: "falling in the night sky" is not a scene. (Coverage by the
+            // minimal inner spans: "ball in the night" covers "ball" but holds "night".)
+            let minimal: Vec<&&Cand> = inner
+                .iter()
+                .filter(|c| {
+                    !inner.iter().any(|o| {
+                        c.start <= o.start && o.end <= c.end && o.end - o.start < c.end - c.start
+                    })
+                })
+                .collect();
+            let only_scene = (d.start..d.end).all(|w| {
+                let l = words[w].lower.as_str();
+                words::is_function(l)
+                    || words::is_style(l)
+                    || minimal.iter().any(|c| c.start <= w && w < c.end)
+            });
+            disagree && only_scene
+        })
+        .cloned()
+        .collect();
+    per_kind[3].retain(|c| {
+        !compound
+            .iter()
+            .any(|d| d.start <= c.start && c.end <= d.end && c.end - c.start < d.end - d.start)
     });
     for list in &mut per_kind {
         // A longer span read as another value of the same slot, nearly as well, is the more
@@ -654,11 +699,11 @@ fn directions(words: &[Word], world: &World, r: &mut ClauseReading) {
         .map(|c| (c.start, c.end))
         .collect();
     let mut found: Vec<(usize, i8, i8, bool)> = Vec::new();
-    for i in r.start..r.end {
+    for (i, w) in words.iter().enumerate().take(r.end).skip(r.start) {
         if others.iter().any(|&(a, b)| a <= i && i < b) {
             continue;
         }
-        if let Some(&(_, v, h, strong)) = DIRECTIONS.iter().find(|d| d.0 == words[i].lower) {
+        if let Some(&(_, v, h, strong)) = DIRECTIONS.iter().find(|d| d.0 == w.lower) {
             found.push((i, v, h, strong));
         }
     }
@@ -668,9 +713,10 @@ fn directions(words: &[Word], world: &World, r: &mut ClauseReading) {
     if found.is_empty() {
         return;
     }
-    let has = |f: &dyn Fn(&(usize, i8, i8, bool)) -> bool| found.iter().any(f);
-    let (up, down) = (has(&|d| d.1 > 0), has(&|d| d.1 < 0));
-    let (left, right) = (has(&|d| d.2 < 0), has(&|d| d.2 > 0));
+    let up = found.iter().any(|d| d.1 > 0);
+    let down = found.iter().any(|d| d.1 < 0);
+    let left = found.iter().any(|d| d.2 < 0);
+    let right = found.iter().any(|d| d.2 > 0);
     if (up && down) || (left && right) {
         r.motion = None;
         return;
@@ -913,7 +959,8 @@ pub fn read(
     };
     for (i, w) in words.iter().enumerate() {
         let l = w.lower.as_str();
-        let structural = words::is_function(l) || words::count_word(l).is_some();
+        let scene_noun = reading.background.is_some() && crate::lexicon::SCENE_NOUNS.contains(&l);
+        let structural = words::is_function(l) || words::count_word(l).is_some() || scene_noun;
         if covered[i] || structural || w.break_before {
             flush(&mut run, &mut reading.not_understood);
         }

@@ -11,13 +11,19 @@ fn every_table_entry_is_needed() {
     reader.set_table(false);
     let mut redundant = Vec::new();
     for (slot, word, value, _) in lexicon::TABLE {
-        let r = reader.read(&format!("a circle {word}")).unwrap();
+        let prompt = match slot {
+            Slot::Shape => format!("a red {word}"),
+            _ => format!("a circle {word}"),
+        };
+        let r = reader.read(&prompt).unwrap();
         let got = match slot {
             Slot::Colour => r.objects.first().and_then(|o| o.colour.clone()),
             Slot::Background => r.background.clone(),
+            Slot::Shape => r.objects.first().and_then(|o| o.shape.clone()),
             _ => None,
         };
         let explain = reader.explain(word).unwrap();
+        // (Shapes are read as "a <word>", which explain also does.)
         let k = match slot {
             Slot::Colour => 0,
             Slot::Shape => 1,

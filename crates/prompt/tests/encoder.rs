@@ -1,0 +1,205 @@
+//! Tests of the real encoder. They run when the encoder is installed (models/text-encoder or
+//! $CANDOR_TEXT_ENCODER), print a note and pass otherwise, and fail under CI=true without it.
+mod common;
+
+#[path = "common/calibration.rs"]
+mod calibration;
+
+use std::time::Instant;
+
+use candor_prompt::encoder::Encoder;
+use candor_prompt::PromptReader;
+
+/// First values of the embedding of "This is an example sentence": from an independent numpy
+/// forward of the same weights (scripts/reference_embedding.py), which agrees with the values
+/// sentence-transformers prints for this model (0.0677, 0.0635, 0.0487, 0.0793 …).
+const REFERENCE: [f32; 8] = [
+    0.067657, 0.063496, 0.048713, 0.079305, 0.037448, 0.002653, 0.039375, -0.007098,
+];
+
+#[test]
+fn embedding_matches_the_reference() {
+    let dir = common::encoder_dir();
+    if common::reader().is_none() {
+        return;
+    }
+    let enc = Encoder::open(&dir).unwrap();
+    // Alone and padded in a batch with a longer sentence: the same numbers.
+    let texts = vec![
+        "This is an example sentence".to_string(),
+        "a much longer sentence that makes the first one padded in its batch".to_string(),
+    ];
+    let batch = enc.embed(&texts).unwrap();
+    let alone = enc.embed(&texts[..1]).unwrap();
+    for e in [&batch[0], &alone[0]] {
+        assert_eq!(e.len(), 384);
+        for (got, want) in e.iter().zip(REFERENCE) {
+            assert!((got - want).abs() < 1e-4, "{got} vs {want}");
+        }
+        let norm: f32 = e.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn similar_sentences_are_closer() {
+    let Some(r) = common::reader() else { return };
+    let near = r
+        .similarity("a red ball", "a crimson sphere")
+        .unwrap()
+        .unwrap();
+    let far = r.similarity("a red ball", "a tax form").unwrap().unwrap();
+    println!(
+        "cos(a red ball, a crimson sphere) = {near:.3}, cos(a red ball, a tax form) = {far:.3}"
+    );
+    assert!(near > far + 0.2, "{near} vs {far}");
+}
+
+#[test]
+fn load_and_read_time() {
+    let dir = common::encoder_dir();
+    if common::reader().is_none() {
+        return;
+    }
+    let t = Instant::now();
+    let r = PromptReader::open(&dir, common::world()).unwrap();
+    let load = t.elapsed();
+    let t = Instant::now();
+    let reading = r
+        .read("a crimson ball drifting to the left and a blue square bouncing, ocean at dusk")
+        .unwrap();
+    let read = t.elapsed();
+    println!(
+        "load + prototypes: {load:.2?}; one read: {read:.2?}; {}",
+        reading.describe()
+    );
+    // Generous: the check is that nothing is pathologically slow on a loaded debug build.
+    assert!(load.as_secs_f64() < 30.0 && read.as_secs_f64() < 30.0);
+}
+
+#[test]
+fn calibration_floors() {
+    let Some(r) = common::reader() else { return };
+    let set = calibration::load();
+    assert!(set.drawable.len() >= 80 && set.undrawable.len() >= 25);
+    let s = calibration::score(&r, &set);
+    println!("{}", s.table());
+    for m in &s.mistakes {
+        println!("{m}");
+    }
+    assert!(s.colour.rate() >= 0.90, "colour {:.3}", s.colour.rate());
+    assert!(s.shape.rate() >= 0.85, "shape {:.3}", s.shape.rate());
+    assert!(s.motion.rate() >= 0.85, "motion {:.3}", s.motion.rate());
+    assert!(
+        s.background.rate() >= 0.80,
+        "background {:.3}",
+        s.background.rate()
+    );
+    assert!(s.refused.rate() >= 0.95, "refused {:.3}", s.refused.rate());
+    assert!(s.false_refusals.is_empty(), "{:?}", s.false_refusals);
+}
+
+/// The phrasings of the brief, read as the brief says they should be.
+#[test]
+fn phrasings_of_the_brief() {
+    let Some(r) = common::reader() else { return };
+    let cases: &[(&str, &str)] = &[
+        ("a vermilion orb", "a red circle"),
+        (
+            "an orb sliding toward the left edge",
+            "a circle moving left",
+        ),
+        ("a star drifting eastward", "a star moving right"),
+        ("a circle under a starlit sky", "a circle over the night"),
+        ("a square on the beach", "a square on a sand background"),
+        ("a triangle over a meadow", "a triangle over the grass"),
+        ("a diamond at dusk", "a diamond over the sunset"),
+        (
+            "a star against a cloudy grey backdrop",
+            "a star on a gray background",
+        ),
+        ("a blue circle getting bigger", "a blue circle growing"),
+        (
+            "a yellow ball bobbing up and down",
+            "a yellow circle bouncing",
+        ),
+        ("something blue drifting left", "a blue moving left"),
+        ("a ball rolling to the right", "a circle moving right"),
+        (
+            "a crimson ball drifting to the left, ocean at dusk, cinematic 4k",
+            "a red circle moving left over the sunset",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (prompt, caption) in cases {
+        let reading = r.read(prompt).unwrap();
+        println!(
+            "{prompt}\n  {}\n  {}",
+            reading.describe(),
+            reading.caption()
+        );
+        if reading.caption() != *caption {
+            wrong.push(format!(
+                "{prompt}: {:?}, want {caption:?}",
+                reading.caption()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    for prompt in [
+        "a man walking his dog on the beach",
+        "a red circle and a dog",
+        "a photo of the eiffel tower",
+        "",
+    ] {
+        let reading = r.read(prompt).unwrap();
+        assert!(
+            reading.refusal.is_some(),
+            "{prompt}: {}",
+            reading.describe()
+        );
+    }
+    let reading = r.read("a red circle and a dog").unwrap();
+    let reason = reading.refusal.unwrap().reason;
+    assert!(reason.contains("'a dog' (an animal)"), "{reason}");
+}
+
+#[test]
+fn odd_input_never_panics() {
+    let Some(r) = common::reader() else { return };
+    let long_word = "x".repeat(999);
+    let many_words = "a ".repeat(499);
+    let odd = [
+        "\u{0}\u{1}\u{7f}",
+        "🚀🔴⭐ moving ⬅️",
+        "红色的圆圈向左移动",
+        "ÅNGSTRÖM ǅ ﬁ ŉ",
+        "\u{202e}a red circle\u{202c}",
+        "a\tred\rcircle\u{b}moving\u{c}left",
+        "and and and , , ; with with",
+        "a a a a a a a a a a a a a a a a a a a a a a a a a",
+        long_word.as_str(),
+        many_words.as_str(),
+        "🏳️‍🌈🏳️‍🌈🏳️‍🌈🏳️‍🌈",
+        "ー゙゚",
+    ];
+    for p in odd {
+        let reading = r.read(p).unwrap();
+        let _ = (reading.describe(), reading.caption());
+    }
+    // Pseudo-random strings over an awkward alphabet.
+    let alphabet: Vec<char> = "ab redcirclemovingleft,.;!\u{0}\u{1b}é🚀ß\u{301}\n\t-'\"0123"
+        .chars()
+        .collect();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..40 {
+        let mut s = String::new();
+        for _ in 0..(x % 60) {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            s.push(alphabet[(x >> 33) as usize % alphabet.len()]);
+        }
+        assert!(r.read(&s).is_ok(), "{s:?}");
+    }
+}
