@@ -1,5 +1,5 @@
 //! Accuracy per slot on tests/data/calibration.json, and (with `--grid`) a coordinate search of
-//! the thresholds. `cargo run -p candor-prompt --release --example calibrate [-- --grid] [--mistakes]`
+//! the thresholds. `cargo run -p candor-prompt --release --example calibrate [-- --grid] [--mistakes] [--set other.json]`
 #[path = "../tests/common/calibration.rs"]
 mod calibration;
 
@@ -38,7 +38,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Into::into,
     );
     let mut reader = PromptReader::open(&dir, world())?;
-    let set = calibration::load();
+    let set = match args.iter().position(|a| a == "--set") {
+        Some(i) => calibration::load_from(&args[i + 1]),
+        None => calibration::load(),
+    };
     if args.iter().any(|a| a == "--grid") {
         let mut best = reader.thresholds();
         let mut best_score = calibration::score(&reader, &set).objective();
@@ -68,6 +71,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             println!("after a round: {best:?} objective {best_score:.4}");
+        }
+        // How wide the plateau is around the chosen values: one field at a time.
+        let names = [
+            "colour",
+            "shape",
+            "motion",
+            "background",
+            "undrawable",
+            "margin",
+        ];
+        for (field, name) in names.iter().enumerate() {
+            let mut same = Vec::new();
+            for step in 0..=16 {
+                let mut t = best;
+                let v = if field == 5 {
+                    0.01 * step as f32
+                } else {
+                    0.3 + 0.025 * step as f32
+                };
+                match field {
+                    0 => t.colour = v,
+                    1 => t.shape = v,
+                    2 => t.motion = v,
+                    3 => t.background = v,
+                    4 => t.undrawable = v,
+                    _ => t.margin = v,
+                }
+                reader.set_thresholds(t);
+                if calibration::score(&reader, &set).objective() >= best_score - 1e-9 {
+                    same.push(format!("{v:.3}"));
+                }
+            }
+            println!("{name}: best objective at {}", same.join(" "));
         }
         reader.set_thresholds(best);
     }

@@ -30,7 +30,13 @@ pub struct Set {
 }
 
 pub fn load() -> Set {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/calibration.json");
+    load_from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/calibration.json"
+    ))
+}
+
+pub fn load_from(path: &str) -> Set {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
