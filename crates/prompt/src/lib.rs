@@ -13,34 +13,53 @@
 //! # Design
 //!
 //! 1. **Words and clauses.** The prompt is cut into words (alphanumeric runs; anything else,
-//!    emoji and control characters included, only separates) and into clauses at `,` `;` `.` and
-//!    at connectors: "and", "while", "with", "next to", "beside", "followed by", "as well as" ….
-//! 2. **Spans.** Every run of 1–5 words of a clause ([`read::MAX_SPAN`]) that does not start with
-//!    a determiner, does not end with a function word and holds some content is embedded with
-//!    all-MiniLM-L6-v2 (mean pooling over the attention mask, L2 norm, as sentence-transformers).
-//! 3. **Prototypes.** Each value has two or three short prototype phrasings (the word, a plain
-//!    description, an everyday name: `circle`, `a round circle`, `a ball`), and so does each kind
-//!    of undrawable thing ([`prototypes`]). A span's similarity to a value is its best cosine
-//!    to the value's prototypes. A span is a candidate for a slot when that similarity passes the
-//!    slot's threshold and beats the slot's runner-up value by a margin ([`Thresholds`],
+//!    emoji and control characters included, only separates; at most [`read::MAX_WORDS`] are
+//!    read) and into clauses at `,` `;` `.` and at connectors: "and", "while", "with", "next to",
+//!    "beside", "followed by", "as well as" ….
+//! 2. **Spans.** Every run of 1–5 words of a clause ([`read::MAX_SPAN`]: "sliding toward the
+//!    left edge") that does not start with a determiner, does not end with a function word, does
+//!    not cross punctuation and holds some content is embedded with all-MiniLM-L6-v2 (mean
+//!    pooling over the attention mask, L2 norm, as sentence-transformers). For shapes and
+//!    undrawable things, spans of up to three words are embedded as "a &lt;span&gt;", as nouns: a lone
+//!    "girl" is far from "a girl".
+//! 3. **Prototypes.** Each value has two to four short prototype phrasings (the word, a plain
+//!    description, an everyday name: `circle`, `a round ball`, `a sphere`, `a disc`), and each
+//!    kind of undrawable thing a small set ([`prototypes`]). A span's similarity to a value is
+//!    its best cosine to the value's prototypes. A span is a candidate for a slot when that
+//!    passes the slot's threshold and beats the runner-up value by a margin ([`Thresholds`],
 //!    calibrated on `tests/data/calibration.json`, see `CALIBRATION.md`). The encoder does the
-//!    generalising ("vermilion", "an orb", "drifting eastward"), not synonym lists.
-//! 4. **Assignment.** Per clause, a small exhaustive search picks at most one candidate per slot
+//!    generalising ("an orb", "drifting to the left", "on the beach", "getting bigger"); synonym
+//!    lists are avoided.
+//! 4. **Where the encoder is measurably wrong**, and only there: a table of single words
+//!    ([`lexicon::TABLE`]: rare colour names such as "vermilion", a few scene words such as
+//!    "ocean", "starlit"), each entry with what the encoder said instead and a test that fails
+//!    when the encoder alone gets an entry right; the *direction* of a directed motion from a
+//!    closed class of direction words ("to the right" is 0.66 from moving right but 0.63 from
+//!    moving down right); the *polarity* of a size change from comparatives ("getting smaller"
+//!    is 0.79 from growing). The encoder still decides whether a span is a motion at all.
+//! 5. **Assignment.** Per clause, a small exhaustive search picks at most one candidate per kind
 //!    (colour, shape, motion, background, undrawable), never two on the same word, maximising
 //!    the total similarity above the thresholds; so "crimson ball" becomes colour + shape rather
-//!    than one span for either. A colour right after a scene preposition and right before the
-//!    background ("under a blue sky") describes the background and is dropped from the object.
-//! 5. **Objects.** A clause with a colour, a shape or an undrawable thing is an object; the other
+//!    than one span for either. Before it: a longer span read as another value nearly as well
+//!    replaces the shorter ("bobbing up and down" → bouncing over "down"); a background span made
+//!    of two that disagree is read whole ("ocean at dusk" → sunset); a colour right after a scene
+//!    preposition and before a background ("under a blue sky") is the background's.
+//! 6. **Objects.** A clause with a colour, a shape or an undrawable thing is an object; the other
 //!    clauses ("… and down", "… with a sunset behind") are merged into the object before them and
 //!    the merged words are read again, so "bobbing up and down" or "to the left and up" stay one
-//!    motion. A background belongs to the clip (the most similar one wins). "two"/"three" before
-//!    an object repeat it; at most [`read::MAX_OBJECTS`] objects.
-//! 6. **Refusal.** An object whose best reading is an undrawable kind ("a man walking his dog on
-//!    the beach") refuses the prompt, naming the part; so does a prompt in which no colour or
-//!    shape was found at all, and an empty one.
+//!    motion. A background belongs to the clip (the most similar one wins; others are listed as
+//!    ignored). "two"/"three" repeat an object; at most [`read::MAX_OBJECTS`] objects.
+//! 7. **Refusal.** An undrawable kind counts only as a head noun (after a determiner or
+//!    preposition, with nothing shape-like between, no shape right after it in the same phrase, a
+//!    word in -ing only right after a determiner) and only when it reads better than every
+//!    drawable reading of the same span: "a man walking his dog on the beach" is refused, "a
+//!    green box flying west" is not. Any such part refuses the prompt, named ("cannot draw 'a
+//!    dog' (an animal)"); so does a prompt with no colour or shape at all, and an empty one.
 //!
 //! Without the encoder installed, [`PromptReader::open_default`] falls back to the keyword
-//! reader: the same pipeline with exact words only (similarity 1.0).
+//! reader: the same pipeline with exact words only (similarity 1.0; the direction words too),
+//! which refuses when no colour or shape word is present. A similarity of 1.0 from the encoder
+//! reader means an exact prototype, a table word or direction words.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

@@ -13,6 +13,13 @@ use crate::{
 /// Longest span (in words) matched against prototypes: "sliding toward the left edge".
 pub const MAX_SPAN: usize = 5;
 
+/// Spans of at most this many words are also embedded as "a <span>" for shapes and things.
+const NOUN_WORDS: usize = 3;
+
+/// Words read per prompt; the rest are reported, not read (a 1 000-character prompt of short
+/// words would otherwise cost thousands of embeddings).
+pub const MAX_WORDS: usize = 80;
+
 /// Most objects a clip can hold.
 pub const MAX_OBJECTS: usize = 3;
 
@@ -23,7 +30,7 @@ pub enum Kind {
     Undrawable,
 }
 
-const KINDS: [Kind; 5] = [
+pub const KINDS: [Kind; 5] = [
     Kind::Slot(Slot::Colour),
     Kind::Slot(Slot::Shape),
     Kind::Slot(Slot::Motion),
@@ -58,7 +65,7 @@ pub fn family(value: &str) -> &str {
 
 /// Scores spans of text against the world.
 pub trait Scorer {
-    /// For each text, one entry per kind in [`KINDS`] order (`None`: no value of that kind).
+    /// For each text, one entry per kind (colour, shape, motion, background, undrawable) (`None`: no value of that kind).
     fn score(&self, texts: &[String]) -> Result<Vec<[Option<Scored>; 5]>, PromptError>;
 }
 
@@ -179,6 +186,8 @@ impl SemanticScorer {
             .collect();
         missing.sort();
         missing.dedup();
+        // Similar lengths batch together: less padding.
+        missing.sort_by_key(String::len);
         if !missing.is_empty() {
             let e = self.encoder.embed(&missing)?;
             if cache.len() + missing.len() > CACHE_LIMIT {
@@ -237,11 +246,29 @@ impl Scorer for SemanticScorer {
     fn score(&self, texts: &[String]) -> Result<Vec<[Option<Scored>; 5]>, PromptError> {
         // Shapes and undrawable things are nouns: embedded as "a <span>", like their
         // prototypes ("girl" is 0.38 from "a girl"'s prototypes, "a girl" is not).
-        let nouns: Vec<String> = texts.iter().map(|t| format!("a {t}")).collect();
+        // (Up to three words: longer spans are not noun phrases worth the second embedding.)
+        let is_noun = |t: &String| t.split(' ').count() <= NOUN_WORDS;
+        let nouns: Vec<String> = texts
+            .iter()
+            .filter(|t| is_noun(t))
+            .map(|t| format!("a {t}"))
+            .collect();
         let mut all = texts.to_vec();
         all.extend(nouns);
         let embedded = self.embed(&all)?;
-        let (plain, noun) = embedded.split_at(texts.len());
+        let (plain, noun_embedded) = embedded.split_at(texts.len());
+        let mut noun_iter = noun_embedded.iter();
+        let noun: Vec<&Vec<f32>> = texts
+            .iter()
+            .zip(plain)
+            .map(|(t, p)| {
+                if is_noun(t) {
+                    noun_iter.next().unwrap_or(p)
+                } else {
+                    p
+                }
+            })
+            .collect();
         Ok(plain
             .iter()
             .zip(noun)
@@ -834,7 +861,13 @@ pub fn read(
     encoder: &str,
     prompt: &str,
 ) -> Result<Reading, PromptError> {
-    let words = words::words(prompt);
+    let mut words = words::words(prompt);
+    let unread: Vec<String> = words
+        .iter()
+        .skip(MAX_WORDS)
+        .map(|w| w.text.clone())
+        .collect();
+    words.truncate(MAX_WORDS);
     let mut reading = Reading {
         objects: Vec::new(),
         background: None,
@@ -975,6 +1008,12 @@ pub fn read(
         }
     }
     flush(&mut run, &mut reading.not_understood);
+    if !unread.is_empty() {
+        reading.not_understood.push(format!(
+            "{} (not read: only the first {MAX_WORDS} words are)",
+            unread.join(" ")
+        ));
+    }
     for p in extra_objects {
         reading
             .not_understood
