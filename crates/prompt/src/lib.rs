@@ -79,8 +79,8 @@ use serde::Serialize;
 pub const ENCODER_NAME: &str = "all-MiniLM-L6-v2";
 /// [`Reading::encoder`] of the keyword reader.
 pub const KEYWORDS_NAME: &str = "keywords";
-/// Longest prompt read, in bytes.
-pub const MAX_PROMPT_BYTES: usize = 1000;
+/// Longest prompt read, in characters.
+pub const MAX_PROMPT_CHARS: usize = 1000;
 /// Environment variable naming the encoder directory.
 pub const ENCODER_ENV: &str = "CANDOR_TEXT_ENCODER";
 
@@ -102,8 +102,8 @@ pub enum PromptError {
     /// Running the encoder failed.
     #[error("text encoder failed: {0}")]
     Encoder(String),
-    /// The prompt is longer than [`MAX_PROMPT_BYTES`].
-    #[error("prompt too long: {len} bytes, at most {max}")]
+    /// The prompt is longer than [`MAX_PROMPT_CHARS`].
+    #[error("prompt too long: {len} characters, at most {max}")]
     TooLong { len: usize, max: usize },
 }
 
@@ -408,13 +408,14 @@ impl PromptReader {
         self.thresholds = thresholds;
     }
 
-    /// Reads `prompt`. Errors only for a prompt over [`MAX_PROMPT_BYTES`] or a failing encoder;
+    /// Reads `prompt`. Errors only for a prompt over [`MAX_PROMPT_CHARS`] or a failing encoder;
     /// anything the generator cannot draw is a [`Reading::refusal`].
     pub fn read(&self, prompt: &str) -> Result<Reading, PromptError> {
-        if prompt.len() > MAX_PROMPT_BYTES {
+        let len = prompt.chars().count();
+        if len > MAX_PROMPT_CHARS {
             return Err(PromptError::TooLong {
-                len: prompt.len(),
-                max: MAX_PROMPT_BYTES,
+                len,
+                max: MAX_PROMPT_CHARS,
             });
         }
         match &self.engine {
@@ -607,7 +608,9 @@ mod tests {
         let r = PromptReader::keywords(world());
         let long = "a red circle ".repeat(100);
         assert!(matches!(r.read(&long), Err(PromptError::TooLong { .. })));
-        assert!(r.read(&"x".repeat(MAX_PROMPT_BYTES)).is_ok());
+        assert!(r.read(&"x".repeat(MAX_PROMPT_CHARS)).is_ok());
+        assert!(r.read(&"é".repeat(MAX_PROMPT_CHARS)).is_ok());
+        assert!(r.read(&"é".repeat(MAX_PROMPT_CHARS + 1)).is_err());
     }
 
     #[test]

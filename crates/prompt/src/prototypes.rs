@@ -60,6 +60,12 @@ pub fn for_value(slot: Slot, value: &str) -> Vec<String> {
     generic
 }
 
+/// The one undrawable kind that refuses only a prompt with nothing drawable in it: "a photo of
+/// a red circle" is a red circle (the generator has its own style), "a photo of the Eiffel
+/// Tower" is refused for the tower, "a selfie" for itself. Image words ("a pixel") come close to
+/// it, so it must not refuse drawable prompts.
+pub const PHOTOGRAPH: &str = "a photograph";
+
 /// Kinds of things the generator cannot draw: (name used in refusals, prototypes).
 pub const UNDRAWABLE: &[(&str, &[&str])] = &[
     (
@@ -115,5 +121,5 @@ pub const UNDRAWABLE: &[(&str, &[&str])] = &[
             "a castle",
         ],
     ),
-    ("a photograph", &["a photograph", "a realistic photo"]),
+    (PHOTOGRAPH, &["a photograph", "a realistic photo"]),
 ];

@@ -532,6 +532,13 @@ fn read_clause(
             .iter()
             .any(|d| d.start <= c.start && c.end <= d.end && c.end - c.start < d.end - d.start)
     });
+    // "a photograph of the Eiffel Tower": the tower, not the photograph, is what refuses.
+    if per_kind[4]
+        .iter()
+        .any(|c| c.value != prototypes::PHOTOGRAPH)
+    {
+        per_kind[4].retain(|c| c.value != prototypes::PHOTOGRAPH);
+    }
     for list in &mut per_kind {
         // A longer span read as another value of the same slot, nearly as well, is the more
         // specific reading: "bobbing up and down" (bouncing) over "down".
@@ -614,6 +621,9 @@ fn size_polarity(words: &[Word], world: &World, start: usize, end: usize, m: &mu
 /// How much less similar a containing span may be and still replace a contained one.
 const CONTAINMENT_SLACK: f32 = 0.25;
 
+/// Words that introduce a comparison: what follows is not drawn.
+const COMPARISONS: &[&str] = &["like", "resembling", "as", "than"];
+
 /// How much better an undrawable reading must be than the same span's best drawable one.
 const UNDRAWABLE_OVER_SHAPE: f32 = 0.05;
 
@@ -648,8 +658,19 @@ fn head_noun(
         }
         k -= 1;
     }
-    let last = words[c.end - 1].lower.as_str();
-    if last.len() > 4 && last.ends_with("ing") {
+    // "like a window", "shaped like a dog": a comparison, not the thing.
+    if k > clause_start {
+        let boundary = words[k - 1].lower.as_str();
+        let before = k.checked_sub(2).filter(|&b| b >= clause_start);
+        let before = before.map_or("", |b| words[b].lower.as_str());
+        if COMPARISONS.contains(&boundary) || COMPARISONS.contains(&before) {
+            return false;
+        }
+    }
+    let gerund = words[c.start..c.end]
+        .iter()
+        .any(|w| w.lower.len() > 4 && w.lower.ends_with("ing"));
+    if gerund {
         return c.start > clause_start
             && words::DETERMINERS.contains(&words[c.start - 1].lower.as_str());
     }
@@ -947,6 +968,7 @@ pub fn read(
     }
 
     let mut refusals: Vec<String> = Vec::new();
+    let mut photo_refusals: Vec<String> = Vec::new();
     let mut extra_objects: Vec<String> = Vec::new();
     for r in merged.iter().filter(|r| r.is_object()) {
         if let Some(u) = &r.undrawable {
@@ -954,11 +976,16 @@ pub fn read(
             if s > r.start && words::DETERMINERS.contains(&words[s - 1].lower.as_str()) {
                 s -= 1;
             }
-            refusals.push(format!(
+            let part = format!(
                 "cannot draw '{}' ({})",
                 original_text(&words, s, u.end),
                 u.value
-            ));
+            );
+            if u.value == prototypes::PHOTOGRAPH {
+                photo_refusals.push(part);
+            } else {
+                refusals.push(part);
+            }
         }
         let copies = (r.start..r.end)
             .filter(|&i| !covered[i])
@@ -1023,6 +1050,16 @@ pub fn read(
     if !refusals.is_empty() {
         reading.refusal = Some(Refusal {
             reason: refusals.join("; "),
+            can_draw: world.can_draw(),
+        });
+    } else if !reading
+        .objects
+        .iter()
+        .any(|o| o.colour.is_some() || o.shape.is_some())
+        && !photo_refusals.is_empty()
+    {
+        reading.refusal = Some(Refusal {
+            reason: photo_refusals.join("; "),
             can_draw: world.can_draw(),
         });
     } else if !reading

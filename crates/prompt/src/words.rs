@@ -315,6 +315,20 @@ pub const STYLE_WORDS: &[&str] = &[
     "loop",
     "looping",
     "seamless",
+    "camera",
+    "panning",
+    "pan",
+    "pans",
+    "zoom",
+    "zooming",
+    "closeup",
+    "tracking",
+    "dolly",
+    "timelapse",
+    "motion",
+    "macro",
+    "angle",
+    "shallow",
 ];
 
 /// Number words that ask for copies of an object.
