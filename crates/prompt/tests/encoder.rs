@@ -203,3 +203,28 @@ fn odd_input_never_panics() {
         assert!(r.read(&s).is_ok(), "{s:?}");
     }
 }
+
+/// The world is data: values the prototype tables do not know still read from their names.
+#[test]
+fn world_is_data() {
+    let dir = common::encoder_dir();
+    if common::reader().is_none() {
+        return;
+    }
+    let mut world = common::world();
+    world.colours.push("black".into());
+    world.shapes.push("hexagon".into());
+    world.backgrounds.retain(|b| b != "sand");
+    let r = PromptReader::open(&dir, world).unwrap();
+    let reading = r.read("a black hexagon moving left on the beach").unwrap();
+    println!("{}", reading.describe());
+    assert_eq!(
+        reading.caption().split(" on ").next(),
+        Some("a black hexagon moving left")
+    );
+    assert!(reading
+        .background
+        .as_ref()
+        .is_none_or(|b| b.value != "sand"));
+    assert!(!reading.describe().contains("sand"));
+}
