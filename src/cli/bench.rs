@@ -1,7 +1,7 @@
 //! `candor bench`: the flags of each suite in `candor-eval`, and printing its report. Suites
 //! print ratios and rates, never pass/fail timings.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use candor_eval as eval;
 use clap::Subcommand;
@@ -111,17 +111,31 @@ pub struct WatermarkBenchArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct GenerateBenchArgs {
-    /// Clips to generate (held-out colour–shape pairs × directions × backgrounds, cycled).
-    #[arg(long, default_value_t = 20)]
-    clips: usize,
-    /// DDIM steps per clip.
-    #[arg(long, default_value_t = 25)]
+    /// Prompt set: JSON with `drawable` prompts (each with its intended objects and background)
+    /// and `undrawable` ones. Default: the committed free-form set.
+    #[arg(long)]
+    prompts: Option<PathBuf>,
+    /// Generate only the first N drawable prompts (every prompt is still read).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Sampling steps per clip.
+    #[arg(long, default_value_t = candor_generate::DEFAULT_STEPS)]
     steps: usize,
+    /// Sampler: dpm-solver-2m or ddim.
+    #[arg(long, default_value = "dpm-solver-2m", value_parser = super::generate::parse_sampler)]
+    sampler: candor_diffusion::Sampler,
     /// Classifier-free guidance scale.
     #[arg(long, default_value_t = 3.0)]
     guidance: f64,
     #[command(flatten)]
     detector: DetectorArgs,
+    /// Reference model the time per clip is compared with, in the same run (the previous
+    /// default, with DDIM at 25 steps). `none` skips the comparison.
+    #[arg(long, default_value = "models/candor-shapes-v2")]
+    reference_model: PathBuf,
+    /// Prompts timed in both configurations.
+    #[arg(long, default_value_t = 6)]
+    reference_clips: usize,
     /// Keep the clips in this directory (default: a temporary one, removed).
     #[arg(long)]
     keep: Option<PathBuf>,
@@ -219,10 +233,22 @@ impl WatermarkBenchArgs {
 impl GenerateBenchArgs {
     fn config(&self) -> CliResult<eval::generate::GenerateConfig> {
         Ok(eval::generate::GenerateConfig {
-            clips: self.clips,
+            prompts: self
+                .prompts
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(eval::generate::DEFAULT_PROMPTS)),
+            limit: self.limit,
             steps: self.steps,
+            sampler: self.sampler,
             guidance: self.guidance,
             detector: self.detector.config()?,
+            reference: (self.reference_model != Path::new("none") && self.reference_clips > 0)
+                .then(|| eval::generate::ReferenceConfig {
+                    model: self.reference_model.clone(),
+                    sampler: candor_diffusion::Sampler::Ddim,
+                    steps: 25,
+                    clips: self.reference_clips,
+                }),
             keep: self.keep.clone(),
         })
     }

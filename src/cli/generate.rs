@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use candle_core::Device;
-use candor_diffusion::DiffusionModel;
-use candor_generate::{generate, GenerateError, GenerateOptions};
+use candor_diffusion::{DiffusionModel, Sampler};
+use candor_generate::{generate, GenerateError, GenerateOptions, PromptReader};
 use candor_store::{ManifestStore, StoreLocation};
 use clap::Args;
 
@@ -17,10 +17,15 @@ use super::{print_json, CliError, CliResult, Outcome};
     after_help = "Every clip is watermarked from its initial noise and carries signed Content Credentials \
 (trainedAlgorithmicMedia, model, prompt, seed, soft binding to the watermark); the manifest is also recorded in \
 the local manifest store so stripped copies can be matched back. There is no option to skip either.\n\n\
-The default model knows colours (red orange yellow green cyan blue purple pink white), shapes (circle square \
-triangle star diamond), motions (left right up down and diagonals, bouncing, growing, shrinking) and \
-backgrounds (sky sunset night grass gray sand). Other words are reported as ignored.\n\n\
-Example:\n  candor generate \"a red circle moving left over the sky\" -o clip.mp4 --seed 7"
+Prompts are free text, read by a sentence encoder (all-MiniLM-L6-v2, installed by scripts/install-text-encoder.sh; \
+without it, by keywords only) into what the default model can draw: up to three objects, each a shape (circle \
+square triangle star diamond) in a colour (red orange yellow green cyan blue purple pink white) with a motion \
+(left right up down and diagonals, bouncing, growing, shrinking), over a background (sky sunset night grass gray \
+sand). Synonyms are understood (\"crimson ball drifting west at dusk\"); what was read is printed with its \
+similarity, and words that map to nothing are named. A prompt asking for what cannot be drawn (people, animals, \
+vehicles, text, real places) is refused with exit code 2 and nothing is written.\n\n\
+Examples:\n  candor generate \"a crimson ball drifting slowly to the left above the ocean at dusk\" -o clip.mp4\n  \
+candor generate \"a teal cube sliding right and a golden star sinking, starry night\" -o two.mp4 --seed 7"
 )]
 pub struct GenerateArgs {
     /// What the clip shows.
@@ -40,9 +45,13 @@ pub struct GenerateArgs {
     /// Seed of the noise magnitudes: same prompt, seed, key and content id give identical frames.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// DDIM steps.
-    #[arg(long, default_value_t = 25)]
+    /// Sampling steps (model evaluations, each a batched pair with and without the prompt).
+    #[arg(long, default_value_t = candor_generate::DEFAULT_STEPS)]
     steps: usize,
+    /// Sampler: dpm-solver-2m (second order, the default) or ddim (first order; needs about
+    /// twice the steps for the same clip quality).
+    #[arg(long, default_value = "dpm-solver-2m", value_parser = parse_sampler)]
+    sampler: Sampler,
     /// Classifier-free guidance scale (1 = none).
     #[arg(long, default_value_t = 3.0)]
     guidance: f64,
@@ -72,6 +81,13 @@ pub struct GenerateArgs {
     json: bool,
 }
 
+pub(super) fn parse_sampler(s: &str) -> Result<Sampler, String> {
+    Sampler::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Sampler::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown sampler {s:?} (known: {})", names.join(", "))
+    })
+}
+
 fn parse_hex_id(s: &str) -> Result<u64, String> {
     u64::from_str_radix(s.trim_start_matches("0x"), 16)
         .map_err(|e| format!("not a hex content id: {e}"))
@@ -97,17 +113,34 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
     options.size = args.size.unwrap_or(options.size);
     options.seed = args.seed;
     options.steps = args.steps;
+    options.sampler = args.sampler;
     options.guidance = args.guidance;
     options.content_id = args.content_id;
     options.time_stamp_authority = args.tsa.clone();
 
-    let tokens = model.tokenize(&args.prompt);
+    let models_dir = model_dir(args.model.as_deref())
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let reader = PromptReader::open_default(candor_generate::world(), &models_dir)
+        .map_err(GenerateError::from)?;
+    if let Some(notice) = reader.fallback() {
+        eprintln!("note: {notice}");
+    }
+    // Read before anything is made: a refused prompt writes nothing.
+    let understanding = candor_generate::understand(&reader, &args.prompt)?;
     if !args.json {
-        eprintln!("prompt: {}", tokens.describe());
+        eprintln!(
+            "prompt ({}): {}",
+            reader.encoder(),
+            understanding.reading.describe()
+        );
+        eprintln!("drawing:   {}", understanding.caption);
     }
     let bar = super::progress(args.steps as u64, "denoising");
     let result = generate(
         &model,
+        &reader,
         &identity,
         &store,
         &args.prompt,
@@ -153,11 +186,14 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
         for placed in &result.layout {
             println!("  layout:      {placed}");
         }
-        if !result.ignored.is_empty() {
+        if !result.not_understood.is_empty() {
             println!(
-                "  ignored words (not in the model's vocabulary): {}",
-                result.ignored.join(", ")
+                "  not understood (left out): {}",
+                result.not_understood.join(", ")
             );
+        }
+        if !result.ignored.is_empty() {
+            println!("  ignored (style words): {}", result.ignored.join(", "));
         }
         println!(
             "  time:        {:.1} s ({:.0} ms per denoising step)",

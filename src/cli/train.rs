@@ -18,7 +18,7 @@ Example (reproduces the shipped model, grown from the committed candor-shapes-v1
 )]
 pub struct TrainArgs {
     /// Run directory (created, or resumed when it holds a checkpoint).
-    #[arg(long, default_value = "runs/candor-shapes-v2")]
+    #[arg(long, default_value = "runs/candor-shapes-v3")]
     run: PathBuf,
     /// Train until this many steps in total.
     #[arg(long, default_value_t = 20_000)]
@@ -47,10 +47,15 @@ pub struct TrainArgs {
     #[arg(long)]
     lr_decay_from_step: Option<usize>,
     /// Start a new run from another run's EMA weights, adding the layout input (how
-    /// candor-shapes-v2 was grown from candor-shapes-v1). Its projections start at zero, so the
-    /// grown model begins where the source stopped.
+    /// candor-shapes-v2 was grown from candor-shapes-v1) or growing an occupancy-only one into
+    /// three slots with each object's colour and shape (how candor-shapes-v3 was grown from v2).
+    /// What is new starts at zero, so the grown model begins where the source stopped.
     #[arg(long, value_name = "RUN")]
     grow_from: Option<PathBuf>,
+    /// Decay of the weights' exponential moving average, which is what gets exported (new runs
+    /// only).
+    #[arg(long, default_value_t = 0.999)]
+    ema_decay: f64,
     /// After training, write the EMA weights as a model directory here.
     #[arg(long)]
     export: Option<PathBuf>,
@@ -59,6 +64,9 @@ pub struct TrainArgs {
 pub fn run(args: TrainArgs) -> CliResult<Outcome> {
     if args.batch == 0 || args.frames == 0 || args.checkpoint_every == 0 {
         return Err("--batch, --frames and --checkpoint-every must be at least 1".into());
+    }
+    if !(0.0..1.0).contains(&args.ema_decay) {
+        return Err("--ema-decay must be at least 0 and below 1".into());
     }
     let name = args
         .run
@@ -76,6 +84,7 @@ pub fn run(args: TrainArgs) -> CliResult<Outcome> {
         checkpoint_every: args.checkpoint_every,
         band_weighted_from_step: args.band_weighted_from_step,
         lr_decay_from_step: args.lr_decay_from_step.unwrap_or(usize::MAX),
+        ema_decay: args.ema_decay,
         ..TrainConfig::default()
     };
     let mut trainer = match &args.grow_from {

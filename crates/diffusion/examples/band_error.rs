@@ -47,7 +47,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let ids = Tensor::from_vec(tokens.ids.clone(), (1, tokens.ids.len()), &dev)?;
         let prompt = model.unet.encode_prompt(&ids)?;
         // The clip's true object paths, as training sees them.
-        let layout = model.layout_maps(&clip.tracks, frames)?;
+        let layout = model.layout_maps(
+            &clip
+                .tracks
+                .iter()
+                .map(candor_diffusion::layout::LayoutObject::known)
+                .collect::<Vec<_>>(),
+            frames,
+        )?;
         for (row, &t) in timesteps.iter().enumerate() {
             let eps = Tensor::randn(0f32, 1f32, x0.dims(), &dev)?;
             let (a, s) = (abar[t].sqrt(), (1.0 - abar[t]).sqrt());

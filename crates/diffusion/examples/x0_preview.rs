@@ -27,7 +27,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ids = Tensor::from_vec(tokens.ids.clone(), (1, tokens.ids.len()), &dev)?;
     let cond = model.unet.encode_prompt(&ids)?;
     let plan = model.layout_plan(&tokens, f, 1);
-    let layout = model.layout_maps(plan.iter().map(|p| &p.track), f)?;
+    let layout = model.layout_maps(
+        &plan.iter().map(|p| p.layout_object()).collect::<Vec<_>>(),
+        f,
+    )?;
     // Average x̂₀ over several noise draws: the model's expectation, not one sample's.
     let draws = 4;
     let mut sum: Option<Tensor> = None;

@@ -131,9 +131,31 @@ fn is_held_out(colour: &str, shape: &str) -> bool {
     HELD_OUT.iter().any(|(c, s)| *c == colour && *s == shape)
 }
 
-/// A random clip spec; `training` excludes held-out colour–shape pairs.
+/// A random clip spec with one or two objects; `training` excludes held-out colour–shape
+/// pairs.
 pub fn random_spec<R: Rng>(rng: &mut R, training: bool) -> ClipSpec {
-    let count = if rng.gen_bool(0.25) { 2 } else { 1 };
+    random_spec_with(rng, training, 2)
+}
+
+/// A random clip spec with up to `max_objects` objects (of different colours): for at most two,
+/// one in four clips has two (as candor-shapes-v1 and v2 were trained); for three, 45 % have
+/// one, 35 % two and 20 % three.
+pub fn random_spec_with<R: Rng>(rng: &mut R, training: bool, max_objects: usize) -> ClipSpec {
+    let count = match max_objects {
+        0 | 1 => 1,
+        2 => {
+            if rng.gen_bool(0.25) {
+                2
+            } else {
+                1
+            }
+        }
+        _ => match rng.gen_range(0..100) {
+            0..45 => 1,
+            45..80 => 2,
+            _ => 3,
+        },
+    };
     let mut objects: Vec<ObjectSpec> = Vec::new();
     while objects.len() < count {
         let colour = COLOURS[rng.gen_range(0..COLOURS.len())].0;
@@ -363,7 +385,18 @@ pub fn render_with_tracks<R: Rng>(
 
 /// A random training (or evaluation) clip with its caption.
 pub fn random_clip<R: Rng>(rng: &mut R, frames: usize, size: usize, training: bool) -> Clip {
-    let spec = random_spec(rng, training);
+    random_clip_with(rng, frames, size, training, 2)
+}
+
+/// A random clip with up to `max_objects` objects (see [`random_spec_with`]).
+pub fn random_clip_with<R: Rng>(
+    rng: &mut R,
+    frames: usize,
+    size: usize,
+    training: bool,
+    max_objects: usize,
+) -> Clip {
+    let spec = random_spec_with(rng, training, max_objects);
     let caption = caption(&spec, rng);
     let (pixels, tracks) = render_with_tracks(&spec, frames, size, rng);
     Clip {

@@ -1,11 +1,19 @@
-//! Noise schedule, DDIM sampling and DDIM inversion (deterministic, v-prediction).
+//! Noise schedule, sampling (DDIM, DPM-Solver++ 2M) and DDIM inversion (deterministic,
+//! v-prediction).
 //!
 //! Cosine schedule over 1000 training steps: ᾱ(t) = cos²(((t/T)+s)/(1+s)·π/2) / cos²(s/(1+s)·π/2),
 //! clipped so the last step keeps a sliver of signal. With v = √ᾱ·ε − √(1−ᾱ)·x₀ the model's output
 //! gives x̂₀ = √ᾱ·x_t − √(1−ᾱ)·v and ε̂ = √(1−ᾱ)·x_t + √ᾱ·v. DDIM moves x_t to
 //! x_s = √ᾱ_s·x̂₀ + √(1−ᾱ_s)·ε̂; inversion runs the same update from s to t.
+//!
+//! In terms of the half log-SNR λ = log(α/σ) (α = √ᾱ, σ = √(1−ᾱ)) that move is
+//! x_s = (σ_s/σ_t)·x_t − α_s·(e^(−h) − 1)·x̂₀ with h = λ_s − λ_t: the first-order DPM-Solver++
+//! step (Lu et al., 2022). [`Sampler::DpmSolver2M`] replaces x̂₀ by its second-order multistep
+//! extrapolation from the two latest predictions, D = (1 + 1/2r)·x̂₀ − (1/2r)·x̂₀′ with
+//! r = h′/h; it costs no extra model call and reaches DDIM's quality in about half the steps.
 
 use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{DiffusionError, Result};
 
@@ -41,6 +49,38 @@ pub fn sampling_timesteps(steps: usize) -> Result<Vec<usize>> {
         .collect())
 }
 
+/// Timesteps visited by a K-step sampler spaced uniformly in λ = ½·log(ᾱ/(1−ᾱ)) rather than in
+/// t, from noisiest to cleanest, strictly decreasing: the spacing a multistep solver needs (its
+/// extrapolation assumes neighbouring steps of similar size in λ; time-uniform steps on the
+/// cosine schedule make the first step ten times longer than the next).
+pub fn log_snr_timesteps(steps: usize) -> Result<Vec<usize>> {
+    let uniform = sampling_timesteps(steps)?;
+    if steps < 3 {
+        return Ok(uniform);
+    }
+    let abar = alphas_cumprod();
+    let lambda = |t: usize| 0.5 * (abar[t] / (1.0 - abar[t])).ln();
+    let (hi, lo) = (lambda(TRAIN_STEPS - 1), lambda(0));
+    let mut out: Vec<usize> = Vec::with_capacity(steps);
+    for i in 0..steps {
+        let target = hi + (lo - hi) * i as f64 / (steps - 1) as f64;
+        // λ grows as t falls: the first t whose λ reaches the target.
+        let t = if i + 1 == steps {
+            0
+        } else {
+            (0..TRAIN_STEPS)
+                .rev()
+                .find(|&t| lambda(t) >= target)
+                .unwrap_or(0)
+        };
+        // Strictly decreasing, leaving room for the steps still to come.
+        let ceiling = out.last().map_or(TRAIN_STEPS - 1, |&p| p.saturating_sub(1));
+        let floor = steps - 1 - i;
+        out.push(t.min(ceiling).max(floor));
+    }
+    Ok(out)
+}
+
 /// x̂₀ and ε̂ from a v-prediction at ᾱ.
 pub fn split_v(x: &Tensor, v: &Tensor, alpha_bar: f64) -> Result<(Tensor, Tensor)> {
     let (a, s) = (alpha_bar.sqrt(), (1.0 - alpha_bar).sqrt());
@@ -55,31 +95,87 @@ pub fn ddim_move(x: &Tensor, v: &Tensor, alpha_from: f64, alpha_to: f64) -> Resu
     Ok(((x0 * alpha_to.sqrt())? + (eps * (1.0 - alpha_to).sqrt())?)?)
 }
 
+/// How a clip is sampled from its initial noise. Both are deterministic ODE solvers, so the
+/// initial noise (and the watermark drawn into it) decides the clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sampler {
+    /// DDIM (first order).
+    Ddim,
+    /// DPM-Solver++ (2M): second-order multistep in x̂₀, one model call per step.
+    #[default]
+    DpmSolver2M,
+}
+
+impl Sampler {
+    pub const ALL: [Sampler; 2] = [Sampler::Ddim, Sampler::DpmSolver2M];
+
+    /// "ddim", "dpm-solver-2m": as on the command line and in manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sampler::Ddim => "ddim",
+            Sampler::DpmSolver2M => "dpm-solver-2m",
+        }
+    }
+
+    /// The sampler named `name` (see [`Self::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
 /// Runs DDIM from `noise` (at the noisiest timestep) to a clean latent. `model(x, t)` returns v.
 pub fn sample(
+    noise: &Tensor,
+    steps: usize,
+    model: impl FnMut(&Tensor, usize) -> Result<Tensor>,
+    progress: impl FnMut(usize, usize),
+) -> Result<Tensor> {
+    sample_with(Sampler::Ddim, noise, steps, model, progress)
+}
+
+/// Runs `sampler` from `noise` (at the noisiest timestep) to a clean latent in `steps` model
+/// calls. `model(x, t)` returns v.
+pub fn sample_with(
+    sampler: Sampler,
     noise: &Tensor,
     steps: usize,
     mut model: impl FnMut(&Tensor, usize) -> Result<Tensor>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Tensor> {
     let abar = alphas_cumprod();
-    let ts = sampling_timesteps(steps)?;
+    let ts = match sampler {
+        Sampler::Ddim => sampling_timesteps(steps)?,
+        Sampler::DpmSolver2M => log_snr_timesteps(steps)?,
+    };
+    let lambda = |a: f64| 0.5 * (a / (1.0 - a)).ln();
     let mut x = noise.clone();
+    // The previous step's x̂₀ and its step size in λ (for the multistep correction).
+    let mut previous: Option<(Tensor, f64)> = None;
     for (i, &t) in ts.iter().enumerate() {
         // Detached: the weights are trainable variables, so every step would otherwise keep the
         // whole graph of all the steps before it alive (7.5 GB for a 25-step default clip).
         let v = model(&x, t)?.detach();
-        let next = if i + 1 < ts.len() {
-            abar[ts[i + 1]]
-        } else {
-            1.0
+        let (x0, _) = split_v(&x, &v, abar[t])?;
+        let Some(&next) = ts.get(i + 1) else {
+            x = x0.detach();
+            progress(i + 1, ts.len());
+            break;
         };
-        x = if next >= 1.0 {
-            split_v(&x, &v, abar[t])?.0
-        } else {
-            ddim_move(&x, &v, abar[t], next)?
-        }
-        .detach();
+        let (a_t, a_s) = (abar[t], abar[next]);
+        let h = lambda(a_s) - lambda(a_t);
+        let d = match (sampler, &previous) {
+            (Sampler::DpmSolver2M, Some((x0_prev, h_prev))) if h > 0.0 => {
+                let r = h_prev / h;
+                let k = 1.0 / (2.0 * r);
+                ((&x0 * (1.0 + k))? - (x0_prev * k)?)?
+            }
+            _ => x0.clone(),
+        };
+        let ratio = ((1.0 - a_s) / (1.0 - a_t)).sqrt();
+        let coeff = a_s.sqrt() * (1.0 - (-h).exp());
+        x = ((&x * ratio)? + (d * coeff)?)?.detach();
+        previous = Some((x0, h));
         progress(i + 1, ts.len());
     }
     Ok(x)
@@ -198,6 +294,59 @@ mod tests {
                 assert_eq!(calls[0], 0, "starts at the cleanest timestep");
             }
         }
+        Ok(())
+    }
+
+    /// A model that knows the data is N(0, c²) per element: its x̂₀ is the posterior mean, and the
+    /// sampling ODE's exact solution is x₀ = x_T · √(ᾱ₀c² + 1 − ᾱ₀) / √(ᾱ_T c² + 1 − ᾱ_T).
+    fn gaussian_error(sampler: Sampler, steps: usize) -> Result<f64> {
+        let c2 = 0.25f64;
+        let abar = alphas_cumprod();
+        let model = |x: &Tensor, t: usize| -> Result<Tensor> {
+            let (a, s) = (abar[t].sqrt(), (1.0 - abar[t]).sqrt());
+            let x0 = (x * (a * c2 / (a * a * c2 + s * s)))?;
+            let eps = ((x - (&x0 * a)?)? / s)?;
+            Ok(((eps * a)? - (x0 * s)?)?)
+        };
+        let noise = Tensor::randn(0f32, 1f32, (64,), &Device::Cpu)?;
+        let out = sample_with(sampler, &noise, steps, model, |_, _| {})?;
+        let (a_t, a_0) = (abar[TRAIN_STEPS - 1], 1.0);
+        let scale = (a_0 * c2 + 1.0 - a_0).sqrt() / (a_t * c2 + 1.0 - a_t).sqrt();
+        let exact = (&noise * scale)?;
+        let err = (out - &exact)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        let size = exact.abs()?.max_all()?.to_scalar::<f32>()?;
+        Ok(f64::from(err / size))
+    }
+
+    #[test]
+    fn dpm_solver_2m_is_second_order_and_beats_ddim_at_half_the_steps() -> Result<()> {
+        let ddim_25 = gaussian_error(Sampler::Ddim, 25)?;
+        let ddim_12 = gaussian_error(Sampler::Ddim, 12)?;
+        let dpm_12 = gaussian_error(Sampler::DpmSolver2M, 12)?;
+        let dpm_24 = gaussian_error(Sampler::DpmSolver2M, 24)?;
+        eprintln!("ddim 25: {ddim_25:.2e}, ddim 12: {ddim_12:.2e}, dpm 12: {dpm_12:.2e}, dpm 24: {dpm_24:.2e}");
+        assert!(dpm_12 < ddim_25, "dpm 12 {dpm_12} vs ddim 25 {ddim_25}");
+        assert!(
+            dpm_12 < ddim_12 / 2.0,
+            "dpm 12 {dpm_12} vs ddim 12 {ddim_12}"
+        );
+        // Halving the step size cuts a second-order method's error by more than 2.
+        assert!(dpm_24 < dpm_12 / 2.5, "dpm 24 {dpm_24} vs dpm 12 {dpm_12}");
+        let ts = log_snr_timesteps(12)?;
+        assert_eq!((ts[0], ts[11], ts.len()), (TRAIN_STEPS - 1, 0, 12));
+        assert!(ts.windows(2).all(|w| w[1] < w[0]), "{ts:?}");
+        let many = log_snr_timesteps(1000)?;
+        assert!(many.windows(2).all(|w| w[1] < w[0]));
+        // One step of either is DDIM's single step.
+        assert_eq!(
+            gaussian_error(Sampler::Ddim, 1)?,
+            gaussian_error(Sampler::DpmSolver2M, 1)?
+        );
+        assert_eq!(
+            Sampler::from_name("dpm-solver-2m"),
+            Some(Sampler::DpmSolver2M)
+        );
+        assert_eq!(Sampler::from_name("euler"), None);
         Ok(())
     }
 }

@@ -14,9 +14,10 @@ use rand::Rng;
 
 use crate::data::{track, Motion, ObjectSpec, Track, COLOURS, SHAPES};
 use crate::prompt::{vocabulary, Tokens};
+use crate::unet::LayoutConfig;
 
-/// Objects a layout can hold, in the order the prompt names them (one occupancy map each).
-pub const LAYOUT_SLOTS: usize = 2;
+/// The most objects a layout can hold (a model's `LayoutConfig::slots` says how many it has).
+pub const MAX_SLOTS: usize = 3;
 
 /// Latent cells per side of a pixel frame (the Haar codec's 4×4 blocks).
 const CELL: usize = crate::codec::HAAR_BLOCK;
@@ -112,17 +113,29 @@ impl PlannedObject {
     }
 }
 
-/// Paths for the prompt's objects (at most [`LAYOUT_SLOTS`]); an object without a motion gets one
-/// drawn from `rng`, as does its start, speed and size.
+/// Paths for the prompt's objects (at most `slots`); an object without a motion gets one drawn
+/// from `rng`, as does its start, speed and size.
 pub fn plan<R: Rng>(
     tokens: &Tokens,
+    slots: usize,
     frames: usize,
     size: usize,
     rng: &mut R,
 ) -> Vec<PlannedObject> {
-    objects_in(tokens)
+    plan_objects(objects_in(tokens), slots, frames, size, rng)
+}
+
+/// Paths for objects named some other way (a prompt reader's); as [`plan`].
+pub fn plan_objects<R: Rng>(
+    objects: Vec<NamedObject>,
+    slots: usize,
+    frames: usize,
+    size: usize,
+    rng: &mut R,
+) -> Vec<PlannedObject> {
+    objects
         .into_iter()
-        .take(LAYOUT_SLOTS)
+        .take(slots)
         .map(|object| {
             let motion = object
                 .motion
@@ -142,36 +155,93 @@ pub fn plan<R: Rng>(
         .collect()
 }
 
-/// Occupancy maps `[frames, LAYOUT_SLOTS, size/4, size/4]`, row-major: for each object slot, the
-/// share of each latent cell its disc covers (4×4 samples per pixel cell). Empty slots are zero.
-pub fn occupancy<'a>(
-    tracks: impl IntoIterator<Item = &'a Track>,
-    frames: usize,
-    size: usize,
-) -> Vec<f32> {
+impl PlannedObject {
+    /// What the layout tells the model about it: the colour and shape only when the prompt
+    /// named them (the model chooses the rest).
+    pub fn layout_object(&self) -> LayoutObject<'_> {
+        LayoutObject {
+            track: &self.track,
+            colour: self.object.colour.is_some(),
+            shape: self.object.shape.is_some(),
+        }
+    }
+}
+
+/// An object as the layout shows it: its path, and whether its colour and shape are given.
+#[derive(Debug, Clone, Copy)]
+pub struct LayoutObject<'a> {
+    pub track: &'a Track,
+    pub colour: bool,
+    pub shape: bool,
+}
+
+impl<'a> LayoutObject<'a> {
+    /// A training clip's object: everything known.
+    pub fn known(track: &'a Track) -> Self {
+        Self {
+            track,
+            colour: true,
+            shape: true,
+        }
+    }
+}
+
+/// Layout maps `[frames, cfg.channels(), side, side]`, row-major (side = size / 4): per slot,
+/// the share of each latent cell the object's disc covers (4×4 samples per pixel cell), then,
+/// when `cfg.attributes`, that share times the object's RGB and times its shape's one-hot
+/// (zero when not given). Empty slots are zero; objects beyond `cfg.slots` are left out.
+pub fn maps(objects: &[LayoutObject], frames: usize, size: usize, cfg: LayoutConfig) -> Vec<f32> {
     let side = size / CELL;
     let plane = side * side;
-    let mut out = vec![0f32; frames * LAYOUT_SLOTS * plane];
-    let samples = 4;
-    let per_cell = (CELL * samples) as f32;
-    for (slot, t) in tracks.into_iter().take(LAYOUT_SLOTS).enumerate() {
-        for (f, &(cx, cy, r)) in t.positions.iter().take(frames).enumerate() {
-            let base = (f * LAYOUT_SLOTS + slot) * plane;
-            for gy in 0..side {
-                for gx in 0..side {
-                    let mut inside = 0usize;
-                    for sy in 0..CELL * samples {
-                        for sx in 0..CELL * samples {
-                            let px = (gx * CELL) as f32 + (sx as f32 + 0.5) / samples as f32;
-                            let py = (gy * CELL) as f32 + (sy as f32 + 0.5) / samples as f32;
-                            if (px - cx).powi(2) + (py - cy).powi(2) <= r * r {
-                                inside += 1;
-                            }
-                        }
-                    }
-                    out[base + gy * side + gx] = inside as f32 / (per_cell * per_cell);
+    let per_slot = cfg.channels_per_slot();
+    let channels = cfg.channels();
+    let mut out = vec![0f32; frames * channels * plane];
+    for (slot, o) in objects.iter().take(cfg.slots).enumerate() {
+        let shape = SHAPES.iter().position(|s| *s == o.track.shape);
+        for (f, &(cx, cy, r)) in o.track.positions.iter().take(frames).enumerate() {
+            let cover = coverage(cx, cy, r, side);
+            let base = (f * channels + slot * per_slot) * plane;
+            out[base..base + plane].copy_from_slice(&cover);
+            if !cfg.attributes {
+                continue;
+            }
+            let mut put = |channel: usize, scale: f32| {
+                let at = base + channel * plane;
+                for (dst, c) in out[at..at + plane].iter_mut().zip(&cover) {
+                    *dst = c * scale;
+                }
+            };
+            if o.colour {
+                for (k, v) in o.track.colour.iter().enumerate() {
+                    put(1 + k, *v);
                 }
             }
+            if let (true, Some(s)) = (o.shape, shape) {
+                put(4 + s, 1.0);
+            }
+        }
+    }
+    out
+}
+
+/// The share of each cell of a `side × side` grid (4-pixel cells) a disc covers.
+fn coverage(cx: f32, cy: f32, r: f32, side: usize) -> Vec<f32> {
+    let samples = 4;
+    let per_cell = (CELL * samples) as f32;
+    let mut out = vec![0f32; side * side];
+    for gy in 0..side {
+        for gx in 0..side {
+            let mut inside = 0usize;
+            for sy in 0..CELL * samples {
+                for sx in 0..CELL * samples {
+                    let px = (gx * CELL) as f32 + (sx as f32 + 0.5) / samples as f32;
+                    let py = (gy * CELL) as f32 + (sy as f32 + 0.5) / samples as f32;
+                    if (px - cx).powi(2) + (py - cy).powi(2) <= r * r {
+                        inside += 1;
+                    }
+                }
+            }
+            out[gy * side + gx] = inside as f32 / (per_cell * per_cell);
         }
     }
     out
@@ -228,28 +298,38 @@ mod tests {
             ("a red circle moving up", 0.0, -1.0),
             ("a red circle moving down", 0.0, 1.0),
         ] {
-            let planned = plan(&tokenize(prompt), 16, 32, &mut rng);
+            let planned = plan(&tokenize(prompt), MAX_SLOTS, 16, 32, &mut rng);
             assert_eq!(planned.len(), 1);
             let (x0, y0, _) = planned[0].track.positions[0];
             let (x1, y1, _) = planned[0].track.positions[15];
             assert!((x1 - x0) * dx + (y1 - y0) * dy > 10.0, "{prompt}");
             assert!(planned[0].describe().starts_with("red circle: moving "));
         }
-        let drawn = plan(&tokenize("a pink square"), 16, 32, &mut rng);
+        let drawn = plan(&tokenize("a pink square"), MAX_SLOTS, 16, 32, &mut rng);
         assert!(!drawn[0].motion_from_prompt);
         assert!(
             drawn[0].describe().contains("drawn from the seed"),
             "{}",
             drawn[0].describe()
         );
-        // Only two objects get a slot; the rest of the prompt still conditions the model.
+        // Only as many objects as the model has slots get one; the rest of the prompt still
+        // conditions the model.
         let many = plan(
-            &tokenize("red circle and blue star and green square"),
+            &tokenize("red circle and blue star and green square and white diamond"),
+            MAX_SLOTS,
             4,
             32,
             &mut rng,
         );
-        assert_eq!(many.len(), LAYOUT_SLOTS);
+        assert_eq!(many.len(), MAX_SLOTS);
+        let two = plan(
+            &tokenize("red circle and blue star and green square"),
+            2,
+            4,
+            32,
+            &mut rng,
+        );
+        assert_eq!(two.len(), 2);
     }
 
     #[test]
@@ -259,11 +339,15 @@ mod tests {
             shape: "circle".into(),
             positions: vec![(6.0, 6.0, 4.0), (26.0, 26.0, 4.0)],
         };
-        let maps = occupancy(std::slice::from_ref(&t), 2, 32);
-        assert_eq!(maps.len(), 2 * LAYOUT_SLOTS * 64);
-        let cell = |f: usize, slot: usize, y: usize, x: usize| {
-            maps[(f * LAYOUT_SLOTS + slot) * 64 + y * 8 + x]
-        };
+        let maps = maps(
+            &[LayoutObject::known(&t)],
+            2,
+            32,
+            LayoutConfig::for_frame_size(32),
+        );
+        assert_eq!(maps.len(), 2 * 2 * 64);
+        let cell =
+            |f: usize, slot: usize, y: usize, x: usize| maps[(f * 2 + slot) * 64 + y * 8 + x];
         // Frame 0: the disc centred at (6, 6) sits on cells (1, 1) and its neighbours.
         assert!(cell(0, 0, 1, 1) > 0.9);
         assert_eq!(cell(0, 0, 7, 7), 0.0);
@@ -275,5 +359,45 @@ mod tests {
         assert!((total - std::f32::consts::PI * 16.0).abs() < 2.0, "{total}");
         // The second slot is empty.
         assert!((0..64).all(|i| cell(0, 1, i / 8, i % 8) == 0.0));
+    }
+
+    #[test]
+    fn attribute_channels_carry_each_objects_colour_and_shape_where_it_is() {
+        let red = Track {
+            colour: [0.9, 0.1, 0.1],
+            shape: "star".into(),
+            positions: vec![(6.0, 6.0, 4.0)],
+        };
+        let blue = Track {
+            colour: [0.1, 0.2, 0.9],
+            shape: "square".into(),
+            positions: vec![(26.0, 26.0, 4.0)],
+        };
+        let cfg = LayoutConfig::with_attributes(32);
+        let per = cfg.channels_per_slot();
+        assert_eq!(per, 1 + 3 + SHAPES.len());
+        let unknown_colour = LayoutObject {
+            track: &blue,
+            colour: false,
+            shape: true,
+        };
+        let m = maps(&[LayoutObject::known(&red), unknown_colour], 1, 32, cfg);
+        assert_eq!(m.len(), cfg.channels() * 64);
+        let at = |slot: usize, ch: usize, y: usize, x: usize| m[(slot * per + ch) * 64 + y * 8 + x];
+        let star = 4 + SHAPES.iter().position(|s| *s == "star").unwrap();
+        let square = 4 + SHAPES.iter().position(|s| *s == "square").unwrap();
+        // Slot 0: red star at the top left, nothing at the bottom right.
+        assert!(at(0, 0, 1, 1) > 0.9);
+        assert!((at(0, 1, 1, 1) - 0.9 * at(0, 0, 1, 1)).abs() < 1e-6);
+        assert!((at(0, 3, 1, 1) - 0.1 * at(0, 0, 1, 1)).abs() < 1e-6);
+        assert_eq!(at(0, star, 1, 1), at(0, 0, 1, 1));
+        assert_eq!(at(0, square, 1, 1), 0.0);
+        assert_eq!(at(0, 0, 6, 6), 0.0);
+        // Slot 1: its shape is given, its colour is not (the model chooses it).
+        assert!(at(1, 0, 6, 6) > 0.9);
+        assert_eq!(at(1, square, 6, 6), at(1, 0, 6, 6));
+        assert!((1..4).all(|c| at(1, c, 6, 6) == 0.0));
+        // Slot 2 is empty.
+        assert!((0..per * 64).all(|i| m[2 * per * 64 + i] == 0.0));
     }
 }

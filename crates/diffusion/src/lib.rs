@@ -19,6 +19,7 @@ pub mod train;
 pub mod unet;
 
 pub use codec::{HaarCodec, LatentCodec};
+pub use ddim::Sampler;
 pub use error::{DiffusionError, Result};
 pub use model::{DiffusionModel, ModelConfig};
 pub use pixels::{CLIP_FPS, WORK_SCALE};

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{BandStats, HaarCodec};
-use crate::data::Track;
 use crate::ddim;
 use crate::error::{DiffusionError, Result};
 use crate::layout;
@@ -235,7 +234,8 @@ impl DiffusionModel {
         tokenize(prompt)
     }
 
-    fn prompt_embedding(&self, tokens: &Tokens) -> Result<Tensor> {
+    /// The prompt encoder's embedding `[1, emb]` of `tokens`.
+    pub fn prompt_embedding(&self, tokens: &Tokens) -> Result<Tensor> {
         let ids = Tensor::from_vec(tokens.ids.clone(), (1, tokens.ids.len()), &self.device)?;
         self.unet.encode_prompt(&ids)
     }
@@ -248,27 +248,37 @@ impl DiffusionModel {
         frames: usize,
         seed: u64,
     ) -> Vec<layout::PlannedObject> {
-        if self.config.unet.layout.is_none() {
-            return Vec::new();
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ LAYOUT_SEED_DOMAIN);
-        layout::plan(tokens, frames, self.config.size, &mut rng)
+        self.layout_plan_objects(layout::objects_in(tokens), frames, seed)
     }
 
-    /// Occupancy maps `[1, F, slots, side, side]` of objects' paths over `frames` frames (the
-    /// planner's, or a training clip's), or `None` for a model without a layout input.
-    pub fn layout_maps<'a>(
+    /// As [`Self::layout_plan`], for objects a prompt reader named.
+    pub fn layout_plan_objects(
         &self,
-        tracks: impl IntoIterator<Item = &'a Track>,
+        objects: Vec<layout::NamedObject>,
+        frames: usize,
+        seed: u64,
+    ) -> Vec<layout::PlannedObject> {
+        let Some(cfg) = self.config.unet.layout else {
+            return Vec::new();
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ LAYOUT_SEED_DOMAIN);
+        layout::plan_objects(objects, cfg.slots, frames, self.config.size, &mut rng)
+    }
+
+    /// Layout maps `[1, F, channels, side, side]` of objects over `frames` frames (the
+    /// planner's, or a training clip's), or `None` for a model without a layout input.
+    pub fn layout_maps(
+        &self,
+        objects: &[layout::LayoutObject],
         frames: usize,
     ) -> Result<Option<Tensor>> {
         let Some(cfg) = self.config.unet.layout else {
             return Ok(None);
         };
-        let maps = layout::occupancy(tracks, frames, self.config.size);
+        let maps = layout::maps(objects, frames, self.config.size, cfg);
         Ok(Some(Tensor::from_vec(
             maps,
-            (1, frames, cfg.slots, cfg.side, cfg.side),
+            (1, frames, cfg.channels(), cfg.side, cfg.side),
             &self.device,
         )?))
     }
@@ -277,6 +287,29 @@ impl DiffusionModel {
     /// the prompt's objects (from [`Self::layout_maps`]; `None`: nothing placed). Returns latents.
     pub fn sample(
         &self,
+        noise: &Tensor,
+        tokens: &Tokens,
+        layout: Option<&Tensor>,
+        steps: usize,
+        guidance: f64,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Tensor> {
+        self.sample_with(
+            ddim::Sampler::Ddim,
+            noise,
+            tokens,
+            layout,
+            steps,
+            guidance,
+            progress,
+        )
+    }
+
+    /// As [`Self::sample`], with the sampler of choice.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sample_with(
+        &self,
+        sampler: ddim::Sampler,
         noise: &Tensor,
         tokens: &Tokens,
         layout: Option<&Tensor>,
@@ -293,7 +326,8 @@ impl DiffusionModel {
             None => None,
         };
         let x = noise.unsqueeze(0)?;
-        let out = ddim::sample(
+        let out = ddim::sample_with(
+            sampler,
             &x,
             steps,
             |x, t| {

@@ -14,10 +14,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{BandStats, HaarCodec, LatentCodec, HAAR_CHANNELS};
-use crate::data::random_clip;
+use crate::data::{random_clip, random_clip_with};
 use crate::ddim::{alphas_cumprod, TRAIN_STEPS};
 use crate::error::{DiffusionError, Result};
-use crate::layout::{occupancy, LAYOUT_SLOTS};
+use crate::layout::LayoutObject;
 use crate::model::{DiffusionModel, ModelConfig};
 use crate::prompt::tokenize;
 use crate::unet::LayoutConfig;
@@ -49,6 +49,18 @@ pub struct TrainConfig {
     /// The run this one was grown from (see [`Trainer::grow`]), with the step it had reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grown_from: Option<String>,
+    /// Most objects per training clip (see `data::random_spec_with`); older runs read 2.
+    #[serde(default = "two")]
+    pub max_objects: usize,
+    /// For a layout with attributes: the chance that an object's colour (and, independently,
+    /// its shape) is left out of its layout slot, so the model also draws objects whose colour
+    /// or shape the prompt does not give. Older runs read 0.
+    #[serde(default)]
+    pub attribute_dropout: f64,
+}
+
+fn two() -> usize {
+    2
 }
 
 fn never() -> usize {
@@ -96,8 +108,33 @@ impl Default for TrainConfig {
             band_weighted_from_step: 0,
             grown_from: None,
             lr_decay_from_step: usize::MAX,
+            max_objects: crate::layout::MAX_SLOTS,
+            attribute_dropout: 0.15,
         }
     }
+}
+
+/// A layout projection's weights `[out, old.channels(), kh, kw]` regrown for `new`: each old
+/// slot's occupancy weights go to the same slot's occupancy channel, new slots start as a copy of
+/// the last old slot's, and the attribute channels start at zero — so with occupancy-only maps
+/// the grown projection computes what the old one did.
+fn grow_layout_weight(w: &Tensor, old: LayoutConfig, new: LayoutConfig) -> Result<Tensor> {
+    let (out, inputs, kh, kw) = w.dims4()?;
+    if inputs != old.channels() || old.attributes || old.slots == 0 {
+        return Err(DiffusionError::input(format!(
+            "a layout weight with {inputs} input channels does not fit a {}-slot layout",
+            old.slots
+        )));
+    }
+    let zeros = Tensor::zeros((out, 1, kh, kw), w.dtype(), w.device())?;
+    let mut channels = Vec::with_capacity(new.channels());
+    for slot in 0..new.slots {
+        channels.push(w.narrow(1, slot.min(old.slots - 1), 1)?);
+        for _ in 1..new.channels_per_slot() {
+            channels.push(zeros.clone());
+        }
+    }
+    Ok(Tensor::cat(&channels, 1)?)
 }
 
 /// Progress of a run, saved as `state.json`.
@@ -250,7 +287,7 @@ impl Trainer {
             let mut mc = ModelConfig::default_model(&config.name, stats);
             mc.size = config.size;
             mc.frames = config.frames;
-            mc.unet.layout = Some(LayoutConfig::for_frame_size(config.size));
+            mc.unet.layout = Some(LayoutConfig::with_attributes(config.size));
             mc
         };
         let mut trainer = Self::assemble(dir, config, model_config, device)?;
@@ -294,13 +331,17 @@ impl Trainer {
             )));
         }
         model_config.name = config.name.clone();
-        if model_config.unet.layout.is_some() {
-            return Err(DiffusionError::input(format!(
-                "{} already has a layout input; resume it instead",
-                source.display()
-            )));
+        let target = LayoutConfig::with_attributes(model_config.size);
+        let source_layout = model_config.unet.layout;
+        if let Some(l) = source_layout {
+            if l.attributes || l.slots >= target.slots || l.side != target.side {
+                return Err(DiffusionError::input(format!(
+                    "{} already has a layout input with attributes; resume it instead",
+                    source.display()
+                )));
+            }
         }
-        model_config.unet.layout = Some(LayoutConfig::for_frame_size(model_config.size));
+        model_config.unet.layout = Some(target);
         let state_path = source.join("state.json");
         let text = std::fs::read_to_string(&state_path).map_err(io(&state_path))?;
         let state: TrainState =
@@ -312,6 +353,15 @@ impl Trainer {
         let tensors = candle_core::safetensors::load(&ckpt, device)?;
         let mut loaded = 0;
         for (i, (name, var)) in trainer.adam.vars.iter().enumerate() {
+            if let (Some(t), Some(old)) = (tensors.get(&format!("ema.{name}")), source_layout) {
+                if name.starts_with("layout.") && name.ends_with(".weight") {
+                    let grown = grow_layout_weight(t, old, target)?;
+                    var.set(&grown)?;
+                    trainer.ema[i] = grown;
+                    loaded += 1;
+                    continue;
+                }
+            }
             if let Some(t) = tensors.get(&format!("ema.{name}")) {
                 if t.dims() != var.as_tensor().dims() {
                     return Err(DiffusionError::input(format!(
@@ -455,10 +505,10 @@ impl Trainer {
         let (f, s) = (c.frames, c.size);
         let mut pixels = Vec::with_capacity(c.batch_clips * f * 3 * s * s);
         let mut ids = Vec::with_capacity(c.batch_clips * crate::prompt::MAX_TOKENS);
-        let side = s / crate::codec::HAAR_BLOCK;
-        let mut layouts = Vec::with_capacity(c.batch_clips * f * LAYOUT_SLOTS * side * side);
+        let layout_cfg = self.model.config.unet.layout;
+        let mut layouts = Vec::new();
         for _ in 0..c.batch_clips {
-            let clip = random_clip(&mut rng, f, s, true);
+            let clip = random_clip_with(&mut rng, f, s, true, c.max_objects);
             pixels.extend(clip.pixels);
             let drop_caption = rng.gen_bool(c.cfg_dropout);
             let caption = if drop_caption {
@@ -471,11 +521,22 @@ impl Trainer {
             // and is also left out on its own now and then, so a prompt without objects to
             // place still works.
             let drop_layout = drop_caption || rng.gen_bool(c.cfg_dropout);
-            let maps = occupancy(&clip.tracks, f, s);
-            if drop_layout {
-                layouts.extend(std::iter::repeat_n(0f32, maps.len()));
-            } else {
-                layouts.extend(maps);
+            let objects: Vec<LayoutObject> = clip
+                .tracks
+                .iter()
+                .map(|t| LayoutObject {
+                    track: t,
+                    colour: !rng.gen_bool(c.attribute_dropout),
+                    shape: !rng.gen_bool(c.attribute_dropout),
+                })
+                .collect();
+            if let Some(cfg) = layout_cfg {
+                let maps = crate::layout::maps(&objects, f, s, cfg);
+                if drop_layout {
+                    layouts.extend(std::iter::repeat_n(0f32, maps.len()));
+                } else {
+                    layouts.extend(maps);
+                }
             }
         }
         let b = c.batch_clips;
@@ -502,7 +563,7 @@ impl Trainer {
         let layout = match self.model.config.unet.layout {
             Some(l) => Some(Tensor::from_vec(
                 layouts,
-                (b, f, l.slots, l.side, l.side),
+                (b, f, l.channels(), l.side, l.side),
                 &self.device,
             )?),
             None => None,
@@ -624,7 +685,7 @@ mod tests {
             let other = std::env::temp_dir().join(format!("candor-grow-2-{}", std::process::id()));
             let twice = Trainer::grow(&other, config.clone(), &dir, &device);
             let _ = std::fs::remove_dir_all(&other);
-            assert!(twice.is_err(), "grew a layout input twice");
+            assert!(twice.is_err(), "grew a layout input with attributes twice");
             let fewer = TrainConfig {
                 frames: 8,
                 ..config.clone()
@@ -647,5 +708,56 @@ mod tests {
             parsed.ok().map(|c| c.band_weighted_from_step),
             Some(usize::MAX)
         );
+    }
+
+    #[test]
+    fn v2_grown_with_attributes_computes_what_v2_computes_at_step_0() -> Result<()> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let dir = std::env::temp_dir().join(format!("candor-grow-v2-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let device = Device::Cpu;
+        let config = TrainConfig {
+            name: "grown".into(),
+            steps: 0,
+            ..TrainConfig::default()
+        };
+        let outcome = (|| -> Result<()> {
+            let grown = Trainer::grow(&dir, config, &root.join("runs/candor-shapes-v2"), &device)?;
+            let layout = grown.model.config.unet.layout;
+            assert_eq!(layout, Some(LayoutConfig::with_attributes(32)));
+            let v2 = DiffusionModel::load(&root.join("models/candor-shapes-v2"), &device)?;
+            let tokens = v2.tokenize("a red circle moving left and a blue star moving up");
+            let plan = v2.layout_plan(&tokens, 16, 3);
+            assert_eq!(plan.len(), 2);
+            let (f, c, h, w) = v2.config.latent_shape(16);
+            let x = Tensor::randn(0f32, 1f32, (1, f, c, h, w), &device)?;
+            let t = Tensor::new(&[600f32], &device)?;
+            let objects: Vec<LayoutObject> = plan.iter().map(|p| p.layout_object()).collect();
+            let old_maps = v2.layout_maps(&objects, 16)?;
+            // The grown model given only occupancy (no colour, no shape) is the old one.
+            let bare: Vec<LayoutObject> = objects
+                .iter()
+                .map(|o| LayoutObject {
+                    colour: false,
+                    shape: false,
+                    ..*o
+                })
+                .collect();
+            let new_maps = grown.model.layout_maps(&bare, 16)?;
+            let a = v2
+                .unet
+                .forward(&x, &t, &v2.prompt_embedding(&tokens)?, old_maps.as_ref())?;
+            let b = grown.model.unet.forward(
+                &x,
+                &t,
+                &grown.model.prompt_embedding(&tokens)?,
+                new_maps.as_ref(),
+            )?;
+            let diff = (a - b)?.abs()?.max_all()?.to_scalar::<f32>()?;
+            assert!(diff < 1e-4, "{diff}");
+            Ok(())
+        })();
+        let _ = std::fs::remove_dir_all(&dir);
+        outcome
     }
 }

@@ -38,21 +38,54 @@ pub struct UNetConfig {
     pub layout: Option<LayoutConfig>,
 }
 
-/// Shape of the layout input: `slots` occupancy maps on the latent's `side × side` grid
-/// (see `crate::layout`).
+/// Shape of the layout input: `slots` objects' maps on the latent's `side × side` grid
+/// (see `crate::layout`). Each slot has one occupancy channel and, when `attributes` is set,
+/// the object's colour (3 channels) and shape (one channel per shape the model knows), each
+/// multiplied by the occupancy, so every object carries its own colour and shape to where it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayoutConfig {
     pub slots: usize,
     pub side: usize,
+    /// Colour and shape channels per slot; models saved before they existed read `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub attributes: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl LayoutConfig {
-    /// The layout input for frames of `size` pixels: one map per slot on the latent grid.
+    /// Occupancy only, two slots (candor-shapes-v2's layout input), for frames of `size` pixels.
     pub fn for_frame_size(size: usize) -> Self {
         Self {
-            slots: crate::layout::LAYOUT_SLOTS,
+            slots: 2,
             side: size / crate::codec::HAAR_BLOCK,
+            attributes: false,
         }
+    }
+
+    /// [`crate::layout::MAX_SLOTS`] slots with colour and shape channels.
+    pub fn with_attributes(size: usize) -> Self {
+        Self {
+            slots: crate::layout::MAX_SLOTS,
+            side: size / crate::codec::HAAR_BLOCK,
+            attributes: true,
+        }
+    }
+
+    /// Channels per slot: occupancy, then (with attributes) RGB and one per shape.
+    pub fn channels_per_slot(&self) -> usize {
+        if self.attributes {
+            1 + 3 + crate::data::SHAPES.len()
+        } else {
+            1
+        }
+    }
+
+    /// Input channels of the layout projections.
+    pub fn channels(&self) -> usize {
+        self.slots * self.channels_per_slot()
     }
 }
 
@@ -69,7 +102,7 @@ impl UNetConfig {
             max_tokens,
             heads: 4,
             groups: 16,
-            layout: Some(LayoutConfig::for_frame_size(32)),
+            layout: Some(LayoutConfig::with_attributes(32)),
         }
     }
 
@@ -85,7 +118,7 @@ impl UNetConfig {
             max_tokens,
             heads: 2,
             groups: 4,
-            layout: Some(LayoutConfig::for_frame_size(32)),
+            layout: Some(LayoutConfig::with_attributes(32)),
         }
     }
 }
@@ -301,8 +334,8 @@ impl TemporalConv {
     }
 }
 
-/// Where the objects are: occupancy maps `[B·F, slots, side, side]` (one per object the prompt
-/// names, `crate::layout`) projected into the UNet's features at both resolutions.
+/// Where the objects are: maps `[B·F, channels, side, side]` (per object the prompt names,
+/// `crate::layout`) projected into the UNet's features at both resolutions.
 ///
 /// The projections start at zero, so a trained model grown with this block (`Trainer::grow`)
 /// computes exactly what it did before, until it learns to use it. An all-zero map means "no
@@ -318,9 +351,15 @@ impl LayoutInput {
         let zero = Some(Init::Const(0.0));
         Ok(Self {
             cfg,
-            fine: Conv::with_kernel(cfg.slots, unet.base_channels, (3, 3), zero, vb.pp("fine"))?,
+            fine: Conv::with_kernel(
+                cfg.channels(),
+                unet.base_channels,
+                (3, 3),
+                zero,
+                vb.pp("fine"),
+            )?,
             coarse: Conv::with_kernel(
-                cfg.slots,
+                cfg.channels(),
                 unet.coarse_channels,
                 (3, 3),
                 zero,
@@ -329,7 +368,7 @@ impl LayoutInput {
         })
     }
 
-    /// Features for maps `[N, slots, side, side]`: `[N, base, side, side]` and
+    /// Features for maps `[N, channels, side, side]`: `[N, base, side, side]` and
     /// `[N, coarse, side/2, side/2]`.
     fn forward(&self, maps: &Tensor) -> Result<(Tensor, Tensor)> {
         let (n, k, s, _) = maps.dims4()?;
@@ -477,7 +516,7 @@ impl VideoUNet {
     }
 
     /// v-prediction for `x: [B, F, C, h, w]`, timesteps `t: [B]` (0..1000), prompt embeddings
-    /// `[B, emb]` and, for a model with a layout input, occupancy maps `[B, F, slots, side, side]`
+    /// `[B, emb]` and, for a model with a layout input, maps `[B, F, channels, side, side]`
     /// (`None`: no layout, as all-zero maps).
     pub fn forward(
         &self,
@@ -507,7 +546,7 @@ impl VideoUNet {
                 )))
             }
             Some(l) => {
-                let (k, s) = (l.cfg.slots, l.cfg.side);
+                let (k, s) = (l.cfg.channels(), l.cfg.side);
                 let maps = match layout {
                     Some(m) if m.dims() != [b, f, k, s, s] => {
                         return Err(crate::error::DiffusionError::input(format!(
@@ -586,14 +625,16 @@ mod tests {
     }
 
     fn maps(device: &Device, column: usize) -> Result<Tensor> {
-        // One object in slot 0, a 2×2-cell block at `column` in every frame.
-        let mut m = vec![0f32; 2 * 3 * 2 * 64];
+        // One object in slot 0 (its occupancy channel), a 2×2-cell block at `column` in every
+        // frame.
+        let ch = LayoutConfig::with_attributes(32).channels();
+        let mut m = vec![0f32; 2 * 3 * ch * 64];
         for bf in 0..6 {
             for (y, x) in [(3, column), (3, column + 1), (4, column), (4, column + 1)] {
-                m[bf * 2 * 64 + y * 8 + x] = 1.0;
+                m[bf * ch * 64 + y * 8 + x] = 1.0;
             }
         }
-        Ok(Tensor::from_vec(m, (2, 3, 2, 8, 8), device)?)
+        Ok(Tensor::from_vec(m, (2, 3, ch, 8, 8), device)?)
     }
 
     /// A tiny UNet and its variables.

@@ -14,7 +14,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use candor_generate::{generate, GenerateOptions};
+use candor_generate::{generate, world, GenerateOptions, PromptReader};
 use candor_manifest::TrustAnchors;
 use candor_verify::{
     store_payloads, FileReport, Status, Verifier, VerifierConfig, WatermarkOptions, WatermarkSetup,
@@ -194,6 +194,7 @@ pub fn run(args: &AttacksConfig) -> Result<Report> {
         o.content_id = Some(state >> 1);
         generate(
             &model,
+            &PromptReader::keywords(world()),
             &identity,
             &store,
             &crate::robustness::prompt(i * 5 + 1),

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use candor_diffusion::DiffusionModel;
-use candor_generate::{generate, GenerateOptions};
+use candor_generate::{generate, world, GenerateOptions, PromptReader};
 use candor_manifest::{Identity, NewIdentity};
 use candor_store::ManifestStore;
 use candor_verify::{check_frames, read_frames, Frames, StageTimes, WatermarkOptions};
@@ -214,7 +214,16 @@ fn collect_and_test(
             o.seed = 5000 + i as u64;
             o.content_id = Some(0x0f9f_0000_0000 + i as u64);
             let prompt = crate::robustness::prompt(i * 7 + 3);
-            generate(model, &other, &store, &prompt, &out, &o, |_, _| {})?;
+            generate(
+                model,
+                &PromptReader::keywords(world()),
+                &other,
+                &store,
+                &prompt,
+                &out,
+                &o,
+                |_, _| {},
+            )?;
             let (frames, work) = native_frames(&out, size)?;
             sources.push(Source {
                 name: format!("other key: {prompt}"),

@@ -1,16 +1,19 @@
-//! `candor bench generate`: prompt adherence on held-out colour–shape pairs, the watermark round
-//! trip through MP4, and the cost of each stage (provenance stages included).
+//! `candor bench generate`: prompts a person would type (a committed set written blind, with
+//! each prompt's intended objects), read by the prompt reader, generated, and judged by plain
+//! image analysis of the decoded MP4 — colour, motion, objectness, two- and three-object
+//! prompts, refusal of what cannot be drawn —, the watermark round trip, and the time per clip
+//! against a reference configuration measured in the same run.
 
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candor_diffusion::data::{colour_rgb, Motion, COLOURS, HELD_OUT};
-use candor_generate::{generate, GenerateOptions};
+use candor_diffusion::data::{Motion, COLOURS};
+use candor_diffusion::DiffusionModel;
+use candor_generate::{generate, world, GenerateError, GenerateOptions, PromptReader, Reading};
 use candor_manifest::{read_manifest, TrustAnchors};
 use candor_media::{DecodeOptions, FrameReader};
 use candor_verify::{check_file, WatermarkOptions};
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -18,71 +21,343 @@ use crate::{peak_rss_mib, progress};
 use crate::{BenchSetup, DetectorConfig};
 use crate::{EvalError, Report, Result};
 
+/// The committed prompt set.
+pub const DEFAULT_PROMPTS: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/data/freeform-prompts.json");
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GenerateConfig {
-    /// Clips to generate (held-out colour–shape pairs × directions × backgrounds, cycled).
-    pub clips: usize,
-    /// DDIM steps per clip.
+    /// Prompt set (JSON: `drawable` prompts with intended objects, `undrawable` ones).
+    pub prompts: PathBuf,
+    /// Generate only the first N drawable prompts (all are read; all undrawable ones are read).
+    pub limit: Option<usize>,
+    /// Sampling steps per clip.
     pub steps: usize,
+    pub sampler: candor_diffusion::Sampler,
     /// Classifier-free guidance scale.
     pub guidance: f64,
     pub detector: DetectorConfig,
+    /// The configuration the time per clip is compared with, on the same prompts in the same run.
+    pub reference: Option<ReferenceConfig>,
     /// Keep the clips in this directory (default: a temporary one, removed).
     pub keep: Option<PathBuf>,
 }
 
-const DIRECTIONS: [Motion; 4] = [Motion::Left, Motion::Right, Motion::Up, Motion::Down];
-const BACKDROPS: [&str; 4] = ["sky", "grass", "gray", "night"];
+/// A reference generation configuration (the previous default: candor-shapes-v2, DDIM, 25 steps).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReferenceConfig {
+    pub model: PathBuf,
+    pub sampler: candor_diffusion::Sampler,
+    pub steps: usize,
+    /// Prompts timed in both configurations, interleaved.
+    pub clips: usize,
+}
+
+/// One object a prompt asks for (`null`: the prompt does not say).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntendedObject {
+    pub colour: Option<String>,
+    pub shape: Option<String>,
+    pub motion: Option<Motion>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DrawablePrompt {
+    pub prompt: String,
+    pub objects: Vec<IntendedObject>,
+    pub background: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UndrawablePrompt {
+    pub prompt: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PromptSet {
+    pub drawable: Vec<DrawablePrompt>,
+    pub undrawable: Vec<UndrawablePrompt>,
+}
+
+impl PromptSet {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EvalError::Config(format!("{}: {e}", path.display())))?;
+        serde_json::from_str(&text)
+            .map_err(|e| EvalError::Config(format!("{}: not a prompt set: {e}", path.display())))
+    }
+}
+
+/// What the analysis of one decoded clip found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClipAnalysis {
+    /// Share of frames with a compact object (not noise, not nothing).
+    pub objectness: f32,
+    /// Nearest palette colour of the largest object over the clip.
+    pub dominant_colour: Option<&'static str>,
+    /// Per intended object: share of frames where pixels of its colour form a visible object
+    /// (`None` when the prompt gives no colour).
+    pub visible: Vec<Option<f32>>,
+    /// Per intended object: whether it moved as asked (`None` when no motion was asked).
+    pub motion_right: Vec<Option<bool>>,
+}
+
+const FOREGROUND: f32 = 90.0;
+
+/// Foreground of a frame: pixels far from their row's median colour (the backgrounds are
+/// vertical gradients; objects cover well under half a row), so objects that stay in place
+/// (growing, shrinking) are found as well as moving ones.
+fn foreground(frame: &[u8], size: usize) -> Vec<bool> {
+    let mut mask = vec![false; size * size];
+    for y in 0..size {
+        let mut median = [0f32; 3];
+        for (c, m) in median.iter_mut().enumerate() {
+            let mut v: Vec<u8> = (0..size).map(|x| frame[(y * size + x) * 3 + c]).collect();
+            v.sort_unstable();
+            *m = f32::from(v[size / 2]);
+        }
+        for x in 0..size {
+            let p = y * size + x;
+            let d: f32 = (0..3)
+                .map(|c| (f32::from(frame[p * 3 + c]) - median[c]).abs())
+                .sum();
+            mask[p] = d > FOREGROUND;
+        }
+    }
+    mask
+}
+
+fn rgb_at(frame: &[u8], p: usize) -> [f32; 3] {
+    [0, 1, 2].map(|c| f32::from(frame[p * 3 + c]) / 255.0)
+}
+
+/// Judges one clip (frames at native size) against the objects its prompt asked for.
+pub fn analyse_clip(frames: &[Vec<u8>], size: usize, intended: &[IntendedObject]) -> ClipAnalysis {
+    let n = frames.len().max(1) as f32;
+    let mut with_object = 0usize;
+    let mut dominant = [0f32; 3];
+    let mut dominant_count = 0f32;
+    let mut largest_track: Track = Vec::new();
+    let mut largest_area: Vec<Option<f32>> = Vec::new();
+    // Per object: per-frame (centroid, area) of the pixels of its colour.
+    let mut tracks: Vec<Vec<Option<(f32, f32, f32)>>> = vec![Vec::new(); intended.len()];
+    for frame in frames {
+        let mask = foreground(frame, size);
+        let blob = largest_blob(&mask, size);
+        // An object: a blob of at least 6 pixels, at most 40 % of the frame, filling a third of
+        // its box, in a frame that is mostly background (noise is foreground everywhere).
+        let share = mask.iter().filter(|&&m| m).count() as f32 / (size * size) as f32;
+        let compact =
+            if blob.len() >= 6 && blob.len() as f32 <= 0.4 * (size * size) as f32 && share <= 0.5 {
+                let xs = blob.iter().map(|p| p % size);
+                let ys = blob.iter().map(|p| p / size);
+                let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0));
+                let (y0, y1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0));
+                let bbox = ((x1 - x0 + 1) * (y1 - y0 + 1)) as f32;
+                blob.len() as f32 / bbox >= 0.35
+            } else {
+                false
+            };
+        with_object += usize::from(compact);
+        if blob.len() >= 6 {
+            let (mut sx, mut sy) = (0f32, 0f32);
+            for &p in &blob {
+                let c = rgb_at(frame, p);
+                for k in 0..3 {
+                    dominant[k] += c[k];
+                }
+                dominant_count += 1.0;
+                sx += (p % size) as f32;
+                sy += (p / size) as f32;
+            }
+            let k = blob.len() as f32;
+            largest_track.push(Some((sx / k, sy / k)));
+            largest_area.push(Some(k));
+        } else {
+            largest_track.push(None);
+            largest_area.push(None);
+        }
+        for (j, o) in intended.iter().enumerate() {
+            let Some(colour) = o.colour.as_deref() else {
+                tracks[j].push(None);
+                continue;
+            };
+            let own: Vec<bool> = (0..size * size)
+                .map(|p| mask[p] && nearest_colour(rgb_at(frame, p)) == colour)
+                .collect();
+            let blob = largest_blob(&own, size);
+            if blob.len() >= 4 {
+                let k = blob.len() as f32;
+                let sx: f32 = blob.iter().map(|p| (p % size) as f32).sum();
+                let sy: f32 = blob.iter().map(|p| (p / size) as f32).sum();
+                tracks[j].push(Some((sx / k, sy / k, k)));
+            } else {
+                tracks[j].push(None);
+            }
+        }
+    }
+    let dominant_colour =
+        (dominant_count > 0.0).then(|| nearest_colour(dominant.map(|v| v / dominant_count)));
+    let visible = intended
+        .iter()
+        .zip(&tracks)
+        .map(|(o, t)| {
+            o.colour
+                .as_ref()
+                .map(|_| t.iter().filter(|c| c.is_some()).count() as f32 / n)
+        })
+        .collect();
+    let motion_right = intended
+        .iter()
+        .zip(&tracks)
+        .map(|(o, t)| {
+            let motion = o.motion?;
+            // The object's own pixels when its colour is known (several objects), else the
+            // largest object.
+            let (track, area): (Track, Vec<Option<f32>>) =
+                if o.colour.is_some() && intended.len() > 1 {
+                    (
+                        t.iter().map(|c| c.map(|(x, y, _)| (x, y))).collect(),
+                        t.iter().map(|c| c.map(|(_, _, a)| a)).collect(),
+                    )
+                } else {
+                    (largest_track.clone(), largest_area.clone())
+                };
+            Some(moved_as(motion, &track, &area))
+        })
+        .collect();
+    ClipAnalysis {
+        objectness: with_object as f32 / n,
+        dominant_colour,
+        visible,
+        motion_right,
+    }
+}
+
+/// Whether a track shows `motion`: a direction within 45° over at least 2 pixels; growing or
+/// shrinking by a third in area from the first to the last quarter; bouncing as a vertical
+/// swing of 3 pixels or more that turns back at least once.
+fn moved_as(motion: Motion, track: &Track, area: &[Option<f32>]) -> bool {
+    let quarter_mean = |v: &[Option<f32>]| -> Option<f32> {
+        let got: Vec<f32> = v.iter().flatten().copied().collect();
+        (!got.is_empty()).then(|| got.iter().sum::<f32>() / got.len() as f32)
+    };
+    match motion {
+        Motion::Growing | Motion::Shrinking => {
+            let q = (area.len() / 4).max(1);
+            let (Some(first), Some(last)) = (
+                quarter_mean(&area[..q.min(area.len())]),
+                quarter_mean(&area[area.len().saturating_sub(q)..]),
+            ) else {
+                return false;
+            };
+            if motion == Motion::Growing {
+                last > first * 1.33
+            } else {
+                last * 1.33 < first
+            }
+        }
+        Motion::Bouncing => {
+            let ys: Vec<f32> = track.iter().flatten().map(|c| c.1).collect();
+            if ys.len() < 4 {
+                return false;
+            }
+            let (lo, hi) = ys
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(l, h), &y| (l.min(y), h.max(y)));
+            let steps: Vec<f32> = ys
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .filter(|d| d.abs() >= 0.5)
+                .collect();
+            let turns = steps.windows(2).filter(|w| w[0] * w[1] < 0.0).count();
+            hi - lo >= 3.0 && turns >= 1
+        }
+        _ => {
+            let Some((dx, dy)) = displacement(track) else {
+                return false;
+            };
+            let (ex, ey) = motion.direction();
+            let moved = (dx * dx + dy * dy).sqrt();
+            moved > 2.0 && (dx * ex + dy * ey) / moved > std::f32::consts::FRAC_1_SQRT_2
+        }
+    }
+}
+
+/// Whether the reader's objects and background match what the prompt intended, slot by slot:
+/// (right, asked) counts for colour, shape, motion, background.
+fn reading_score(reading: &Reading, want: &DrawablePrompt) -> [(usize, usize); 4] {
+    let mut score = [(0, 0); 4];
+    for (j, o) in want.objects.iter().enumerate() {
+        let got = reading.objects.get(j);
+        let value = |m: Option<&candor_generate::Match>| m.map(|m| m.value.clone());
+        if let Some(c) = &o.colour {
+            score[0].1 += 1;
+            score[0].0 +=
+                usize::from(value(got.and_then(|g| g.colour.as_ref())).as_ref() == Some(c));
+        }
+        if let Some(s) = &o.shape {
+            score[1].1 += 1;
+            score[1].0 +=
+                usize::from(value(got.and_then(|g| g.shape.as_ref())).as_ref() == Some(s));
+        }
+        if let Some(m) = o.motion {
+            score[2].1 += 1;
+            let phrase = m.phrase().to_string();
+            score[2].0 +=
+                usize::from(value(got.and_then(|g| g.motion.as_ref())).as_ref() == Some(&phrase));
+        }
+    }
+    if let Some(b) = &want.background {
+        score[3].1 += 1;
+        score[3].0 += usize::from(reading.background.as_ref().map(|m| &m.value) == Some(b));
+    }
+    score
+}
+
+fn ratio(right: usize, asked: usize) -> serde_json::Value {
+    if asked == 0 {
+        serde_json::Value::Null
+    } else {
+        json!(right as f64 / asked as f64)
+    }
+}
+
+/// Frames of an MP4 brought back to the model's native size.
+fn native_frames(path: &Path, size: usize) -> Result<Vec<Vec<u8>>> {
+    Ok(FrameReader::open(path, DecodeOptions::default())?
+        .map(|f| f.map(|f| f.resized_area(size, size)))
+        .collect::<std::result::Result<_, _>>()?)
+}
+
+/// The canonical caption of an intended prompt (for the reference configuration, which reads
+/// prompts by keywords).
+fn canonical(want: &DrawablePrompt) -> String {
+    let objects: Vec<String> = want
+        .objects
+        .iter()
+        .map(|o| {
+            let words: Vec<&str> = [
+                o.colour.as_deref(),
+                o.shape.as_deref(),
+                o.motion.map(|m| m.phrase()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            format!("a {}", words.join(" "))
+        })
+        .collect();
+    let mut c = objects.join(" and ");
+    if let Some(b) = &want.background {
+        c.push_str(&format!(" over the {b}"));
+    }
+    c
+}
 
 /// Per-frame centroid of the foreground, when there is one.
 type Track = Vec<Option<(f32, f32)>>;
-
-/// Foreground = pixels far from the clip's per-pixel temporal median; the object in a frame is
-/// the largest 4-connected foreground blob (stray pixels and isolated noise blocks are not the
-/// object). Returns per-frame blob centroids and the blobs' mean colour.
-fn analyse(frames: &[Vec<u8>], size: usize) -> (Track, Option<[f32; 3]>) {
-    let n = size * size;
-    let mut median = vec![[0f32; 3]; n];
-    for (p, m) in median.iter_mut().enumerate() {
-        for (c, slot) in m.iter_mut().enumerate() {
-            let mut v: Vec<u8> = frames.iter().map(|f| f[p * 3 + c]).collect();
-            v.sort_unstable();
-            *slot = f32::from(v[v.len() / 2]);
-        }
-    }
-    let mut colour = [0f32; 3];
-    let mut count = 0f32;
-    let centroids = frames
-        .iter()
-        .map(|f| {
-            let foreground: Vec<bool> = (0..n)
-                .map(|p| {
-                    (0..3)
-                        .map(|c| (f32::from(f[p * 3 + c]) - median[p][c]).abs())
-                        .sum::<f32>()
-                        > 90.0
-                })
-                .collect();
-            let blob = largest_blob(&foreground, size);
-            if blob.len() < 6 {
-                return None;
-            }
-            let (mut sx, mut sy) = (0f32, 0f32);
-            for &p in &blob {
-                sx += (p % size) as f32;
-                sy += (p / size) as f32;
-                for c in 0..3 {
-                    colour[c] += f32::from(f[p * 3 + c]);
-                }
-                count += 1.0;
-            }
-            let k = blob.len() as f32;
-            Some((sx / k, sy / k))
-        })
-        .collect();
-    let colour = (count > 0.0).then(|| colour.map(|v| v / count / 255.0));
-    (centroids, colour)
-}
 
 /// Pixel indices of the largest 4-connected `true` region of a `size×size` mask.
 fn largest_blob(mask: &[bool], size: usize) -> Vec<usize> {
@@ -162,8 +437,11 @@ fn nearest_colour(rgb: [f32; 3]) -> &'static str {
 }
 
 pub fn run(args: &GenerateConfig) -> Result<Report> {
-    if args.clips == 0 {
-        return Err(EvalError::Config("clips must be at least 1".into()));
+    let set = PromptSet::load(&args.prompts)?;
+    if set.drawable.is_empty() {
+        return Err(EvalError::Config(
+            "the prompt set has no drawable prompt".into(),
+        ));
     }
     let BenchSetup {
         model,
@@ -174,60 +452,102 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         store,
     } = BenchSetup::open(&args.detector, args.keep.as_deref(), "gen")?;
     let size = model.config.size;
+    let models_dir = args
+        .detector
+        .model
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("models"));
+    let reader = PromptReader::open_default(world(), &models_dir).map_err(GenerateError::from)?;
 
-    let (mut colour_ok, mut motion_ok, mut detected, mut exact, mut binding_ok) = (0, 0, 0, 0, 0);
-    let (mut total_s, mut sampling_s, mut provenance_s, mut per_step) = (0.0, 0.0, 0.0, 0.0);
-    let mut plain_noise_s = 0.0;
+    // Undrawable prompts: read only (a refused prompt writes nothing).
+    let mut refused_undrawable = 0;
+    let mut undrawable_rows = Vec::new();
+    for u in &set.undrawable {
+        let reading = reader.read(&u.prompt).map_err(GenerateError::from)?;
+        let refused = reading.refusal.is_some();
+        refused_undrawable += usize::from(refused);
+        undrawable_rows.push(json!({
+            "prompt": u.prompt, "why": u.why, "refused": refused,
+            "reading": reading.describe(),
+        }));
+    }
+
+    let chosen: Vec<&DrawablePrompt> = set
+        .drawable
+        .iter()
+        .take(args.limit.unwrap_or(usize::MAX))
+        .collect();
+    let mut read = [(0usize, 0usize); 4];
+    let mut refused_drawable = 0;
+    let (mut colour, mut motion, mut objectness_ok) = ((0, 0), (0, 0), 0);
+    let (mut multi, mut multi_both, mut multi_motion) = (0, 0, (0, 0));
+    let (mut generated, mut detected, mut exact, mut binding_ok) = (0, 0, 0, 0);
+    let (mut total_s, mut per_step) = (0.0, 0.0);
+    let mut min_objectness = f32::MAX;
     let mut rows = Vec::new();
-    let bar = progress(args.clips as u64, "generate + verify");
-    for i in 0..args.clips {
-        let (colour, shape) = HELD_OUT[i % HELD_OUT.len()];
-        let motion = DIRECTIONS[(i / HELD_OUT.len()) % DIRECTIONS.len()];
-        let bg = BACKDROPS[i % BACKDROPS.len()];
-        let prompt = format!("a {colour} {shape} {} over the {bg}", motion.phrase());
+    let bar = progress(chosen.len() as u64, "generate + verify");
+    for (i, want) in chosen.iter().enumerate() {
+        bar.inc(1);
+        let reading = reader.read(&want.prompt).map_err(GenerateError::from)?;
+        for (k, (r, a)) in reading_score(&reading, want).into_iter().enumerate() {
+            read[k].0 += r;
+            read[k].1 += a;
+        }
+        if reading.refusal.is_some() {
+            refused_drawable += 1;
+            rows.push(
+                json!({"prompt": want.prompt, "refused": true, "reading": reading.describe()}),
+            );
+            continue;
+        }
         let out = dir.join(format!("clip-{i:03}.mp4"));
         let mut options = GenerateOptions::for_native_size(size);
         options.steps = args.steps;
+        options.sampler = args.sampler;
         options.guidance = args.guidance;
         options.seed = i as u64;
         // Fixed content ids too: the whole run is the same run after run.
         options.content_id = Some(0x6765_6e00_0000 + i as u64);
         let g = generate(
             &model,
+            &reader,
             &identity,
             &store,
-            &prompt,
+            &want.prompt,
             &out,
             &options,
             |_, _| {},
         )?;
+        generated += 1;
         total_s += g.timings.total;
-        sampling_s += g.timings.sampling;
         per_step += g.timings.per_step;
-        provenance_s += g.timings.watermark_noise + g.timings.sign + g.timings.store;
-        // The same noise without a watermark: plain N(0,1) of the same shape, for the overhead ratio.
-        let t = Instant::now();
-        let (f, c, h, w) = model.config.latent_shape(options.frames);
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(i as u64);
-        let _plain = candor_watermark::channel::gaussian(f * c * h * w, &mut rng);
-        plain_noise_s += t.elapsed().as_secs_f64();
+        let frames = native_frames(&out, size)?;
+        let a = analyse_clip(&frames, size, &want.objects);
+        min_objectness = min_objectness.min(a.objectness);
+        objectness_ok += usize::from(a.objectness >= 0.95);
+        let mut colour_right = None;
+        if want.objects.len() == 1 {
+            if let Some(c) = &want.objects[0].colour {
+                let right = a.dominant_colour == Some(c.as_str());
+                colour.1 += 1;
+                colour.0 += usize::from(right);
+                colour_right = Some(right);
+            }
+            if let Some(Some(right)) = a.motion_right.first() {
+                motion.1 += 1;
+                motion.0 += usize::from(*right);
+            }
+        } else {
+            multi += 1;
+            let both = a.visible.iter().all(|v| v.is_none_or(|share| share >= 0.5));
+            multi_both += usize::from(both);
+            for right in a.motion_right.iter().flatten() {
+                multi_motion.1 += 1;
+                multi_motion.0 += usize::from(*right);
+            }
+        }
 
-        // Adherence, on the decoded MP4 brought back to native size.
-        let frames: Vec<Vec<u8>> = FrameReader::open(&out, DecodeOptions::default())?
-            .map(|f| f.map(|f| f.resized_area(size, size)))
-            .collect::<std::result::Result<_, _>>()?;
-        let (centroids, rgb) = analyse(&frames, size);
-        let seen_colour = rgb.map(nearest_colour).unwrap_or("none");
-        let colour_right = seen_colour == colour;
-        let (dx, dy) = displacement(&centroids).unwrap_or((0.0, 0.0));
-        let (ex, ey) = motion.direction();
-        let moved = (dx * dx + dy * dy).sqrt();
-        let motion_right =
-            moved > 2.0 && (dx * ex + dy * ey) / moved > std::f32::consts::FRAC_1_SQRT_2;
-        colour_ok += usize::from(colour_right);
-        motion_ok += usize::from(motion_right);
-
-        // Watermark round trip through the MP4, and the manifest's soft binding.
         let options = WatermarkOptions {
             inversion_steps,
             ..WatermarkOptions::for_model(&model.config)
@@ -236,64 +556,189 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         let manifest = read_manifest(&out, None, &TrustAnchors::none())?;
         let binding = manifest.soft_binding.map(|b| b.value);
         let payload = report.detection.payload().map(|p| p.to_bytes().to_vec());
+        let payload_exact = report.content_id.as_deref() == Some(g.content_id.as_str());
         detected += usize::from(report.present);
-        exact += usize::from(report.content_id.as_deref() == Some(g.content_id.as_str()));
+        exact += usize::from(payload_exact);
         binding_ok += usize::from(payload.is_some() && payload == binding);
-        let _ = colour_rgb(colour);
         rows.push(json!({
-            "prompt": prompt, "colour_seen": seen_colour, "colour_right": colour_right,
-            "displacement": [dx, dy], "motion_right": motion_right,
+            "prompt": want.prompt, "reading": g.understood, "caption": g.caption,
+            "objectness": a.objectness, "dominant_colour": a.dominant_colour,
+            "colour_right": colour_right, "visible": a.visible, "motion_right": a.motion_right,
             "watermark": report.present, "log10_p": report.detection.log10_p_value(),
-            "bit_error_rate": report.detection.bit_error_rate(), "payload_exact": report.content_id.as_deref() == Some(g.content_id.as_str()),
+            "payload_exact": payload_exact, "seconds": g.timings.total,
         }));
-        bar.inc(1);
     }
     bar.finish_and_clear();
-    let n = args.clips as f64;
+
+    // Time per clip against the reference configuration, interleaved on the same prompts.
+    let timing = match &args.reference {
+        Some(r) => Some(time_against_reference(
+            r, args, &model, &reader, &identity, &store, &dir, &chosen,
+        )?),
+        None => None,
+    };
+
+    let n = generated.max(1) as f64;
     let doc = json!({
         "benchmark": "generate",
         "model": model.config.name,
-        "clips": args.clips,
+        "prompt_set": args.prompts.display().to_string(),
+        "prompt_reader": reader.encoder(),
+        "prompt_reader_fallback": reader.fallback(),
+        "sampler": args.sampler.name(),
         "steps": args.steps,
         "guidance": args.guidance,
         "inversion_steps": inversion_steps,
-        "colour_right": colour_ok as f64 / n,
-        "motion_right": motion_ok as f64 / n,
-        "watermark_detected": detected as f64 / n,
-        "payload_exact": exact as f64 / n,
-        "payload_equals_soft_binding": binding_ok as f64 / n,
+        "drawable_prompts": chosen.len(),
+        "undrawable_prompts": set.undrawable.len(),
+        "read_colour_right": ratio(read[0].0, read[0].1),
+        "read_shape_right": ratio(read[1].0, read[1].1),
+        "read_motion_right": ratio(read[2].0, read[2].1),
+        "read_background_right": ratio(read[3].0, read[3].1),
+        "drawable_refused": ratio(refused_drawable, chosen.len()),
+        "undrawable_refused": ratio(refused_undrawable, set.undrawable.len()),
+        "colour_right": ratio(colour.0, colour.1),
+        "motion_right": ratio(motion.0, motion.1),
+        "clips_with_object_in_95pct_of_frames": ratio(objectness_ok, generated),
+        "min_objectness": if generated > 0 { json!(min_objectness) } else { json!(null) },
+        "multi_object_prompts": multi,
+        "multi_object_all_visible_in_own_colour": ratio(multi_both, multi),
+        "multi_object_motion_right": ratio(multi_motion.0, multi_motion.1),
+        "watermark_detected": ratio(detected, generated),
+        "payload_exact": ratio(exact, generated),
+        "payload_equals_soft_binding": ratio(binding_ok, generated),
         "mean_clip_seconds": total_s / n,
-        "mean_sampling_seconds": sampling_s / n,
         "mean_step_ms": per_step / n * 1e3,
-        "provenance_seconds": provenance_s / n,
-        "provenance_overhead": (provenance_s - plain_noise_s) / (total_s - provenance_s + plain_noise_s),
-        // Over the whole run (every clip generated, decoded and verified in this process).
+        "timing": timing,
         "peak_rss_mib": peak_rss_mib(),
         "per_clip": rows,
+        "undrawable": undrawable_rows,
     });
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Generation benchmark: {} clips of held-out colour-shape pairs, {} steps",
-        args.clips, args.steps
+        "Generation benchmark: {} free-form prompts ({} generated, {} multi-object), {} undrawable; \
+         reader {}, {} × {} steps",
+        chosen.len(),
+        generated,
+        multi,
+        set.undrawable.len(),
+        reader.encoder(),
+        args.sampler.name(),
+        args.steps
     );
+    if let Some(f) = reader.fallback() {
+        let _ = writeln!(text, "  NOTE: {f}");
+    }
     for k in [
+        "read_colour_right",
+        "read_shape_right",
+        "read_motion_right",
+        "read_background_right",
         "colour_right",
         "motion_right",
+        "clips_with_object_in_95pct_of_frames",
+        "min_objectness",
+        "multi_object_all_visible_in_own_colour",
+        "multi_object_motion_right",
+        "undrawable_refused",
+        "drawable_refused",
         "watermark_detected",
         "payload_exact",
         "payload_equals_soft_binding",
         "mean_clip_seconds",
         "mean_step_ms",
-        "provenance_overhead",
         "peak_rss_mib",
     ] {
-        let _ = writeln!(text, "  {k:<30} {}", doc[k]);
+        let _ = writeln!(text, "  {k:<40} {}", doc[k]);
+    }
+    if let Some(t) = &doc["timing"].as_object() {
+        let _ = writeln!(
+            text,
+            "  time per clip vs reference ({}, {} × {} steps): {:.2} s vs {:.2} s = {:.2}×",
+            t["reference_model"],
+            t["reference_sampler"],
+            t["reference_steps"],
+            t["default_seconds"].as_f64().unwrap_or(f64::NAN),
+            t["reference_seconds"].as_f64().unwrap_or(f64::NAN),
+            t["ratio"].as_f64().unwrap_or(f64::NAN)
+        );
     }
     if args.keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(Report::new(doc, text))
+}
+
+/// Mean seconds per clip of the default and the reference configuration, one after the other
+/// on each of the first `reference.clips` drawable prompts (the reference reads the prompt's
+/// intended caption by keywords, as the old default did with prompts in its own words).
+#[allow(clippy::too_many_arguments)]
+fn time_against_reference(
+    reference: &ReferenceConfig,
+    args: &GenerateConfig,
+    model: &DiffusionModel,
+    reader: &PromptReader,
+    identity: &candor_manifest::Identity,
+    store: &candor_store::ManifestStore,
+    dir: &Path,
+    prompts: &[&DrawablePrompt],
+) -> Result<serde_json::Value> {
+    let old = DiffusionModel::load(&reference.model, &candle_core::Device::Cpu)?;
+    let keywords = PromptReader::keywords(world());
+    let (mut new_s, mut old_s, mut clips) = (0.0, 0.0, 0);
+    let bar = progress(reference.clips as u64, "time vs reference");
+    for (i, want) in prompts.iter().take(reference.clips).enumerate() {
+        let out = dir.join(format!("timing-{i:03}.mp4"));
+        let mut o = GenerateOptions::for_native_size(model.config.size);
+        o.seed = 1000 + i as u64;
+        o.content_id = Some(0x7469_6d00_0000 + i as u64);
+        o.steps = args.steps;
+        o.sampler = args.sampler;
+        o.guidance = args.guidance;
+        let t = Instant::now();
+        generate(
+            model,
+            reader,
+            identity,
+            store,
+            &want.prompt,
+            &out,
+            &o,
+            |_, _| {},
+        )?;
+        new_s += t.elapsed().as_secs_f64();
+        let _ = std::fs::remove_file(&out);
+        o.steps = reference.steps;
+        o.sampler = reference.sampler;
+        o.content_id = Some(0x7265_6600_0000 + i as u64);
+        let t = Instant::now();
+        generate(
+            &old,
+            &keywords,
+            identity,
+            store,
+            &canonical(want),
+            &out,
+            &o,
+            |_, _| {},
+        )?;
+        old_s += t.elapsed().as_secs_f64();
+        let _ = std::fs::remove_file(&out);
+        clips += 1;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let k = clips.max(1) as f64;
+    Ok(json!({
+        "clips": clips,
+        "reference_model": old.config.name,
+        "reference_sampler": reference.sampler.name(),
+        "reference_steps": reference.steps,
+        "default_seconds": new_s / k,
+        "reference_seconds": old_s / k,
+        "ratio": new_s / old_s.max(1e-9),
+    }))
 }
 
 #[cfg(test)]
@@ -325,5 +770,110 @@ mod tests {
         assert!(dx > 12.0 && dx < 18.0, "{dx}");
         assert!(dy.abs() < 3.0, "{dy}");
         assert_eq!(displacement(&vec![None; 16]), None);
+    }
+
+    fn frame_with(size: usize, bg: [u8; 3], discs: &[((f32, f32, f32), [u8; 3])]) -> Vec<u8> {
+        let mut f = Vec::with_capacity(size * size * 3);
+        for y in 0..size {
+            for x in 0..size {
+                let mut c = bg;
+                for &((cx, cy, r), colour) in discs {
+                    if (x as f32 - cx).powi(2) + (y as f32 - cy).powi(2) <= r * r {
+                        c = colour;
+                    }
+                }
+                f.extend_from_slice(&c);
+            }
+        }
+        f
+    }
+
+    fn object(colour: &str, motion: Motion) -> IntendedObject {
+        IntendedObject {
+            colour: Some(colour.into()),
+            shape: None,
+            motion: Some(motion),
+        }
+    }
+
+    #[test]
+    fn the_analysis_sees_each_object_its_colour_and_its_motion() {
+        let (red, blue, sky) = ([230, 30, 30], [40, 60, 240], [120, 180, 240]);
+        let frames: Vec<Vec<u8>> = (0..16)
+            .map(|i| {
+                let t = i as f32;
+                frame_with(
+                    32,
+                    sky,
+                    &[((4.0 + t, 8.0, 4.0), red), ((16.0, 28.0 - t, 4.0), blue)],
+                )
+            })
+            .collect();
+        let want = [object("red", Motion::Right), object("blue", Motion::Up)];
+        let a = analyse_clip(&frames, 32, &want);
+        assert_eq!(a.objectness, 1.0);
+        assert_eq!(a.visible, vec![Some(1.0), Some(1.0)]);
+        assert_eq!(a.motion_right, vec![Some(true), Some(true)]);
+        // Asked the other way round, both motions are wrong; a missing colour is not visible.
+        let wrong = [object("red", Motion::Left), object("green", Motion::Down)];
+        let b = analyse_clip(&frames, 32, &wrong);
+        assert_eq!(b.motion_right[0], Some(false));
+        assert_eq!(b.visible[1], Some(0.0));
+    }
+
+    #[test]
+    fn growing_bouncing_and_noise_are_told_apart() {
+        let (pink, grass) = ([250, 128, 190], [40, 140, 40]);
+        let growing: Vec<Vec<u8>> = (0..16)
+            .map(|i| frame_with(32, grass, &[((16.0, 16.0, 3.0 + i as f32 * 0.5), pink)]))
+            .collect();
+        let a = analyse_clip(&growing, 32, &[object("pink", Motion::Growing)]);
+        assert_eq!(a.motion_right, vec![Some(true)]);
+        assert_eq!(a.dominant_colour, Some("pink"));
+        let b = analyse_clip(&growing, 32, &[object("pink", Motion::Shrinking)]);
+        assert_eq!(b.motion_right, vec![Some(false)]);
+        let bouncing: Vec<Vec<u8>> = (0..16)
+            .map(|i| {
+                let y = 24.0 - ((i as f32) * 0.55).sin().abs() * 10.0;
+                frame_with(32, grass, &[((16.0, y, 4.0), pink)])
+            })
+            .collect();
+        let c = analyse_clip(&bouncing, 32, &[object("pink", Motion::Bouncing)]);
+        assert_eq!(c.motion_right, vec![Some(true)]);
+        // Salt-and-pepper noise is not an object.
+        let mut state = 7u32;
+        let noise: Vec<Vec<u8>> = (0..16)
+            .map(|_| {
+                (0..32 * 32 * 3)
+                    .map(|_| {
+                        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        if (state >> 24) % 2 == 0 {
+                            20
+                        } else {
+                            235
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let d = analyse_clip(&noise, 32, &[object("pink", Motion::Left)]);
+        assert!(d.objectness < 0.5, "{}", d.objectness);
+    }
+
+    #[test]
+    fn the_committed_prompt_set_loads_and_covers_the_world() {
+        let set = PromptSet::load(Path::new(DEFAULT_PROMPTS)).unwrap();
+        assert!(set.drawable.len() >= 60);
+        assert!(set.undrawable.len() >= 25);
+        assert!(set.drawable.iter().filter(|d| d.objects.len() >= 2).count() >= 20);
+        for (c, _) in COLOURS {
+            assert!(
+                set.drawable
+                    .iter()
+                    .any(|d| d.objects.iter().any(|o| o.colour.as_deref() == Some(*c))),
+                "{c}"
+            );
+        }
+        assert!(PromptSet::load(Path::new("/nonexistent.json")).is_err());
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use candor_diffusion::data::{Motion, BACKGROUNDS, COLOURS, SHAPES};
-use candor_generate::{generate, GenerateOptions};
+use candor_generate::{generate, world, GenerateOptions, PromptReader};
 use candor_verify::{check_file, content_match, store_payloads, WatermarkOptions};
 use candor_watermark::OPERATING_FPR;
 use serde::{Deserialize, Serialize};
@@ -97,6 +97,7 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
         gen_options.content_id = Some(0x726f_6200_0000 + i as u64);
         let g = generate(
             &model,
+            &PromptReader::keywords(world()),
             &identity,
             &store,
             &prompt(i),

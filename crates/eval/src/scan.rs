@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use candor_generate::{generate, GenerateOptions};
+use candor_generate::{generate, world, GenerateOptions, PromptReader};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -177,6 +177,7 @@ fn measure(cfg: &ScanConfig, setup: &BenchSetup, dir: &Path) -> Result<Report> {
     let clip = dir.join("clip.mp4");
     let made = generate(
         &setup.model,
+        &PromptReader::keywords(world()),
         &setup.identity,
         &setup.store,
         "a yellow star moving right over the night",

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use candor_diffusion::DiffusionModel;
-use candor_generate::{generate, GenerateOptions};
+use candor_generate::{generate, world, GenerateOptions, PromptReader};
 use candor_manifest::TrustAnchors;
 use candor_verify::{check_file, Status, Verifier, VerifierConfig, WatermarkOptions};
 use candor_watermark::KeyRing;
@@ -41,6 +41,7 @@ pub fn run(args: &VerifyConfig) -> Result<Report> {
     let options = GenerateOptions::for_native_size(model.config.size);
     let made = generate(
         &model,
+        &PromptReader::keywords(world()),
         &identity,
         &store,
         "a red circle moving right over the sky",

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::Tensor;
+use candor_diffusion::data::{Motion, BACKGROUNDS, COLOURS, SHAPES};
+use candor_diffusion::layout::NamedObject;
 use candor_diffusion::pixels::tensor_to_rgb;
-use candor_diffusion::{DiffusionModel, LatentCodec, WORK_SCALE};
+use candor_diffusion::{DiffusionModel, LatentCodec, Sampler, WORK_SCALE};
 use candor_manifest::{
     sign_file, DigitalSourceType, GenerationInfo, Identity, ManifestSpec, MiningPermission,
     SoftBinding,
@@ -19,6 +21,7 @@ use candor_manifest::{
 use candor_media::fingerprint::ClipFingerprint;
 use candor_media::pixels::resize_bilinear;
 use candor_media::{EncodeOptions, Mp4Writer};
+pub use candor_prompt::{Match, PromptReader, Reading, World};
 use candor_store::{ManifestStore, NewRecord};
 use candor_watermark::{embed, LatentShape, Payload, WatermarkKey, SOFT_BINDING_ALG};
 use rand::{RngCore, SeedableRng};
@@ -36,6 +39,15 @@ pub enum GenerateError {
     },
     #[error("{} is a directory", .0.display())]
     OutputIsDirectory(PathBuf),
+    /// The prompt asks for something the model cannot draw: nothing is written.
+    #[error("cannot draw this prompt: {reason}.\nThe model draws {can_draw}.\nRead as: {reading}")]
+    Refused {
+        reason: String,
+        can_draw: String,
+        reading: String,
+    },
+    #[error(transparent)]
+    Prompt(#[from] candor_prompt::PromptError),
     #[error(transparent)]
     Model(#[from] candor_diffusion::DiffusionError),
     #[error(transparent)]
@@ -52,6 +64,10 @@ pub enum GenerateError {
 
 pub type Result<T> = std::result::Result<T, GenerateError>;
 
+/// Default sampling steps: DPM-Solver++ (2M) at 10 steps matches DDIM at 25 (see
+/// `docs/BENCHMARKS.md`, `bench generate`).
+pub const DEFAULT_STEPS: usize = 10;
+
 /// What to generate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GenerateOptions {
@@ -61,6 +77,10 @@ pub struct GenerateOptions {
     pub size: u32,
     /// Seed of the noise magnitudes (the signs come from the watermark).
     pub seed: u64,
+    /// The ODE solver that turns the initial noise into the clip.
+    #[serde(default = "ddim")]
+    pub sampler: Sampler,
+    /// Model evaluations (each one batched pair: with and without the prompt).
     pub steps: usize,
     pub guidance: f64,
     /// Content id to embed; `None` draws a fresh random one.
@@ -82,7 +102,8 @@ impl GenerateOptions {
             fps: candor_diffusion::CLIP_FPS,
             size: (native * WORK_SCALE) as u32,
             seed: 0,
-            steps: 25,
+            sampler: Sampler::DpmSolver2M,
+            steps: DEFAULT_STEPS,
             guidance: 3.0,
             content_id: None,
             crf: 18,
@@ -124,6 +145,10 @@ impl GenerateOptions {
     }
 }
 
+fn ddim() -> Sampler {
+    Sampler::Ddim
+}
+
 /// Wall time of each stage, in seconds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Timings {
@@ -146,8 +171,16 @@ pub struct Generated {
     pub payload_hex: String,
     pub watermark_key_id: String,
     pub prompt: String,
-    pub understood: Vec<String>,
+    /// What the prompt reader understood, with similarities ("crimson → red 0.81, …").
+    pub understood: String,
+    /// Content words that mapped to nothing the model can draw.
+    pub not_understood: Vec<String>,
+    /// Style and filler words that were not used ("cinematic", "slowly").
     pub ignored: Vec<String>,
+    /// The caption the model was conditioned on.
+    pub caption: String,
+    /// Which reader read the prompt ("all-MiniLM-L6-v2", or "keywords" without the encoder).
+    pub prompt_reader: String,
     /// How the layout planner placed the prompt's objects ("red circle: moving left").
     pub layout: Vec<String>,
     pub model: String,
@@ -159,6 +192,56 @@ pub struct Generated {
     pub frames: usize,
     pub size: u32,
     pub timings: Timings,
+}
+
+/// What the default model family can draw, for the prompt reader.
+pub fn world() -> World {
+    World {
+        colours: COLOURS.iter().map(|(c, _)| c.to_string()).collect(),
+        shapes: SHAPES.iter().map(|s| s.to_string()).collect(),
+        motions: Motion::ALL.iter().map(|m| m.phrase().to_string()).collect(),
+        backgrounds: BACKGROUNDS.iter().map(|b| b.to_string()).collect(),
+    }
+}
+
+/// A prompt as the model will draw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Understanding {
+    pub reading: Reading,
+    /// The prompt in the training captions' words, which conditions the model.
+    pub caption: String,
+    /// The objects for the layout planner, in prompt order.
+    #[serde(skip)]
+    pub objects: Vec<NamedObject>,
+}
+
+/// Reads `prompt` for the model; a prompt the reader refuses is [`GenerateError::Refused`].
+pub fn understand(reader: &PromptReader, prompt: &str) -> Result<Understanding> {
+    let reading = reader.read(prompt)?;
+    if let Some(r) = &reading.refusal {
+        return Err(GenerateError::Refused {
+            reason: r.reason.clone(),
+            can_draw: r.can_draw.clone(),
+            reading: reading.describe(),
+        });
+    }
+    let objects = reading
+        .objects
+        .iter()
+        .map(|o| NamedObject {
+            colour: o.colour.as_ref().map(|m| m.value.clone()),
+            shape: o.shape.as_ref().map(|m| m.value.clone()),
+            motion: o
+                .motion
+                .as_ref()
+                .and_then(|m| Motion::ALL.into_iter().find(|x| x.phrase() == m.value)),
+        })
+        .collect();
+    Ok(Understanding {
+        caption: reading.caption(),
+        reading,
+        objects,
+    })
 }
 
 /// The watermarked initial noise for a clip: the only way this crate makes noise.
@@ -176,9 +259,12 @@ pub fn watermark_noise(
     Ok(Tensor::from_vec(noise, (f, c, h, w), &model.device)?)
 }
 
-/// Generates one clip into `output` (MP4), signed by `identity` and recorded in `store`.
+/// Generates one clip into `output` (MP4), signed by `identity` and recorded in `store`; the
+/// prompt is read by `reader` first, and a prompt it refuses writes nothing.
+#[allow(clippy::too_many_arguments)]
 pub fn generate(
     model: &DiffusionModel,
+    reader: &PromptReader,
     identity: &Identity,
     store: &ManifestStore,
     prompt: &str,
@@ -192,7 +278,8 @@ pub fn generate(
     if output.is_dir() {
         return Err(GenerateError::OutputIsDirectory(output.to_path_buf()));
     }
-    let tokens = model.tokenize(prompt);
+    let understanding = understand(reader, prompt)?;
+    let tokens = model.tokenize(&understanding.caption);
     let content_id = options
         .content_id
         .unwrap_or_else(|| rand::rngs::OsRng.next_u64());
@@ -204,9 +291,14 @@ pub fn generate(
 
     let t = Instant::now();
     // Planned once: the same plan places the objects and is reported to the user.
-    let plan = model.layout_plan(&tokens, options.frames, options.seed);
-    let layout = model.layout_maps(plan.iter().map(|p| &p.track), options.frames)?;
-    let latents = model.sample(
+    let plan =
+        model.layout_plan_objects(understanding.objects.clone(), options.frames, options.seed);
+    let layout = model.layout_maps(
+        &plan.iter().map(|p| p.layout_object()).collect::<Vec<_>>(),
+        options.frames,
+    )?;
+    let latents = model.sample_with(
+        options.sampler,
         &noise,
         &tokens,
         layout.as_ref(),
@@ -291,6 +383,8 @@ pub fn generate(
         asset: output.display().to_string(),
         metadata: serde_json::json!({
             "prompt": prompt,
+            "caption": understanding.caption,
+            "prompt_reader": understanding.reading.encoder,
             "seed": options.seed,
             "content_id": payload.hex(),
             "model": model.config.name,
@@ -298,6 +392,7 @@ pub fn generate(
             "frames": options.frames,
             "fps": options.fps,
             "size": options.size,
+            "sampler": options.sampler.name(),
             "steps": options.steps,
             "guidance": options.guidance,
             "watermark_key_id": key.id(),
@@ -313,8 +408,11 @@ pub fn generate(
         watermark_key_id: key.id().to_string(),
         prompt: prompt.to_string(),
         layout: plan.iter().map(|p| p.describe()).collect(),
-        understood: tokens.understood,
-        ignored: tokens.ignored,
+        understood: understanding.reading.describe(),
+        not_understood: understanding.reading.not_understood.clone(),
+        ignored: understanding.reading.ignored.clone(),
+        caption: understanding.caption.clone(),
+        prompt_reader: understanding.reading.encoder.clone(),
         model: model.config.name.clone(),
         model_sha256: model.weights_sha256.clone(),
         manifest_label,

@@ -2,7 +2,13 @@
 
 use candle_core::Device;
 use candor_diffusion::{DiffusionModel, ModelConfig};
-use candor_generate::{generate, watermark_noise, GenerateError, GenerateOptions};
+use candor_generate::{
+    generate, watermark_noise, world, GenerateError, GenerateOptions, PromptReader,
+};
+
+fn keywords() -> PromptReader {
+    PromptReader::keywords(world())
+}
 use candor_manifest::{read_manifest, CredentialState, Identity, NewIdentity, TrustAnchors};
 use candor_store::ManifestStore;
 use candor_watermark::{WatermarkKey, SOFT_BINDING_ALG};
@@ -40,6 +46,7 @@ fn every_clip_is_watermarked_signed_and_stored() {
     let out = dir.path().join("clip.mp4");
     let g = generate(
         &model,
+        &keywords(),
         &identity,
         &store,
         "a red circle moving left, cinematic",
@@ -49,9 +56,19 @@ fn every_clip_is_watermarked_signed_and_stored() {
     )
     .unwrap();
     assert_eq!(g.content_id, "123456789abcdef0");
-    assert_eq!(g.understood, vec!["red", "circle", "left"]);
+    for word in ["red", "circle", "moving left"] {
+        assert!(g.understood.contains(word), "{}", g.understood);
+    }
+    assert_eq!(g.caption, "a red circle moving left");
+    assert_eq!(g.prompt_reader, "keywords");
     assert_eq!(g.layout, vec!["red circle: moving left"]);
-    assert_eq!(g.ignored, vec!["cinematic"]);
+    assert!(
+        g.ignored
+            .iter()
+            .chain(&g.not_understood)
+            .any(|w| w == "cinematic"),
+        "{g:?}"
+    );
 
     let anchors = TrustAnchors::from_files(&[identity.root_path()]).unwrap();
     let report = read_manifest(&out, None, &anchors).unwrap();
@@ -100,7 +117,12 @@ fn same_prompt_seed_key_and_id_give_identical_noise_and_latents() {
     // The sampler itself is deterministic: same noise and prompt, same latents, bit for bit.
     let tokens = model.tokenize("blue square");
     let plan = model.layout_plan(&tokens, 4, 11);
-    let layout = model.layout_maps(plan.iter().map(|p| &p.track), 4).unwrap();
+    let layout = model
+        .layout_maps(
+            &plan.iter().map(|p| p.layout_object()).collect::<Vec<_>>(),
+            4,
+        )
+        .unwrap();
     let sample = || {
         values(
             model
@@ -128,6 +150,7 @@ fn two_generations_in_one_process_give_identical_frames() {
     let (x, y) = (dir.path().join("x.mp4"), dir.path().join("y.mp4"));
     generate(
         &model,
+        &keywords(),
         &identity,
         &store,
         "blue square",
@@ -138,6 +161,7 @@ fn two_generations_in_one_process_give_identical_frames() {
     .unwrap();
     generate(
         &model,
+        &keywords(),
         &identity,
         &store,
         "blue square",
@@ -183,13 +207,24 @@ fn bad_requests_are_errors() {
     ] {
         let mut o = options();
         change(&mut o);
-        let e = generate(&model, &identity, &store, "red circle", &out, &o, |_, _| {}).unwrap_err();
+        let e = generate(
+            &model,
+            &keywords(),
+            &identity,
+            &store,
+            "red circle",
+            &out,
+            &o,
+            |_, _| {},
+        )
+        .unwrap_err();
         assert!(matches!(e, GenerateError::InvalidOption { .. }), "{e}");
     }
     assert!(!out.exists());
     let unwritable = std::path::Path::new("/proc/candor/none/out.mp4");
     assert!(generate(
         &model,
+        &keywords(),
         &identity,
         &store,
         "red circle",
@@ -198,4 +233,32 @@ fn bad_requests_are_errors() {
         |_, _| {}
     )
     .is_err());
+}
+
+#[test]
+fn a_prompt_the_reader_refuses_writes_nothing_and_says_what_can_be_drawn() {
+    let (dir, model, identity, store) = setup();
+    let out = dir.path().join("refused.mp4");
+    for prompt in ["", "   ", "a tax form on a desk"] {
+        let e = generate(
+            &model,
+            &keywords(),
+            &identity,
+            &store,
+            prompt,
+            &out,
+            &options(),
+            |_, _| {},
+        )
+        .unwrap_err();
+        let GenerateError::Refused { can_draw, .. } = &e else {
+            panic!("{prompt:?}: {e}");
+        };
+        assert!(
+            can_draw.contains("circle") && can_draw.contains("sunset"),
+            "{can_draw}"
+        );
+        assert!(!out.exists(), "{prompt:?}");
+    }
+    assert!(store.list(10).unwrap().is_empty(), "nothing recorded");
 }
