@@ -384,8 +384,8 @@ mod tests {
         let m = maps(&[LayoutObject::known(&red), unknown_colour], 1, 32, cfg);
         assert_eq!(m.len(), cfg.channels() * 64);
         let at = |slot: usize, ch: usize, y: usize, x: usize| m[(slot * per + ch) * 64 + y * 8 + x];
-        let star = 4 + SHAPES.iter().position(|s| *s == "star").unwrap();
-        let square = 4 + SHAPES.iter().position(|s| *s == "square").unwrap();
+        let index = |name: &str| SHAPES.iter().position(|s| *s == name).unwrap_or(usize::MAX);
+        let (star, square) = (4 + index("star"), 4 + index("square"));
         // Slot 0: red star at the top left, nothing at the bottom right.
         assert!(at(0, 0, 1, 1) > 0.9);
         assert!((at(0, 1, 1, 1) - 0.9 * at(0, 0, 1, 1)).abs() < 1e-6);

@@ -772,7 +772,9 @@ mod tests {
         assert_eq!(displacement(&vec![None; 16]), None);
     }
 
-    fn frame_with(size: usize, bg: [u8; 3], discs: &[((f32, f32, f32), [u8; 3])]) -> Vec<u8> {
+    type Disc = ((f32, f32, f32), [u8; 3]);
+
+    fn frame_with(size: usize, bg: [u8; 3], discs: &[Disc]) -> Vec<u8> {
         let mut f = Vec::with_capacity(size * size * 3);
         for y in 0..size {
             for x in 0..size {
@@ -847,7 +849,7 @@ mod tests {
                 (0..32 * 32 * 3)
                     .map(|_| {
                         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                        if (state >> 24) % 2 == 0 {
+                        if (state >> 24).is_multiple_of(2) {
                             20
                         } else {
                             235
@@ -861,8 +863,8 @@ mod tests {
     }
 
     #[test]
-    fn the_committed_prompt_set_loads_and_covers_the_world() {
-        let set = PromptSet::load(Path::new(DEFAULT_PROMPTS)).unwrap();
+    fn the_committed_prompt_set_loads_and_covers_the_world() -> Result<()> {
+        let set = PromptSet::load(Path::new(DEFAULT_PROMPTS))?;
         assert!(set.drawable.len() >= 60);
         assert!(set.undrawable.len() >= 25);
         assert!(set.drawable.iter().filter(|d| d.objects.len() >= 2).count() >= 20);
@@ -875,5 +877,6 @@ mod tests {
             );
         }
         assert!(PromptSet::load(Path::new("/nonexistent.json")).is_err());
+        Ok(())
     }
 }
