@@ -525,13 +525,25 @@ fn read_clause(
     });
     // A scene noun is the head of its phrase, its modifier the scene: "a night sky" is night,
     // not sky, when the modifier alone reads as another background.
+    // (The scene noun alone, "sky", goes with it.)
     let snapshot = per_kind[3].clone();
+    let headed: Vec<(usize, usize)> = snapshot
+        .iter()
+        .filter(|c| {
+            let last = words[c.end - 1].lower.as_str();
+            crate::lexicon::SCENE_NOUNS.contains(&last)
+                && snapshot
+                    .iter()
+                    .any(|d| c.start <= d.start && d.end < c.end && d.value != c.value)
+        })
+        .map(|c| (c.start, c.end))
+        .collect();
     per_kind[3].retain(|c| {
-        let last = words[c.end - 1].lower.as_str();
-        !(crate::lexicon::SCENE_NOUNS.contains(&last)
-            && snapshot
-                .iter()
-                .any(|d| c.start <= d.start && d.end < c.end && d.value != c.value))
+        let scene_only = (c.start..c.end)
+            .all(|w| crate::lexicon::SCENE_NOUNS.contains(&words[w].lower.as_str()));
+        !headed
+            .iter()
+            .any(|&(a, b)| (a, b) == (c.start, c.end) || (scene_only && a < c.start && c.end <= b))
     });
     // A background span holding two shorter ones that disagree ("ocean at dusk": ocean → sky,
     // dusk → sunset) is one compound scene: the encoder reads it whole.

@@ -276,6 +276,10 @@ fn multi_object_classes() {
             "a purple diamond and an orange ball in front of desert dunes",
             "a purple diamond and a orange circle on a sand background",
         ),
+        (
+            "a white cube sinking and a pink star rising in front of a night sky",
+            "a white square moving down and a pink star moving up over the night",
+        ),
         // 6. a shape given once for two objects
         ("a red and a blue ball", "a red circle and a blue circle"),
         (
