@@ -15,7 +15,10 @@
 //! 1. **Words and clauses.** The prompt is cut into words (alphanumeric runs; anything else,
 //!    emoji and control characters included, only separates; at most [`read::MAX_WORDS`] are
 //!    read) and into clauses at `,` `;` `.` and at connectors: "and", "while", "with", "next to",
-//!    "beside", "followed by", "as well as" ….
+//!    "beside", "followed by", "as well as", "whereas" …, and "as" before an article (not in "as
+//!    big as"). Not read: summary phrases, a count and a generic noun ("two shapes", "a pair of
+//!    objects"), and the modifier of a hyphenated colour ("snow-white", "sky-blue": the last
+//!    part is the colour).
 //! 2. **Spans.** Every run of 1–5 words of a clause ([`read::MAX_SPAN`]: "sliding toward the
 //!    left edge") that does not start with a determiner, does not end with a function word, does
 //!    not cross punctuation and holds some content is embedded with all-MiniLM-L6-v2 (mean
@@ -36,7 +39,11 @@
 //!    when the encoder alone gets an entry right; the *direction* of a directed motion from a
 //!    closed class of direction words ("to the right" is 0.66 from moving right but 0.63 from
 //!    moving down right); the *polarity* of a size change from comparatives ("getting smaller"
-//!    is 0.79 from growing). The encoder still decides whether a span is a motion at all.
+//!    is 0.79 from growing). The encoder still decides whether a span is a motion at all; every
+//!    span is also scored as a motion with simple verb inflections as "-ing" forms ("climbs",
+//!    "descended" → "climbing", "descending"), and the direction words match the same way. A
+//!    closed class of size-verb stems ("swell", "inflat", "dwindl", "deflat" …), which the
+//!    encoder misses, gives growing or shrinking to a clause without a motion.
 //! 5. **Assignment.** Per clause, a small exhaustive search picks at most one candidate per kind
 //!    (colour, shape, motion, background, undrawable), never two on the same word, maximising
 //!    the total similarity above the thresholds; so "crimson ball" becomes colour + shape rather
@@ -48,7 +55,11 @@
 //!    clauses ("… and down", "… with a sunset behind") are merged into the object before them and
 //!    the merged words are read again, so "bobbing up and down" or "to the left and up" stay one
 //!    motion. A background belongs to the clip (the most similar one wins; others are listed as
-//!    ignored). "two"/"three" repeat an object; at most [`read::MAX_OBJECTS`] objects.
+//!    ignored). "two"/"three" repeat an object; at most [`read::MAX_OBJECTS`] objects. A clause
+//!    with only a colour is an object only when no clause has a shape, or when the next object
+//!    lends it its shape ("a red and a blue ball"); "one" takes the previous object's shape ("a
+//!    white one"). A scene noun's modifier is the scene ("a night sky" → night), and a colour
+//!    right before a background with no shape after it is the background's ("white sand").
 //! 7. **Refusal.** An undrawable kind counts only as a head noun (after a determiner or
 //!    preposition, with nothing shape-like between, no shape right after it in the same phrase, a
 //!    word in -ing only right after a determiner) and only when it reads better than every

@@ -253,10 +253,35 @@ impl Scorer for SemanticScorer {
             .filter(|t| is_noun(t))
             .map(|t| format!("a {t}"))
             .collect();
+        // Motions are also read with simple verb inflections as "-ing" forms ("climbs" →
+        // "climbing", "descended" → "descending"): the prototypes are gerunds.
+        let verb_form = |t: &String| -> Option<String> {
+            let mut changed = false;
+            let v: Vec<String> = t
+                .split(' ')
+                .map(|w| match crate::words::ing_form(w) {
+                    Some(i) => {
+                        changed = true;
+                        i
+                    }
+                    None => w.to_string(),
+                })
+                .collect();
+            changed.then(|| v.join(" "))
+        };
+        let verbs: Vec<Option<String>> = texts.iter().map(verb_form).collect();
         let mut all = texts.to_vec();
         all.extend(nouns);
+        let n_plain_noun = all.len();
+        all.extend(verbs.iter().flatten().cloned());
         let embedded = self.embed(&all)?;
-        let (plain, noun_embedded) = embedded.split_at(texts.len());
+        let (head, verb_embedded) = embedded.split_at(n_plain_noun);
+        let mut verb_iter = verb_embedded.iter();
+        let verb: Vec<Option<&Vec<f32>>> = verbs
+            .iter()
+            .map(|v| v.as_ref().and_then(|_| verb_iter.next()))
+            .collect();
+        let (plain, noun_embedded) = head.split_at(texts.len());
         let mut noun_iter = noun_embedded.iter();
         let noun: Vec<&Vec<f32>> = texts
             .iter()
@@ -273,7 +298,8 @@ impl Scorer for SemanticScorer {
             .iter()
             .zip(noun)
             .zip(texts)
-            .map(|((e, en), text)| {
+            .zip(verb)
+            .map(|(((e, en), text), ev)| {
                 let mut out: [Option<Scored>; 5] = Default::default();
                 for ((slot, kind), k) in out.iter_mut().zip(&self.kinds).zip(KINDS) {
                     let e = match k {
@@ -284,10 +310,13 @@ impl Scorer for SemanticScorer {
                         .values
                         .iter()
                         .map(|(v, protos)| {
-                            let s = protos
+                            let mut s = protos
                                 .iter()
                                 .map(|p| dot(e, p))
                                 .fold(f32::NEG_INFINITY, f32::max);
+                            if let (Kind::Slot(Slot::Motion), Some(ev)) = (k, ev) {
+                                s = protos.iter().map(|p| dot(ev, p)).fold(s, f32::max);
+                            }
                             (s, v.as_str())
                         })
                         .collect();
@@ -461,8 +490,11 @@ fn read_clause(
     }
     // A colour that opens a background ("under a blue sky") describes the background.
     let background_starts: Vec<usize> = per_kind[3].iter().map(|b| b.start).collect();
+    // So does one right before a background with no shape after it ("white sand below").
+    let shape_at: Vec<usize> = per_kind[1].iter().map(|c| c.start).collect();
     per_kind[0].retain(|c| {
-        !(background_starts.contains(&c.end) && after_scene_preposition(words, start, c.start))
+        !(background_starts.contains(&c.end)
+            && (after_scene_preposition(words, start, c.start) || !shape_at.contains(&c.end)))
     });
     // An undrawable thing counts only as a head noun: "a man", "his dog", "a red sports car",
     // not "flying" after "a green box".
@@ -490,6 +522,28 @@ fn read_clause(
             .find(|(span, _)| *span == (c.start, c.end))
             .map_or(0.0, |s| s.1);
         c.sim >= shape + UNDRAWABLE_OVER_SHAPE
+    });
+    // A scene noun is the head of its phrase, its modifier the scene: "a night sky" is night,
+    // not sky, when the modifier alone reads as another background.
+    // (The scene noun alone, "sky", goes with it.)
+    let snapshot = per_kind[3].clone();
+    let headed: Vec<(usize, usize)> = snapshot
+        .iter()
+        .filter(|c| {
+            let last = words[c.end - 1].lower.as_str();
+            crate::lexicon::SCENE_NOUNS.contains(&last)
+                && snapshot
+                    .iter()
+                    .any(|d| c.start <= d.start && d.end < c.end && d.value != c.value)
+        })
+        .map(|c| (c.start, c.end))
+        .collect();
+    per_kind[3].retain(|c| {
+        let scene_only = (c.start..c.end)
+            .all(|w| crate::lexicon::SCENE_NOUNS.contains(&words[w].lower.as_str()));
+        !headed
+            .iter()
+            .any(|&(a, b)| (a, b) == (c.start, c.end) || (scene_only && a < c.start && c.end <= b))
     });
     // A background span holding two shorter ones that disagree ("ocean at dusk": ocean → sky,
     // dusk → sunset) is one compound scene: the encoder reads it whole.
@@ -576,6 +630,7 @@ fn read_clause(
         }
     }
     directions(words, world, &mut reading);
+    size_verbs(words, world, &mut reading);
     // A motion whose family the words did not settle ("drifting": moving right 0.54, moving
     // down 0.52) is a guess: dropped.
     if reading.motion.as_ref().is_some_and(|m| !m.clear) {
@@ -615,6 +670,45 @@ fn size_polarity(words: &[Word], world: &World, start: usize, end: usize, m: &mu
             m.sim = 1.0;
         }
         m.clear = true;
+    }
+}
+
+/// Stems of size verbs the encoder does not read as a size change ("swelling" is growing 0.49),
+/// in any inflection: a closed class, like the direction words.
+const GROW_STEMS: &[&str] = &["swell", "inflat", "expand", "enlarg", "balloon"];
+const SHRINK_STEMS: &[&str] = &[
+    "dwindl", "deflat", "contract", "shrivel", "shrank", "shrunk",
+];
+
+/// A clause with no motion but a size verb ([`GROW_STEMS`], [`SHRINK_STEMS`]) grows or shrinks.
+fn size_verbs(words: &[Word], world: &World, r: &mut ClauseReading) {
+    if r.motion.is_some() {
+        return;
+    }
+    let taken: Vec<(usize, usize)> = r.chosen().map(|c| (c.start, c.end)).collect();
+    for (i, word) in words.iter().enumerate().take(r.end).skip(r.start) {
+        if taken.iter().any(|&(a, b)| a <= i && i < b) {
+            continue;
+        }
+        let w = word.lower.as_str();
+        let want = if GROW_STEMS.iter().any(|s| w.starts_with(s)) {
+            "growing"
+        } else if SHRINK_STEMS.iter().any(|s| w.starts_with(s)) {
+            "shrinking"
+        } else {
+            continue;
+        };
+        if let Some(v) = world.motions.iter().find(|v| v.eq_ignore_ascii_case(want)) {
+            r.motion = Some(Cand {
+                start: i,
+                end: i + 1,
+                kind: Kind::Slot(Slot::Motion),
+                value: v.clone(),
+                sim: 1.0,
+                clear: true,
+            });
+            return;
+        }
     }
 }
 
@@ -751,7 +845,11 @@ fn directions(words: &[Word], world: &World, r: &mut ClauseReading) {
         if others.iter().any(|&(a, b)| a <= i && i < b) {
             continue;
         }
-        if let Some(&(_, v, h, strong)) = DIRECTIONS.iter().find(|d| d.0 == w.lower) {
+        let ing = words::ing_form(&w.lower);
+        if let Some(&(_, v, h, strong)) = DIRECTIONS
+            .iter()
+            .find(|d| d.0 == w.lower || ing.as_deref() == Some(d.0))
+        {
             found.push((i, v, h, strong));
         }
     }
@@ -897,6 +995,34 @@ pub fn read(
         refusal: None,
         encoder: encoder.to_string(),
     };
+    // Words that are not read: summary phrases ("two shapes", "a pair of objects") and the
+    // modifier of a hyphenated colour ("snow-white", "sky-blue": the colour is the head).
+    let summary = words::summary_phrases(&words);
+    let is_colour = |w: &str| {
+        world.colours.iter().any(|c| c.eq_ignore_ascii_case(w))
+            || crate::lexicon::lookup(Slot::Colour, w, &world.colours).is_some()
+    };
+    let mut kept: Vec<Word> = Vec::with_capacity(words.len());
+    let mut pending_break = false;
+    let mut dropped: Vec<String> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let modifier = words
+            .get(i + 1)
+            .is_some_and(|n| n.hyphen_before && is_colour(&n.lower))
+            && !DIRECTIONS.iter().any(|d| d.0 == w.lower);
+        if summary[i] || modifier {
+            pending_break |= w.break_before;
+            dropped.push(w.text.clone());
+            continue;
+        }
+        let mut w = w.clone();
+        w.break_before |= std::mem::take(&mut pending_break);
+        kept.push(w);
+    }
+    if !dropped.is_empty() {
+        reading.ignored.push(dropped.join(" "));
+        words = kept;
+    }
     if words.is_empty() {
         reading.refusal = Some(Refusal {
             reason: "the prompt is empty".into(),
@@ -913,8 +1039,34 @@ pub fn read(
     // first object, the first one).
     let mut groups: Vec<Vec<(&Clause, ClauseReading)>> = Vec::new();
     let mut leading: Vec<(&Clause, ClauseReading)> = Vec::new();
-    for (c, r) in clauses.iter().zip(first) {
-        if r.is_object() {
+    // A clause with only a colour ("clear sky" read blue, "a white" of "plain white") is an
+    // object only when no other clause has a shape, or when it shares the shape of the clause
+    // right after it ("a red and a blue ball").
+    let any_shape = first.iter().any(|r| r.shape.is_some());
+    let colour_only =
+        |r: &ClauseReading| r.colour.is_some() && r.shape.is_none() && r.undrawable.is_none();
+    let shares_next: Vec<bool> = (0..first.len())
+        .map(|k| {
+            colour_only(&first[k])
+                && first
+                    .get(k + 1)
+                    .is_some_and(|n| n.colour.is_some() && n.shape.is_some())
+                && clauses
+                    .get(k + 1)
+                    .is_some_and(|n| n.joined_from < n.start && !words[n.start].break_before)
+        })
+        .collect();
+    let is_object: Vec<bool> = first
+        .iter()
+        .enumerate()
+        .map(|(k, r)| {
+            let anaphor =
+                (r.start..r.end).any(|i| matches!(words[i].lower.as_str(), "one" | "ones"));
+            r.is_object() && (!colour_only(r) || !any_shape || shares_next[k] || anaphor)
+        })
+        .collect();
+    for ((c, r), object) in clauses.iter().zip(first).zip(is_object) {
+        if object {
             let mut g = std::mem::take(&mut leading);
             g.push((c, r));
             groups.push(g);
@@ -938,6 +1090,29 @@ pub fn read(
             let start = g.first().map_or(0, |(c, _)| c.start);
             let end = g.last().map_or(0, |(c, _)| c.end);
             merged.push(read_clause(scorer, t, world, &words, start, end)?);
+        }
+    }
+
+    // An object with a colour and no shape takes its shape from "one" ("a white one": the
+    // object before) or from the object right after it ("a red and a blue ball").
+    for k in 0..merged.len() {
+        if !merged[k].is_object() || merged[k].shape.is_some() || merged[k].undrawable.is_some() {
+            continue;
+        }
+        let r = &merged[k];
+        let anaphor = (r.start..r.end).any(|i| matches!(words[i].lower.as_str(), "one" | "ones"));
+        let from = if anaphor {
+            merged[..k]
+                .iter()
+                .rev()
+                .find(|o| o.is_object() && o.shape.is_some())
+        } else {
+            merged
+                .get(k + 1)
+                .filter(|n| n.shape.is_some() && n.start == r.end + 1)
+        };
+        if let Some(shape) = from.and_then(|o| o.shape.clone()) {
+            merged[k].shape = Some(shape);
         }
     }
 

@@ -11,6 +11,8 @@ pub struct Word {
     pub lower: String,
     /// A clause break (`,` `;` …) comes right before this word.
     pub break_before: bool,
+    /// A hyphen joins this word to the one before ("snow-white", "north-east").
+    pub hyphen_before: bool,
 }
 
 /// The words of `prompt`, in order.
@@ -18,26 +20,32 @@ pub fn words(prompt: &str) -> Vec<Word> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut pending_break = false;
-    let flush = |current: &mut String, pending_break: &mut bool, out: &mut Vec<Word>| {
-        if !current.is_empty() {
-            out.push(Word {
-                lower: current.to_lowercase(),
-                text: std::mem::take(current),
-                break_before: std::mem::take(pending_break),
-            });
-        }
-    };
+    // Only the characters since the last word: exactly one '-'.
+    let mut gap = String::new();
+    let flush =
+        |current: &mut String, pending_break: &mut bool, gap: &mut String, out: &mut Vec<Word>| {
+            if !current.is_empty() {
+                out.push(Word {
+                    lower: current.to_lowercase(),
+                    text: std::mem::take(current),
+                    break_before: std::mem::take(pending_break),
+                    hyphen_before: !out.is_empty() && gap == "-",
+                });
+                gap.clear();
+            }
+        };
     for c in prompt.chars() {
         if c.is_alphanumeric() {
             current.push(c);
         } else {
-            flush(&mut current, &mut pending_break, &mut out);
+            flush(&mut current, &mut pending_break, &mut gap, &mut out);
+            gap.push(c);
             if matches!(c, ',' | ';' | '.' | '!' | '?' | ':' | '|' | '\n') {
                 pending_break = true;
             }
         }
     }
-    flush(&mut current, &mut pending_break, &mut out);
+    flush(&mut current, &mut pending_break, &mut gap, &mut out);
     out
 }
 
@@ -52,6 +60,8 @@ const CONNECTORS: &[&[&str]] = &[
     &["besides"],
     &["alongside"],
     &["then"],
+    &["whereas"],
+    &["meanwhile"],
     &["next", "to"],
     &["followed", "by"],
     &["as", "well", "as"],
@@ -76,11 +86,28 @@ pub fn clauses(words: &[Word]) -> Vec<Clause> {
     let mut joined_from = 0;
     let mut i = 0;
     while i < words.len() {
-        let connector = CONNECTORS.iter().find(|c| {
-            c.iter()
-                .enumerate()
-                .all(|(k, w)| words.get(i + k).is_some_and(|x| x.lower == *w))
-        });
+        let connector = CONNECTORS
+            .iter()
+            .find(|c| {
+                c.iter()
+                    .enumerate()
+                    .all(|(k, w)| words.get(i + k).is_some_and(|x| x.lower == *w))
+            })
+            .copied()
+            .or_else(|| {
+                // "as" before a new noun phrase joins two clauses ("a pyramid bounces as a
+                // violet orb shrinks"); otherwise it compares ("as big as").
+                let next = words.get(i + 1).map(|w| w.lower.as_str());
+                // Not the second "as" of "as big as a house", nor "shaped as a star".
+                let comparison = words[i.saturating_sub(3)..i]
+                    .iter()
+                    .any(|w| matches!(w.lower.as_str(), "as" | "shaped" | "such" | "same"));
+                (words[i].lower == "as"
+                    && i > start
+                    && !comparison
+                    && next.is_some_and(|n| ARTICLES.contains(&n)))
+                .then_some(&["as"][..])
+            });
         if words[i].break_before && i > start {
             push(&mut out, joined_from, start, i);
             start = i;
@@ -107,6 +134,80 @@ fn push(out: &mut Vec<Clause>, joined_from: usize, start: usize, end: usize) {
             joined_from: joined_from.min(start),
         });
     }
+}
+
+/// Articles: "as" before one starts a clause.
+const ARTICLES: &[&str] = &["a", "an", "the"];
+
+/// Generic nouns that, after a count ("two shapes", "a pair of objects", "three things"), only
+/// summarise the objects that follow: not objects themselves.
+const SUMMARY_NOUNS: &[&str] = &[
+    "shape", "shapes", "object", "objects", "thing", "things", "item", "items", "form", "forms",
+    "figure", "figures", "element", "elements", "one", "ones",
+];
+
+/// Count words that open a summary phrase.
+const SUMMARY_COUNTS: &[&str] = &[
+    "two", "three", "four", "2", "3", "4", "pair", "couple", "few", "several", "some", "both",
+];
+
+/// Word indices of summary phrases: a count (with its article and "of") followed by a generic
+/// noun ("two shapes", "a pair of objects", "a couple of things").
+pub fn summary_phrases(words: &[Word]) -> Vec<bool> {
+    let mut out = vec![false; words.len()];
+    for i in 0..words.len() {
+        if !SUMMARY_COUNTS.contains(&words[i].lower.as_str()) {
+            continue;
+        }
+        let mut j = i + 1;
+        if words.get(j).is_some_and(|w| w.lower == "of") {
+            j += 1;
+        }
+        // One adjective may come between ("two coloured shapes").
+        let noun = (j..(j + 2).min(words.len()))
+            .find(|&k| SUMMARY_NOUNS.contains(&words[k].lower.as_str()) && !words[k].break_before);
+        let Some(k) = noun else { continue };
+        let mut s = i;
+        if s > 0 && ARTICLES.contains(&words[s - 1].lower.as_str()) {
+            s -= 1;
+        }
+        out[s..=k].iter_mut().for_each(|x| *x = true);
+    }
+    out
+}
+
+/// The "-ing" form of a simple English verb inflection ("climbs" → "climbing", "dwindles" →
+/// "dwindling", "descended" → "descending", "dropped" → "dropping"), or `None` when the word
+/// does not end like one. Only a guess: callers use it next to the word itself.
+pub fn ing_form(w: &str) -> Option<String> {
+    if w.len() < 4 || !w.chars().all(|c| c.is_ascii_lowercase()) || w.ends_with("ing") {
+        return None;
+    }
+    let stem = if let Some(s) = w.strip_suffix("ied") {
+        format!("{s}y")
+    } else if let Some(s) = w.strip_suffix("ed") {
+        // "bounced" → "bounc" + "ing"; "dropped" → "dropp" + "ing".
+        return Some(format!("{s}ing"));
+    } else if let Some(s) = w.strip_suffix("ies") {
+        format!("{s}y")
+    } else if w.ends_with("ches")
+        || w.ends_with("shes")
+        || w.ends_with("xes")
+        || w.ends_with("sses")
+    {
+        w[..w.len() - 2].to_string()
+    } else if w.ends_with("ss") || w.ends_with("us") || w.ends_with("is") {
+        return None;
+    } else if let Some(s) = w.strip_suffix('s') {
+        s.to_string()
+    } else {
+        return None;
+    };
+    let base = match stem.strip_suffix('e') {
+        Some(b) if !b.ends_with('e') && b.len() > 1 => b.to_string(),
+        _ => stem,
+    };
+    Some(format!("{base}ing"))
 }
 
 /// Determiners and quantity words: a span never starts with one.
@@ -329,6 +430,13 @@ pub const STYLE_WORDS: &[&str] = &[
     "macro",
     "angle",
     "shallow",
+    "pale",
+    "deep",
+    "hot",
+    "dark",
+    "soft",
+    "baby",
+    "neon",
 ];
 
 /// Number words that ask for copies of an object.
@@ -396,6 +504,64 @@ mod tests {
         );
         assert_eq!(split("and , and"), Vec::<String>::new());
         assert_eq!(split(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn splits_on_as_before_a_noun_phrase_only() {
+        assert_eq!(
+            split("a golden pyramid bounces as a violet orb shrinks"),
+            ["a golden pyramid bounces", "a violet orb shrinks"]
+        );
+        assert_eq!(
+            split("a ball as big as a house"),
+            ["a ball as big as a house"]
+        );
+        assert_eq!(
+            split("a star rising whereas a cube falls"),
+            ["a star rising", "a cube falls"]
+        );
+    }
+
+    #[test]
+    fn summary_phrases_are_marked() {
+        let w = words("Two shapes at midnight, a pair of objects: a cube and three things");
+        let marked: Vec<&str> = w
+            .iter()
+            .zip(summary_phrases(&w))
+            .filter(|(_, m)| *m)
+            .map(|(w, _)| w.lower.as_str())
+            .collect();
+        assert_eq!(
+            marked,
+            ["two", "shapes", "a", "pair", "of", "objects", "three", "things"]
+        );
+        assert!(!summary_phrases(&words("two red cubes")).contains(&true));
+    }
+
+    #[test]
+    fn ing_forms_of_simple_inflections() {
+        for (w, ing) in [
+            ("climbs", "climbing"),
+            ("dwindles", "dwindling"),
+            ("rises", "rising"),
+            ("bounces", "bouncing"),
+            ("descended", "descending"),
+            ("dropped", "dropping"),
+            ("flies", "flying"),
+            ("pushes", "pushing"),
+        ] {
+            assert_eq!(ing_form(w).as_deref(), Some(ing), "{w}");
+        }
+        for w in ["rising", "glass", "left", "up"] {
+            assert_eq!(ing_form(w), None, "{w}");
+        }
+    }
+
+    #[test]
+    fn hyphens_are_recorded() {
+        let w = words("snow-white orb, north - east");
+        let h: Vec<bool> = w.iter().map(|x| x.hyphen_before).collect();
+        assert_eq!(h, [false, true, false, false, false]);
     }
 
     #[test]

@@ -229,3 +229,74 @@ fn world_is_data() {
         .is_none_or(|b| b.value != "sand"));
     assert!(!reading.describe().contains("sand"));
 }
+
+/// The failure classes of the multi-object evaluation, each in a phrasing of its own.
+#[test]
+fn multi_object_classes() {
+    let Some(r) = common::reader() else { return };
+    let cases: &[(&str, &str)] = &[
+        // 1. hyphenated colours and colours of a scene are not objects
+        (
+            "a snow-white orb rising beside a rose-pink cube",
+            "a white circle moving up and a pink square",
+        ),
+        (
+            "a scarlet star drifts left and a cobalt cube drops down against a pale blue sky",
+            "a red star moving left and a blue square moving down over the sky",
+        ),
+        // 2. counting phrases are not objects
+        (
+            "Two shapes at midnight: a lavender cube rising and a lemon ball sinking",
+            "a purple square moving up and a yellow circle moving down over the night",
+        ),
+        (
+            "a couple of shapes in the night sky, a cyan diamond heading east and a purple circle heading west",
+            "a cyan diamond moving right and a purple circle moving left over the night",
+        ),
+        // 3. conjunctions split
+        (
+            "a golden pyramid bounces as a violet orb shrinks",
+            "a yellow triangle bouncing and a purple circle shrinking",
+        ),
+        (
+            "a yellow triangle rising whereas a green square falls",
+            "a yellow triangle moving up and a green square moving down",
+        ),
+        // 4. inflected motion verbs
+        (
+            "a red ball swelling while a blue cube dwindles",
+            "a red circle growing and a blue square shrinking",
+        ),
+        (
+            "a green cube slid right while a blue ball descended",
+            "a green square moving right and a blue circle moving down",
+        ),
+        // 5. backgrounds after against / under / in front of / amid
+        (
+            "a purple diamond and an orange ball in front of desert dunes",
+            "a purple diamond and a orange circle on a sand background",
+        ),
+        (
+            "a white cube sinking and a pink star rising in front of a night sky",
+            "a white square moving down and a pink star moving up over the night",
+        ),
+        // 6. a shape given once for two objects
+        ("a red and a blue ball", "a red circle and a blue circle"),
+        (
+            "a pink ball rising and a white one falling",
+            "a pink circle moving up and a white circle moving down",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (prompt, caption) in cases {
+        let reading = r.read(prompt).unwrap();
+        if reading.caption() != *caption {
+            wrong.push(format!(
+                "{prompt}: {:?} ({}), want {caption:?}",
+                reading.caption(),
+                reading.describe()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
