@@ -7,7 +7,7 @@ use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const MODEL: &str = "models/candor-shapes-v2";
+const MODEL: &str = "models/candor-shapes-v3";
 
 fn generate_args<'a>(out: &'a str, store: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
@@ -39,7 +39,7 @@ fn shipped_model_generates_a_disclosed_clip_that_verifies() {
         "the dev identity must warn"
     );
     let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(g["model"], "candor-shapes-v2");
+    assert_eq!(g["model"], "candor-shapes-v3");
     assert_eq!(g["caption"], "a yellow star moving right over the night");
     for read in ["yellow → yellow", "star → star", "night → night"] {
         assert!(g["understood"].as_str().unwrap().contains(read), "{g}");
@@ -64,7 +64,7 @@ fn shipped_model_generates_a_disclosed_clip_that_verifies() {
     assert_eq!(v["manifest"]["source_type"], "AI-generated");
     assert_eq!(
         v["manifest"]["generation"]["model_name"],
-        "candor-shapes-v2"
+        "candor-shapes-v3"
     );
     assert_eq!(
         v["manifest"]["generation"]["prompt"],

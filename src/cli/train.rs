@@ -13,8 +13,10 @@ use super::{CliResult, Outcome};
     after_help = "A run directory holds config.json, train.json, checkpoint.safetensors (weights, EMA, \
 optimiser state), state.json and loss.csv. Running the same command again resumes where it stopped; \
 --steps can be raised to train longer. --export writes the EMA weights as a model directory.\n\n\
-Example (reproduces the shipped model, grown from the committed candor-shapes-v1 run):\n  candor train --run runs/candor-shapes-v2 \
---grow-from runs/candor-shapes-v1 --steps 2200 --lr 3e-4 --lr-decay-from-step 1600 --export models/candor-shapes-v2"
+Example (reproduces the shipped model, grown from the committed candor-shapes-v2 run, itself grown from v1; \
+its first 900 steps ran with --steps 1600 --lr-decay-from-step 1100, which leaves the schedule below unchanged \
+up to step 900):\n  candor train --run runs/candor-shapes-v3 --grow-from runs/candor-shapes-v2 --steps 1300 --lr 3e-4 \
+--lr-decay-from-step 1000 --ema-decay 0.998 --seed 2027 --export models/candor-shapes-v3"
 )]
 pub struct TrainArgs {
     /// Run directory (created, or resumed when it holds a checkpoint).

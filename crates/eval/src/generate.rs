@@ -458,7 +458,10 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("models"));
+    let t = Instant::now();
     let reader = PromptReader::open_default(world(), &models_dir).map_err(GenerateError::from)?;
+    // Paid once per process (a `candor generate` run pays it once per clip).
+    let reader_load_s = t.elapsed().as_secs_f64();
 
     // Undrawable prompts: read only (a refused prompt writes nothing).
     let mut refused_undrawable = 0;
@@ -483,13 +486,15 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
     let (mut colour, mut motion, mut objectness_ok) = ((0, 0), (0, 0), 0);
     let (mut multi, mut multi_both, mut multi_motion) = (0, 0, (0, 0));
     let (mut generated, mut detected, mut exact, mut binding_ok) = (0, 0, 0, 0);
-    let (mut total_s, mut per_step) = (0.0, 0.0);
+    let (mut total_s, mut per_step, mut read_s) = (0.0, 0.0, 0.0);
     let mut min_objectness = f32::MAX;
     let mut rows = Vec::new();
     let bar = progress(chosen.len() as u64, "generate + verify");
     for (i, want) in chosen.iter().enumerate() {
         bar.inc(1);
+        let t = Instant::now();
         let reading = reader.read(&want.prompt).map_err(GenerateError::from)?;
+        read_s += t.elapsed().as_secs_f64();
         for (k, (r, a)) in reading_score(&reading, want).into_iter().enumerate() {
             read[k].0 += r;
             read[k].1 += a;
@@ -609,6 +614,8 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         "payload_equals_soft_binding": ratio(binding_ok, generated),
         "mean_clip_seconds": total_s / n,
         "mean_step_ms": per_step / n * 1e3,
+        "mean_read_seconds": read_s / chosen.len().max(1) as f64,
+        "reader_load_seconds": reader_load_s,
         "timing": timing,
         "peak_rss_mib": peak_rss_mib(),
         "per_clip": rows,
@@ -648,6 +655,8 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         "payload_equals_soft_binding",
         "mean_clip_seconds",
         "mean_step_ms",
+        "mean_read_seconds",
+        "reader_load_seconds",
         "peak_rss_mib",
     ] {
         let _ = writeln!(text, "  {k:<40} {}", doc[k]);
