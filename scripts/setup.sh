@@ -9,7 +9,7 @@ candor=target/debug/candor
 mkdir -p out
 export CANDOR_STORE="$PWD/out/manifests.db"
 rm -f out/first-clip.mp4
-"$candor" generate "a red circle moving right over the sky" -o out/first-clip.mp4 --seed 1
+"$candor" generate "a crimson ball drifting to the right across a clear sky" -o out/first-clip.mp4 --seed 1
 echo
 echo "Verifying with the public test identity's root as trust anchor (for this demo only):"
 "$candor" verify out/first-clip.mp4 --trust keys/dev/root.pem
