@@ -338,10 +338,11 @@ mod tests {
         let many = log_snr_timesteps(1000)?;
         assert!(many.windows(2).all(|w| w[1] < w[0]));
         // One step of either is DDIM's single step.
-        assert_eq!(
+        let (one_ddim, one_dpm) = (
             gaussian_error(Sampler::Ddim, 1)?,
-            gaussian_error(Sampler::DpmSolver2M, 1)?
+            gaussian_error(Sampler::DpmSolver2M, 1)?,
         );
+        assert!((one_ddim - one_dpm).abs() < 1e-5, "{one_ddim} vs {one_dpm}");
         assert_eq!(
             Sampler::from_name("dpm-solver-2m"),
             Some(Sampler::DpmSolver2M)

@@ -44,7 +44,12 @@ pub fn for_value(slot: Slot, value: &str) -> Vec<String> {
         (Slot::Background, "sunset") => &["sunset", "at sunset", "in the evening sunset sky"],
         (Slot::Background, "night") => &["night", "at night", "in the dark night sky"],
         (Slot::Background, "grass") => &["grass", "on the grass", "a green grassy field"],
-        (Slot::Background, "gray") => &["a gray background", "a plain grey backdrop", "overcast"],
+        (Slot::Background, "gray") => &[
+            "a gray background",
+            "a plain grey backdrop",
+            "overcast",
+            "a bare grey wall",
+        ],
         (Slot::Background, "sand") => &["sand", "on the sand", "sandy ground"],
         _ => &[],
     };
@@ -119,6 +124,18 @@ pub const UNDRAWABLE: &[(&str, &[&str])] = &[
             "a church",
             "a city skyline",
             "a castle",
+        ],
+    ),
+    (
+        "food",
+        &[
+            "food",
+            "a meal",
+            "a dish of food",
+            "fruit",
+            "a dessert",
+            "a snack",
+            "vegetables",
         ],
     ),
     (PHOTOGRAPH, &["a photograph", "a realistic photo"]),
