@@ -7,29 +7,7 @@ use std::path::Path;
 
 use candor_prompt::{PromptReader, Thresholds, World};
 
-fn world() -> World {
-    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
-    World {
-        colours: v(&[
-            "red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white",
-        ]),
-        shapes: v(&["circle", "square", "triangle", "star", "diamond"]),
-        motions: v(&[
-            "moving left",
-            "moving right",
-            "moving up",
-            "moving down",
-            "moving up left",
-            "moving up right",
-            "moving down left",
-            "moving down right",
-            "bouncing",
-            "growing",
-            "shrinking",
-        ]),
-        backgrounds: v(&["sky", "sunset", "night", "grass", "gray", "sand"]),
-    }
-}
+include!("../tests/common/world.rs");
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -476,29 +476,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn world() -> World {
-        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
-        World {
-            colours: v(&[
-                "red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white",
-            ]),
-            shapes: v(&["circle", "square", "triangle", "star", "diamond"]),
-            motions: v(&[
-                "moving left",
-                "moving right",
-                "moving up",
-                "moving down",
-                "moving up left",
-                "moving up right",
-                "moving down left",
-                "moving down right",
-                "bouncing",
-                "growing",
-                "shrinking",
-            ]),
-            backgrounds: v(&["sky", "sunset", "night", "grass", "gray", "sand"]),
-        }
-    }
+    include!("../tests/common/world.rs");
 
     fn values(r: &Reading) -> Vec<(Option<&str>, Option<&str>, Option<&str>)> {
         fn v(m: &Option<Match>) -> Option<&str> {

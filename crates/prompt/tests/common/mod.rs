@@ -3,29 +3,7 @@ use std::path::PathBuf;
 
 use candor_prompt::{PromptReader, World};
 
-pub fn world() -> World {
-    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
-    World {
-        colours: v(&[
-            "red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white",
-        ]),
-        shapes: v(&["circle", "square", "triangle", "star", "diamond"]),
-        motions: v(&[
-            "moving left",
-            "moving right",
-            "moving up",
-            "moving down",
-            "moving up left",
-            "moving up right",
-            "moving down left",
-            "moving down right",
-            "bouncing",
-            "growing",
-            "shrinking",
-        ]),
-        backgrounds: v(&["sky", "sunset", "night", "grass", "gray", "sand"]),
-    }
-}
+include!("world.rs");
 
 /// The installed encoder's directory: `$CANDOR_TEXT_ENCODER`, else the repository's
 /// `models/text-encoder`.
