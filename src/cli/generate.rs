@@ -127,16 +127,7 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
     if let Some(notice) = reader.fallback() {
         eprintln!("note: {notice}");
     }
-    // Read before anything is made: a refused prompt writes nothing.
-    let understanding = candor_generate::understand(&reader, &args.prompt)?;
-    if !args.json {
-        eprintln!(
-            "prompt ({}): {}",
-            reader.encoder(),
-            understanding.reading.describe()
-        );
-        eprintln!("drawing:   {}", understanding.caption);
-    }
+    // `generate` reads the prompt before anything is made: a refused prompt writes nothing.
     let bar = super::progress(args.steps as u64, "denoising");
     let result = generate(
         &model,
@@ -183,6 +174,11 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
             if args.tsa.is_some() { ", time-stamped" } else { "" },
             result.store_location
         );
+        println!(
+            "  prompt:      {} ({})",
+            result.understood, result.prompt_reader
+        );
+        println!("  drawing:     {}", result.caption);
         for placed in &result.layout {
             println!("  layout:      {placed}");
         }

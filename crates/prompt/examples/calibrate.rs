@@ -9,6 +9,20 @@ use candor_prompt::{PromptReader, Thresholds, World};
 
 include!("../tests/common/world.rs");
 
+/// `t` with threshold number `field` (colour, shape, motion, background, undrawable, margin) set
+/// to `v`.
+fn with_field(mut t: Thresholds, field: usize, v: f32) -> Thresholds {
+    match field {
+        0 => t.colour = v,
+        1 => t.shape = v,
+        2 => t.motion = v,
+        3 => t.background = v,
+        4 => t.undrawable = v,
+        _ => t.margin = v,
+    }
+    t
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = std::env::var_os("CANDOR_TEXT_ENCODER").map_or_else(
@@ -26,20 +40,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for _round in 0..2 {
             for field in 0..6 {
                 for step in 0..=12 {
-                    let mut t = best;
                     let v = if field == 5 {
                         0.005 * step as f32
                     } else {
                         0.35 + 0.025 * step as f32
                     };
-                    match field {
-                        0 => t.colour = v,
-                        1 => t.shape = v,
-                        2 => t.motion = v,
-                        3 => t.background = v,
-                        4 => t.undrawable = v,
-                        _ => t.margin = v,
-                    }
+                    let t = with_field(best, field, v);
                     reader.set_thresholds(t);
                     let s = calibration::score(&reader, &set).objective();
                     if s > best_score + 1e-9 {
@@ -62,20 +68,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (field, name) in names.iter().enumerate() {
             let mut same = Vec::new();
             for step in 0..=16 {
-                let mut t = best;
                 let v = if field == 5 {
                     0.01 * step as f32
                 } else {
                     0.3 + 0.025 * step as f32
                 };
-                match field {
-                    0 => t.colour = v,
-                    1 => t.shape = v,
-                    2 => t.motion = v,
-                    3 => t.background = v,
-                    4 => t.undrawable = v,
-                    _ => t.margin = v,
-                }
+                let t = with_field(best, field, v);
                 reader.set_thresholds(t);
                 if calibration::score(&reader, &set).objective() >= best_score - 1e-9 {
                     same.push(format!("{v:.3}"));
