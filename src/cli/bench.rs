@@ -346,12 +346,14 @@ impl ScanBenchArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct AttacksBenchArgs {
-    /// Marked clips the attacker holds (the averaging forgery uses 2, 4, … and all but one).
-    #[arg(long, default_value_t = 8)]
+    /// Marked clips the attacker holds (the averaging forgery uses 2, 4, … and all but one; the
+    /// last is the removal's target). 257 gives the 256.
+    #[arg(long, default_value_t = 17)]
     clips: usize,
-    /// Residual strengths to try (comma-separated multiples of the residual as lifted).
-    #[arg(long, value_delimiter = ',', default_values_t = [0.5, 1.0, 2.0, 4.0])]
-    strengths: Vec<f64>,
+    /// PSNRs (dB, comma-separated) every attack is swept over: the pattern is scaled so that the
+    /// attacked video lands there.
+    #[arg(long = "psnr", value_delimiter = ',', default_values_t = [48.0, 45.0, 42.0, 39.0, 36.0, 33.0, 30.0])]
+    psnr_targets: Vec<f64>,
     /// Real footage to use as hosts too (repeatable): the video, and a pan over its first frame.
     #[arg(long, value_name = "VIDEO")]
     footage: Vec<PathBuf>,
@@ -366,7 +368,7 @@ impl AttacksBenchArgs {
     fn config(&self) -> CliResult<eval::forgery::AttacksConfig> {
         Ok(eval::forgery::AttacksConfig {
             clips: self.clips,
-            strengths: self.strengths.clone(),
+            psnr_targets: self.psnr_targets.clone(),
             footage: self.footage.clone(),
             detector: self.detector.config()?,
         })

@@ -358,6 +358,7 @@ fn add_watermark(
             temporal: wm.detection.temporal(),
             spatial: wm.detection.spatial(),
             forgery: wm.forgery.as_ref().map(|f| f.kind),
+            trace: wm.trace,
             segments: &spans,
             duration_s: wm.scan.as_ref().map(|s| s.duration_s),
             transforms: &wm.transforms,

@@ -65,7 +65,14 @@ pub fn read(
             ));
         }
     }
-    if let Some(frames) = made.frames.map(|n| n as usize).filter(|&n| n > 0) {
+    // A file that stops decoding part-way lost its last frames to the damage the verdict already
+    // names: that is not an edit.
+    let damaged = report.damaged.is_some();
+    if let Some(frames) = made
+        .frames
+        .map(|n| n as usize)
+        .filter(|&n| n > 0 && !damaged)
+    {
         let seen = last_template.or_else(|| {
             report
                 .detection

@@ -70,6 +70,8 @@ pub struct WatermarkEvidence<'a> {
     pub spatial: Option<&'a SpatialMap>,
     /// Set when the pattern was judged forged or copied (then `present` is false).
     pub forgery: Option<ForgeryKind>,
+    /// The key's pilots without a payload read or matched (then `present` is false).
+    pub trace: bool,
     /// Where in a longer file the marked clips are: (start, end) seconds of each segment, and
     /// the file's duration. Empty for a file checked as one clip.
     pub segments: &'a [(f64, f64)],
@@ -211,6 +213,11 @@ pub fn decide(evidence: &Evidence<'_>) -> Verdict {
                 wm.transforms.join("; ")
             );
         }
+    }
+    if wm.trace && !wm.present {
+        sentence = format!(
+            "{sentence}. A trace of Candor's pattern without a payload was seen: a damaged mark and a forgery look the same, so it is evidence of neither"
+        );
     }
     if let Some(damage) = wm.damaged {
         sentence = format!("Damaged file: {damage}. {sentence}");
@@ -394,6 +401,7 @@ mod tests {
                                     temporal,
                                     spatial: None,
                                     forgery,
+                                    trace: false,
                                     segments: &[],
                                     duration_s: None,
                                     transforms: &[],
@@ -492,6 +500,7 @@ mod tests {
                 temporal: &[],
                 spatial: Some(&m),
                 forgery: None,
+                trace: false,
                 segments: &[],
                 duration_s: None,
                 transforms: &[],
@@ -528,6 +537,7 @@ mod tests {
                 temporal: &[],
                 spatial: None,
                 forgery: None,
+                trace: false,
                 segments: &[(3.0, 5.0)],
                 duration_s: Some(7.0),
                 transforms: &transforms,
@@ -560,6 +570,7 @@ mod tests {
                 temporal: &[],
                 spatial: None,
                 forgery: None,
+                trace: false,
                 segments: &[],
                 duration_s: None,
                 transforms: &[],
@@ -583,6 +594,7 @@ mod tests {
                 temporal: &[],
                 spatial: None,
                 forgery: None,
+                trace: false,
                 segments: &[],
                 duration_s: Some(60.0),
                 transforms: &[],
@@ -619,6 +631,7 @@ mod tests {
                         temporal: &[],
                         spatial: None,
                         forgery: None,
+                        trace: false,
                         segments: &[],
                         duration_s: None,
                         transforms: &[],

@@ -111,6 +111,10 @@ pub struct WatermarkReport {
     /// without a payload (see [`candor_watermark::Coherence`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coherence: Option<Coherence>,
+    /// The key's pilots were found, but no payload could be read or matched: not reported as a
+    /// mark (`present` is false), since a payload-less pattern is what averaging forges.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub trace: bool,
     /// Set when the pattern found is judged forged or copied: `present` is then false.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forgery: Option<Forgery>,
@@ -446,15 +450,27 @@ pub(crate) fn check_frames_in(
         let (values, shape) = latent_values(&noise)?;
         coherence = payload_coherence(ring, &detection, &values, shape)?;
     }
-    let forgery = coherence.filter(|c| c.looks_forged()).map(|c| Forgery {
-        kind: ForgeryKind::ForgedPattern,
-        evidence: format!(
-            "the key's pilots are there (p = 10^{:.0}) but the code bits are not: they show {:.1} sd of the coherence every authentic mark carries, where the pilots predict {:.1} sd",
-            detection.log10_p_value(),
-            c.observed_z,
-            c.predicted_z
-        ),
-    });
+    let forgery = if detection.foreign_variant() {
+        // Every clip is marked with the template variant its payload chooses; a payload read
+        // under another variant's pilots is a pattern the key's holder never embeds.
+        Some(Forgery {
+            kind: ForgeryKind::ForgedPattern,
+            evidence: format!(
+                "the key's pilots are there (p = 10^{:.0}), and a payload decodes, but one this key never marks with these pilots (another template variant)",
+                detection.log10_p_value()
+            ),
+        })
+    } else {
+        coherence.filter(|c| c.looks_forged()).map(|c| Forgery {
+            kind: ForgeryKind::ForgedPattern,
+            evidence: format!(
+                "the key's pilots are there (p = 10^{:.0}) but the code bits are not: they show {:.1} sd of the coherence every authentic mark carries, where the pilots predict {:.1} sd",
+                detection.log10_p_value(),
+                c.observed_z,
+                c.predicted_z
+            ),
+        })
+    };
     let geometry = options.geometry_search.then(|| GeometryReport {
         placements_tested: tests,
         placement: placement.clone(),
@@ -478,7 +494,7 @@ pub(crate) fn check_frames_in(
                 detection.log10_p_value()
             ),
             (None, _) => format!(
-                "Candor watermark found (p = 10^{:.0}{undone}); payload not readable",
+                "A trace of the key's pattern (p = 10^{:.0}{undone}) with no payload read or matched: every authentic mark carries one, and a trace alone can be forged from public clips, so it is not reported as a mark",
                 detection.log10_p_value()
             ),
         }
@@ -504,8 +520,12 @@ pub(crate) fn check_frames_in(
         let (native, side) = (model.config.size, model.config.size * WORK_SCALE);
         ClipFingerprint::of_frames(&place_frames(work, side, side, &placement, native), native)
     };
+    // A mark is reported only with the payload it carries: the pilots alone are what averaging
+    // many public clips reproduces.
+    let trace = detection.present() && forgery.is_none() && content_id.is_none();
     Ok(WatermarkReport {
-        present: detection.present() && forgery.is_none(),
+        present: detection.present() && forgery.is_none() && content_id.is_some(),
+        trace,
         summary,
         content_id,
         frames_read: frames.len(),

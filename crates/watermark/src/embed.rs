@@ -26,7 +26,8 @@ pub(crate) fn data_bits(layout: &Layout, codeword: &[bool], template: usize) -> 
 }
 
 /// Draws watermarked initial noise of `shape` for `payload`. Frame `f` of the latent carries
-/// template `f`.
+/// template `f` of the key's variant for this payload ([`WatermarkKey::for_payload`]; a key that
+/// already is a variant embeds with that variant).
 pub fn embed<R: Rng + ?Sized>(
     key: &WatermarkKey,
     payload: Payload,
@@ -34,6 +35,13 @@ pub fn embed<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<Vec<f32>, WatermarkError> {
     shape.check(None)?;
+    let variant;
+    let key = if key.variant().is_some() {
+        key
+    } else {
+        variant = key.for_payload(payload);
+        &variant
+    };
     let n = shape.frame_len();
     let layout = Layout::new(key, n, code::CODE_BITS);
     let codeword = code::encode(&payload.to_bits());

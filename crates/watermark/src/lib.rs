@@ -36,7 +36,7 @@ pub use detect::{
     OPERATING_FPR, PAYLOAD_MATCH_THRESHOLD,
 };
 pub use embed::embed;
-pub use key::{KeyRing, WatermarkKey};
+pub use key::{KeyRing, WatermarkKey, TEMPLATE_VARIANTS};
 pub use payload::Payload;
 pub use shape::{LatentShape, WatermarkError};
 

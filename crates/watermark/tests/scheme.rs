@@ -6,7 +6,7 @@ use candor_watermark::channel::{
 };
 use candor_watermark::{
     detect, detect_among_candidates, embed, identify_payload, DetectOptions, Detection, KeyRing,
-    LatentShape, Payload, TemporalEvent, WatermarkError, WatermarkKey,
+    LatentShape, Payload, TemporalEvent, WatermarkError, WatermarkKey, TEMPLATE_VARIANTS,
 };
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -96,7 +96,9 @@ fn key_ring_finds_the_right_key_and_adjusts_p() -> Result<(), WatermarkError> {
     let ring = KeyRing::new(vec![key(7), key(8), key(1)]);
     let d = detect(&ring, &noise, SHAPE, &DetectOptions::default())?;
     assert!(d.present());
-    assert_eq!(d.key_index(), 2);
+    // The ring holds every template variant of each key: the third key's variants come third.
+    assert_eq!(d.key_index() / usize::from(TEMPLATE_VARIANTS), 2);
+    assert_eq!(ring.len(), 3 * usize::from(TEMPLATE_VARIANTS));
     assert_eq!(d.keys_tried(), 3);
     // On unmarked noise the ring-adjusted p-value is three times the single-key one.
     let plain = gaussian(SHAPE.len(), &mut rng(4));
@@ -477,7 +479,13 @@ fn faint_mark_picks_its_payload_from_candidates() -> Result<(), WatermarkError> 
         let m = identify_payload(&ring, &d, &noise, SHAPE, &candidates, &options)?;
         assert_eq!(m.as_ref().map(|m| m.payload), Some(own), "seed {seed}");
         let m = m.into_iter().next();
-        assert!(m.is_some_and(|m| m.candidates == 51
+        // Only candidates marked with the variant found are compared (and counted).
+        let same_variant = candidates
+            .iter()
+            .filter(|&&c| key(1).variant_for(c) == key(1).variant_for(own))
+            .count();
+        assert!(same_variant < 20, "{same_variant} of 51 share a variant");
+        assert!(m.is_some_and(|m| m.candidates == same_variant
             && m.log10_p_value < -6.0
             && (0.4..0.5).contains(&m.bit_error_rate)));
         picked += usize::from(d.payload() != Some(own));
@@ -708,4 +716,89 @@ fn code_bits_carry_what_the_pilots_predict_in_an_authentic_mark_and_not_in_an_av
         .unwrap()
         .unwrap();
     assert!(c.looks_forged(), "{c:?}");
+}
+
+/// Each clip is marked with one of the key's template variants, chosen by its payload: another
+/// variant's templates do not see it, the whole ring does, and a payload embedded under a variant
+/// it does not choose is reported as such (a pattern the key's holder never makes).
+#[test]
+fn template_variants_are_chosen_by_payload_and_checked_against_it() -> Result<(), WatermarkError> {
+    let payload = Payload::new(0x0123_4567_89ab_cdef);
+    let own = key(1).variant_for(payload);
+    let noise = embed(&key(1), payload, SHAPE, &mut rng(31))?;
+    let options = DetectOptions::default();
+    let right = detect(
+        &KeyRing::single(key(1).with_variant(own)),
+        &noise,
+        SHAPE,
+        &options,
+    )?;
+    assert!(right.present());
+    assert_eq!(right.payload(), Some(payload));
+    let wrong = detect(
+        &KeyRing::single(key(1).with_variant(own + 1)),
+        &noise,
+        SHAPE,
+        &options,
+    )?;
+    assert!(!wrong.present(), "p = 10^{}", wrong.log10_p_value());
+    let ring = detect(&KeyRing::single(key(1)), &noise, SHAPE, &options)?;
+    assert!(ring.present() && ring.payload() == Some(payload) && !ring.foreign_variant());
+
+    // The same payload forced under another variant: found, but its payload is not accepted.
+    let forced = embed(&key(1).with_variant(own + 3), payload, SHAPE, &mut rng(32))?;
+    let d = detect(&KeyRing::single(key(1)), &forced, SHAPE, &options)?;
+    assert!(d.present());
+    assert_eq!(d.payload(), None);
+    assert!(d.foreign_variant());
+    Ok(())
+}
+
+/// The averaging forgery in the latent: the mean of 64 clips of one key, scaled to the same small
+/// energy and added to unmarked noise. Were every clip marked with the same templates (one
+/// variant), the mean would carry them at full strength and be found; with per-clip variants each
+/// variant is in a sixteenth of the clips, and the same energy buys no detection.
+#[test]
+fn the_mean_of_many_clips_does_not_carry_the_keys_pattern() -> Result<(), WatermarkError> {
+    let n = 64;
+    let mut ids = rng(77);
+    let payloads: Vec<Payload> = (0..n)
+        .map(|_| Payload::new(rand::Rng::gen(&mut ids)))
+        .collect();
+    let mean = |one_variant: bool| -> Result<Vec<f32>, WatermarkError> {
+        let mut sum = vec![0f32; SHAPE.len()];
+        for (i, &p) in payloads.iter().enumerate() {
+            let k = if one_variant {
+                key(1).with_variant(0)
+            } else {
+                key(1)
+            };
+            let z = embed(&k, p, SHAPE, &mut rng(1000 + i as u64))?;
+            sum.iter_mut().zip(&z).for_each(|(s, v)| *s += v / n as f32);
+        }
+        Ok(sum)
+    };
+    let forge = |pattern: &[f32]| {
+        let rms = (pattern.iter().map(|v| v * v).sum::<f32>() / pattern.len() as f32).sqrt();
+        let mut host = gaussian(SHAPE.len(), &mut rng(5));
+        host.iter_mut()
+            .zip(pattern)
+            .for_each(|(h, p)| *h += 0.05 * p / rms);
+        host
+    };
+    let ring = KeyRing::single(key(1));
+    let options = DetectOptions::default();
+    let shared = detect(&ring, &forge(&mean(true)?), SHAPE, &options)?;
+    assert!(
+        shared.present() && shared.log10_p_value() < -15.0,
+        "one template for all clips: p = 10^{}",
+        shared.log10_p_value()
+    );
+    let mixed = detect(&ring, &forge(&mean(false)?), SHAPE, &options)?;
+    assert!(
+        !mixed.present(),
+        "per-clip variants: p = 10^{}",
+        mixed.log10_p_value()
+    );
+    Ok(())
 }

@@ -130,8 +130,15 @@ pub fn identify_payload(
     if square <= 0.0 {
         return Ok(None);
     }
+    // A clip's variant is a function of its payload: candidates marked with another variant
+    // cannot be this mark's payload, and are not counted in the correction.
+    let candidates: Vec<Payload> = candidates
+        .iter()
+        .copied()
+        .filter(|&c| key.variant().is_none_or(|v| key.variant_for(c) == v))
+        .collect();
     let mut best: Option<(f64, Payload)> = None;
-    for &candidate in candidates {
+    for &candidate in &candidates {
         let sum: f64 = code::encode(&candidate.to_bits())
             .iter()
             .zip(&evidence)
@@ -300,7 +307,7 @@ mod tests {
             &mut rand::rngs::StdRng::seed_from_u64(2),
         )?;
         let n = shape.frame_len();
-        let detector = Detector::new(&key, n, 8);
+        let detector = Detector::new(&key.for_payload(payload), n, 8);
         let frames: Vec<ObservedFrame> = noise
             .chunks_exact(n)
             .map(|f| ObservedFrame::new(f, &detector.layout))

@@ -225,6 +225,7 @@ impl Detector {
             spatial: None,
             clip_wide: found_clip_wide,
             alignment: chosen.clone(),
+            foreign_variant: false,
         };
         if ln_p > ln_cutoff {
             return detection;
@@ -258,6 +259,12 @@ impl Detector {
                 let calibrated = options.channel_weights.as_ref()?;
                 self.decode_payload(&frames, &chosen, &|j| calibrated[channel_of(j)])
             });
+        // Every clip is marked with the variant its payload chooses: a payload read under another
+        // variant's templates was not put there by the key's holder.
+        let (payload, foreign_variant) = match (payload, self.key.variant()) {
+            (Some(p), Some(v)) if self.key.variant_for(p) != v => (None, true),
+            (p, _) => (p, false),
+        };
 
         // 4. Frame matching on every element whose expected sign is known, then tamper maps.
         let codeword = payload.map(|p| code::encode(&p.to_bits()));
@@ -301,6 +308,7 @@ impl Detector {
         };
 
         detection.payload = payload;
+        detection.foreign_variant = foreign_variant;
         detection.bit_error_rate = bit_error_rate;
         detection.frames = matches;
         detection.temporal = temporal;
@@ -354,7 +362,7 @@ pub fn detect(
         }
     }
     let mut d = best.ok_or(WatermarkError::NoKeys)?;
-    d.keys_tried = ring.len();
+    d.keys_tried = ring.identities();
     d.log10_p_value = (d.log10_p_value + (ring.len() as f64).log10()).min(0.0);
     Ok(conclude(d, options.threshold))
 }

@@ -73,7 +73,7 @@ pub struct Detection {
     pub(crate) log10_p_value: f64,
     /// The false-positive rate of this check per clip: the threshold, over the whole key ring.
     pub(crate) false_positive_rate: f64,
-    /// Keys tried.
+    /// Keys tried (each with all its template variants).
     pub(crate) keys_tried: usize,
     /// Index in the ring and fingerprint of the best-matching key.
     pub(crate) key_index: usize,
@@ -100,6 +100,10 @@ pub struct Detection {
     /// The (observed frame, template) pairs the presence test counted.
     #[serde(default)]
     pub(crate) alignment: Vec<(usize, usize)>,
+    /// True when a payload decoded, but one the key marks with another template variant than
+    /// the one found: a pattern its holder never embeds (the payload is then not reported).
+    #[serde(default)]
+    pub(crate) foreign_variant: bool,
 }
 
 impl Detection {
@@ -161,6 +165,11 @@ impl Detection {
 
     pub fn spatial(&self) -> Option<&SpatialMap> {
         self.spatial.as_ref()
+    }
+
+    /// A payload decoded under a template variant it is never marked with (see the field).
+    pub fn foreign_variant(&self) -> bool {
+        self.foreign_variant
     }
 
     pub fn clip_wide(&self) -> bool {
@@ -324,6 +333,7 @@ mod tests {
             temporal: vec![TemporalEvent::Inserted { observed: 0 }],
             retiming: None,
             spatial: None,
+            foreign_variant: false,
             clip_wide: false,
             alignment: vec![(0, 0)],
         }

@@ -318,7 +318,12 @@ pub fn detect_among_candidates(
             .iter()
             .map(|c| c.iter().map(|x| x * x).sum())
             .collect();
-        for &candidate in candidates {
+        // A candidate is marked with the variant its payload chooses: only that variant's
+        // templates are compared with it.
+        for &candidate in candidates
+            .iter()
+            .filter(|&&c| key.variant().is_none_or(|v| key.variant_for(c) == v))
+        {
             let codeword = code::encode(&candidate.to_bits());
             let expected = expected_signs(layout, &detector.templates, Some(&codeword));
             let table: Vec<Vec<f64>> = (0..frames.len())
