@@ -21,7 +21,6 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use candor_diffusion::LatentCodec;
 use candor_generate::{generate, world, GenerateOptions, PromptReader};
 use candor_manifest::TrustAnchors;
 use candor_media::{DecodeOptions, EncodeOptions, FrameReader, Mp4Writer};
@@ -293,23 +292,9 @@ fn regenerate(
     .collect();
     let noise = estimate_noise(model, &frames, inversion_steps)?;
     let understanding = candor_generate::understand(&PromptReader::keywords(world()), prompt)?;
-    let tokens = model.tokenize(&understanding.caption);
-    let options = GenerateOptions::for_native_size(native);
-    let plan = model.layout_plan_objects(understanding.objects.clone(), frames.len(), 11);
-    let layout = model.layout_maps(
-        &plan.iter().map(|p| p.layout_object()).collect::<Vec<_>>(),
-        frames.len(),
-    )?;
-    let latents = model.sample_with(
-        options.sampler,
-        &noise,
-        &tokens,
-        layout.as_ref(),
-        options.steps,
-        options.guidance,
-        &mut |_, _| {},
-    )?;
-    let made = candor_diffusion::pixels::tensor_to_rgb(&model.codec.decode(&latents)?)?;
+    let mut options = GenerateOptions::for_native_size(native);
+    options.seed = 11;
+    let (_, made) = candor_generate::draw(model, &understanding, &noise, &options, &mut |_, _| {})?;
     let rgb: Vec<Vec<u8>> = made
         .iter()
         .map(|f| candor_media::pixels::resize_bilinear(f, native, native, SIDE, SIDE))

@@ -89,6 +89,7 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
     );
     let mut fingerprints = Vec::with_capacity(args.clips);
     let mut seen = Vec::with_capacity(args.clips);
+    let mut unbound: Vec<serde_json::Value> = Vec::new();
     for i in 0..args.clips {
         let clip = dir.join(format!("clip-{i:03}.mp4"));
         let mut gen_options = GenerateOptions::for_native_size(model.config.size);
@@ -135,9 +136,11 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
                         r.present && d.spatial().is_some_and(|m| m.tampered.contains(&true)),
                     );
                     tally.frame_edits += usize::from(r.present && !d.temporal().is_empty());
-                    tally.content_bound += usize::from(
-                        r.present && content_match(&recorded, &r).is_some_and(|m| m.same_content()),
-                    );
+                    let m = r.present.then(|| content_match(&recorded, &r)).flatten();
+                    tally.content_bound += usize::from(m.is_some_and(|m| m.same_content()));
+                    if let Some(m) = m.filter(|m| !m.same_content()) {
+                        unbound.push(json!({"clip": i, "attack": attack.name, "match": m}));
+                    }
                 }
                 Err(e) => {
                     tally.errors += 1;
@@ -154,6 +157,7 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
     // Every ordered pair of different clips, through the same check recovery makes (alignment,
     // placements, edited cells): the fingerprint must tell them apart.
     let (mut pairs, mut false_matches, mut highest) = (0usize, 0usize, f32::NEG_INFINITY);
+    let mut closest = Vec::new();
     for (i, recorded) in fingerprints.iter().enumerate() {
         for (j, report) in seen.iter().enumerate() {
             if i == j {
@@ -165,8 +169,15 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
             pairs += 1;
             false_matches += usize::from(m.same_content());
             highest = highest.max(m.layout_correlation);
+            closest.push((i, j, m));
         }
     }
+    closest.sort_by(|a, b| b.2.layout_correlation.total_cmp(&a.2.layout_correlation));
+    let closest_pairs: Vec<serde_json::Value> = closest
+        .iter()
+        .take(10)
+        .map(|(i, j, m)| json!({"fingerprint_of": i, "observed": j, "prompts": [prompt(*i), prompt(*j)], "match": m}))
+        .collect();
     let n = args.clips as f64;
     let rows: Vec<serde_json::Value> = attacks
         .iter()
@@ -198,6 +209,10 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
             "pairs": pairs,
             "false_matches": false_matches,
             "highest_layout_correlation": highest,
+            // The ten pairs closest to matching (by layout correlation), with every figure the
+            // check uses, and every genuine copy the check did not bind: where the thresholds sit.
+            "closest_pairs": closest_pairs,
+            "unbound_copies": unbound,
         },
     });
     let mut text = String::new();

@@ -259,6 +259,37 @@ pub fn watermark_noise(
     Ok(Tensor::from_vec(noise, (f, c, h, w), &model.device)?)
 }
 
+/// Draws a clip from initial `noise` (`[frames, C, h, w]`) for what a prompt was read as: the
+/// layout planner places its objects (planned once, with `options.seed`), the model denoises with
+/// `options`' sampler, steps and guidance, and the codec decodes. Returns the plan and the frames
+/// (RGB24 at the model's size). Decoding is inside the sampling time a caller measures around it.
+pub fn draw(
+    model: &DiffusionModel,
+    understanding: &Understanding,
+    noise: &Tensor,
+    options: &GenerateOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(Vec<candor_diffusion::layout::PlannedObject>, Vec<Vec<u8>>)> {
+    let tokens = model.tokenize(&understanding.caption);
+    let frames = noise.dims().first().copied().unwrap_or(options.frames);
+    let plan = model.layout_plan_objects(understanding.objects.clone(), frames, options.seed);
+    let layout = model.layout_maps(
+        &plan.iter().map(|p| p.layout_object()).collect::<Vec<_>>(),
+        frames,
+    )?;
+    let latents = model.sample_with(
+        options.sampler,
+        noise,
+        &tokens,
+        layout.as_ref(),
+        options.steps,
+        options.guidance,
+        progress,
+    )?;
+    let made = tensor_to_rgb(&model.codec.decode(&latents)?)?;
+    Ok((plan, made))
+}
+
 /// Generates one clip into `output` (MP4), signed by `identity` and recorded in `store`; the
 /// prompt is read by `reader` first, and a prompt it refuses writes nothing.
 #[allow(clippy::too_many_arguments)]
@@ -279,7 +310,6 @@ pub fn generate(
         return Err(GenerateError::OutputIsDirectory(output.to_path_buf()));
     }
     let understanding = understand(reader, prompt)?;
-    let tokens = model.tokenize(&understanding.caption);
     let content_id = options
         .content_id
         .unwrap_or_else(|| rand::rngs::OsRng.next_u64());
@@ -290,29 +320,11 @@ pub fn generate(
     timings.watermark_noise = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    // Planned once: the same plan places the objects and is reported to the user.
-    let plan =
-        model.layout_plan_objects(understanding.objects.clone(), options.frames, options.seed);
-    let layout = model.layout_maps(
-        &plan.iter().map(|p| p.layout_object()).collect::<Vec<_>>(),
-        options.frames,
-    )?;
-    let latents = model.sample_with(
-        options.sampler,
-        &noise,
-        &tokens,
-        layout.as_ref(),
-        options.steps,
-        options.guidance,
-        &mut progress,
-    )?;
+    let (plan, made) = draw(model, &understanding, &noise, options, &mut progress)?;
     timings.sampling = t.elapsed().as_secs_f64();
     timings.per_step = timings.sampling / options.steps as f64;
-
     let t = Instant::now();
-    let frames = model.codec.decode(&latents)?;
     let (native, out) = (model.config.size, options.size as usize);
-    let made = tensor_to_rgb(&frames)?;
     // The content as made, at the scale the detector reads it: what the credentials are bound to.
     let fingerprint = ClipFingerprint::of_frames(&made, native).map(|f| f.encode());
     let rgb: Vec<Vec<u8>> = made

@@ -83,9 +83,10 @@ const MIN_MOTION_SHARE: f64 = 0.05;
 /// A match found only under another placement than the mark's (a crop the mark survived as it
 /// is) must be at least this close: each placement tried is one more chance for other content.
 pub const MIN_LAYOUT_CORRELATION_MOVED: f32 = 0.85;
-/// …and its colour balance may differ by at most this: brightness keeps it, contrast 1.3 on
-/// saturated colours moves it by up to about 28 (clipping); a scene of another colour (sky blue
-/// against a red sunset) is 80 or more away…
+/// …and its colour balance may differ by at most this, once contrast and saturation are allowed
+/// for (`chroma_distance`): brightness keeps it, contrast 1.3 on saturated colours moved it by 40
+/// to 46 before that fit; a scene of another colour (sky blue against a red sunset) is 80 or more
+/// away…
 pub const MAX_CHROMA_DISTANCE: f32 = 32.0;
 /// …and its layout must be at least this strong relative to the original's: contrast changes,
 /// blur and compression keep most of it (the robustness bench's transforms stay above 0.6), while
@@ -254,26 +255,46 @@ impl ClipFingerprint {
                 motion_correlation: None,
             };
         }
+        // With cells left out (an edit, or the border a crop cut away), each layout is refitted
+        // to the cells kept: the stored layouts were detrended over the whole picture, and a
+        // crop's filled-in border moves that plane, which would read as a difference.
+        let partial = kept.len() < CELLS;
+        let vector = |f: &FrameFingerprint| -> Vec<f64> {
+            let at = |i: usize| f64::from(f.layout.get(i).copied().unwrap_or(0));
+            if partial {
+                let grey = f64::from(f.structure) / 127.0;
+                detrend_on(
+                    &kept.iter().map(|&i| at(i) * grey).collect::<Vec<_>>(),
+                    &kept,
+                )
+            } else {
+                (0..CELLS).map(at).collect()
+            }
+        };
+        let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
         let (mut corr, mut corr_n, mut chroma, mut n) = (0f64, 0usize, 0f64, 0usize);
         let mut ratios: Vec<f32> = Vec::new();
-        let mut paired: Vec<(&Vec<i8>, &Vec<i8>)> = Vec::new();
+        let mut paired: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
         for &(o, t) in pairs {
             let (Some(seen), Some(orig)) = (observed.frames.get(o), self.frames.get(t)) else {
                 continue;
             };
             n += 1;
-            let dr = f64::from(seen.chroma[0]) - f64::from(orig.chroma[0]);
-            let dg = f64::from(seen.chroma[1]) - f64::from(orig.chroma[1]);
-            chroma += (dr * dr + dg * dg).sqrt();
+            chroma += chroma_distance(seen.chroma, orig.chroma);
             if orig.layout.iter().all(|&v| v == 0) {
                 continue; // a flat original frame has no layout to agree with
             }
-            corr += correlation(&seen.layout, &orig.layout, &kept);
+            let (a, b) = (vector(seen), vector(orig));
+            corr += correlation(&a, &b);
             corr_n += 1;
-            ratios.push(f32::from(seen.structure) / f32::from(orig.structure.max(1)));
-            paired.push((&seen.layout, &orig.layout));
+            ratios.push(if partial {
+                (norm(&a) / norm(&b).max(1e-9)) as f32
+            } else {
+                f32::from(seen.structure) / f32::from(orig.structure.max(1))
+            });
+            paired.push((a, b));
         }
-        let motion_correlation = motion_correlation(&paired, &kept);
+        let motion_correlation = motion_correlation(&paired);
         FingerprintMatch {
             pairs: n,
             layout_correlation: if corr_n == 0 {
@@ -298,20 +319,86 @@ impl ClipFingerprint {
     }
 }
 
+/// Neutral chromaticity (r/(r+g+b) of grey), in the fingerprint's units.
+const GREY: f64 = 255.0 / 3.0;
+/// How far contrast or saturation may scale a colour's distance from grey (contrast 1.3 on
+/// saturated colours scales it by about 1.3; clipping keeps it below 1.5).
+const SATURATION_RANGE: (f64, f64) = (0.7, 1.5);
+
+/// Distance of two mean chromaticities once the observed one's departure from grey is scaled,
+/// within [`SATURATION_RANGE`], to fit the original's: brightness keeps a chromaticity, contrast
+/// and saturation scale its departure from grey without turning it, and another scene's colour
+/// points elsewhere.
+fn chroma_distance(seen: [u8; 2], orig: [u8; 2]) -> f64 {
+    let dev = |c: [u8; 2]| [f64::from(c[0]) - GREY, f64::from(c[1]) - GREY];
+    let (s, o) = (dev(seen), dev(orig));
+    let ss = s[0] * s[0] + s[1] * s[1];
+    let k = if ss > 1.0 {
+        ((s[0] * o[0] + s[1] * o[1]) / ss).clamp(SATURATION_RANGE.0, SATURATION_RANGE.1)
+    } else {
+        1.0
+    };
+    let (dr, dg) = (k * s[0] - o[0], k * s[1] - o[1]);
+    (dr * dr + dg * dg).sqrt()
+}
+
+/// `values` (one per cell of `cells`) minus their least-squares plane a + b·x + c·y over those
+/// cells; the values unchanged when the plane cannot be fitted (cells on one line).
+fn detrend_on(values: &[f64], cells: &[usize]) -> Vec<f64> {
+    let n = cells.len() as f64;
+    if cells.len() < 3 {
+        return values.to_vec();
+    }
+    let xy = |i: usize| ((i % GRID) as f64, (i / GRID) as f64);
+    let (mx, my) = cells.iter().fold((0.0, 0.0), |(a, b), &i| {
+        let (x, y) = xy(i);
+        (a + x / n, b + y / n)
+    });
+    let mv = values.iter().sum::<f64>() / n;
+    let (mut sxx, mut sxy, mut syy, mut sxv, mut syv) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (&i, &v) in cells.iter().zip(values) {
+        let (x, y) = xy(i);
+        let (x, y, v) = (x - mx, y - my, v - mv);
+        sxx += x * x;
+        sxy += x * y;
+        syy += y * y;
+        sxv += x * v;
+        syv += y * v;
+    }
+    let det = sxx * syy - sxy * sxy;
+    if det.abs() < 1e-9 {
+        return values.iter().map(|v| v - mv).collect();
+    }
+    let b = (sxv * syy - syv * sxy) / det;
+    let c = (syv * sxx - sxv * sxy) / det;
+    cells
+        .iter()
+        .zip(values)
+        .map(|(&i, &v)| {
+            let (x, y) = xy(i);
+            v - mv - b * (x - mx) - c * (y - my)
+        })
+        .collect()
+}
+
 /// The pooled correlation of the (observed, original) layouts' deviations from their own means
-/// over the pairs, on the cells `kept`; `None` when the original's deviations are too small to say.
-fn motion_correlation(paired: &[(&Vec<i8>, &Vec<i8>)], kept: &[usize]) -> Option<f32> {
+/// over the pairs; `None` when the original's deviations are too small to say.
+fn motion_correlation(paired: &[(Vec<f64>, Vec<f64>)]) -> Option<f32> {
     if paired.len() < 2 {
         return None;
     }
     let n = paired.len() as f64;
-    let at = |v: &[i8], i: usize| f64::from(v.get(i).copied().unwrap_or(0));
+    let len = paired
+        .iter()
+        .map(|p| p.0.len().min(p.1.len()))
+        .min()
+        .unwrap_or(0);
     let mean = |second: bool| -> Vec<f64> {
-        kept.iter()
-            .map(|&c| {
+        (0..len)
+            .map(|c| {
                 paired
                     .iter()
-                    .map(|p| at(if second { p.1 } else { p.0 }, c))
+                    .map(|p| if second { p.1[c] } else { p.0[c] })
                     .sum::<f64>()
                     / n
             })
@@ -320,12 +407,12 @@ fn motion_correlation(paired: &[(&Vec<i8>, &Vec<i8>)], kept: &[usize]) -> Option
     let (ms, mo) = (mean(false), mean(true));
     let (mut so, mut ss, mut oo, mut total) = (0.0, 0.0, 0.0, 0.0);
     for (seen, orig) in paired {
-        for (k, &c) in kept.iter().enumerate() {
-            let (s, o) = (at(seen, c) - ms[k], at(orig, c) - mo[k]);
+        for c in 0..len {
+            let (s, o) = (seen[c] - ms[c], orig[c] - mo[c]);
             so += s * o;
             ss += s * s;
             oo += o * o;
-            total += at(orig, c) * at(orig, c);
+            total += orig[c] * orig[c];
         }
     }
     if total <= 0.0 || oo < MIN_MOTION_SHARE * total || ss <= 0.0 {
@@ -334,17 +421,17 @@ fn motion_correlation(paired: &[(&Vec<i8>, &Vec<i8>)], kept: &[usize]) -> Option
     Some((so / (ss * oo).sqrt()) as f32)
 }
 
-/// Pearson correlation of two layouts over the cells `kept` (0 when either is flat there).
-fn correlation(a: &[i8], b: &[i8], kept: &[usize]) -> f64 {
-    let n = kept.len().max(1) as f64;
-    let at = |v: &[i8], i: usize| f64::from(v.get(i).copied().unwrap_or(0));
+/// Pearson correlation of two layout vectors (0 when either is flat).
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let len = a.len().min(b.len());
+    let n = len.max(1) as f64;
     let (ma, mb) = (
-        kept.iter().map(|&i| at(a, i)).sum::<f64>() / n,
-        kept.iter().map(|&i| at(b, i)).sum::<f64>() / n,
+        a[..len].iter().sum::<f64>() / n,
+        b[..len].iter().sum::<f64>() / n,
     );
     let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
-    for &i in kept {
-        let (x, y) = (at(a, i) - ma, at(b, i) - mb);
+    for i in 0..len {
+        let (x, y) = (a[i] - ma, b[i] - mb);
         ab += x * y;
         aa += x * x;
         bb += y * y;
@@ -425,6 +512,88 @@ mod tests {
         let b = ClipFingerprint::of_frames(&brighter, 32).unwrap_or(a.clone());
         let m = a.compare(&b, &identity(8));
         assert!(m.same_content(), "{m:?}");
+    }
+
+    /// The centre half of each frame kept where it was and the rest filled with the frame's
+    /// mean colour: what a detector renders for a crop to 50 % placed back on its canvas.
+    fn centre_crop(frames: &[Vec<u8>]) -> (ClipFingerprint, Vec<bool>) {
+        let cropped: Vec<Vec<u8>> = frames
+            .iter()
+            .map(|f| {
+                let mean: Vec<u8> = (0..3)
+                    .map(|c| {
+                        let sum: u32 = f.iter().skip(c).step_by(3).map(|&v| u32::from(v)).sum();
+                        (sum / (32 * 32)) as u8
+                    })
+                    .collect();
+                let mut out = f.clone();
+                for y in 0..32 {
+                    for x in 0..32 {
+                        if !((8..24).contains(&x) && (8..24).contains(&y)) {
+                            out[(y * 32 + x) * 3..(y * 32 + x) * 3 + 3].copy_from_slice(&mean);
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        let skip: Vec<bool> = (0..CELLS)
+            .map(|i| !((2..6).contains(&(i % GRID)) && (2..6).contains(&(i / GRID))))
+            .collect();
+        (
+            ClipFingerprint::of_frames(&cropped, 32).unwrap_or(ClipFingerprint { frames: vec![] }),
+            skip,
+        )
+    }
+
+    #[test]
+    fn a_crop_matches_on_the_cells_it_kept_and_other_content_does_not() {
+        let blue = [120, 160, 255];
+        // The object crosses the middle of the picture, with a gradient behind it.
+        let frames: Vec<Vec<u8>> = (0..8).map(|i| frame(4 + i * 2, 12, blue)).collect();
+        let a =
+            ClipFingerprint::of_frames(&frames, 32).unwrap_or(ClipFingerprint { frames: vec![] });
+        let (seen, skip) = centre_crop(&frames);
+        let m = a.compare_outside(&seen, &identity(8), &skip);
+        // Refitted to the kept cells, the crop is the picture (0.92 when the whole-picture plane,
+        // moved by the filled-in border, was left in).
+        assert!(
+            m.same_content() && m.layout_correlation > 0.97 && m.structure_ratio > 0.6,
+            "{m:?}"
+        );
+        // The same crop of a clip whose object moves the other way is not this content.
+        let other: Vec<Vec<u8>> = (0..8).map(|i| frame(18 - i * 2, 12, blue)).collect();
+        let (seen, skip) = centre_crop(&other);
+        let m = a.compare_outside(&seen, &identity(8), &skip);
+        assert!(!m.same_content(), "{m:?}");
+    }
+
+    #[test]
+    fn contrast_on_saturated_colours_keeps_the_colour_and_another_hue_does_not() {
+        // A red-orange scene, its contrast raised by 1.3 around mid-grey (clipped): the
+        // chromaticity moves a long way from the original's, but along the same direction.
+        let warm: Vec<Vec<u8>> = (0..8)
+            .map(|i| frame(2 + i * 2, 10, [255, 120, 60]))
+            .collect();
+        let a = ClipFingerprint::of_frames(&warm, 32).unwrap_or(ClipFingerprint { frames: vec![] });
+        let contrast: Vec<Vec<u8>> = warm
+            .iter()
+            .map(|f| {
+                f.iter()
+                    .map(|&v| ((f32::from(v) - 128.0) * 1.3 + 128.0).clamp(0.0, 255.0) as u8)
+                    .collect()
+            })
+            .collect();
+        let b = ClipFingerprint::of_frames(&contrast, 32).unwrap_or(a.clone());
+        let m = a.compare(&b, &identity(8));
+        assert!(m.same_content() && m.chroma_distance < 8.0, "{m:?}");
+        // The same layout in blue: the departure from grey points the other way.
+        let cold: Vec<Vec<u8>> = (0..8)
+            .map(|i| frame(2 + i * 2, 10, [60, 120, 255]))
+            .collect();
+        let c = ClipFingerprint::of_frames(&cold, 32).unwrap_or(a.clone());
+        let m = a.compare(&c, &identity(8));
+        assert!(!m.same_content() && m.chroma_distance > 40.0, "{m:?}");
     }
 
     #[test]

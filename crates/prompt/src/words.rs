@@ -219,6 +219,11 @@ pub const DETERMINERS: &[&str] = &[
 /// Words that carry no content by themselves: a span never ends with one, and one left over is
 /// ignored rather than "not understood". Direction words (up, down, left …) are not here.
 pub const FUNCTION_WORDS: &[&str] = &[
+    // Pronouns of a request ("could you make …"): never a thing to draw.
+    "you",
+    "your",
+    "we",
+    "i",
     "a",
     "an",
     "the",
@@ -301,6 +306,11 @@ pub const FUNCTION_WORDS: &[&str] = &[
 /// Style and filler words the generator has no use for: ignored (reported as such) when no
 /// understood span covers them.
 pub const STYLE_WORDS: &[&str] = &[
+    // Greetings and thanks around a request ("Hey, can you animate …? thanks!").
+    "hey",
+    "hi",
+    "thanks",
+    "thank",
     "cinematic",
     "4k",
     "8k",

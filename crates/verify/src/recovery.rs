@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::sources::{ManifestSource, SourcedManifest};
 use crate::watermark::{read_frames, WatermarkReport};
-use crate::Result;
+use crate::{Placement, Result};
 
 /// Files larger than this are not hashed against a recovered manifest's hard binding.
 const HASH_ASSET_MAX_BYTES: u64 = 16 << 20;
@@ -398,14 +398,24 @@ fn compare_content(
 ) -> Option<(FingerprintMatch, Vec<FingerprintMatch>)> {
     let pairs = report.alignment_pairs();
     let edited = edited_cells(report);
-    let first = recorded.compare_outside(report.observed.as_ref()?, &pairs, &edited);
+    let found_at = report
+        .geometry
+        .as_ref()
+        .map_or(Placement::IDENTITY, |g| g.placement.clone());
+    let first = recorded.compare_outside(
+        report.observed.as_ref()?,
+        &pairs,
+        &either(&edited, &outside_cells(&found_at)),
+    );
     let moved = if first.same_content() {
         Vec::new()
     } else {
         report
             .observed_under_placements()
             .iter()
-            .map(|seen| recorded.compare_outside(seen, &pairs, &edited))
+            .map(|(p, seen)| {
+                recorded.compare_outside(seen, &pairs, &either(&edited, &outside_cells(p)))
+            })
             .collect()
     };
     Some((first, moved))
@@ -424,6 +434,31 @@ fn best_match(first: FingerprintMatch, moved: &[FingerprintMatch]) -> Fingerprin
         .filter(|m| m.same_content() && m.layout_correlation >= MIN_LAYOUT_CORRELATION_MOVED)
         .max_by(|a, b| a.layout_correlation.total_cmp(&b.layout_correlation))
         .unwrap_or(first)
+}
+
+/// The fingerprint cells a placement does not wholly cover: the observed picture fills only part
+/// of them (the rest is the border a crop cut away, filled in), so they are not the picture.
+fn outside_cells(p: &Placement) -> Vec<bool> {
+    use candor_media::fingerprint::GRID;
+    let g = GRID as f64;
+    let eps = 1e-6;
+    (0..GRID * GRID)
+        .map(|i| {
+            let (cx, cy) = ((i % GRID) as f64, (i / GRID) as f64);
+            let inside = cx / g >= p.x - eps
+                && (cx + 1.0) / g <= p.x + p.w + eps
+                && cy / g >= p.y - eps
+                && (cy + 1.0) / g <= p.y + p.h + eps;
+            !inside
+        })
+        .collect()
+}
+
+/// Cells either list marks.
+fn either(a: &[bool], b: &[bool]) -> Vec<bool> {
+    (0..a.len().max(b.len()))
+        .map(|i| a.get(i).copied().unwrap_or(false) || b.get(i).copied().unwrap_or(false))
+        .collect()
 }
 
 /// The fingerprint cells a present mark's tamper map found replaced or could not see (outside a

@@ -521,6 +521,46 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_without_a_payload_is_said_and_claims_nothing() {
+        let v = decide(&Evidence {
+            credentials: CredentialEvidence {
+                state: CredentialState::None,
+                summary: "No Content Credentials",
+                soft_binding: None,
+            },
+            watermark: Some(WatermarkEvidence {
+                present: false,
+                payload: None,
+                false_positive_rate: 1e-9,
+                temporal: &[],
+                spatial: None,
+                forgery: None,
+                trace: true,
+                segments: &[],
+                duration_s: None,
+                transforms: &[],
+                damaged: None,
+                edits: &[],
+            }),
+            recovery: Recovery::NotFound,
+            recovered_from: None,
+            other_keys: OtherKeys::NotAsked,
+        });
+        assert_eq!(v.status, Status::NoCredentials);
+        assert!(
+            v.sentence.starts_with("No provenance found"),
+            "{}",
+            v.sentence
+        );
+        assert!(
+            v.sentence.ends_with("A trace of Candor's pattern without a payload was seen: a damaged mark and a forgery look the same, so it is evidence of neither"),
+            "{}",
+            v.sentence
+        );
+        assert!(!v.sentence.contains("AI-generated") && !v.sentence.contains("watermark found"));
+    }
+
+    #[test]
     fn segments_and_transforms_are_said_and_are_not_edits() {
         let credentials = CredentialEvidence {
             state: CredentialState::None,

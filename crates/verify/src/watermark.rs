@@ -181,14 +181,14 @@ impl WatermarkReport {
     /// Fingerprints of the working-scale frames under each of the geometry search's placements:
     /// a crop the mark survives as it is still moves the picture. Computed on demand (recovery
     /// needs them only when the placement found does not match).
-    pub fn observed_under_placements(&self) -> Vec<ClipFingerprint> {
+    pub fn observed_under_placements(&self) -> Vec<(Placement, ClipFingerprint)> {
         let (work, placements, native) = &self.placements;
         let side = native * WORK_SCALE;
         placements
             .iter()
             .filter_map(|p| {
                 let placed = place_frames(work, side, side, p, *native);
-                ClipFingerprint::of_frames(&placed, *native)
+                Some((p.clone(), ClipFingerprint::of_frames(&placed, *native)?))
             })
             .collect()
     }
