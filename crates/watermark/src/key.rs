@@ -168,18 +168,6 @@ impl KeyRing {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
-
-    /// The index in [`KeyRing::keys`] of the variant of key `key_index`'s identity that marks
-    /// `payload`: a detection with variant `v` whose payload was marked with another variant was
-    /// not made by the key's holder.
-    pub fn variant_index_for(&self, key_index: usize, payload: Payload) -> Option<usize> {
-        let key = self.keys.get(key_index)?;
-        let v = key.variant()?;
-        let wanted = key.variant_for(payload);
-        let base = key_index.checked_sub(usize::from(v))?;
-        let index = base + usize::from(wanted);
-        (self.keys.get(index)?.variant() == Some(wanted)).then_some(index)
-    }
 }
 
 #[cfg(test)]
@@ -213,21 +201,13 @@ mod tests {
     }
 
     #[test]
-    fn a_ring_counts_variants_and_finds_a_payloads_variant() {
+    fn a_ring_counts_variants() {
         let ring = KeyRing::new(vec![
             WatermarkKey::new(&[1; 32]),
             WatermarkKey::new(&[2; 32]),
         ]);
         assert_eq!(ring.identities(), 2);
         assert_eq!(ring.len(), 2 * usize::from(TEMPLATE_VARIANTS));
-        let p = Payload::new(77);
-        let second = &ring.keys()[usize::from(TEMPLATE_VARIANTS) + 3];
-        let want = usize::from(TEMPLATE_VARIANTS) + usize::from(second.variant_for(p));
-        assert_eq!(
-            ring.variant_index_for(usize::from(TEMPLATE_VARIANTS) + 3, p),
-            Some(want)
-        );
-        assert_eq!(ring.variant_index_for(999, p), None);
         let one = KeyRing::single(WatermarkKey::new(&[1; 32]).with_variant(5));
         assert_eq!(one.len(), 1);
     }
