@@ -87,6 +87,12 @@ impl Encoder {
     }
 
     /// Unit-length embeddings (384 values each), one per text, in order.
+    /// Whether `word` (lower case) is a whole word of the encoder's vocabulary: a real word the
+    /// tokenizer does not have to spell out in pieces ("yellow", not "yelow").
+    pub fn knows_word(&self, word: &str) -> bool {
+        self.tokenizer.token_to_id(word).is_some()
+    }
+
     pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, PromptError> {
         let mut out = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(BATCH) {

@@ -204,6 +204,10 @@ pub struct Reading {
     pub refusal: Option<Refusal>,
     /// [`ENCODER_NAME`] or [`KEYWORDS_NAME`].
     pub encoder: String,
+    /// Misspellings read as the word they are one or two letters from ("yelow → yellow"): only
+    /// words the encoder's vocabulary does not know, only onto the words the reader knows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub corrected: Vec<String>,
 }
 
 impl Reading {
@@ -227,6 +231,9 @@ impl Reading {
         } else {
             parts.join(", ")
         };
+        if !self.corrected.is_empty() {
+            line.push_str(&format!("; spelling: {}", self.corrected.join(", ")));
+        }
         if !self.not_understood.is_empty() {
             line.push_str(&format!(
                 "; not understood: {}",

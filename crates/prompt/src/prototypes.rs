@@ -82,6 +82,17 @@ pub const UNDRAWABLE: &[(&str, &[&str])] = &[
     ),
     ("a face", &["a human face", "a smiling face", "a portrait"]),
     (
+        "a shape it cannot draw",
+        &[
+            "a heart shape",
+            "a hexagon",
+            "an octagon",
+            "a crescent shape",
+            "an arrow",
+            "a spiral",
+        ],
+    ),
+    (
         "an animal",
         &[
             "an animal",
@@ -92,6 +103,7 @@ pub const UNDRAWABLE: &[(&str, &[&str])] = &[
             "a cow",
             "a fish",
             "a wild animal",
+            "a creature",
         ],
     ),
     (

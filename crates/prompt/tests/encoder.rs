@@ -300,3 +300,59 @@ fn multi_object_classes() {
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// What no object phrase took still refuses when it names something the generator cannot draw;
+/// misspellings of what it can draw are read as the word they stand for, real words are not.
+#[test]
+fn unread_words_refuse_and_misspellings_are_read() {
+    let Some(r) = common::reader() else { return };
+    let refused = |p: &str| -> String {
+        let reading = r.read(p).unwrap();
+        match reading.refusal {
+            Some(refusal) => refusal.reason,
+            None => panic!("{p}: not refused: {}", reading.describe()),
+        }
+    };
+    // Lettering, whatever shape word it spells.
+    assert!(refused("the word STAR written in blue").contains("text"));
+    assert!(refused("a neon sign reading OPEN in pink").contains("text"));
+    // A proper name inside a sentence, or two capitalised words in a row.
+    assert!(refused("the Great Pyramid of Giza in the desert at sunset").contains("named"));
+    assert!(refused("Times Square at midnight, timelapse").contains("Times Square"));
+    // A thing the phrase reading passed over for the drawable words around it.
+    assert!(refused("an orange tabby cat chasing a ball in the meadow").contains("animal"));
+    assert!(refused("a square-jawed man walking right").contains("person"));
+    // A shape outside the model's world.
+    assert!(refused("a red heart floating up into the sky").contains("shape"));
+
+    for (prompt, caption, spelling) in [
+        (
+            "yelow sqaure bouncing on the sand",
+            "a yellow square bouncing on a sand background",
+            "yelow → yellow, sqaure → square",
+        ),
+        (
+            "blue diamon going left at nightt",
+            "a blue diamond moving left over the night",
+            "diamon → diamond, nightt → night",
+        ),
+    ] {
+        let reading = r.read(prompt).unwrap();
+        assert_eq!(reading.refusal, None, "{prompt}: {}", reading.describe());
+        assert_eq!(reading.caption(), caption, "{}", reading.describe());
+        assert_eq!(reading.corrected.join(", "), spelling);
+    }
+    // Words the vocabulary knows are never "corrected" ("tall" is not "ball"), title case is not
+    // a name, and pronouns or contractions are not things.
+    let tall = r.read("a tall red circle moving left").unwrap();
+    assert!(tall.corrected.is_empty(), "{}", tall.describe());
+    for p in [
+        "Red Ball Drifting Slowly Left",
+        "I'm picturing a mint green diamond drifting right over the sand",
+        "a yellow circle rising with a soft daytime sky behind them",
+        "Hey, can you animate a bright red square that drifts up and to the right?",
+    ] {
+        let reading = r.read(p).unwrap();
+        assert_eq!(reading.refusal, None, "{p}: {}", reading.describe());
+    }
+}
