@@ -242,8 +242,13 @@ fn latent_values(noise: &Tensor) -> Result<(Vec<f32>, LatentShape)> {
     ))
 }
 
-/// The candidate-assisted test runs only when the other tests' p-value is at most 10^this.
+/// The candidate-assisted test runs when the other tests' p-value is at most 10^this…
 const ASSISTED_HINT_LOG10_P: f64 = -2.0;
+/// …and, without any hint, whenever the store offers at most this many payloads: a mark whose
+/// pilots were cancelled (the mean of many clips of its template variant subtracted) leaves no
+/// hint in them, and only its codeword, compared with the store's, finds it. Above this many the
+/// pass over the whole store costs more than a verify should (about a millisecond a payload).
+const ALWAYS_ASSISTED_CANDIDATES: usize = 2048;
 
 /// Frames read by the geometry search's ranking pass, and at most this many inversion steps: it
 /// only has to tell the right placement from the wrong ones.
@@ -406,11 +411,16 @@ pub(crate) fn check_frames_in(
     }
     // Still nothing: if the clip carries one of the store's payloads, every element's sign is
     // known, and counting all of them may find a mark too faint for the pilots alone.
-    // It costs a pass over the whole store, so it runs only where the pilots already hint at a
-    // mark (p ≤ 0.01 before corrections; about 1 % of clean clips). The union bound over all tests
-    // holds whatever decides which of them run.
+    // It costs a pass over the whole store, so with a large store it runs only where the pilots
+    // already hint at a mark (p ≤ 0.01 before corrections; about 1 % of clean clips); with a
+    // small one it always runs (pilots cancelled by an attacker hint at nothing). The union bound
+    // over all tests holds whatever decides which of them run.
     let mut refinement = Refinement::None;
-    if !detection.present() && assisted && detection.log10_p_value() <= ASSISTED_HINT_LOG10_P {
+    if !detection.present()
+        && assisted
+        && (detection.log10_p_value() <= ASSISTED_HINT_LOG10_P
+            || options.candidate_payloads.len() <= ALWAYS_ASSISTED_CANDIDATES)
+    {
         let t = Instant::now();
         let (values, shape) = latent_values(&noise)?;
         if let Some(found) =

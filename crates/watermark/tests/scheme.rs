@@ -802,3 +802,58 @@ fn the_mean_of_many_clips_does_not_carry_the_keys_pattern() -> Result<(), Waterm
     );
     Ok(())
 }
+
+/// The removal a sorted attacker makes: the mean of 24 clips marked with the target's own
+/// variant carries the variant's pilots (shared by every clip of it), not the target's codeword
+/// (each clip's payload differs); subtracted from the target at twice its scale it turns the
+/// pilots against the mark. The pilot tests lose it, and so would a candidate test that counts
+/// every element; the codeword's elements alone still find it, with its payload, and the same
+/// attack on unmarked noise finds nothing.
+#[test]
+fn a_variant_mean_subtracted_leaves_the_codeword_to_find() -> Result<(), WatermarkError> {
+    let target = Payload::new(0x5eed_0000_0000_0001);
+    let variant = key(1).with_variant(key(1).variant_for(target));
+    let clips = 24;
+    let mut ids = rng(4242);
+    let mut mean = vec![0f32; SHAPE.len()];
+    for i in 0..clips {
+        let p = Payload::new(rand::Rng::gen(&mut ids));
+        let z = embed(&variant, p, SHAPE, &mut rng(2000 + i))?;
+        mean.iter_mut()
+            .zip(&z)
+            .for_each(|(m, v)| *m += v / clips as f32);
+    }
+    let attack = |mut latent: Vec<f32>, seed: u64| {
+        latent
+            .iter_mut()
+            .zip(&mean)
+            .for_each(|(a, m)| *a -= 2.0 * m);
+        add_noise(&mut latent, sigma_for_flip_rate(0.3), &mut rng(seed));
+        latent
+    };
+    let attacked = attack(embed(&key(1), target, SHAPE, &mut rng(99))?, 98);
+    let ring = KeyRing::single(key(1));
+    let options = DetectOptions::default();
+    let plain = detect(&ring, &attacked, SHAPE, &options)?;
+    assert!(
+        !plain.present(),
+        "the pilots should be gone: p = 10^{}",
+        plain.log10_p_value()
+    );
+    let mut candidates: Vec<Payload> = (0..40)
+        .map(|_| Payload::new(rand::Rng::gen(&mut ids)))
+        .collect();
+    candidates.push(target);
+    let found = detect_among_candidates(&ring, &attacked, SHAPE, &candidates, &options)?
+        .ok_or_else(|| WatermarkError::InvalidOption("the codeword was not found".into()))?;
+    assert_eq!(found.payload, target);
+    assert!(found.log10_p_value <= -9.0, "{}", found.log10_p_value);
+    for seed in 0..5 {
+        let fresh = attack(gaussian(SHAPE.len(), &mut rng(8000 + seed)), 8100 + seed);
+        assert_eq!(
+            detect_among_candidates(&ring, &fresh, SHAPE, &candidates, &options)?,
+            None
+        );
+    }
+    Ok(())
+}

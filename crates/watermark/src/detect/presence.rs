@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::observe::{element_weights, expected_signs, position_weights, Alignment, ObservedFrame};
+use super::observe::{element_weights, position_weights, Alignment, ObservedFrame};
 use super::thresholds::{CHANNEL_KEPT_MIN_Z, CHOOSE_FRAME_MIN_Z};
 use super::{DetectOptions, Detector};
 use crate::code;
@@ -302,6 +302,16 @@ pub fn detect_among_candidates(
     let mut tests = 0usize;
     let mut best: Option<(f64, usize, Payload, Alignment)> = None;
     for (key_index, key) in ring.keys().iter().enumerate() {
+        // A candidate is marked with the variant its payload chooses: only that variant's
+        // templates are compared with it.
+        let mine: Vec<Payload> = candidates
+            .iter()
+            .copied()
+            .filter(|&c| key.variant().is_none_or(|v| key.variant_for(c) == v))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
         let detector = Detector::new(key, n, templates);
         let layout = &detector.layout;
         let weights = position_weights(layout, shape, options);
@@ -313,42 +323,69 @@ pub fn detect_among_candidates(
             .iter()
             .map(|f| element_weights(f, &weights))
             .collect();
-        let totals: Vec<f64> = scaled.iter().map(|c| c.iter().sum()).collect();
-        let square: Vec<f64> = scaled
+        let code_start = layout.code_start().min(n);
+        let code_len = layout.code_len.max(1);
+        // Every element, then the codeword's elements alone: the pilots are what every clip of a
+        // variant shares, so an attacker who averages the clips of the target's variant and
+        // subtracts the mean can cancel them (or push them negative, dragging the sum over every
+        // element down with them); the code bits belong to this clip's payload and survive that.
+        // Under no mark of the key a code element's expected sign is still a fair coin, so the
+        // bound holds with the pilots' weights left out. Both tests count.
+        let square_all: Vec<f64> = scaled
             .iter()
             .map(|c| c.iter().map(|x| x * x).sum())
             .collect();
-        // A candidate is marked with the variant its payload chooses: only that variant's
-        // templates are compared with it.
-        for &candidate in candidates
+        let square_code: Vec<f64> = scaled
             .iter()
-            .filter(|&&c| key.variant().is_none_or(|v| key.variant_for(c) == v))
-        {
+            .map(|c| c[code_start..].iter().map(|x| x * x).sum())
+            .collect();
+        // For each (frame, template): the pilots' signed agreement, and the code region's summed
+        // per code bit. A candidate's agreement is then the pilots' plus each code bit's sum with
+        // the sign its codeword gives it: one pass over the elements for all candidates.
+        let mut pilots = vec![vec![0f64; templates]; frames.len()];
+        let mut per_bit = vec![vec![vec![0f64; code_len]; templates]; frames.len()];
+        for (o, frame) in frames.iter().enumerate() {
+            for (t, template) in detector.templates.iter().enumerate() {
+                let sums = &mut per_bit[o][t];
+                let mut pilot = 0f64;
+                for (j, &c) in scaled[o].iter().enumerate() {
+                    let agree = bit(&frame.signs, j) == bit(template, j);
+                    let v = if agree { c } else { -c };
+                    if j < code_start {
+                        pilot += v;
+                    } else {
+                        sums[layout.code_bit(j, t)] += v;
+                    }
+                }
+                pilots[o][t] = pilot;
+            }
+        }
+        for candidate in mine {
             let codeword = code::encode(&candidate.to_bits());
-            let expected = expected_signs(layout, &detector.templates, Some(&codeword));
-            let table: Vec<Vec<f64>> = (0..frames.len())
-                .map(|o| {
-                    (0..templates)
-                        .map(|t| {
-                            weighted_agreement(
-                                &frames[o].signs,
-                                &expected[t],
-                                &scaled[o],
-                                totals[o],
-                            )
-                            .0
+            let code: Vec<Vec<f64>> = per_bit
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .map(|sums| {
+                            sums.iter()
+                                .zip(&codeword)
+                                .map(|(&v, &one)| if one { -v } else { v })
+                                .sum()
                         })
                         .collect()
                 })
                 .collect();
-            let Some((ln_p, pairs, runs)) =
-                best_run(frames.len(), templates, &|o, t| table[o][t], &square)
-            else {
-                continue;
-            };
-            tests += runs;
-            if best.as_ref().is_none_or(|(b, ..)| ln_p < *b) {
-                best = Some((ln_p, key_index, candidate, pairs));
+            for (with_pilots, square) in [(true, &square_all), (false, &square_code)] {
+                let score =
+                    |o: usize, t: usize| code[o][t] + if with_pilots { pilots[o][t] } else { 0.0 };
+                let Some((ln_p, pairs, runs)) = best_run(frames.len(), templates, &score, square)
+                else {
+                    continue;
+                };
+                tests += runs;
+                if best.as_ref().is_none_or(|(b, ..)| ln_p < *b) {
+                    best = Some((ln_p, key_index, candidate, pairs));
+                }
             }
         }
     }
