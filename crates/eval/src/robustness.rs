@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use candor_manifest::{read_manifest, TrustAnchors};
-use candor_media::fingerprint::ClipFingerprint;
+use candor_media::fingerprint::{ClipFingerprint, FingerprintMatch};
 
 use crate::attacks::{apply, Attack, ATTACKS};
 use crate::{median, progress};
@@ -49,6 +49,9 @@ struct Tally {
     /// Detected copies whose content matches the fingerprint signed into the clip's manifest
     /// (what recovery requires before it attaches stored credentials).
     content_bound: usize,
+    /// The lowest motion correlation of a detected copy against its own clip's fingerprint
+    /// (where the clip moves): how much room the motion bar leaves genuine copies.
+    lowest_motion: Option<f32>,
 }
 
 pub fn run(args: &RobustnessConfig) -> Result<Report> {
@@ -137,6 +140,10 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
                     );
                     tally.frame_edits += usize::from(r.present && !d.temporal().is_empty());
                     let m = r.present.then(|| content_match(&recorded, &r)).flatten();
+                    if let Some(mc) = m.and_then(|m| m.motion_correlation) {
+                        tally.lowest_motion =
+                            Some(tally.lowest_motion.map_or(mc, |low: f32| low.min(mc)));
+                    }
                     tally.content_bound += usize::from(m.is_some_and(|m| m.same_content()));
                     if let Some(m) = m.filter(|m| !m.same_content()) {
                         unbound.push(json!({"clip": i, "attack": attack.name, "match": m}));
@@ -157,6 +164,11 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
     // Every ordered pair of different clips, through the same check recovery makes (alignment,
     // placements, edited cells): the fingerprint must tell them apart.
     let (mut pairs, mut false_matches, mut highest) = (0usize, 0usize, f32::NEG_INFINITY);
+    // Pairs that agree in everything but motion: the motion bar alone keeps them apart, so the
+    // highest motion correlation among them is the other side of the bar's margin; pairs that
+    // agree in everything and have no motion to compare are matched by layout and colour alone.
+    let (mut motion_only, mut highest_motion, mut static_agreeing) =
+        (0usize, f32::NEG_INFINITY, 0usize);
     let mut closest = Vec::new();
     for (i, recorded) in fingerprints.iter().enumerate() {
         for (j, report) in seen.iter().enumerate() {
@@ -168,6 +180,19 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
             };
             pairs += 1;
             false_matches += usize::from(m.same_content());
+            let still = FingerprintMatch {
+                motion_correlation: None,
+                ..m
+            };
+            if still.same_content() {
+                match m.motion_correlation {
+                    Some(mc) => {
+                        motion_only += 1;
+                        highest_motion = highest_motion.max(mc);
+                    }
+                    None => static_agreeing += 1,
+                }
+            }
             highest = highest.max(m.layout_correlation);
             closest.push((i, j, m));
         }
@@ -195,6 +220,7 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
                 "region_flagged": t.region_flagged as f64 / n,
                 "frame_edits_reported": t.frame_edits as f64 / n,
                 "content_bound": t.content_bound as f64 / t.detected.max(1) as f64,
+                "lowest_motion_correlation": t.lowest_motion,
             })
         })
         .collect();
@@ -209,6 +235,9 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
             "pairs": pairs,
             "false_matches": false_matches,
             "highest_layout_correlation": highest,
+            "agreeing_but_for_motion": motion_only,
+            "highest_motion_correlation_of_those": (motion_only > 0).then_some(highest_motion),
+            "agreeing_without_motion_to_compare": static_agreeing,
             // The ten pairs closest to matching (by layout correlation), with every figure the
             // check uses, and every genuine copy the check did not bind: where the thresholds sit.
             "closest_pairs": closest_pairs,
@@ -223,7 +252,7 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
     );
     let _ = writeln!(
         text,
-        "  {:<22} {:>9} {:>9} {:>11} {:>14} {:>8} {:>15} {:>12} {:>8}",
+        "  {:<22} {:>9} {:>9} {:>11} {:>14} {:>8} {:>15} {:>12} {:>8} {:>11}",
         "attack",
         "detected",
         "exact",
@@ -232,12 +261,13 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
         "BER",
         "region flagged",
         "frame edits",
-        "bound"
+        "bound",
+        "min motion"
     );
     for r in &rows {
         let _ = writeln!(
             text,
-            "  {:<22} {:>8.0}% {:>8.0}% {:>10.0}% {:>14.1} {:>8.3} {:>14.0}% {:>11.0}% {:>7.0}%",
+            "  {:<22} {:>8.0}% {:>8.0}% {:>10.0}% {:>14.1} {:>8.3} {:>14.0}% {:>11.0}% {:>7.0}% {:>11}",
             r["attack"].as_str().unwrap_or(""),
             r["detected"].as_f64().unwrap_or(0.0) * 100.0,
             r["payload_exact"].as_f64().unwrap_or(0.0) * 100.0,
@@ -247,14 +277,22 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
             r["region_flagged"].as_f64().unwrap_or(0.0) * 100.0,
             r["frame_edits_reported"].as_f64().unwrap_or(0.0) * 100.0,
             r["content_bound"].as_f64().unwrap_or(0.0) * 100.0,
+            r["lowest_motion_correlation"]
+                .as_f64()
+                .map_or("–".to_string(), |m| format!("{m:.2}")),
         );
     }
-    let _ = writeln!(
+    let _ =
+        writeln!(
         text,
         "  bound: detected copies whose content matches the fingerprint signed into their clip's \
          manifest.\n  Different clips: {false_matches} of {pairs} pairs matched (highest layout \
-         correlation {highest:.2}; same content needs {:.2})",
-        candor_media::fingerprint::MIN_LAYOUT_CORRELATION
+         correlation {highest:.2}; same content needs {:.2}).\n  Pairs agreeing in all but \
+         motion: {motion_only} (highest motion correlation {}; the bar is {:.2}); agreeing with no \
+         motion to compare: {static_agreeing}",
+        candor_media::fingerprint::MIN_LAYOUT_CORRELATION,
+        if motion_only > 0 { format!("{highest_motion:.2}") } else { "–".into() },
+        candor_media::fingerprint::MIN_MOTION_CORRELATION,
     );
     if args.keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);

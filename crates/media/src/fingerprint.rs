@@ -74,8 +74,11 @@ fn one() -> f32 {
 /// A match at least this close in layout is the same content…
 pub const MIN_LAYOUT_CORRELATION: f32 = 0.6;
 /// …and, where the original moves, what moves must agree this well: two clips over the same
-/// background share their static layout, not their motion.
-pub const MIN_MOTION_CORRELATION: f32 = 0.3;
+/// background share their static layout, not their motion. Two clips of one shape over one
+/// background moving on paths that share a component (down-left and down-right) agree at about
+/// 0.4 (`bench robustness`, "pairs agreeing in all but motion"); the bench's attacked copies of
+/// a clip keep the motion far closer (its "min motion" column).
+pub const MIN_MOTION_CORRELATION: f32 = 0.6;
 /// The original moves when its frames' deviations from their mean carry at least this share of
 /// the layouts' energy.
 const MIN_MOTION_SHARE: f64 = 0.05;
@@ -93,7 +96,29 @@ pub const MAX_CHROMA_DISTANCE: f32 = 32.0;
 /// a clip's residual pasted onto flat or smooth footage draws a faint copy.
 pub const MIN_STRUCTURE_RATIO: f32 = 0.4;
 
+/// A match below the bars above may still be too close to call other content: a genuine copy
+/// degraded past recognition (H.264 at CRF 50 keeps a layout correlation near 0.47, its colour and
+/// most of its motion) is left unbound, not called a copy of another clip's mark. Resemblance asks
+/// a layout at least this close…
+pub const MIN_LAYOUT_RESEMBLANCE: f32 = 0.4;
+/// …and, where the original moves, motion at least this close (different clips over one
+/// background agree in motion at 0.23 at most in `bench robustness`).
+pub const MIN_MOTION_RESEMBLANCE: f32 = 0.3;
+
 impl FingerprintMatch {
+    /// True when the observed clip may be the fingerprinted content, degraded: not the same
+    /// content by [`Self::same_content`], but not evidence of other content either.
+    pub fn resembles(&self) -> bool {
+        self.same_content()
+            || (self.pairs > 0
+                && self.layout_correlation >= MIN_LAYOUT_RESEMBLANCE
+                && self.chroma_distance <= MAX_CHROMA_DISTANCE
+                && self.structure_ratio >= MIN_STRUCTURE_RATIO
+                && self
+                    .motion_correlation
+                    .is_none_or(|m| m >= MIN_MOTION_RESEMBLANCE))
+    }
+
     /// True when the observed clip is the fingerprinted content.
     pub fn same_content(&self) -> bool {
         self.pairs > 0
@@ -616,6 +641,34 @@ mod tests {
         let m = a.compare(&b, &identity(8));
         assert!(m.layout_correlation > 0.9, "{m:?}");
         assert!(m.structure_ratio < 0.2 && !m.same_content(), "{m:?}");
+    }
+
+    #[test]
+    fn the_bars_tell_copies_degraded_copies_and_other_clips_apart() {
+        let m = |layout: f32, motion: Option<f32>| FingerprintMatch {
+            pairs: 16,
+            layout_correlation: layout,
+            chroma_distance: 1.0,
+            structure_ratio: 0.9,
+            motion_correlation: motion,
+        };
+        // An attacked copy (the robustness bench's weakest row keeps motion at 0.86).
+        assert!(m(0.9, Some(0.86)).same_content());
+        // Two clips of one shape over one background, on paths sharing a component: the layout
+        // agrees, the motion only partly. Not the same content.
+        assert!(!m(0.89, Some(0.40)).same_content());
+        // Different clips over one background: not the content, and not like it either.
+        let other = m(0.86, Some(0.23));
+        assert!(!other.same_content() && !other.resembles());
+        // A genuine copy at H.264 CRF 50: not bound, but not evidence of other content.
+        let mush = FingerprintMatch {
+            structure_ratio: 0.75,
+            ..m(0.47, Some(0.47))
+        };
+        assert!(!mush.same_content() && mush.resembles());
+        // Unrelated footage.
+        assert!(!m(0.1, Some(0.05)).resembles());
+        assert!(!m(0.1, None).resembles());
     }
 
     #[test]

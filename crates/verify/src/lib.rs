@@ -182,11 +182,22 @@ fn credentials_half(
         }
         Err(e) => return FileReport::unreadable(file.to_path_buf(), e.to_string()),
     };
-    // "No credentials" is a claim about a video: a file FFmpeg cannot open as one (a truncated MP4
-    // without its moov box, say) is unreadable, not a clean upload.
-    if manifest.state == CredentialState::None {
+    // Every verdict is a claim about a video: a file FFmpeg cannot open as one (a truncated MP4
+    // without its moov box, say) is unreadable input, not a clean upload, and not a video whose
+    // credentials failed either. What its surviving manifest said is kept for the record. (A
+    // fragmented stream's init segment carries no samples: its fragments are checked with it.)
+    if fragments.is_none() || manifest.state == CredentialState::None {
         if let Err(e) = candor_media::probe(file) {
-            return FileReport::unreadable(file.to_path_buf(), e.to_string());
+            let mut report = FileReport::unreadable(file.to_path_buf(), e.to_string());
+            if manifest.state != CredentialState::None {
+                report.verdict = format!(
+                    "Could not check: {e}. A Content Credentials manifest was found in it ({}), but \
+                     credentials cannot vouch for a video that does not play",
+                    manifest.summary
+                );
+                report.manifest = Some(manifest);
+            }
+            return report;
         }
     }
     FileReport {

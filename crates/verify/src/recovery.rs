@@ -166,9 +166,10 @@ pub(crate) fn recover(
                 .as_ref()
                 .map(|(first, moved)| best_match(*first, moved));
             // Copied only when no placement even resembles the signed content: a genuine copy
-            // that was moved more than the check follows is left unbound, not called copied.
+            // that was moved more than the check follows, or degraded past the check's bars, is
+            // left unbound, not called copied.
             let resembles = compared.as_ref().is_some_and(|(first, moved)| {
-                first.same_content() || moved.iter().any(FingerprintMatch::same_content)
+                first.resembles() || moved.iter().any(FingerprintMatch::resembles)
             });
             let (candidate, copied) = judge(
                 &name,
@@ -253,7 +254,7 @@ pub(crate) fn recover_by_content(
                 }
                 _ => None,
             };
-            let resembles = content_match.is_some_and(|c| c.same_content());
+            let resembles = content_match.is_some_and(|c| c.resembles());
             let (candidate, copied) = judge(
                 &name,
                 found.manifest,
