@@ -298,6 +298,27 @@ fn bad_input_is_a_clear_error_with_exit_2() {
             .starts_with("Could not check"));
     }
 
+    // The same cut of a signed clip keeps its manifest box (written ahead of the media) but not
+    // the moov: still unreadable input (exit 2), never "credentials invalid" (exit 1); what the
+    // surviving manifest said stays in the report.
+    let signed = dir.path().join("signed-to-cut.mp4");
+    assert_eq!(sign(&clip, &signed, &id).code, 0);
+    let bytes = fs::read(&signed).unwrap_or_default();
+    let cut = dir.path().join("signed-cut.mp4");
+    fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap_or_else(|e| panic!("{e}"));
+    for extra in [vec!["--no-watermark"], vec![]] {
+        let mut args = vec!["verify", "--json", cut.to_str().unwrap_or_default()];
+        args.extend(extra);
+        let r = candor_run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stdout);
+        let report = &json_lines(&r.stdout)[0];
+        assert_eq!(report["status"], "error", "{report}");
+        let verdict = report["verdict"].as_str().unwrap_or_default();
+        assert!(verdict.starts_with("Could not check"), "{verdict}");
+        assert!(verdict.contains("FFmpeg"), "{verdict}");
+        assert!(report["manifest"].is_object(), "{report}");
+    }
+
     let random = dir.path().join("random.mp4");
     let noise: Vec<u8> = (0..100_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)

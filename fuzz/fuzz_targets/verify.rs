@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use candle_core::Device;
 use candor_diffusion::DiffusionModel;
@@ -24,7 +24,7 @@ fn verifier() -> Option<&'static Verifier> {
         .get_or_init(|| {
             let root = Path::new(ROOT);
             let model =
-                DiffusionModel::load(&root.join("models/candor-shapes-v2"), &Device::Cpu).ok()?;
+                DiffusionModel::load(&root.join("models/candor-shapes-v3"), &Device::Cpu).ok()?;
             let identity = Identity::load(&root.join("keys/dev")).ok()?;
             // A copy of the test store, so recovery runs and nothing is written to the tree.
             let store_path =
@@ -40,7 +40,7 @@ fn verifier() -> Option<&'static Verifier> {
                 watermark: Some(WatermarkSetup {
                     model,
                     ring: KeyRing::single(WatermarkKey::new(identity.watermark_secret())),
-                    store: Some(Mutex::new(store)),
+                    sources: vec![Arc::new(store) as Arc<dyn candor_verify::ManifestSource>],
                     options,
                 }),
                 watermark_note: None,
@@ -50,8 +50,9 @@ fn verifier() -> Option<&'static Verifier> {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // A fuzz run whose verifier cannot be built would test nothing: stop it loudly.
     let Some(verifier) = verifier() else {
-        return;
+        panic!("the verify target could not load the model, the test key or the test store");
     };
     let Some((_dir, path)) = common::as_file(data) else {
         return;
