@@ -412,4 +412,35 @@ mod tests {
         // Slot 2 is empty.
         assert!((0..per * 64).all(|i| m[2 * per * 64 + i] == 0.0));
     }
+
+    #[test]
+    fn planned_objects_are_never_specks() {
+        for (seed, motion) in [
+            (1u64, Motion::Shrinking),
+            (2, Motion::Growing),
+            (3, Motion::Left),
+        ] {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let planned = plan_objects(
+                vec![NamedObject {
+                    colour: Some("red".into()),
+                    shape: Some("star".into()),
+                    motion: Some(motion),
+                }],
+                3,
+                16,
+                32,
+                &mut rng,
+            );
+            let radii: Vec<f32> = planned[0].track.positions.iter().map(|p| p.2).collect();
+            assert!(
+                radii.iter().all(|&r| r >= MIN_PLANNED_RADIUS * 32.0 - 1e-4),
+                "{motion:?}: {radii:?}"
+            );
+            // A size change still changes the size.
+            if motion == Motion::Shrinking {
+                assert!(radii[0] > 1.5 * radii[15], "{radii:?}");
+            }
+        }
+    }
 }
