@@ -1455,7 +1455,8 @@ fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
 
 /// Reads a word the scorer's vocabulary does not know as the one known word it is a letter or
 /// two from ("yelow" → yellow, "sqaure" → square, "diamon" → diamond); returns what it changed.
-/// Real words are never changed ("tall" stays tall, not "ball").
+/// Real words and their inflections are never changed ("tall" stays tall, not "ball";
+/// "shrinks" stays shrinks, not "sinks").
 fn correct_spelling(scorer: &dyn Scorer, world: &World, words: &mut [Word]) -> Vec<String> {
     let mut changed = Vec::new();
     let mut known: Option<Vec<String>> = None;
@@ -1464,14 +1465,20 @@ fn correct_spelling(scorer: &dyn Scorer, world: &World, words: &mut [Word]) -> V
         if l.chars().count() < 4 || !l.chars().all(|c| c.is_ascii_alphabetic()) {
             continue;
         }
-        if scorer.knows_word(&l) != Some(false) {
+        // A real word, or an inflection of one ("shrinks", "drifted", "glowing"): left alone.
+        let real = |w: &str| scorer.knows_word(w) != Some(false);
+        let stems = ["s", "es", "ed", "d", "ing", "ly", "er", "est"]
+            .iter()
+            .filter_map(|suffix| l.strip_suffix(suffix))
+            .filter(|stem| stem.len() >= 3);
+        if real(&l) || stems.clone().any(real) {
             continue;
         }
         let known = known.get_or_insert_with(|| known_words(world));
         if known.contains(&l) {
             continue;
         }
-        let limit = if l.len() >= 7 { 2 } else { 1 };
+        let limit = if l.len() >= 8 { 2 } else { 1 };
         let mut best: Vec<(usize, &String)> = known
             .iter()
             .map(|k| (edit_distance(&l, k, limit), k))
