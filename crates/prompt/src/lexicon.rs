@@ -224,6 +224,18 @@ pub const TABLE: &[(Slot, &str, &str, &str)] = &[
     ),
     (
         Slot::Shape,
+        "lozenge",
+        "diamond",
+        "not understood alone; a lozenge is the rhombus shape",
+    ),
+    (
+        Slot::Shape,
+        "wedge",
+        "triangle",
+        "not understood alone (0.53); a wedge is drawn as a triangle",
+    ),
+    (
+        Slot::Shape,
         "pentagram",
         "star",
         "nearest square 0.32, not accepted",

@@ -1229,6 +1229,44 @@ pub fn read(
     // thing the clause reading passed over for the drawable words around it ("an orange tabby
     // cat chasing a ball"). Drawing the rest would not be the prompt.
     refusals.extend(unread_refusals(scorer, t, &words, &unknown, &covered)?);
+    // An object with a colour and no shape whose own phrase has an unread noun is that noun in
+    // that colour ("a red balloon drifting upward", "a green leaf falling"): drawing a red blob
+    // would not be the prompt. Only a phrase with nothing else in it ("something golden
+    // rising") is a colour to draw as a shape of the model's choosing.
+    if refusals.is_empty() {
+        for r in merged.iter().filter(|r| r.is_object()) {
+            if r.colour.is_none() || r.shape.is_some() || r.undrawable.is_some() {
+                continue;
+            }
+            let noun = unknown.iter().copied().find(|&i| {
+                let l = words[i].lower.as_str();
+                r.start <= i
+                    && i < r.end
+                    && l.len() >= 3
+                    && !matches!(l, "one" | "ones")
+                    && l.chars().all(char::is_alphabetic)
+                    && !(l.len() > 4 && (l.ends_with("ing") || l.ends_with("ed")))
+            });
+            // A word that reads as something drawable on its own (a second scene word,
+            // "desert" beside "dunes") is not the object.
+            let drawable = |i: usize| -> Result<bool, PromptError> {
+                let row = scorer.score(&[words[i].lower.clone()])?;
+                Ok(row.first().is_some_and(|r| {
+                    r[..4]
+                        .iter()
+                        .flatten()
+                        .any(|x| x.sim >= UNREAD_DRAWABLE_SIMILARITY)
+                }))
+            };
+            if let Some(i) = noun.filter(|&i| !drawable(i).unwrap_or(true)) {
+                refusals.push(format!(
+                    "cannot draw '{}' (not a shape the model knows)",
+                    words[i].text
+                ));
+                break;
+            }
+        }
+    }
     if !unread.is_empty() {
         reading.not_understood.push(format!(
             "{} (not read: only the first {MAX_WORDS} words are)",
@@ -1297,6 +1335,10 @@ const TEXT_WORDS: &[&str] = &[
     "headline",
     "title",
 ];
+
+/// An unread word in a colour's phrase that reads as something drawable at least this well is
+/// not taken for the object.
+const UNREAD_DRAWABLE_SIMILARITY: f32 = 0.6;
 
 /// An unread word refuses when it reads as an undrawable kind at least this well…
 const UNREAD_MIN_SIMILARITY: f32 = 0.5;

@@ -324,6 +324,23 @@ fn unread_words_refuse_and_misspellings_are_read() {
     assert!(refused("a square-jawed man walking right").contains("person"));
     // A shape outside the model's world.
     assert!(refused("a red heart floating up into the sky").contains("shape"));
+    // A colour with an unread noun is that thing in that colour, not a blob of it.
+    for p in [
+        "a red balloon drifting upward",
+        "a blue umbrella moving down",
+        "an orange pentagon moving right",
+    ] {
+        assert!(refused(p).contains("not a shape the model knows"), "{p}");
+    }
+    // …but a colour alone, or with a second scene word, is drawn.
+    for p in [
+        "something crimson drifting to the left",
+        "Something golden rising over the desert dunes",
+        "a red one moving left",
+    ] {
+        let reading = r.read(p).unwrap();
+        assert_eq!(reading.refusal, None, "{p}: {}", reading.describe());
+    }
 
     for (prompt, caption, spelling) in [
         (
