@@ -109,25 +109,22 @@ impl FingerprintMatch {
     /// True when the observed clip may be the fingerprinted content, degraded: not the same
     /// content by [`Self::same_content`], but not evidence of other content either.
     pub fn resembles(&self) -> bool {
-        self.same_content()
-            || (self.pairs > 0
-                && self.layout_correlation >= MIN_LAYOUT_RESEMBLANCE
-                && self.chroma_distance <= MAX_CHROMA_DISTANCE
-                && self.structure_ratio >= MIN_STRUCTURE_RATIO
-                && self
-                    .motion_correlation
-                    .is_none_or(|m| m >= MIN_MOTION_RESEMBLANCE))
+        self.meets(MIN_LAYOUT_RESEMBLANCE, MIN_MOTION_RESEMBLANCE)
     }
 
     /// True when the observed clip is the fingerprinted content.
     pub fn same_content(&self) -> bool {
+        self.meets(MIN_LAYOUT_CORRELATION, MIN_MOTION_CORRELATION)
+    }
+
+    /// Every bar at once, with these layout and motion bars (colour and structure are the same
+    /// for both judgements).
+    fn meets(&self, layout: f32, motion: f32) -> bool {
         self.pairs > 0
-            && self.layout_correlation >= MIN_LAYOUT_CORRELATION
+            && self.layout_correlation >= layout
             && self.chroma_distance <= MAX_CHROMA_DISTANCE
             && self.structure_ratio >= MIN_STRUCTURE_RATIO
-            && self
-                .motion_correlation
-                .is_none_or(|m| m >= MIN_MOTION_CORRELATION)
+            && self.motion_correlation.is_none_or(|m| m >= motion)
     }
 }
 

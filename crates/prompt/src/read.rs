@@ -1230,42 +1230,9 @@ pub fn read(
     // cat chasing a ball"). Drawing the rest would not be the prompt.
     refusals.extend(unread_refusals(scorer, t, &words, &unknown, &covered)?);
     // An object with a colour and no shape whose own phrase has an unread noun is that noun in
-    // that colour ("a red balloon drifting upward", "a green leaf falling"): drawing a red blob
-    // would not be the prompt. Only a phrase with nothing else in it ("something golden
-    // rising") is a colour to draw as a shape of the model's choosing.
+    // that colour ("a red balloon drifting upward"): drawing a red blob would not be the prompt.
     if refusals.is_empty() {
-        for r in merged.iter().filter(|r| r.is_object()) {
-            if r.colour.is_none() || r.shape.is_some() || r.undrawable.is_some() {
-                continue;
-            }
-            let noun = unknown.iter().copied().find(|&i| {
-                let l = words[i].lower.as_str();
-                r.start <= i
-                    && i < r.end
-                    && l.len() >= 3
-                    && !matches!(l, "one" | "ones")
-                    && l.chars().all(char::is_alphabetic)
-                    && !(l.len() > 4 && (l.ends_with("ing") || l.ends_with("ed")))
-            });
-            // A word that reads as something drawable on its own (a second scene word,
-            // "desert" beside "dunes") is not the object.
-            let drawable = |i: usize| -> Result<bool, PromptError> {
-                let row = scorer.score(&[words[i].lower.clone()])?;
-                Ok(row.first().is_some_and(|r| {
-                    r[..4]
-                        .iter()
-                        .flatten()
-                        .any(|x| x.sim >= UNREAD_DRAWABLE_SIMILARITY)
-                }))
-            };
-            if let Some(i) = noun.filter(|&i| !drawable(i).unwrap_or(true)) {
-                refusals.push(format!(
-                    "cannot draw '{}' (not a shape the model knows)",
-                    words[i].text
-                ));
-                break;
-            }
-        }
+        refusals.extend(colour_of_unread_noun(scorer, &words, &merged, &unknown)?);
     }
     if !unread.is_empty() {
         reading.not_understood.push(format!(
@@ -1395,12 +1362,7 @@ fn unread_refusals(
         }
     }
     // Single unread words, and pairs of them, read on their own as nouns.
-    let noun_like = |i: usize| {
-        let l = words[i].lower.as_str();
-        l.len() >= 3
-            && !(l.len() > 4 && (l.ends_with("ing") || l.ends_with("ed")))
-            && l.chars().all(char::is_alphabetic)
-    };
+    let noun_like = |i: usize| noun_like(&words[i].lower);
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for (k, &i) in unknown.iter().enumerate() {
         if noun_like(i) {
@@ -1435,14 +1397,61 @@ fn unread_refusals(
             && u.sim >= drawable + UNREAD_OVER_DRAWABLE
             && u.sim - u.closest_other >= UNREAD_MARGIN
         {
-            let reason = format!("cannot draw '{}' ({})", original_text(words, s, e), u.value);
-            if !out.contains(&reason) {
-                out.push(reason);
-            }
+            out.push(format!(
+                "cannot draw '{}' ({})",
+                original_text(words, s, e),
+                u.value
+            ));
             break;
         }
     }
     Ok(out)
+}
+
+/// Whether an unread word (lower case) may be a noun: three letters or more, letters only, not
+/// an -ing or -ed form.
+fn noun_like(l: &str) -> bool {
+    l.len() >= 3
+        && !(l.len() > 4 && (l.ends_with("ing") || l.ends_with("ed")))
+        && l.chars().all(char::is_alphabetic)
+}
+
+/// The refusal for an object with a colour and no shape whose own phrase holds an unread noun
+/// ("a red balloon", "a green leaf"): that thing in that colour. Only a phrase with nothing else
+/// in it ("something golden rising") is a colour to draw as a shape of the model's choosing, and
+/// a word that reads as something drawable on its own (a second scene word, "desert" beside
+/// "dunes") is not the object.
+fn colour_of_unread_noun(
+    scorer: &dyn Scorer,
+    words: &[Word],
+    objects: &[ClauseReading],
+    unknown: &[usize],
+) -> Result<Option<String>, PromptError> {
+    for r in objects.iter().filter(|r| r.is_object()) {
+        if r.colour.is_none() || r.shape.is_some() || r.undrawable.is_some() {
+            continue;
+        }
+        let Some(i) = unknown.iter().copied().find(|&i| {
+            let l = words[i].lower.as_str();
+            (r.start..r.end).contains(&i) && !matches!(l, "one" | "ones") && noun_like(l)
+        }) else {
+            continue;
+        };
+        let row = scorer.score(&[words[i].lower.clone()])?;
+        let drawable = row.first().is_some_and(|r| {
+            r[..4]
+                .iter()
+                .flatten()
+                .any(|x| x.sim >= UNREAD_DRAWABLE_SIMILARITY)
+        });
+        if !drawable {
+            return Ok(Some(format!(
+                "cannot draw '{}' (not a shape the model knows)",
+                words[i].text
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// The words a misspelling may stand for: every value of the world and the reader's tables.

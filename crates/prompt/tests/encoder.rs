@@ -306,6 +306,11 @@ fn multi_object_classes() {
 #[test]
 fn unread_words_refuse_and_misspellings_are_read() {
     let Some(r) = common::reader() else { return };
+    let accepted = |p: &str| {
+        let reading = r.read(p).unwrap();
+        assert_eq!(reading.refusal, None, "{p}: {}", reading.describe());
+        reading
+    };
     let refused = |p: &str| -> String {
         let reading = r.read(p).unwrap();
         match reading.refusal {
@@ -338,8 +343,7 @@ fn unread_words_refuse_and_misspellings_are_read() {
         "Something golden rising over the desert dunes",
         "a red one moving left",
     ] {
-        let reading = r.read(p).unwrap();
-        assert_eq!(reading.refusal, None, "{p}: {}", reading.describe());
+        accepted(p);
     }
 
     for (prompt, caption, spelling) in [
@@ -354,8 +358,7 @@ fn unread_words_refuse_and_misspellings_are_read() {
             "diamon → diamond, nightt → night",
         ),
     ] {
-        let reading = r.read(prompt).unwrap();
-        assert_eq!(reading.refusal, None, "{prompt}: {}", reading.describe());
+        let reading = accepted(prompt);
         assert_eq!(reading.caption(), caption, "{}", reading.describe());
         assert_eq!(reading.corrected.join(", "), spelling);
     }
@@ -375,7 +378,6 @@ fn unread_words_refuse_and_misspellings_are_read() {
         "a yellow circle rising with a soft daytime sky behind them",
         "Hey, can you animate a bright red square that drifts up and to the right?",
     ] {
-        let reading = r.read(p).unwrap();
-        assert_eq!(reading.refusal, None, "{p}: {}", reading.describe());
+        accepted(p);
     }
 }
