@@ -417,17 +417,32 @@ fn a_clip_whose_credentials_give_its_rate_and_length_shows_speed_changes_and_cut
     // One frame in four left out and the rest played at 8 fps: sped up, an edit.
     let sped = check("select='not(eq(mod(n\\,4)\\,3))',setpts=N/8/TB", Some("8"));
     assert!(sped.contains("plays at 1.33× speed"), "{sped}");
-    // The last four frames cut off: the credentials say there were 16.
+    // The last frames cut off: the credentials say there were 16, so this is an excerpt, placed
+    // in the clip (not an edit of what is shown).
     let last = check("trim=end_frame=15", None);
     assert!(
-        last.starts_with("Tampered: frame 15 removed at the end"),
+        last.starts_with(
+            "Excerpt of a Candor clip: seconds 0.0–1.9 of its 2.0 (original frames 0–14 of 16)"
+        ),
         "{last}"
     );
+    assert!(!last.contains("Tampered"), "{last}");
     let cut = check("trim=end_frame=12", None);
     assert!(
-        cut.starts_with("Tampered: frames 12-15 removed at the end"),
+        cut.starts_with(
+            "Excerpt of a Candor clip: seconds 0.0–1.5 of its 2.0 (original frames 0–11 of 16)"
+        ),
         "{cut}"
     );
+    // Cut at both ends: placed from its first frame shown.
+    let middle = check("trim=start_frame=4:end_frame=12,setpts=PTS-STARTPTS", None);
+    assert!(
+        middle.starts_with(
+            "Excerpt of a Candor clip: seconds 0.5–1.5 of its 2.0 (original frames 4–11 of 16)"
+        ),
+        "{middle}"
+    );
+    assert!(!middle.contains("Tampered"), "{middle}");
     // Untouched but re-encoded: none of these.
     let plain = check("null", None);
     assert!(!plain.contains("Tampered"), "{plain}");

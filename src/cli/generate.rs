@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use candle_core::Device;
 use candor_diffusion::{DiffusionModel, Sampler};
-use candor_generate::{generate, GenerateError, GenerateOptions, PromptReader};
+use candor_generate::{generate_shots, GenerateError, GenerateOptions, PromptReader, Shot};
 use candor_store::{ManifestStore, StoreLocation};
 use clap::Args;
 
@@ -25,7 +25,9 @@ sand). Synonyms are understood (\"crimson ball drifting west at dusk\"); what wa
 similarity, and words that map to nothing are named. A prompt asking for what cannot be drawn (people, animals, \
 vehicles, text, real places) is refused with exit code 2 and nothing is written.\n\n\
 Examples:\n  candor generate \"a crimson ball drifting slowly to the left above the ocean at dusk\" -o clip.mp4\n  \
-candor generate \"a teal cube sliding right and a golden star sinking, starry night\" -o two.mp4 --seed 7"
+candor generate \"a teal cube sliding right and a golden star sinking, starry night\" -o two.mp4 --seed 7\n  \
+candor generate \"a yellow star drifting left under a night sky\" --duration 30s -o long.mp4   # drawn in chunks, one timeline\n\n\
+Several shots in one clip: candor storyboard shots.yaml -o film.mp4"
 )]
 pub struct GenerateArgs {
     /// What the clip shows.
@@ -33,9 +35,14 @@ pub struct GenerateArgs {
     /// Output MP4.
     #[arg(short, long)]
     output: PathBuf,
-    /// Number of frames.
-    #[arg(long, default_value_t = 16)]
+    /// Number of frames (up to 256). A clip longer than the model's 16 is drawn in chunks that
+    /// continue each other on one watermark timeline.
+    #[arg(long, default_value_t = 16, conflicts_with = "duration")]
     frames: usize,
+    /// Length in seconds instead of frames ("30s", "2.5s", "1500ms"): frames = duration × fps, at
+    /// most 256 (32 s at 8 fps).
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<f64>,
     /// Frames per second of the output.
     #[arg(long, default_value_t = 8)]
     fps: u32,
@@ -88,37 +95,94 @@ pub(super) fn parse_sampler(s: &str) -> Result<Sampler, String> {
     })
 }
 
+fn parse_duration(s: &str) -> Result<f64, String> {
+    candor_generate::storyboard::parse_duration(s)
+        .ok_or_else(|| format!("{s:?} is not a length such as 30s, 2.5s or 1500ms"))
+}
+
+/// Frames for `--duration` at `fps` (at least one).
+pub(super) fn frames_for(duration: f64, fps: u32) -> usize {
+    ((duration * f64::from(fps)).round() as usize).max(1)
+}
+
 fn parse_hex_id(s: &str) -> Result<u64, String> {
     u64::from_str_radix(s.trim_start_matches("0x"), 16)
         .map_err(|e| format!("not a hex content id: {e}"))
 }
 
 pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
-    if args.output.exists() && !args.force {
+    let frames = match args.duration {
+        Some(d) => frames_for(d, args.fps),
+        None => args.frames,
+    };
+    let setting = Setting {
+        output: args.output.clone(),
+        fps: args.fps,
+        size: args.size,
+        seed: args.seed,
+        steps: args.steps,
+        sampler: args.sampler,
+        guidance: args.guidance,
+        content_id: args.content_id,
+        model: args.model.clone(),
+        identity: args.identity.clone(),
+        store: args.store.clone(),
+        tsa: args.tsa.clone(),
+        force: args.force,
+        json: args.json,
+    };
+    let shot = Shot {
+        prompt: args.prompt.clone(),
+        frames,
+    };
+    make(&setting, std::slice::from_ref(&shot))
+}
+
+/// What `generate` and `storyboard` share: where the clip goes and how it is made.
+pub(super) struct Setting {
+    pub output: PathBuf,
+    pub fps: u32,
+    pub size: Option<u32>,
+    pub seed: u64,
+    pub steps: usize,
+    pub sampler: Sampler,
+    pub guidance: f64,
+    pub content_id: Option<u64>,
+    pub model: Option<PathBuf>,
+    pub identity: Option<PathBuf>,
+    pub store: Option<StoreLocation>,
+    pub tsa: Option<String>,
+    pub force: bool,
+    pub json: bool,
+}
+
+/// Makes `shots` into one clip at `setting.output` and prints what was made.
+pub(super) fn make(setting: &Setting, shots: &[Shot]) -> CliResult<Outcome> {
+    if setting.output.exists() && !setting.force {
         return Err(format!(
             "{}: file exists (pass --force to replace it)",
-            args.output.display()
+            setting.output.display()
         )
         .into());
     }
-    if let Some(url) = &args.tsa {
+    if let Some(url) = &setting.tsa {
         candor_manifest::check_tsa_url(url)?;
     }
-    let model = DiffusionModel::load(&model_dir(args.model.as_deref()), &Device::Cpu)?;
-    let identity = load_identity(args.identity.as_deref())?;
-    let store = ManifestStore::connect(&args.store.clone().unwrap_or_default())?;
+    let model = DiffusionModel::load(&model_dir(setting.model.as_deref()), &Device::Cpu)?;
+    let identity = load_identity(setting.identity.as_deref())?;
+    let store = ManifestStore::connect(&setting.store.clone().unwrap_or_default())?;
     let mut options = GenerateOptions::for_native_size(model.config.size);
-    options.frames = args.frames;
-    options.fps = args.fps;
-    options.size = args.size.unwrap_or(options.size);
-    options.seed = args.seed;
-    options.steps = args.steps;
-    options.sampler = args.sampler;
-    options.guidance = args.guidance;
-    options.content_id = args.content_id;
-    options.time_stamp_authority = args.tsa.clone();
+    options.frames = shots.iter().map(|s| s.frames).sum();
+    options.fps = setting.fps;
+    options.size = setting.size.unwrap_or(options.size);
+    options.seed = setting.seed;
+    options.steps = setting.steps;
+    options.sampler = setting.sampler;
+    options.guidance = setting.guidance;
+    options.content_id = setting.content_id;
+    options.time_stamp_authority = setting.tsa.clone();
 
-    let models_dir = model_dir(args.model.as_deref())
+    let models_dir = model_dir(setting.model.as_deref())
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
@@ -127,17 +191,20 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
     if let Some(notice) = reader.fallback() {
         eprintln!("note: {notice}");
     }
-    // `generate` reads the prompt before anything is made: a refused prompt writes nothing.
-    let bar = super::progress(args.steps as u64, "denoising");
-    let result = generate(
+    // Every prompt is read before anything is made: a refused prompt writes nothing.
+    let bar = super::progress(setting.steps as u64, "denoising");
+    let result = generate_shots(
         &model,
         &reader,
         &identity,
         &store,
-        &args.prompt,
-        &args.output,
+        shots,
+        &setting.output,
         &options,
-        |done, _| bar.set_position(done as u64),
+        |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64)
+        },
     )
     .map_err(|e| match e {
         // The generator names its options; the user typed flags.
@@ -149,31 +216,34 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
         other => other.into(),
     })?;
     bar.finish_and_clear();
-    if args.json {
+    if setting.json {
         print_json(&result)?;
-    } else {
-        println!(
-            "Generated {} ({} frames, {}x{}, {} fps)",
-            result.output.display(),
-            result.frames,
-            result.size,
-            result.size,
-            args.fps
-        );
-        println!(
-            "  model:       {} (weights sha256 {})",
-            result.model,
-            &result.model_sha256[..16.min(result.model_sha256.len())]
-        );
-        println!(
-            "  content id:  {} (watermark key {})",
-            result.content_id, result.watermark_key_id
-        );
-        println!(
-            "  credentials: signed, AI-generated (trainedAlgorithmicMedia), watermarked{}; recorded in {}",
-            if args.tsa.is_some() { ", time-stamped" } else { "" },
-            result.store_location
-        );
+        return Ok(Outcome::Success);
+    }
+    println!(
+        "Generated {} ({} frames, {:.1} s, {}x{}, {} fps)",
+        result.output.display(),
+        result.frames,
+        result.frames as f64 / f64::from(setting.fps),
+        result.size,
+        result.size,
+        setting.fps
+    );
+    println!(
+        "  model:       {} (weights sha256 {})",
+        result.model,
+        &result.model_sha256[..16.min(result.model_sha256.len())]
+    );
+    println!(
+        "  content id:  {} (watermark key {})",
+        result.content_id, result.watermark_key_id
+    );
+    println!(
+        "  credentials: signed, AI-generated (trainedAlgorithmicMedia), watermarked{}; recorded in {}",
+        if setting.tsa.is_some() { ", time-stamped" } else { "" },
+        result.store_location
+    );
+    if result.shots.is_empty() {
         println!(
             "  prompt:      {} ({})",
             result.understood, result.prompt_reader
@@ -191,11 +261,32 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
         if !result.ignored.is_empty() {
             println!("  ignored (style words): {}", result.ignored.join(", "));
         }
+    } else {
         println!(
-            "  time:        {:.1} s ({:.0} ms per denoising step)",
-            result.timings.total,
-            result.timings.per_step * 1e3
+            "  shots ({}, read by {}):",
+            result.shots.len(),
+            result.prompt_reader
         );
+        for (i, shot) in result.shots.iter().enumerate() {
+            println!(
+                "    {}. {:.2}–{:.2} s (frames {}–{}): \"{}\"",
+                i + 1,
+                shot.start_s,
+                shot.end_s,
+                shot.first_frame,
+                shot.first_frame + shot.frames - 1,
+                shot.prompt
+            );
+            println!(
+                "       read as {}; drawing {}",
+                shot.understood, shot.caption
+            );
+        }
     }
+    println!(
+        "  time:        {:.1} s ({:.0} ms per denoising step)",
+        result.timings.total,
+        result.timings.per_step * 1e3
+    );
     Ok(Outcome::Success)
 }

@@ -10,6 +10,7 @@ mod probe;
 mod serve;
 mod sign;
 mod store;
+mod storyboard;
 mod train;
 mod verify;
 
@@ -72,6 +73,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Generate a short clip from a prompt: watermarked, signed as AI-generated, recorded in the manifest store.
     Generate(generate::GenerateArgs),
+    /// Make a storyboard (a YAML list of shots, each a prompt and a duration) into one disclosed clip.
+    Storyboard(storyboard::StoryboardArgs),
     /// The manifest store: list, show and export the manifests this installation signed.
     Store(store::StoreArgs),
     /// Serve verification and the C2PA Soft Binding Resolution API over HTTP, to other organisations.
@@ -90,6 +93,7 @@ pub fn run(cli: Cli) -> CliResult<Outcome> {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Storyboard(args) => storyboard::run(args),
         Command::Store(args) => store::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Train(args) => train::run(args),

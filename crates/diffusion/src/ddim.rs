@@ -140,6 +140,46 @@ pub fn sample_with(
     sampler: Sampler,
     noise: &Tensor,
     steps: usize,
+    model: impl FnMut(&Tensor, usize) -> Result<Tensor>,
+    progress: impl FnMut(usize, usize),
+) -> Result<Tensor> {
+    sample_known(sampler, noise, steps, None, model, progress)
+}
+
+/// Part of a latent that is already decided: where `mask` is 1 the result must be `x0`, a latent
+/// that was sampled from `noise` (the same initial noise the sampler starts from there). Used to
+/// continue a clip from its last frames (a long clip's chunks) and to redraw one region of a clip
+/// while keeping the rest (an edit).
+#[derive(Debug, Clone)]
+pub struct Known {
+    /// The decided clean latent, shaped as the sampler's latent.
+    pub x0: Tensor,
+    /// The initial noise `x0` was sampled from, same shape.
+    pub noise: Tensor,
+    /// 1 where `x0` holds, 0 where the sampler draws; broadcastable to the latent.
+    pub mask: Tensor,
+}
+
+impl Known {
+    /// The decided part placed at ᾱ (the forward process from `x0` along its own noise), the
+    /// rest of `x` kept.
+    fn impose(&self, x: &Tensor, alpha_bar: f64) -> Result<Tensor> {
+        let at = ((&self.x0 * alpha_bar.sqrt())? + (&self.noise * (1.0 - alpha_bar).sqrt())?)?;
+        let keep = self.mask.broadcast_as(x.shape())?;
+        let free = (keep.ones_like()? - &keep)?;
+        Ok(((at * &keep)? + (x * free)?)?)
+    }
+}
+
+/// [`sample_with`] holding the `known` part of the latent to what it was: after every step the
+/// decided elements are put back where the forward process from their clean value puts them (the
+/// replacement method of inpainting with a diffusion model), so the drawn part is denoised
+/// beside them and the result keeps them exactly.
+pub fn sample_known(
+    sampler: Sampler,
+    noise: &Tensor,
+    steps: usize,
+    known: Option<&Known>,
     mut model: impl FnMut(&Tensor, usize) -> Result<Tensor>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Tensor> {
@@ -158,7 +198,11 @@ pub fn sample_with(
         let v = model(&x, t)?.detach();
         let (x0, _) = split_v(&x, &v, abar[t])?;
         let Some(&next) = ts.get(i + 1) else {
-            x = x0.detach();
+            x = match known {
+                Some(k) => k.impose(&x0, 1.0)?,
+                None => x0,
+            }
+            .detach();
             progress(i + 1, ts.len());
             break;
         };
@@ -174,7 +218,11 @@ pub fn sample_with(
         };
         let ratio = ((1.0 - a_s) / (1.0 - a_t)).sqrt();
         let coeff = a_s.sqrt() * (1.0 - (-h).exp());
-        x = ((&x * ratio)? + (d * coeff)?)?.detach();
+        x = ((&x * ratio)? + (d * coeff)?)?;
+        if let Some(k) = known {
+            x = k.impose(&x, a_s)?;
+        }
+        x = x.detach();
         previous = Some((x0, h));
         progress(i + 1, ts.len());
     }
@@ -212,7 +260,7 @@ pub fn invert(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Device;
+    use candle_core::{DType, Device};
 
     #[test]
     fn schedule_is_decreasing_and_bounded() {
@@ -269,6 +317,54 @@ mod tests {
         assert!(!out.track_op());
         let back = invert(&x, 4, model, |_, _| {})?;
         assert!(!back.track_op());
+        Ok(())
+    }
+
+    #[test]
+    fn known_elements_come_out_exactly_and_the_rest_is_sampled() -> Result<()> {
+        // An oracle model for one clean latent: sampled from its noise, it returns that latent.
+        let device = Device::Cpu;
+        let (x0, eps) = (
+            Tensor::randn(0f32, 1f32, (4, 2, 3, 3), &device)?,
+            Tensor::randn(0f32, 1f32, (4, 2, 3, 3), &device)?,
+        );
+        let abar = alphas_cumprod();
+        let oracle = |_: &Tensor, t: usize| -> Result<Tensor> {
+            Ok(((&eps * abar[t].sqrt())? - (&x0 * (1.0 - abar[t]).sqrt())?)?)
+        };
+        // The first frame is decided as something else entirely.
+        let other = (Tensor::ones((4, 2, 3, 3), DType::F32, &device)? * 5.0)?;
+        let mask = Tensor::new(&[1f32, 0., 0., 0.], &device)?.reshape((4, 1, 1, 1))?;
+        let known = Known {
+            x0: other.clone(),
+            noise: eps.clone(),
+            mask,
+        };
+        for sampler in Sampler::ALL {
+            let out = sample_known(sampler, &eps, 8, Some(&known), oracle, |_, _| {})?;
+            let first = (out.get(0)? - other.get(0)?)?
+                .abs()?
+                .max_all()?
+                .to_scalar::<f32>()?;
+            assert_eq!(first, 0.0, "{sampler:?}: the decided frame is kept exactly");
+            let rest = (out.narrow(0, 1, 3)? - x0.narrow(0, 1, 3)?)?
+                .abs()?
+                .max_all()?
+                .to_scalar::<f32>()?;
+            // (Up to the start: the sampler starts at the noise, the oracle's x_T also holds
+            // √ᾱ_T·x0, about 1 % of it.)
+            assert!(
+                rest < 0.05,
+                "{sampler:?}: the free frames are sampled: {rest}"
+            );
+        }
+        // Without `known` the first frame is the oracle's, not the decided one.
+        let free = sample_known(Sampler::Ddim, &eps, 8, None, oracle, |_, _| {})?;
+        let first = (free.get(0)? - other.get(0)?)?
+            .abs()?
+            .max_all()?
+            .to_scalar::<f32>()?;
+        assert!(first > 1.0);
         Ok(())
     }
 

@@ -167,6 +167,27 @@ pub fn plan_objects<R: Rng>(
         .collect()
 }
 
+/// Keeps a path inside the frame by reflecting it off the edges, as a ball on a table: a straight
+/// motion longer than the frame allows turns back at the edge instead of leaving the picture (a
+/// long clip's objects stay in view for its whole duration). A path already inside is unchanged.
+pub fn fold_into_frame(track: &mut Track, size: f32) {
+    let fold = |v: f32, r: f32| -> f32 {
+        let (lo, hi) = (r, size - r);
+        let span = hi - lo;
+        if span <= 0.0 {
+            return size / 2.0;
+        }
+        if (lo..=hi).contains(&v) {
+            return v;
+        }
+        let u = (v - lo).rem_euclid(2.0 * span);
+        lo + if u <= span { u } else { 2.0 * span - u }
+    };
+    for p in &mut track.positions {
+        *p = (fold(p.0, p.2), fold(p.1, p.2), p.2);
+    }
+}
+
 impl PlannedObject {
     /// What the layout tells the model about it: the colour and shape only when the prompt
     /// named them (the model chooses the rest).
@@ -299,6 +320,51 @@ mod tests {
         let still = objects_in(&tokenize("a square"));
         assert_eq!(still.len(), 1);
         assert_eq!(still[0].motion, None);
+    }
+
+    #[test]
+    fn a_long_path_turns_back_at_the_edges_and_never_jumps() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let size = 32.0;
+        let mut planned = plan(&tokenize("a red circle moving left"), 3, 240, 32, &mut rng);
+        let inside = |t: &Track| {
+            t.positions.iter().all(|&(x, y, r)| {
+                x >= r - 1e-3 && x <= size - r + 1e-3 && y >= r - 1e-3 && y <= size - r + 1e-3
+            })
+        };
+        assert!(
+            !inside(&planned[0].track),
+            "240 frames of straight travel leave the frame"
+        );
+        let before = planned[0].track.clone();
+        fold_into_frame(&mut planned[0].track, size);
+        let track = &planned[0].track;
+        assert!(inside(track));
+        // Consecutive positions move no further than the straight path did.
+        let step = |t: &Track, i: usize| {
+            let (a, b) = (t.positions[i], t.positions[i + 1]);
+            ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
+        };
+        for i in 0..239 {
+            assert!(step(track, i) <= step(&before, i) + 1e-3, "frame {i}");
+        }
+        // It starts the way the prompt says, and turns back at least once.
+        assert!(track.positions[1].0 < track.positions[0].0);
+        let turns = (1..239)
+            .filter(|&i| {
+                let d0 = track.positions[i].0 - track.positions[i - 1].0;
+                let d1 = track.positions[i + 1].0 - track.positions[i].0;
+                d0 * d1 < 0.0
+            })
+            .count();
+        assert!(turns >= 2, "{turns}");
+        // A path inside the frame is left as it was.
+        let mut short = plan(&tokenize("a red circle moving left"), 3, 16, 32, &mut rng);
+        if inside(&short[0].track) {
+            let kept = short[0].track.clone();
+            fold_into_frame(&mut short[0].track, size);
+            assert_eq!(short[0].track, kept);
+        }
     }
 
     #[test]

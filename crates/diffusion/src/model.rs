@@ -262,7 +262,15 @@ impl DiffusionModel {
             return Vec::new();
         };
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ LAYOUT_SEED_DOMAIN);
-        layout::plan_objects(objects, cfg.slots, frames, self.config.size, &mut rng)
+        let mut plan = layout::plan_objects(objects, cfg.slots, frames, self.config.size, &mut rng);
+        // Longer than a training clip, a straight path would leave the frame: it turns back at
+        // the edges instead. A clip of the trained length keeps the path training would draw.
+        if frames > self.config.frames {
+            for p in &mut plan {
+                layout::fold_into_frame(&mut p.track, self.config.size as f32);
+            }
+        }
+        plan
     }
 
     /// Layout maps `[1, F, channels, side, side]` of objects over `frames` frames (the
@@ -317,6 +325,34 @@ impl DiffusionModel {
         guidance: f64,
         progress: impl FnMut(usize, usize),
     ) -> Result<Tensor> {
+        self.sample_known(
+            sampler, noise, None, tokens, layout, steps, guidance, progress,
+        )
+    }
+
+    /// As [`Self::sample_with`], keeping the `known` part of the latent (`[F, C, h, w]`-shaped
+    /// tensors) exactly as it is and drawing the rest beside it: a long clip's next chunk after
+    /// its overlap with the previous one, or an edit's region.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sample_known(
+        &self,
+        sampler: ddim::Sampler,
+        noise: &Tensor,
+        known: Option<&ddim::Known>,
+        tokens: &Tokens,
+        layout: Option<&Tensor>,
+        steps: usize,
+        guidance: f64,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Tensor> {
+        let known = match known {
+            Some(k) => Some(ddim::Known {
+                x0: k.x0.unsqueeze(0)?,
+                noise: k.noise.unsqueeze(0)?,
+                mask: k.mask.unsqueeze(0)?,
+            }),
+            None => None,
+        };
         let cond = self.prompt_embedding(tokens)?;
         let uncond = self.prompt_embedding(&tokenize(""))?;
         let both = Tensor::cat(&[&cond, &uncond], 0)?;
@@ -326,10 +362,11 @@ impl DiffusionModel {
             None => None,
         };
         let x = noise.unsqueeze(0)?;
-        let out = ddim::sample_with(
+        let out = ddim::sample_known(
             sampler,
             &x,
             steps,
+            known.as_ref(),
             |x, t| {
                 if guidance == 1.0 {
                     let tt = Tensor::new(&[t as f32], &self.device)?;

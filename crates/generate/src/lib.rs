@@ -12,13 +12,12 @@ use std::time::Instant;
 use candle_core::Tensor;
 use candor_diffusion::data::{Motion, BACKGROUNDS, COLOURS, SHAPES};
 use candor_diffusion::layout::NamedObject;
-use candor_diffusion::pixels::tensor_to_rgb;
-use candor_diffusion::{DiffusionModel, LatentCodec, Sampler, WORK_SCALE};
+use candor_diffusion::{DiffusionModel, Sampler, WORK_SCALE};
 use candor_manifest::{
     sign_file, DigitalSourceType, GenerationInfo, Identity, ManifestSpec, MiningPermission,
-    SoftBinding,
+    ShotInfo, SoftBinding, Timespan,
 };
-use candor_media::fingerprint::ClipFingerprint;
+use candor_media::fingerprint::{frame_fingerprint, ClipFingerprint, FrameFingerprint};
 use candor_media::pixels::resize_bilinear;
 use candor_media::{EncodeOptions, Mp4Writer};
 pub use candor_prompt::{Match, PromptReader, Reading, World};
@@ -39,6 +38,9 @@ pub enum GenerateError {
     },
     #[error("{} is a directory", .0.display())]
     OutputIsDirectory(PathBuf),
+    /// A storyboard file that cannot be used as it is: nothing is drawn or written.
+    #[error("storyboard {}: {reason}", path.display())]
+    Storyboard { path: PathBuf, reason: String },
     /// The prompt asks for something the model cannot draw: nothing is written.
     #[error("cannot draw this prompt: {reason}.\nThe model draws {can_draw}.\nRead as: {reading}")]
     Refused {
@@ -63,6 +65,14 @@ pub enum GenerateError {
 }
 
 pub type Result<T> = std::result::Result<T, GenerateError>;
+
+mod chunks;
+pub mod storyboard;
+pub use chunks::{chunks, draw_shots, Chunk, ShotToDraw, CHUNK_OVERLAP};
+
+/// The longest clip, in frames: the watermark's timeline has a template for every frame up to
+/// here, and the detector searches them all (32 s at the default 8 fps).
+pub const MAX_FRAMES: usize = candor_watermark::TIMELINE_FRAMES;
 
 /// Default sampling steps: DPM-Solver++ (2M) at 10 steps matches DDIM at 25 (see
 /// `docs/BENCHMARKS.md`, `bench generate`).
@@ -119,7 +129,7 @@ impl GenerateOptions {
                 got,
             })
         };
-        if self.frames == 0 || self.frames > 256 {
+        if self.frames == 0 || self.frames > MAX_FRAMES {
             return bad("frames", "between 1 and 256", self.frames.to_string());
         }
         if self.fps == 0 || self.fps > 240 {
@@ -191,6 +201,9 @@ pub struct Generated {
     pub store_location: String,
     pub frames: usize,
     pub size: u32,
+    /// A storyboard's shots (empty for a one-prompt clip).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shots: Vec<GeneratedShot>,
     pub timings: Timings,
 }
 
@@ -261,8 +274,9 @@ pub fn watermark_noise(
 
 /// Draws a clip from initial `noise` (`[frames, C, h, w]`) for what a prompt was read as: the
 /// layout planner places its objects (planned once, with `options.seed`), the model denoises with
-/// `options`' sampler, steps and guidance, and the codec decodes. Returns the plan and the frames
-/// (RGB24 at the model's size). Decoding is inside the sampling time a caller measures around it.
+/// `options`' sampler, steps and guidance (in chunks of its trained length when the clip is
+/// longer, see [`chunks`]), and the codec decodes. Returns the plan and the frames (RGB24 at the
+/// model's size). Decoding is inside the sampling time a caller measures around it.
 pub fn draw(
     model: &DiffusionModel,
     understanding: &Understanding,
@@ -270,24 +284,43 @@ pub fn draw(
     options: &GenerateOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(Vec<candor_diffusion::layout::PlannedObject>, Vec<Vec<u8>>)> {
-    let tokens = model.tokenize(&understanding.caption);
     let frames = noise.dims().first().copied().unwrap_or(options.frames);
-    let plan = model.layout_plan_objects(understanding.objects.clone(), frames, options.seed);
-    let layout = model.layout_maps(
-        &plan.iter().map(|p| p.layout_object()).collect::<Vec<_>>(),
-        frames,
-    )?;
-    let latents = model.sample_with(
-        options.sampler,
+    let mut made = Vec::with_capacity(frames);
+    let plans = draw_shots(
+        model,
+        &[ShotToDraw {
+            understanding,
+            frames,
+        }],
         noise,
-        &tokens,
-        layout.as_ref(),
-        options.steps,
-        options.guidance,
+        options,
         progress,
+        &mut |frame| {
+            made.push(frame);
+            Ok(())
+        },
     )?;
-    let made = tensor_to_rgb(&model.codec.decode(&latents)?)?;
-    Ok((plan, made))
+    Ok((plans.into_iter().next().unwrap_or_default(), made))
+}
+
+/// One shot of a clip: its prompt and how many frames it lasts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shot {
+    pub prompt: String,
+    pub frames: usize,
+}
+
+/// What was made of one shot of a storyboard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GeneratedShot {
+    pub prompt: String,
+    pub first_frame: usize,
+    pub frames: usize,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub understood: String,
+    pub caption: String,
+    pub layout: Vec<String>,
 }
 
 /// Generates one clip into `output` (MP4), signed by `identity` and recorded in `store`; the
@@ -301,40 +334,86 @@ pub fn generate(
     prompt: &str,
     output: &Path,
     options: &GenerateOptions,
+    progress: impl FnMut(usize, usize),
+) -> Result<Generated> {
+    let shot = Shot {
+        prompt: prompt.to_string(),
+        frames: options.frames,
+    };
+    generate_shots(
+        model,
+        reader,
+        identity,
+        store,
+        std::slice::from_ref(&shot),
+        output,
+        options,
+        progress,
+    )
+}
+
+/// Generates a clip of several shots, one after the other with a cut between them, into one MP4
+/// on one watermark timeline with one content id (`options.frames` is ignored: the shots say
+/// how long). Every prompt is read first: if any is refused, nothing is written. The manifest
+/// lists the shots with their prompts and spans, and its soft binding has one block per shot
+/// scoped to the shot's timespan.
+#[allow(clippy::too_many_arguments)]
+pub fn generate_shots(
+    model: &DiffusionModel,
+    reader: &PromptReader,
+    identity: &Identity,
+    store: &ManifestStore,
+    shots: &[Shot],
+    output: &Path,
+    options: &GenerateOptions,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Generated> {
+    if shots.is_empty() {
+        return Err(GenerateError::InvalidOption {
+            option: "shots",
+            expected: "at least one shot",
+            got: "none".into(),
+        });
+    }
+    if let Some(s) = shots.iter().find(|s| s.frames == 0) {
+        return Err(GenerateError::InvalidOption {
+            option: "frames",
+            expected: "at least 1 per shot",
+            got: format!("0 for \"{}\"", s.prompt),
+        });
+    }
+    let total: usize = shots.iter().map(|s| s.frames).sum();
+    let mut options = options.clone();
+    options.frames = total;
+    let options = &options;
     options.check()?;
     let started = Instant::now();
     let mut timings = Timings::default();
     if output.is_dir() {
         return Err(GenerateError::OutputIsDirectory(output.to_path_buf()));
     }
-    let understanding = understand(reader, prompt)?;
+    // Every prompt is read before anything is drawn or written.
+    let understandings = shots
+        .iter()
+        .map(|s| understand(reader, &s.prompt))
+        .collect::<Result<Vec<_>>>()?;
+    let storyboard = shots.len() > 1;
+    let title = shots
+        .iter()
+        .map(|s| s.prompt.as_str())
+        .collect::<Vec<_>>()
+        .join(" | ");
     let content_id = options
         .content_id
         .unwrap_or_else(|| rand::rngs::OsRng.next_u64());
     let key = WatermarkKey::new(identity.watermark_secret());
 
     let t = Instant::now();
-    let noise = watermark_noise(model, &key, content_id, options.seed, options.frames)?;
+    let noise = watermark_noise(model, &key, content_id, options.seed, total)?;
     timings.watermark_noise = t.elapsed().as_secs_f64();
 
-    let t = Instant::now();
-    let (plan, made) = draw(model, &understanding, &noise, options, &mut progress)?;
-    timings.sampling = t.elapsed().as_secs_f64();
-    timings.per_step = timings.sampling / options.steps as f64;
-    let t = Instant::now();
-    let (native, out) = (model.config.size, options.size as usize);
-    // The content as made, at the scale the detector reads it: what the credentials are bound to.
-    let fingerprint = ClipFingerprint::of_frames(&made, native).map(|f| f.encode());
-    let rgb: Vec<Vec<u8>> = made
-        .iter()
-        .map(|f| resize_bilinear(f, native, native, out, out))
-        .collect();
-    timings.decode = t.elapsed().as_secs_f64();
-
-    // Encode beside the output, sign into the output, remove the unsigned intermediate.
-    let t = Instant::now();
+    // Encode beside the output while drawing, sign into the output, remove the unsigned
+    // intermediate.
     let dir = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -343,24 +422,97 @@ pub fn generate(
         ".candor-unsigned-{}-{content_id:016x}.mp4",
         std::process::id()
     ));
-    let encoded = (|| -> Result<()> {
+    let (native, out) = (model.config.size, options.size as usize);
+    let t = Instant::now();
+    let mut fingerprints: Vec<Option<FrameFingerprint>> = Vec::with_capacity(total);
+    let drawn = (|| -> Result<Vec<Vec<candor_diffusion::layout::PlannedObject>>> {
         let mut enc = EncodeOptions::new(options.size, options.size, options.fps as i32);
         enc.crf = options.crf;
         let mut writer = Mp4Writer::create(&unsigned, enc)?;
-        for frame in &rgb {
-            writer.write_rgb(frame)?;
-        }
+        let to_draw: Vec<ShotToDraw> = understandings
+            .iter()
+            .zip(shots)
+            .map(|(understanding, s)| ShotToDraw {
+                understanding,
+                frames: s.frames,
+            })
+            .collect();
+        let mut encode_time = 0f64;
+        let plans = draw_shots(
+            model,
+            &to_draw,
+            &noise,
+            options,
+            &mut progress,
+            &mut |frame| {
+                let t = Instant::now();
+                // The content as made, at the scale the detector reads it: what the
+                // credentials are bound to.
+                fingerprints.push(frame_fingerprint(&frame, native));
+                writer.write_rgb(&resize_bilinear(&frame, native, native, out, out))?;
+                encode_time += t.elapsed().as_secs_f64();
+                Ok(())
+            },
+        )?;
+        let t = Instant::now();
         writer.finish()?;
-        Ok(())
+        timings.encode = encode_time + t.elapsed().as_secs_f64();
+        Ok(plans)
     })();
-    timings.encode = t.elapsed().as_secs_f64();
+    timings.sampling = t.elapsed().as_secs_f64() - timings.encode;
+    timings.per_step = timings.sampling / (options.steps as f64);
+    let plans = match drawn {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = std::fs::remove_file(&unsigned);
+            return Err(e);
+        }
+    };
+    let fingerprint = fingerprints
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .filter(|f| !f.is_empty())
+        .map(|frames| ClipFingerprint { frames }.encode());
 
     let payload = Payload::new(content_id);
+    let fps = f64::from(options.fps);
+    let mut first = 0usize;
+    let generated_shots: Vec<GeneratedShot> = shots
+        .iter()
+        .zip(&understandings)
+        .zip(&plans)
+        .map(|((s, u), plan)| {
+            let shot = GeneratedShot {
+                prompt: s.prompt.clone(),
+                first_frame: first,
+                frames: s.frames,
+                start_s: first as f64 / fps,
+                end_s: (first + s.frames) as f64 / fps,
+                understood: u.reading.describe(),
+                caption: u.caption.clone(),
+                layout: plan.iter().map(|p| p.describe()).collect(),
+            };
+            first += s.frames;
+            shot
+        })
+        .collect();
     let mut spec = ManifestSpec::new(DigitalSourceType::TrainedAlgorithmicMedia);
-    spec.title = Some(prompt.to_string());
+    spec.title = Some(title.clone());
     spec.soft_binding = Some(SoftBinding {
         alg: SOFT_BINDING_ALG.to_string(),
         value: payload.to_bytes().to_vec(),
+        // One block per shot, scoped to its span of the timeline (milliseconds).
+        timespans: if storyboard {
+            generated_shots
+                .iter()
+                .map(|s| Timespan {
+                    start: (s.start_s * 1000.0).round() as u64,
+                    end: (s.end_s * 1000.0).round() as u64,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
     });
     spec.watermarked = true;
     spec.time_stamp_authority = options.time_stamp_authority.clone();
@@ -368,16 +520,28 @@ pub fn generate(
     spec.generation = Some(GenerationInfo {
         model_name: model.config.name.clone(),
         model_sha256: model.weights_sha256.clone(),
-        prompt: prompt.to_string(),
+        prompt: title.clone(),
         seed: options.seed,
         steps: Some(options.steps as u32),
         guidance: Some(options.guidance as f32),
         content_fingerprint: fingerprint,
-        frames: u32::try_from(options.frames).ok(),
+        frames: u32::try_from(total).ok(),
         fps: Some(options.fps),
+        shots: if storyboard {
+            generated_shots
+                .iter()
+                .map(|s| ShotInfo {
+                    prompt: s.prompt.clone(),
+                    first_frame: s.first_frame as u32,
+                    frames: s.frames as u32,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
     });
     let t = Instant::now();
-    let signed = encoded.and_then(|()| Ok(sign_file(identity, &unsigned, output, &spec, true)?));
+    let signed = sign_file(identity, &unsigned, output, &spec, true);
     let _ = std::fs::remove_file(&unsigned);
     let signed = signed?;
     timings.sign = t.elapsed().as_secs_f64();
@@ -387,6 +551,7 @@ pub fn generate(
         candor_manifest::read_manifest(output, None, &candor_manifest::TrustAnchors::none())
             .ok()
             .and_then(|r| r.manifest_label);
+    let captions: Vec<&str> = understandings.iter().map(|u| u.caption.as_str()).collect();
     let store_id = store.record(&NewRecord {
         manifest_label: manifest_label.clone().unwrap_or_default(),
         alg: SOFT_BINDING_ALG.to_string(),
@@ -394,44 +559,54 @@ pub fn generate(
         manifest: signed.manifest,
         asset: output.display().to_string(),
         metadata: serde_json::json!({
-            "prompt": prompt,
-            "caption": understanding.caption,
-            "prompt_reader": understanding.reading.encoder,
+            "prompt": title,
+            "caption": captions.join(" | "),
+            "prompt_reader": understandings[0].reading.encoder,
             "seed": options.seed,
             "content_id": payload.hex(),
             "model": model.config.name,
             "model_sha256": model.weights_sha256,
-            "frames": options.frames,
+            "frames": total,
             "fps": options.fps,
             "size": options.size,
             "sampler": options.sampler.name(),
             "steps": options.steps,
             "guidance": options.guidance,
             "watermark_key_id": key.id(),
+            "shots": if storyboard { serde_json::to_value(&generated_shots).unwrap_or_default() } else { serde_json::Value::Null },
         }),
     })?;
     timings.store = t.elapsed().as_secs_f64();
     timings.total = started.elapsed().as_secs_f64();
 
+    let first_understanding = &understandings[0];
     Ok(Generated {
         output: output.to_path_buf(),
         content_id: payload.hex(),
         payload_hex: payload.hex(),
         watermark_key_id: key.id().to_string(),
-        prompt: prompt.to_string(),
-        layout: plan.iter().map(|p| p.describe()).collect(),
-        understood: understanding.reading.describe(),
-        not_understood: understanding.reading.not_understood.clone(),
-        ignored: understanding.reading.ignored.clone(),
-        caption: understanding.caption.clone(),
-        prompt_reader: understanding.reading.encoder.clone(),
+        prompt: title,
+        layout: plans
+            .first()
+            .map(|p| p.iter().map(|p| p.describe()).collect())
+            .unwrap_or_default(),
+        understood: first_understanding.reading.describe(),
+        not_understood: first_understanding.reading.not_understood.clone(),
+        ignored: first_understanding.reading.ignored.clone(),
+        caption: first_understanding.caption.clone(),
+        prompt_reader: first_understanding.reading.encoder.clone(),
         model: model.config.name.clone(),
         model_sha256: model.weights_sha256.clone(),
         manifest_label,
         store_id,
         store_location: store.location().to_string(),
-        frames: options.frames,
+        frames: total,
         size: options.size,
+        shots: if storyboard {
+            generated_shots
+        } else {
+            Vec::new()
+        },
         timings,
     })
 }

@@ -25,28 +25,85 @@ pub struct SoftBinding {
     pub alg: String,
     /// The payload bytes the watermark carries.
     pub value: Vec<u8>,
+    /// Parts of the asset's timeline the binding covers, one soft-binding block each with a
+    /// `timespan` scope (C2PA 2.2 §18.10; start and end in milliseconds of the asset's
+    /// timeline): a storyboard's shots. Empty: one block for the whole asset.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timespans: Vec<Timespan>,
+}
+
+/// A span of an asset's timeline, in milliseconds from its first frame (end exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timespan {
+    pub start: u64,
+    pub end: u64,
 }
 
 impl SoftBinding {
-    pub(crate) fn to_assertion(&self) -> serde_json::Value {
-        json!({
-            "alg": self.alg,
-            "blocks": [{
-                "scope": {},
-                "value": base64::engine::general_purpose::STANDARD.encode(&self.value),
-            }],
-        })
+    /// A binding of the whole asset.
+    pub fn whole(alg: impl Into<String>, value: Vec<u8>) -> Self {
+        Self {
+            alg: alg.into(),
+            value,
+            timespans: Vec::new(),
+        }
     }
 
-    /// Reads a soft binding back from its assertion JSON.
+    pub(crate) fn to_assertion(&self) -> serde_json::Value {
+        let value = base64::engine::general_purpose::STANDARD.encode(&self.value);
+        let blocks: Vec<serde_json::Value> = if self.timespans.is_empty() {
+            vec![json!({ "scope": {}, "value": value })]
+        } else {
+            self.timespans
+                .iter()
+                .map(|t| {
+                    json!({
+                        "scope": { "timespan": { "start": t.start, "end": t.end } },
+                        "value": value,
+                    })
+                })
+                .collect()
+        };
+        json!({ "alg": self.alg, "blocks": blocks })
+    }
+
+    /// Reads a soft binding back from its assertion JSON: the first block's value, and the
+    /// timespans of the blocks that carry that value with a timespan scope.
     pub fn from_assertion(value: &serde_json::Value) -> Option<SoftBinding> {
         let alg = value.get("alg")?.as_str()?.to_string();
-        let encoded = value.get("blocks")?.get(0)?.get("value")?.as_str()?;
-        let value = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .ok()?;
-        Some(SoftBinding { alg, value })
+        let blocks = value.get("blocks")?.as_array()?;
+        let decode = |b: &serde_json::Value| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.get("value")?.as_str()?)
+                .ok()
+        };
+        let first = decode(blocks.first()?)?;
+        let timespans = blocks
+            .iter()
+            .filter(|b| decode(b).as_ref() == Some(&first))
+            .filter_map(|b| {
+                let t = b.get("scope")?.get("timespan")?;
+                Some(Timespan {
+                    start: t.get("start")?.as_u64()?,
+                    end: t.get("end")?.as_u64()?,
+                })
+            })
+            .collect();
+        Some(SoftBinding {
+            alg,
+            value: first,
+            timespans,
+        })
     }
+}
+
+/// One shot of a storyboard, as its manifest records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShotInfo {
+    pub prompt: String,
+    /// The shot's first frame in the clip (from 0) and its frame count.
+    pub first_frame: u32,
+    pub frames: u32,
 }
 
 /// What a creator allows about training and mining, per CAWG `cawg.training-mining`.
@@ -81,6 +138,9 @@ pub struct GenerationInfo {
     pub frames: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fps: Option<u32>,
+    /// A storyboard's shots in order (each with its own prompt); empty for a one-prompt clip.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shots: Vec<ShotInfo>,
 }
 
 /// Everything a signed manifest says about an asset.

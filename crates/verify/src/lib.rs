@@ -24,7 +24,7 @@ mod recovery;
 pub mod report;
 pub mod scan;
 mod sources;
-mod timeline;
+pub mod timeline;
 mod verdict;
 mod watermark;
 
@@ -345,6 +345,27 @@ fn add_watermark(
     let mut transforms = reading.transforms;
     transforms.append(&mut wm.transforms);
     wm.transforms = transforms;
+    // Where the file's frames sit in their clip: an excerpt is placed, not called an edit, and
+    // a storyboard's shots are listed.
+    wm.placement = placement(&wm, made, generation, reading.end_cut.is_some());
+    // Frames missing before the first one shown are the excerpt's start, not a removal.
+    let first_observed = wm
+        .detection
+        .frames()
+        .iter()
+        .find(|m| m.template.is_some())
+        .map(|m| m.observed);
+    let temporal: Vec<candor_watermark::TemporalEvent> = wm
+        .detection
+        .temporal()
+        .iter()
+        .filter(|e| {
+            !matches!(e, candor_watermark::TemporalEvent::Dropped { first: 0, before, .. }
+                if Some(*before) <= first_observed)
+        })
+        .cloned()
+        .collect();
+    let excerpt = wm.placement.as_ref().and_then(|p| p.describe_excerpt());
     // A copy that is not the signed original byte for byte was re-encoded or re-packaged.
     if recovered
         .as_ref()
@@ -366,7 +387,7 @@ fn add_watermark(
             present: wm.present,
             payload: payload.as_deref(),
             false_positive_rate: wm.detection.false_positive_rate(),
-            temporal: wm.detection.temporal(),
+            temporal: &temporal,
             spatial: wm.detection.spatial(),
             forgery: wm.forgery.as_ref().map(|f| f.kind),
             trace: wm.trace,
@@ -375,6 +396,7 @@ fn add_watermark(
             transforms: &wm.transforms,
             damaged: wm.damaged.as_deref(),
             edits: &reading.edits,
+            excerpt: excerpt.as_deref(),
         }),
         recovery,
         recovered_from: recovered
@@ -390,6 +412,46 @@ fn add_watermark(
         recovered,
         lookups,
     });
+}
+
+/// Where a present mark's frames sit in their clip (see [`timeline::ClipPlacement`]).
+fn placement(
+    wm: &WatermarkReport,
+    made: timeline::MadeAs,
+    generation: Option<&candor_manifest::GenerationInfo>,
+    end_cut: bool,
+) -> Option<timeline::ClipPlacement> {
+    if !wm.present {
+        return None;
+    }
+    let segment = wm
+        .segments
+        .iter()
+        .find(|s| s.content_id.is_some() && s.content_id == wm.content_id);
+    let (first, last, start_s) = match segment {
+        Some(s) => (s.template_range[0], s.template_range[1], s.start_s),
+        None => {
+            let placed: Vec<(usize, usize)> = wm
+                .detection
+                .frames()
+                .iter()
+                .filter_map(|m| m.template.map(|t| (m.observed, t)))
+                .collect();
+            let first = placed.iter().map(|p| p.1).min()?;
+            let last = placed.iter().map(|p| p.1).max()?;
+            // The file time of the frame that shows the first original frame.
+            let observed = placed.iter().find(|p| p.1 == first).map_or(0, |p| p.0);
+            let fps = wm
+                .fps
+                .filter(|f| *f > 0.0)
+                .unwrap_or(f64::from(candor_diffusion::CLIP_FPS));
+            (first, last, (observed * wm.read_every.max(1)) as f64 / fps)
+        }
+    };
+    let shots = generation.map(|g| g.shots.as_slice()).unwrap_or_default();
+    Some(timeline::ClipPlacement::new(
+        first, last, made, shots, start_s, end_cut,
+    ))
 }
 
 /// A segment's recovered credentials, in short.

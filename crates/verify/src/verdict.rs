@@ -80,9 +80,11 @@ pub struct WatermarkEvidence<'a> {
     pub transforms: &'a [String],
     /// The video stops decoding part-way: how much of it was checked.
     pub damaged: Option<&'a str>,
-    /// Edits read off the timeline against the clip's credentials (a change of speed, frames cut
-    /// from the end), in words.
+    /// Edits read off the timeline against the clip's credentials (a change of speed), in words.
     pub edits: &'a [String],
+    /// The file shows part of its clip: where, in words ("Excerpt of a Candor clip: seconds
+    /// 12.0–14.0 of its 30.0 …"). Not an edit: what is shown is unchanged.
+    pub excerpt: Option<&'a str>,
 }
 
 /// What recovery through the watermark gave.
@@ -203,6 +205,9 @@ pub fn decide(evidence: &Evidence<'_>) -> Verdict {
             // An edited clip fails verification, whatever its credentials say.
             status = Status::Failed;
             sentence = format!("Tampered: {}. {sentence}", edits.join("; "));
+        }
+        if let Some(excerpt) = wm.excerpt {
+            sentence = format!("{excerpt}. {sentence}");
         }
         if let Some(part) = describe_segments(wm.segments, wm.duration_s) {
             sentence = format!("{part}. {sentence}");
@@ -407,6 +412,7 @@ mod tests {
                                     transforms: &[],
                                     damaged: None,
                                     edits: &[],
+                                    excerpt: None,
                                 }),
                                 recovery,
                                 recovered_from: None,
@@ -506,6 +512,7 @@ mod tests {
                 transforms: &[],
                 damaged: None,
                 edits: &[],
+                excerpt: None,
             }),
             recovery: Recovery::NotFound,
             recovered_from: None,
@@ -541,6 +548,7 @@ mod tests {
                 transforms: &[],
                 damaged: None,
                 edits: &[],
+                excerpt: None,
             }),
             recovery: Recovery::NotFound,
             recovered_from: None,
@@ -583,6 +591,7 @@ mod tests {
                 transforms: &transforms,
                 damaged: None,
                 edits: &[],
+                excerpt: None,
             }),
             recovery: Recovery::Accepted,
             recovered_from: None,
@@ -616,6 +625,7 @@ mod tests {
                 transforms: &[],
                 damaged: Some("the video stops decoding after 15 frames"),
                 edits: &[],
+                excerpt: None,
             }),
             recovery: Recovery::NotFound,
             recovered_from: None,
@@ -640,6 +650,7 @@ mod tests {
                 transforms: &[],
                 damaged: None,
                 edits: &[],
+                excerpt: None,
             }),
             recovery: Recovery::NotFound,
             recovered_from: None,
@@ -677,6 +688,7 @@ mod tests {
                         transforms: &[],
                         damaged: None,
                         edits: &[],
+excerpt: None,
                     }),
                     recovery: Recovery::NotFound,
                     recovered_from: None,

@@ -151,6 +151,10 @@ pub struct WatermarkReport {
     pub fps: Option<f64>,
     #[serde(default = "one")]
     pub read_every: usize,
+    /// Where the marked frames sit in their clip: an excerpt's place, a storyboard's shots.
+    /// Set by the verifier once the credentials (embedded or recovered) are known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub placement: Option<crate::timeline::ClipPlacement>,
     /// Each segment's own check, in the order of `segments` (for recovering its credentials).
     #[serde(skip)]
     pub(crate) segment_reports: Vec<WatermarkReport>,
@@ -564,6 +568,7 @@ pub(crate) fn check_frames_in(
         damaged: None,
         fps: None,
         read_every: 1,
+        placement: None,
         segment_reports: Vec::new(),
     })
 }

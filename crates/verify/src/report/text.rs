@@ -123,6 +123,23 @@ pub fn render_text(report: &FileReport, trust_configured: bool) -> String {
                     let _ = writeln!(o, "               {}", c.describe());
                 }
             }
+            if let Some(p) = &w.report.placement {
+                if let Some(excerpt) = p.describe_excerpt() {
+                    let _ = writeln!(o, "  Placed:      {excerpt}");
+                }
+                for shot in &p.shots {
+                    let _ = writeln!(
+                        o,
+                        "  Shot {}:      {:.2}–{:.2} s of this file (original frames {}–{}): \"{}\"",
+                        shot.number,
+                        shot.file_start_s,
+                        shot.file_end_s,
+                        shot.first_frame,
+                        shot.last_frame,
+                        shot.prompt
+                    );
+                }
+            }
             if !w.report.transforms.is_empty() {
                 let _ = writeln!(
                     o,

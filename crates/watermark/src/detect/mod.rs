@@ -47,7 +47,7 @@ use temporal::{mark_other_clips, match_frames, retiming, temporal_events_retimed
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DetectOptions {
     /// Largest template index searched is `max_templates - 1`; `None` searches
-    /// `max(64, 2 × observed frames)`.
+    /// [`default_templates`]: every frame of the longest clip's timeline.
     pub max_templates: Option<usize>,
     /// Call the watermark present when the ring-adjusted p-value is at most this.
     pub threshold: f64,
@@ -318,6 +318,16 @@ impl Detector {
     }
 }
 
+/// Frames on the longest clip's watermark timeline: frame `f` of a clip carries template `f`, so an
+/// excerpt from anywhere in a clip of up to this many frames (32 s at 8 fps) is found and placed.
+pub const TIMELINE_FRAMES: usize = 256;
+
+/// Templates searched by default for `observed` frames: the whole timeline, or twice the frames
+/// seen when more (a clip slowed down shows each of its frames twice).
+pub fn default_templates(observed: usize) -> usize {
+    (2 * observed).max(TIMELINE_FRAMES)
+}
+
 /// Detects the watermark of any key in `ring` in `latent` (an estimate of the initial noise).
 pub fn detect(
     ring: &KeyRing,
@@ -346,7 +356,7 @@ pub fn detect(
     }
     let templates = options
         .max_templates
-        .unwrap_or((2 * shape.frames).max(64))
+        .unwrap_or_else(|| default_templates(shape.frames))
         .max(1);
     let mut best: Option<Detection> = None;
     for (index, key) in ring.keys().iter().enumerate() {

@@ -297,7 +297,7 @@ pub fn detect_among_candidates(
     let n = shape.frame_len();
     let templates = options
         .max_templates
-        .unwrap_or((2 * shape.frames).max(64))
+        .unwrap_or_else(|| super::default_templates(shape.frames))
         .max(1);
     let mut tests = 0usize;
     let mut best: Option<(f64, usize, Payload, Alignment)> = None;
