@@ -32,6 +32,9 @@ pub enum BenchCommand {
     Attacks(AttacksBenchArgs),
     /// Lookups by soft binding among many stored manifests (p50, p99), SQLite or PostgreSQL.
     Store(StoreBenchArgs),
+    /// Long clips and storyboards: time and memory against duration, the object's colour over a
+    /// 30 s clip, jumps at chunk seams, excerpts placed by verify, a storyboard's shots listed.
+    Long(LongBenchArgs),
 }
 
 pub fn run(command: BenchCommand) -> CliResult<Outcome> {
@@ -56,6 +59,7 @@ pub fn run(command: BenchCommand) -> CliResult<Outcome> {
         BenchCommand::Attacks(args) => (eval::forgery::run(&args.config()?), args.json),
         BenchCommand::Scan(args) => (eval::scan::run(&args.config()?), args.json),
         BenchCommand::Store(args) => (eval::store::run(&args.config()), args.json),
+        BenchCommand::Long(args) => (eval::long::run(&args.config()?), args.json),
     };
     let report = report?;
     if json {
@@ -338,6 +342,40 @@ impl ScanBenchArgs {
             width: w,
             height: h,
             fps: self.fps,
+            detector: self.detector.config()?,
+            keep: self.keep.clone(),
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LongBenchArgs {
+    /// Clip lengths in seconds, ascending (comma-separated); the first is the baseline the
+    /// others' time per second is compared with.
+    #[arg(long, value_delimiter = ',', default_values_t = [2.0, 8.0, 16.0, 30.0])]
+    durations: Vec<f64>,
+    /// Frame rate of the clips.
+    #[arg(long, default_value_t = 8)]
+    fps: u32,
+    /// Excerpts cut from the longest clip (plus one converted to 25 fps).
+    #[arg(long, default_value_t = 8)]
+    excerpts: usize,
+    #[command(flatten)]
+    detector: DetectorArgs,
+    /// Keep the clips in this directory.
+    #[arg(long)]
+    keep: Option<PathBuf>,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl LongBenchArgs {
+    fn config(&self) -> CliResult<eval::long::LongConfig> {
+        Ok(eval::long::LongConfig {
+            durations: self.durations.clone(),
+            fps: self.fps,
+            excerpts: self.excerpts,
             detector: self.detector.config()?,
             keep: self.keep.clone(),
         })

@@ -2,6 +2,7 @@
 
 mod bench;
 mod defaults;
+mod edit;
 mod error;
 mod generate;
 mod identity;
@@ -73,6 +74,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Generate a short clip from a prompt: watermarked, signed as AI-generated, recorded in the manifest store.
     Generate(generate::GenerateArgs),
+    /// Redraw one region of a Candor clip over a span of seconds from a new prompt, signed as an edit.
+    Edit(edit::EditArgs),
     /// Make a storyboard (a YAML list of shots, each a prompt and a duration) into one disclosed clip.
     Storyboard(storyboard::StoryboardArgs),
     /// The manifest store: list, show and export the manifests this installation signed.
@@ -94,6 +97,7 @@ pub fn run(cli: Cli) -> CliResult<Outcome> {
         Command::Verify(args) => verify::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Storyboard(args) => storyboard::run(args),
+        Command::Edit(args) => edit::run(args),
         Command::Store(args) => store::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Train(args) => train::run(args),

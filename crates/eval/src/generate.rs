@@ -108,7 +108,7 @@ const FOREGROUND: f32 = 90.0;
 /// Foreground of a frame: pixels far from their row's median colour (the backgrounds are
 /// vertical gradients; objects cover well under half a row), so objects that stay in place
 /// (growing, shrinking) are found as well as moving ones.
-fn foreground(frame: &[u8], size: usize) -> Vec<bool> {
+pub(crate) fn foreground(frame: &[u8], size: usize) -> Vec<bool> {
     let mut mask = vec![false; size * size];
     for y in 0..size {
         let mut median = [0f32; 3];
@@ -128,7 +128,7 @@ fn foreground(frame: &[u8], size: usize) -> Vec<bool> {
     mask
 }
 
-fn rgb_at(frame: &[u8], p: usize) -> [f32; 3] {
+pub(crate) fn rgb_at(frame: &[u8], p: usize) -> [f32; 3] {
     [0, 1, 2].map(|c| f32::from(frame[p * 3 + c]) / 255.0)
 }
 
@@ -325,7 +325,7 @@ fn ratio(right: usize, asked: usize) -> serde_json::Value {
 }
 
 /// Frames of an MP4 brought back to the model's native size.
-fn native_frames(path: &Path, size: usize) -> Result<Vec<Vec<u8>>> {
+pub(crate) fn native_frames(path: &Path, size: usize) -> Result<Vec<Vec<u8>>> {
     Ok(FrameReader::open(path, DecodeOptions::default())?
         .map(|f| f.map(|f| f.resized_area(size, size)))
         .collect::<std::result::Result<_, _>>()?)
@@ -360,7 +360,7 @@ fn canonical(want: &DrawablePrompt) -> String {
 type Track = Vec<Option<(f32, f32)>>;
 
 /// Pixel indices of the largest 4-connected `true` region of a `size×size` mask.
-fn largest_blob(mask: &[bool], size: usize) -> Vec<usize> {
+pub(crate) fn largest_blob(mask: &[bool], size: usize) -> Vec<usize> {
     let mut seen = vec![false; mask.len()];
     let mut best = Vec::new();
     for start in 0..mask.len() {
@@ -425,7 +425,7 @@ fn displacement(track: &Track) -> Option<(f32, f32)> {
     Some((slope(|p| p.1) * span, slope(|p| p.2) * span))
 }
 
-fn nearest_colour(rgb: [f32; 3]) -> &'static str {
+pub(crate) fn nearest_colour(rgb: [f32; 3]) -> &'static str {
     COLOURS
         .iter()
         .min_by(|a, b| {

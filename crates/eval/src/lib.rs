@@ -9,6 +9,7 @@ pub mod attacks;
 pub mod forgery;
 pub mod fpr;
 pub mod generate;
+pub mod long;
 pub mod manifest;
 pub mod robustness;
 pub mod scan;

@@ -38,10 +38,10 @@ const INSERT_SECONDS: u32 = 2;
 
 /// One `candor verify` run as measured from outside.
 #[derive(Debug, Clone, Serialize)]
-struct Measured {
-    wall_s: f64,
-    peak_rss_mib: f64,
-    report: serde_json::Value,
+pub(crate) struct Measured {
+    pub wall_s: f64,
+    pub peak_rss_mib: f64,
+    pub report: serde_json::Value,
 }
 
 fn encode_args(cfg: &ScanConfig) -> Vec<String> {
@@ -111,6 +111,19 @@ fn join(pieces: &[&Path], list: &Path, out: &Path) -> Result<()> {
 
 /// `candor verify FILE --json` in its own process under `/usr/bin/time -v`.
 fn verify_process(path: &Path, store: &Path) -> Result<Measured> {
+    let args: Vec<std::ffi::OsString> = vec![
+        "verify".into(),
+        path.into(),
+        "--store".into(),
+        store.into(),
+        "--json".into(),
+    ];
+    candor_process(&args)
+}
+
+/// This binary run with `args` as its own process under `/usr/bin/time -v`: wall time, peak
+/// memory and the first JSON object it prints.
+pub(crate) fn candor_process(args: &[std::ffi::OsString]) -> Result<Measured> {
     let exe = std::env::current_exe().map_err(|source| EvalError::Io {
         path: PathBuf::from("candor"),
         source,
@@ -119,11 +132,7 @@ fn verify_process(path: &Path, store: &Path) -> Result<Measured> {
     let out = Command::new("/usr/bin/time")
         .arg("-v")
         .arg(&exe)
-        .arg("verify")
-        .arg(path)
-        .arg("--store")
-        .arg(store)
-        .arg("--json")
+        .args(args)
         .output()
         .map_err(|source| EvalError::ToolMissing {
             tool: "/usr/bin/time (Debian package `time`)",
@@ -139,12 +148,16 @@ fn verify_process(path: &Path, store: &Path) -> Result<Measured> {
             EvalError::Measurement(format!("no peak memory from /usr/bin/time: {stderr}"))
         })?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = stdout
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .map(serde_json::from_str)
-        .transpose()?
-        .ok_or_else(|| EvalError::Measurement(format!("verify printed no report: {stderr}")))?;
+    // One pretty-printed object (generate), or one object per line (verify).
+    let report: serde_json::Value = match serde_json::from_str(stdout.trim()) {
+        Ok(v) => v,
+        Err(_) => stdout
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .map(serde_json::from_str)
+            .transpose()?
+            .ok_or_else(|| EvalError::Measurement(format!("candor printed no JSON: {stderr}")))?,
+    };
     Ok(Measured {
         wall_s,
         peak_rss_mib: peak_kib / 1024.0,

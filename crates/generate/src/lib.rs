@@ -38,6 +38,9 @@ pub enum GenerateError {
     },
     #[error("{} is a directory", .0.display())]
     OutputIsDirectory(PathBuf),
+    /// An edit that cannot be made from this clip: nothing is written.
+    #[error("cannot edit this clip: {reason}")]
+    Edit { reason: String },
     /// A storyboard file that cannot be used as it is: nothing is drawn or written.
     #[error("storyboard {}: {reason}", path.display())]
     Storyboard { path: PathBuf, reason: String },
@@ -67,6 +70,7 @@ pub enum GenerateError {
 pub type Result<T> = std::result::Result<T, GenerateError>;
 
 mod chunks;
+pub mod edit;
 pub mod storyboard;
 pub use chunks::{chunks, draw_shots, Chunk, ShotToDraw, CHUNK_OVERLAP};
 
@@ -513,6 +517,7 @@ pub fn generate_shots(
         } else {
             Vec::new()
         },
+        regions: Vec::new(),
     });
     spec.watermarked = true;
     spec.time_stamp_authority = options.time_stamp_authority.clone();
@@ -539,6 +544,7 @@ pub fn generate_shots(
         } else {
             Vec::new()
         },
+        edits: Vec::new(),
     });
     let t = Instant::now();
     let signed = sign_file(identity, &unsigned, output, &spec, true);

@@ -262,3 +262,154 @@ fn a_prompt_the_reader_refuses_writes_nothing_and_says_what_can_be_drawn() {
     }
     assert!(store.list(10).unwrap().is_empty(), "nothing recorded");
 }
+
+#[test]
+fn a_clip_longer_than_the_model_is_drawn_in_chunks_on_one_timeline() {
+    // The tiny model is trained (here: built) for 4 frames: 11 frames are 4 chunks.
+    let (dir, model, identity, store) = setup();
+    let key = WatermarkKey::new(identity.watermark_secret());
+    let mut o = options();
+    o.frames = 11;
+    assert_eq!(
+        candor_generate::chunks(11, 4, candor_generate::CHUNK_OVERLAP).len(),
+        5
+    );
+    let noise = watermark_noise(&model, &key, 7, o.seed, o.frames).unwrap();
+    let understanding =
+        candor_generate::understand(&keywords(), "a red circle moving left").unwrap();
+    let mut calls = Vec::new();
+    let (plan, frames) = candor_generate::draw(&model, &understanding, &noise, &o, &mut |d, t| {
+        calls.push((d, t))
+    })
+    .unwrap();
+    assert_eq!(frames.len(), 11, "every frame once");
+    assert_eq!(
+        plan[0].track.positions.len(),
+        11,
+        "planned for the whole clip"
+    );
+    // Progress runs over all chunks' steps, to the end.
+    assert_eq!(calls.last(), Some(&(5 * o.steps, 5 * o.steps)));
+    // Deterministic, and the first chunk is what a 4-frame clip from the same noise gives.
+    let (_, again) =
+        candor_generate::draw(&model, &understanding, &noise, &o, &mut |_, _| {}).unwrap();
+    assert_eq!(frames, again);
+    let mut short = o.clone();
+    short.frames = 4;
+    let first = noise.narrow(0, 0, 4).unwrap();
+    let (_, alone) =
+        candor_generate::draw(&model, &understanding, &first, &short, &mut |_, _| {}).unwrap();
+    // (The plan differs with the length, so only the sizes are comparable here.)
+    assert_eq!(alone.len(), 4);
+
+    // Through `generate`: the manifest records 11 frames, one soft-binding block for the whole.
+    let out = dir.path().join("long.mp4");
+    let g = generate(
+        &model,
+        &keywords(),
+        &identity,
+        &store,
+        "a red circle",
+        &out,
+        &o,
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(g.frames, 11);
+    assert!(g.shots.is_empty());
+    let m = read_manifest(&out, None, &TrustAnchors::none()).unwrap();
+    assert_eq!(m.generation.as_ref().and_then(|g| g.frames), Some(11));
+    assert!(m.soft_binding.as_ref().unwrap().timespans.is_empty());
+}
+
+#[test]
+fn a_storyboard_is_one_clip_with_a_block_per_shot_and_refuses_as_a_whole() {
+    let (dir, model, identity, store) = setup();
+    let shots = vec![
+        candor_generate::Shot {
+            prompt: "a red circle moving left".into(),
+            frames: 3,
+        },
+        candor_generate::Shot {
+            prompt: "a blue square moving up".into(),
+            frames: 5,
+        },
+    ];
+    let out = dir.path().join("film.mp4");
+    let g = candor_generate::generate_shots(
+        &model,
+        &keywords(),
+        &identity,
+        &store,
+        &shots,
+        &out,
+        &options(),
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(g.frames, 8);
+    assert_eq!(g.shots.len(), 2);
+    assert_eq!((g.shots[1].first_frame, g.shots[1].frames), (3, 5));
+    let m = read_manifest(&out, None, &TrustAnchors::none()).unwrap();
+    let gen = m.generation.as_ref().unwrap();
+    assert_eq!(gen.shots.len(), 2);
+    assert_eq!(gen.shots[1].prompt, "a blue square moving up");
+    assert_eq!(gen.shots[1].first_frame, 3);
+    let binding = m.soft_binding.as_ref().unwrap();
+    assert_eq!(binding.value, hex_bytes(&g.payload_hex));
+    // Milliseconds at 8 fps: 0–375, 375–1000.
+    let spans: Vec<(u64, u64)> = binding.timespans.iter().map(|t| (t.start, t.end)).collect();
+    assert_eq!(spans, vec![(0, 375), (375, 1000)]);
+
+    // One refused prompt refuses the whole storyboard, and nothing is written.
+    let refused = dir.path().join("refused.mp4");
+    let bad = vec![
+        shots[0].clone(),
+        candor_generate::Shot {
+            prompt: "a photograph of my grandmother".into(),
+            frames: 3,
+        },
+    ];
+    let e = candor_generate::generate_shots(
+        &model,
+        &keywords(),
+        &identity,
+        &store,
+        &bad,
+        &refused,
+        &options(),
+        |_, _| {},
+    );
+    assert!(matches!(e, Err(GenerateError::Refused { .. })), "{e:?}");
+    assert!(!refused.exists());
+    // No shots, or a shot of no frames: an error, nothing written.
+    for shots in [
+        vec![],
+        vec![candor_generate::Shot {
+            prompt: "a red circle".into(),
+            frames: 0,
+        }],
+    ] {
+        let e = candor_generate::generate_shots(
+            &model,
+            &keywords(),
+            &identity,
+            &store,
+            &shots,
+            &refused,
+            &options(),
+            |_, _| {},
+        );
+        assert!(
+            matches!(e, Err(GenerateError::InvalidOption { .. })),
+            "{e:?}"
+        );
+        assert!(!refused.exists());
+    }
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}

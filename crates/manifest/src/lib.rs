@@ -37,5 +37,8 @@ pub use read::{
 pub use sign::{sign_file, sign_fragmented, SignOutcome};
 pub use signer::Ed25519Signer;
 pub use source_type::{describe_source_type, parse_source_type, SOURCE_TYPES};
-pub use spec::{GenerationInfo, ManifestSpec, MiningPermission, ShotInfo, SoftBinding, Timespan};
+pub use spec::{
+    EditInfo, EditOf, GenerationInfo, ManifestSpec, MiningPermission, RegionBinding, ShotInfo,
+    SoftBinding, Timespan,
+};
 pub use tsa::check_tsa_url;

@@ -160,7 +160,58 @@ fn builder_for(spec: &ManifestSpec, edit: bool, output: &Path) -> Result<Builder
     generator.set_version(version);
     builder.set_claim_generator_info(generator);
     let software_agent = json!({ "name": agent, "version": version });
-    if edit {
+    if let Some(e) = &spec.edit_of {
+        // The parent file is the parentOf ingredient (with its manifest, when it has one); the
+        // builder adds c2pa.opened for it, and c2pa.edited says what changed where.
+        builder.set_intent(BuilderIntent::Edit);
+        let format = sniff(&e.parent)?.mime();
+        let mut parent = fs::File::open(&e.parent)
+            .map_err(|err| ManifestError::io("opening", &e.parent, err))?;
+        let title = e
+            .parent
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "parent".into());
+        builder
+            .add_ingredient_from_stream(
+                json!({ "title": title, "relationship": "parentOf" }).to_string(),
+                format,
+                &mut parent,
+            )
+            .map_err(c2pa_err)?;
+        let [x, y, w, h] = e.region;
+        builder
+            .add_action(json!({
+                "action": "c2pa.edited",
+                "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia",
+                "softwareAgent": software_agent,
+                "description": e.description,
+                "changes": [{
+                    "region": [
+                        {
+                            "type": "spatial",
+                            "shape": {
+                                "type": "rectangle",
+                                "unit": "pixel",
+                                "origin": { "x": f64::from(x), "y": f64::from(y) },
+                                "width": f64::from(w),
+                                "height": f64::from(h),
+                            },
+                        },
+                        {
+                            "type": "temporal",
+                            "time": {
+                                "type": "npt",
+                                "start": format!("{:.3}", e.timespan.start as f64 / 1000.0),
+                                "end": format!("{:.3}", e.timespan.end as f64 / 1000.0),
+                            },
+                        },
+                    ],
+                    "description": e.description,
+                }],
+            }))
+            .map_err(c2pa_err)?;
+    } else if edit {
         // The builder turns the source's manifest into the parentOf ingredient and adds c2pa.opened.
         builder.set_intent(BuilderIntent::Edit);
     } else {

@@ -30,6 +30,78 @@ pub struct SoftBinding {
     /// timeline): a storyboard's shots. Empty: one block for the whole asset.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timespans: Vec<Timespan>,
+    /// Further blocks with values of their own, each scoped to a region of the picture over a
+    /// span of the timeline: an edit's re-marked region.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<RegionBinding>,
+}
+
+/// A soft-binding block for one region of the picture over one span of the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionBinding {
+    pub value: Vec<u8>,
+    /// x, y, width, height in pixels of the asset's frames.
+    pub region: [u32; 4],
+    pub timespan: Timespan,
+}
+
+impl RegionBinding {
+    /// The block's `scope`: a C2PA region of interest (a pixel rectangle and an npt time range)
+    /// and the same span as a `timespan`.
+    fn scope(&self) -> serde_json::Value {
+        let [x, y, w, h] = self.region;
+        json!({
+            "timespan": { "start": self.timespan.start, "end": self.timespan.end },
+            "region": {
+                "region": [
+                    {
+                        "type": "spatial",
+                        "shape": {
+                            "type": "rectangle",
+                            "unit": "pixel",
+                            "origin": { "x": f64::from(x), "y": f64::from(y) },
+                            "width": f64::from(w),
+                            "height": f64::from(h),
+                        },
+                    },
+                    {
+                        "type": "temporal",
+                        "time": {
+                            "type": "npt",
+                            "start": format!("{:.3}", self.timespan.start as f64 / 1000.0),
+                            "end": format!("{:.3}", self.timespan.end as f64 / 1000.0),
+                        },
+                    },
+                ],
+            },
+        })
+    }
+
+    fn from_block(value: Vec<u8>, scope: &serde_json::Value) -> Option<Self> {
+        let t = scope.get("timespan")?;
+        let shape = scope
+            .get("region")?
+            .get("region")?
+            .as_array()?
+            .iter()
+            .find(|r| r.get("type").and_then(|t| t.as_str()) == Some("spatial"))?
+            .get("shape")?;
+        let num = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_f64()).map(|v| v as u32);
+        let origin = shape.get("origin")?;
+        Some(Self {
+            value,
+            region: [
+                num(origin.get("x"))?,
+                num(origin.get("y"))?,
+                num(shape.get("width"))?,
+                num(shape.get("height"))?,
+            ],
+            timespan: Timespan {
+                start: t.get("start")?.as_u64()?,
+                end: t.get("end")?.as_u64()?,
+            },
+        })
+    }
 }
 
 /// A span of an asset's timeline, in milliseconds from its first frame (end exclusive).
@@ -46,12 +118,13 @@ impl SoftBinding {
             alg: alg.into(),
             value,
             timespans: Vec::new(),
+            regions: Vec::new(),
         }
     }
 
     pub(crate) fn to_assertion(&self) -> serde_json::Value {
         let value = base64::engine::general_purpose::STANDARD.encode(&self.value);
-        let blocks: Vec<serde_json::Value> = if self.timespans.is_empty() {
+        let mut blocks: Vec<serde_json::Value> = if self.timespans.is_empty() {
             vec![json!({ "scope": {}, "value": value })]
         } else {
             self.timespans
@@ -64,6 +137,12 @@ impl SoftBinding {
                 })
                 .collect()
         };
+        blocks.extend(self.regions.iter().map(|r| {
+            json!({
+                "scope": r.scope(),
+                "value": base64::engine::general_purpose::STANDARD.encode(&r.value),
+            })
+        }));
         json!({ "alg": self.alg, "blocks": blocks })
     }
 
@@ -89,12 +168,36 @@ impl SoftBinding {
                 })
             })
             .collect();
+        let regions = blocks
+            .iter()
+            .filter_map(|b| {
+                let v = decode(b)?;
+                (v != first).then(|| RegionBinding::from_block(v, b.get("scope")?))?
+            })
+            .collect();
         Some(SoftBinding {
             alg,
             value: first,
             timespans,
+            regions,
         })
     }
+}
+
+/// An edit made with Candor, as the edited clip's manifest records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EditInfo {
+    /// What the region was redrawn as.
+    pub prompt: String,
+    /// x, y, width, height in pixels of the clip's frames.
+    pub region: [u32; 4],
+    /// The clip's frame size (width, height) the region is given in.
+    pub frame_size: [u32; 2],
+    /// The frames redrawn: first (from 0) and count.
+    pub first_frame: u32,
+    pub frames: u32,
+    /// The content id (hex) the redrawn region carries.
+    pub content_id: String,
 }
 
 /// One shot of a storyboard, as its manifest records it.
@@ -141,6 +244,9 @@ pub struct GenerationInfo {
     /// A storyboard's shots in order (each with its own prompt); empty for a one-prompt clip.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shots: Vec<ShotInfo>,
+    /// Edits made with Candor since the clip was generated, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<EditInfo>,
 }
 
 /// Everything a signed manifest says about an asset.
@@ -163,6 +269,21 @@ pub struct ManifestSpec {
     /// Record a `c2pa.watermarked` action: an invisible watermark was put into the content (a
     /// soft binding's carrier).
     pub watermarked: bool,
+    /// An edit of another asset: that file becomes the `parentOf` ingredient (with its own
+    /// manifest, when it has one), and the action says what was changed where.
+    pub edit_of: Option<EditOf>,
+}
+
+/// What an edit changed, and the file it changed.
+#[derive(Debug, Clone)]
+pub struct EditOf {
+    /// The asset before the edit.
+    pub parent: std::path::PathBuf,
+    /// One sentence for the `c2pa.edited` action.
+    pub description: String,
+    /// x, y, width, height in pixels, and the span in milliseconds.
+    pub region: [u32; 4],
+    pub timespan: Timespan,
 }
 
 impl ManifestSpec {
@@ -177,6 +298,7 @@ impl ManifestSpec {
             generation: None,
             time_stamp_authority: None,
             watermarked: false,
+            edit_of: None,
         }
     }
 

@@ -366,6 +366,23 @@ fn add_watermark(
         .cloned()
         .collect();
     let excerpt = wm.placement.as_ref().and_then(|p| p.describe_excerpt());
+    // Edits the credentials declare: a tamper map inside their regions is what they said.
+    let edits = generation.map(|g| g.edits.as_slice()).unwrap_or_default();
+    let declared = wm
+        .present
+        .then(|| declared_edits(edits, wm.detection.spatial()))
+        .flatten();
+    let spatial = match &declared {
+        Some((_, true)) => None,
+        _ => wm.detection.spatial(),
+    };
+    let declared_phrase = declared.as_ref().map(|(phrase, explained)| {
+        if *explained {
+            format!("Edited with Candor as declared: {phrase}")
+        } else {
+            format!("Its credentials declare an edit ({phrase}), but the change found is not only there")
+        }
+    });
     // A copy that is not the signed original byte for byte was re-encoded or re-packaged.
     if recovered
         .as_ref()
@@ -388,7 +405,7 @@ fn add_watermark(
             payload: payload.as_deref(),
             false_positive_rate: wm.detection.false_positive_rate(),
             temporal: &temporal,
-            spatial: wm.detection.spatial(),
+            spatial,
             forgery: wm.forgery.as_ref().map(|f| f.kind),
             trace: wm.trace,
             segments: &spans,
@@ -397,6 +414,7 @@ fn add_watermark(
             damaged: wm.damaged.as_deref(),
             edits: &reading.edits,
             excerpt: excerpt.as_deref(),
+            declared_edits: declared_phrase.as_deref(),
         }),
         recovery,
         recovered_from: recovered
@@ -412,6 +430,52 @@ fn add_watermark(
         recovered,
         lookups,
     });
+}
+
+/// The edits `edits` declare, in words, and whether every block the tamper map `map` found
+/// changed lies inside (or one block beside) a declared region. `None` when nothing is declared.
+fn declared_edits(
+    edits: &[candor_manifest::EditInfo],
+    map: Option<&candor_watermark::SpatialMap>,
+) -> Option<(String, bool)> {
+    if edits.is_empty() {
+        return None;
+    }
+    let phrase = edits
+        .iter()
+        .map(|e| {
+            let [x, y, w, h] = e.region;
+            format!(
+                "region x {x}, y {y}, {w}×{h} px of frames {}–{} redrawn as \"{}\"",
+                e.first_frame,
+                (e.first_frame + e.frames).saturating_sub(1),
+                e.prompt
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let Some(map) = map.filter(|m| m.grid_width > 0 && m.grid_height > 0) else {
+        return Some((phrase, true));
+    };
+    let (gw, gh) = (map.grid_width, map.grid_height);
+    let declared = |row: usize, col: usize| {
+        edits.iter().any(|e| {
+            let [x, y, w, h] = e.region.map(f64::from);
+            let [fw, fh] = e.frame_size.map(|v| f64::from(v.max(1)));
+            let (cw, ch) = (fw / gw as f64, fh / gh as f64);
+            // The block's rectangle, grown by one block each way.
+            let (bx0, bx1) = ((col as f64 - 1.0) * cw, (col as f64 + 2.0) * cw);
+            let (by0, by1) = ((row as f64 - 1.0) * ch, (row as f64 + 2.0) * ch);
+            bx0 < x + w && bx1 > x && by0 < y + h && by1 > y
+        })
+    };
+    let explained = map
+        .tampered
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t)
+        .all(|(i, _)| declared(i / gw, i % gw));
+    Some((phrase, explained))
 }
 
 /// Where a present mark's frames sit in their clip (see [`timeline::ClipPlacement`]).

@@ -119,8 +119,10 @@ fn read_sourced(
 
 /// Looks up `payload` in each source in turn and checks each manifest: signature (against
 /// `file`), soft binding, and the content fingerprint against `observed` on the watermark's frame
-/// alignment `pairs`. The first accepted one wins; a verified one made for other content means a
-/// copied mark. What each source answered goes to `lookups`.
+/// alignment `pairs`. Of the accepted ones from the first source that has any, the one whose
+/// content matches best wins (a clip and its edits share a payload: the edit's manifest records
+/// the edited content, the original's the original); a verified one made for other content means
+/// a copied mark. What each source answered goes to `lookups`.
 pub(crate) fn recover(
     sources: &[Arc<dyn ManifestSource>],
     report: &WatermarkReport,
@@ -151,6 +153,7 @@ pub(crate) fn recover(
             found.len(),
             hex::encode(payload)
         ));
+        let mut best: Option<(f32, RecoveredManifest)> = None;
         for sourced in found {
             let Some((m, signature_ok)) = read_sourced(&sourced, file, anchors) else {
                 lookups.push(format!(
@@ -184,9 +187,18 @@ pub(crate) fn recover(
                 },
             );
             if candidate.accepted {
-                return Recovered::Manifest(candidate);
+                let score = candidate
+                    .content_match
+                    .map_or(f32::MIN, |m| m.layout_correlation);
+                if best.as_ref().is_none_or(|(s, _)| score > *s) {
+                    best = Some((score, candidate));
+                }
+                continue;
             }
             outcome = merge(outcome, candidate, copied);
+        }
+        if let Some((_, chosen)) = best {
+            return Recovered::Manifest(chosen);
         }
     }
     outcome

@@ -85,6 +85,9 @@ pub struct WatermarkEvidence<'a> {
     /// The file shows part of its clip: where, in words ("Excerpt of a Candor clip: seconds
     /// 12.0–14.0 of its 30.0 …"). Not an edit: what is shown is unchanged.
     pub excerpt: Option<&'a str>,
+    /// Edits the credentials declare, in words ("Edited with Candor as declared: region …"), when
+    /// the tamper map agrees with them (its declared blocks are then not in `spatial`).
+    pub declared_edits: Option<&'a str>,
 }
 
 /// What recovery through the watermark gave.
@@ -205,6 +208,9 @@ pub fn decide(evidence: &Evidence<'_>) -> Verdict {
             // An edited clip fails verification, whatever its credentials say.
             status = Status::Failed;
             sentence = format!("Tampered: {}. {sentence}", edits.join("; "));
+        }
+        if let Some(declared) = wm.declared_edits {
+            sentence = format!("{declared}. {sentence}");
         }
         if let Some(excerpt) = wm.excerpt {
             sentence = format!("{excerpt}. {sentence}");
@@ -413,6 +419,7 @@ mod tests {
                                     damaged: None,
                                     edits: &[],
                                     excerpt: None,
+                                    declared_edits: None,
                                 }),
                                 recovery,
                                 recovered_from: None,
@@ -513,6 +520,7 @@ mod tests {
                 damaged: None,
                 edits: &[],
                 excerpt: None,
+                declared_edits: None,
             }),
             recovery: Recovery::NotFound,
             recovered_from: None,
@@ -549,6 +557,7 @@ mod tests {
                 damaged: None,
                 edits: &[],
                 excerpt: None,
+                declared_edits: None,
             }),
             recovery: Recovery::NotFound,
             recovered_from: None,
@@ -592,6 +601,7 @@ mod tests {
                 damaged: None,
                 edits: &[],
                 excerpt: None,
+                declared_edits: None,
             }),
             recovery: Recovery::Accepted,
             recovered_from: None,
@@ -626,6 +636,7 @@ mod tests {
                 damaged: Some("the video stops decoding after 15 frames"),
                 edits: &[],
                 excerpt: None,
+                declared_edits: None,
             }),
             recovery: Recovery::NotFound,
             recovered_from: None,
@@ -651,6 +662,7 @@ mod tests {
                 damaged: None,
                 edits: &[],
                 excerpt: None,
+                declared_edits: None,
             }),
             recovery: Recovery::NotFound,
             recovered_from: None,
@@ -689,6 +701,7 @@ mod tests {
                         damaged: None,
                         edits: &[],
 excerpt: None,
+declared_edits: None,
                     }),
                     recovery: Recovery::NotFound,
                     recovered_from: None,
