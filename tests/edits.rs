@@ -202,6 +202,60 @@ fn an_edit_changes_only_its_region_and_span_and_verifies_as_declared() {
     assert!(verdict.contains("Tampered"), "{verdict}");
     assert_eq!(r.code, 1, "{verdict}");
 
+    // A stripped original: its credentials are recovered through its watermark, and the edit
+    // says so; the parent ingredient then carries no manifest of its own.
+    let bare = dir.path().join("bare.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&clip),
+        "-map_metadata",
+        "-1",
+        "-c",
+        "copy",
+        s(&bare),
+    ]);
+    let from_bare = dir.path().join("from-bare.mp4");
+    let r = candor_run(&[
+        "edit",
+        s(&bare),
+        "a green square",
+        "--region",
+        "64,64,64,64",
+        "--model",
+        MODEL,
+        "--store",
+        s(&store),
+        "-o",
+        s(&from_bare),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("recovered through its watermark from store record"),
+        "{}",
+        r.stdout
+    );
+    let r = candor_run(&["verify", s(&from_bare), "--store", s(&store), "--json"]);
+    let v = json_lines(&r.stdout).remove(0);
+    assert!(
+        v["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("Edited with Candor as declared: region x 64, y 64"),
+        "{v}"
+    );
+
+    // The stripped original, whose payload now also names two edits in the store, recovers its
+    // own credentials (the best content match), not an edit's.
+    let r = candor_run(&["verify", s(&bare), "--store", s(&store), "--json"]);
+    let v = json_lines(&r.stdout).remove(0);
+    assert_eq!(v["watermark"]["recovered"]["accepted"], true, "{v}");
+    assert!(
+        v["watermark"]["recovered"]["manifest"]["generation"]["edits"].is_null(),
+        "{v}"
+    );
+    assert!(!v["verdict"].as_str().unwrap().contains("Edited"), "{v}");
+
     // The original still verifies as itself, with no edit claimed.
     let r = candor_run(&["verify", s(&clip), "--store", s(&store), "--json"]);
     let v = json_lines(&r.stdout).remove(0);

@@ -13,7 +13,7 @@ use candor_verify::{Verifier, VerifierConfig};
 use clap::Args;
 
 use super::defaults::{identity_dir, model_dir};
-use super::generate::parse_sampler;
+use super::generate::{parse_hex_id, parse_sampler};
 use super::identity::load_identity;
 use super::verify::{build_watermark_setup, SetupParts};
 use super::{print_json, CliError, CliResult, Outcome};
@@ -51,11 +51,15 @@ pub struct EditArgs {
     /// Sampling steps per chunk.
     #[arg(long, default_value_t = candor_generate::DEFAULT_STEPS)]
     steps: usize,
+    /// Sampler: dpm-solver-2m or ddim.
     #[arg(long, default_value = "dpm-solver-2m", value_parser = parse_sampler)]
     sampler: Sampler,
     /// Classifier-free guidance scale.
     #[arg(long, default_value_t = 3.0)]
     guidance: f64,
+    /// Content id the redrawn region carries (16 hex digits); default: a fresh random id.
+    #[arg(long, value_parser = parse_hex_id)]
+    content_id: Option<u64>,
     /// Model directory (must be the clip's model).
     #[arg(long)]
     model: Option<PathBuf>,
@@ -188,6 +192,7 @@ pub fn run(args: EditArgs) -> CliResult<Outcome> {
         sampler: args.sampler,
         steps: args.steps,
         guidance: args.guidance,
+        content_id: args.content_id,
         ..EditOptions::default()
     };
     let bar = super::progress(args.steps as u64, "redrawing");

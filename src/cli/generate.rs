@@ -105,7 +105,7 @@ pub(super) fn frames_for(duration: f64, fps: u32) -> usize {
     ((duration * f64::from(fps)).round() as usize).max(1)
 }
 
-fn parse_hex_id(s: &str) -> Result<u64, String> {
+pub(super) fn parse_hex_id(s: &str) -> Result<u64, String> {
     u64::from_str_radix(s.trim_start_matches("0x"), 16)
         .map_err(|e| format!("not a hex content id: {e}"))
 }

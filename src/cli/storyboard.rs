@@ -7,7 +7,7 @@ use candor_generate::storyboard::Storyboard;
 use candor_store::StoreLocation;
 use clap::Args;
 
-use super::generate::{make, parse_sampler, Setting};
+use super::generate::{make, parse_hex_id, parse_sampler, Setting};
 use super::{CliResult, Outcome};
 
 #[derive(Debug, Args)]
@@ -50,6 +50,9 @@ pub struct StoryboardArgs {
     /// Classifier-free guidance scale.
     #[arg(long, default_value_t = 3.0)]
     guidance: f64,
+    /// Content id to embed (16 hex digits); default: a fresh random id.
+    #[arg(long, value_parser = parse_hex_id)]
+    content_id: Option<u64>,
     /// Model directory.
     #[arg(long)]
     model: Option<PathBuf>,
@@ -84,7 +87,7 @@ pub fn run(args: StoryboardArgs) -> CliResult<Outcome> {
         steps: args.steps,
         sampler: args.sampler,
         guidance: args.guidance,
-        content_id: None,
+        content_id: args.content_id,
         model: args.model,
         identity: args.identity,
         store: args.store,

@@ -143,7 +143,7 @@ pub fn sample_with(
     model: impl FnMut(&Tensor, usize) -> Result<Tensor>,
     progress: impl FnMut(usize, usize),
 ) -> Result<Tensor> {
-    sample_known(sampler, noise, steps, None, model, progress)
+    sample_known(sampler, noise, steps, None, None, model, progress)
 }
 
 /// Part of a latent that is already decided: where `mask` is 1 the result must be `x0`, a latent
@@ -158,13 +158,22 @@ pub struct Known {
     pub noise: Tensor,
     /// 1 where `x0` holds, 0 where the sampler draws; broadcastable to the latent.
     pub mask: Tensor,
+    /// The path the decided part took when it was sampled itself, with the same sampler and
+    /// steps from the same noise: its latent after each step but the last (see the `trace` of
+    /// [`sample_known`]). Held to that path, the decided part is what the model itself made of
+    /// it at every noise level; without it, it is put where the forward process from `x0` puts
+    /// it (which the model never produced, a small mismatch the drawn part sees at each step).
+    pub path: Option<Vec<Tensor>>,
 }
 
 impl Known {
     /// The decided part placed at ᾱ (the forward process from `x0` along its own noise), the
     /// rest of `x` kept.
-    fn impose(&self, x: &Tensor, alpha_bar: f64) -> Result<Tensor> {
-        let at = ((&self.x0 * alpha_bar.sqrt())? + (&self.noise * (1.0 - alpha_bar).sqrt())?)?;
+    fn impose(&self, x: &Tensor, alpha_bar: f64, step: Option<usize>) -> Result<Tensor> {
+        let at = match (step, &self.path) {
+            (Some(i), Some(path)) if i < path.len() => path[i].clone(),
+            _ => ((&self.x0 * alpha_bar.sqrt())? + (&self.noise * (1.0 - alpha_bar).sqrt())?)?,
+        };
         let keep = self.mask.broadcast_as(x.shape())?;
         let free = (keep.ones_like()? - &keep)?;
         Ok(((at * &keep)? + (x * free)?)?)
@@ -172,14 +181,17 @@ impl Known {
 }
 
 /// [`sample_with`] holding the `known` part of the latent to what it was: after every step the
-/// decided elements are put back where the forward process from their clean value puts them (the
-/// replacement method of inpainting with a diffusion model), so the drawn part is denoised
-/// beside them and the result keeps them exactly.
+/// decided elements are put back on their own path ([`Known::path`]), or where the forward
+/// process from their clean value puts them (the replacement method of inpainting with a
+/// diffusion model), so the drawn part is denoised beside them and the result keeps them exactly.
+/// `trace` receives the latent after every step but the last: the path a later call holds this
+/// result's elements to.
 pub fn sample_known(
     sampler: Sampler,
     noise: &Tensor,
     steps: usize,
     known: Option<&Known>,
+    mut trace: Option<&mut Vec<Tensor>>,
     mut model: impl FnMut(&Tensor, usize) -> Result<Tensor>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Tensor> {
@@ -199,7 +211,7 @@ pub fn sample_known(
         let (x0, _) = split_v(&x, &v, abar[t])?;
         let Some(&next) = ts.get(i + 1) else {
             x = match known {
-                Some(k) => k.impose(&x0, 1.0)?,
+                Some(k) => k.impose(&x0, 1.0, None)?,
                 None => x0,
             }
             .detach();
@@ -220,9 +232,12 @@ pub fn sample_known(
         let coeff = a_s.sqrt() * (1.0 - (-h).exp());
         x = ((&x * ratio)? + (d * coeff)?)?;
         if let Some(k) = known {
-            x = k.impose(&x, a_s)?;
+            x = k.impose(&x, a_s, Some(i))?;
         }
         x = x.detach();
+        if let Some(t) = trace.as_deref_mut() {
+            t.push(x.clone());
+        }
         previous = Some((x0, h));
         progress(i + 1, ts.len());
     }
@@ -339,9 +354,10 @@ mod tests {
             x0: other.clone(),
             noise: eps.clone(),
             mask,
+            path: None,
         };
         for sampler in Sampler::ALL {
-            let out = sample_known(sampler, &eps, 8, Some(&known), oracle, |_, _| {})?;
+            let out = sample_known(sampler, &eps, 8, Some(&known), None, oracle, |_, _| {})?;
             let first = (out.get(0)? - other.get(0)?)?
                 .abs()?
                 .max_all()?
@@ -359,12 +375,65 @@ mod tests {
             );
         }
         // Without `known` the first frame is the oracle's, not the decided one.
-        let free = sample_known(Sampler::Ddim, &eps, 8, None, oracle, |_, _| {})?;
+        let free = sample_known(Sampler::Ddim, &eps, 8, None, None, oracle, |_, _| {})?;
         let first = (free.get(0)? - other.get(0)?)?
             .abs()?
             .max_all()?
             .to_scalar::<f32>()?;
         assert!(first > 1.0);
+        Ok(())
+    }
+
+    #[test]
+    fn held_to_its_own_path_a_decided_part_leaves_the_run_as_it_was() -> Result<()> {
+        // A model whose output depends on x and mixes frames (as temporal layers do).
+        let model = |x: &Tensor, t: usize| -> Result<Tensor> {
+            let mean = x.mean_keepdim(0)?.broadcast_as(x.shape())?;
+            Ok(((x * 0.3)? + (mean * (0.2 + t as f64 / 2000.0))?)?)
+        };
+        let device = Device::Cpu;
+        let noise = Tensor::randn(0f32, 1f32, (4, 2, 3, 3), &device)?;
+        let mut trace = Vec::new();
+        let first = sample_known(
+            Sampler::DpmSolver2M,
+            &noise,
+            6,
+            None,
+            Some(&mut trace),
+            model,
+            |_, _| {},
+        )?;
+        assert_eq!(trace.len(), 5, "every step but the last");
+        let mask = Tensor::new(&[1f32, 1., 0., 0.], &device)?.reshape((4, 1, 1, 1))?;
+        let held = |path: Option<Vec<Tensor>>| Known {
+            x0: first.clone(),
+            noise: noise.clone(),
+            mask: mask.clone(),
+            path,
+        };
+        let diff =
+            |a: &Tensor| -> Result<f32> { Ok((a - &first)?.abs()?.max_all()?.to_scalar::<f32>()?) };
+        let on_path = sample_known(
+            Sampler::DpmSolver2M,
+            &noise,
+            6,
+            Some(&held(Some(trace))),
+            None,
+            model,
+            |_, _| {},
+        )?;
+        assert!(diff(&on_path)? < 1e-5, "{}", diff(&on_path)?);
+        // Put back by the forward process instead, the free frames come out otherwise.
+        let forward = sample_known(
+            Sampler::DpmSolver2M,
+            &noise,
+            6,
+            Some(&held(None)),
+            None,
+            model,
+            |_, _| {},
+        )?;
+        assert!(diff(&forward)? > 1e-3, "{}", diff(&forward)?);
         Ok(())
     }
 

@@ -167,6 +167,65 @@ pub fn plan_objects<R: Rng>(
         .collect()
 }
 
+/// Slows a straight path that would leave the frame until it fits, when that keeps it at least
+/// `min_speed` pixels a frame: a "rising" star over 3 s rises across the frame for all 3 s
+/// instead of turning back at the top. The path is centred in the room it has along each axis it
+/// moves on. Returns false (and leaves the path as it was) when the path is not a straight one,
+/// already fits, or would have to be slower than `min_speed`.
+pub fn slow_to_fit(track: &mut Track, size: f32, min_speed: f32) -> bool {
+    let p = &track.positions;
+    let (Some(&(x0, y0, r)), Some(&(x1, y1, r1))) = (p.first(), p.get(1)) else {
+        return false;
+    };
+    let (vx, vy) = (x1 - x0, y1 - y0);
+    let speed = (vx * vx + vy * vy).sqrt();
+    let n = p.len();
+    let straight = (r - r1).abs() < 1e-4
+        && speed > 0.0
+        && p.iter().enumerate().all(|(i, &(x, y, ri))| {
+            (x - (x0 + vx * i as f32)).abs() < 1e-3
+                && (y - (y0 + vy * i as f32)).abs() < 1e-3
+                && (ri - r).abs() < 1e-4
+        });
+    if !straight {
+        return false;
+    }
+    let room = size - 2.0 * r;
+    let steps = (n - 1) as f32;
+    let fits = |v: f32, start: f32| {
+        let end = start + v * steps;
+        start.min(end) >= r - 1e-3 && start.max(end) <= size - r + 1e-3
+    };
+    if fits(vx, x0) && fits(vy, y0) {
+        return false;
+    }
+    let scale = [vx, vy]
+        .iter()
+        .filter(|v| v.abs() > 1e-6)
+        .map(|v| (room / (v.abs() * steps)).min(1.0))
+        .fold(1.0f32, f32::min);
+    if room <= 0.0 || speed * scale < min_speed {
+        return false;
+    }
+    let start = |v: f32, at: f32| -> f32 {
+        if v.abs() <= 1e-6 {
+            return at;
+        }
+        let travel = v.abs() * scale * steps;
+        let margin = (room - travel) / 2.0;
+        if v > 0.0 {
+            r + margin
+        } else {
+            size - r - margin
+        }
+    };
+    let (sx, sy) = (start(vx, x0), start(vy, y0));
+    for (i, q) in track.positions.iter_mut().enumerate() {
+        *q = (sx + vx * scale * i as f32, sy + vy * scale * i as f32, r);
+    }
+    true
+}
+
 /// Keeps a path inside the frame by reflecting it off the edges, as a ball on a table: a straight
 /// motion longer than the frame allows turns back at the edge instead of leaving the picture (a
 /// long clip's objects stay in view for its whole duration). A path already inside is unchanged.
@@ -320,6 +379,31 @@ mod tests {
         let still = objects_in(&tokenize("a square"));
         assert_eq!(still.len(), 1);
         assert_eq!(still[0].motion, None);
+    }
+
+    #[test]
+    fn a_path_a_little_too_long_is_slowed_to_cross_the_frame_once() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let mut planned = plan(&tokenize("a blue star moving up"), 3, 24, 32, &mut rng);
+        let track = &mut planned[0].track;
+        let before = track.clone();
+        assert!(slow_to_fit(track, 32.0, 0.5));
+        let (first, last) = (track.positions[0], track.positions[23]);
+        assert!(last.1 < first.1, "still rising");
+        assert!(track
+            .positions
+            .iter()
+            .all(|&(x, y, r)| y >= r - 1e-3 && y <= 32.0 - r + 1e-3 && (x - first.0).abs() < 1e-3));
+        let step = |t: &Track| (t.positions[1].1 - t.positions[0].1).abs();
+        assert!(step(track) < step(&before) && step(track) >= 0.5);
+        // Too long to slow down that far: left for the reflection.
+        let mut long = plan(&tokenize("a blue star moving up"), 3, 240, 32, &mut rng);
+        let kept = long[0].track.clone();
+        assert!(!slow_to_fit(&mut long[0].track, 32.0, 0.5));
+        assert_eq!(long[0].track, kept);
+        // Not a straight path: untouched.
+        let mut growing = plan(&tokenize("a blue star growing"), 3, 24, 32, &mut rng);
+        assert!(!slow_to_fit(&mut growing[0].track, 32.0, 0.5));
     }
 
     #[test]

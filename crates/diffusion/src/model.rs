@@ -20,6 +20,10 @@ use crate::unet::{UNetConfig, VideoUNet};
 /// that pick the noise's magnitudes.
 const LAYOUT_SEED_DOMAIN: u64 = 0x6c61_796f_7574_0001;
 
+/// The slowest a long clip's straight path is made to fit the frame, as a share of the frame per
+/// frame: half the slowest training speed (3.5 %), still a motion the eye and the bench see.
+const LONG_MIN_SPEED: f32 = 0.0175;
+
 /// `config.json` of a model directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -263,11 +267,15 @@ impl DiffusionModel {
         };
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ LAYOUT_SEED_DOMAIN);
         let mut plan = layout::plan_objects(objects, cfg.slots, frames, self.config.size, &mut rng);
-        // Longer than a training clip, a straight path would leave the frame: it turns back at
-        // the edges instead. A clip of the trained length keeps the path training would draw.
+        // Longer than a training clip, a straight path would leave the frame: it is slowed to
+        // cross the frame once when half the slowest training speed allows, else it turns back at
+        // the edges. A clip of the trained length keeps the path training would draw.
         if frames > self.config.frames {
+            let size = self.config.size as f32;
             for p in &mut plan {
-                layout::fold_into_frame(&mut p.track, self.config.size as f32);
+                if !layout::slow_to_fit(&mut p.track, size, LONG_MIN_SPEED * size) {
+                    layout::fold_into_frame(&mut p.track, size);
+                }
             }
         }
         plan
@@ -326,19 +334,22 @@ impl DiffusionModel {
         progress: impl FnMut(usize, usize),
     ) -> Result<Tensor> {
         self.sample_known(
-            sampler, noise, None, tokens, layout, steps, guidance, progress,
+            sampler, noise, None, None, tokens, layout, steps, guidance, progress,
         )
     }
 
     /// As [`Self::sample_with`], keeping the `known` part of the latent (`[F, C, h, w]`-shaped
     /// tensors) exactly as it is and drawing the rest beside it: a long clip's next chunk after
-    /// its overlap with the previous one, or an edit's region.
+    /// its overlap with the previous one, or an edit's region. `trace` receives the latent
+    /// (`[F, C, h, w]`) after every step but the last: the path a later chunk holds its overlap
+    /// to ([`ddim::Known::path`]).
     #[allow(clippy::too_many_arguments)]
     pub fn sample_known(
         &self,
         sampler: ddim::Sampler,
         noise: &Tensor,
         known: Option<&ddim::Known>,
+        trace: Option<&mut Vec<Tensor>>,
         tokens: &Tokens,
         layout: Option<&Tensor>,
         steps: usize,
@@ -350,9 +361,18 @@ impl DiffusionModel {
                 x0: k.x0.unsqueeze(0)?,
                 noise: k.noise.unsqueeze(0)?,
                 mask: k.mask.unsqueeze(0)?,
+                path: match &k.path {
+                    Some(p) => Some(
+                        p.iter()
+                            .map(|t| t.unsqueeze(0))
+                            .collect::<std::result::Result<Vec<_>, _>>()?,
+                    ),
+                    None => None,
+                },
             }),
             None => None,
         };
+        let mut batched_trace: Vec<Tensor> = Vec::new();
         let cond = self.prompt_embedding(tokens)?;
         let uncond = self.prompt_embedding(&tokenize(""))?;
         let both = Tensor::cat(&[&cond, &uncond], 0)?;
@@ -367,6 +387,7 @@ impl DiffusionModel {
             &x,
             steps,
             known.as_ref(),
+            trace.is_some().then_some(&mut batched_trace),
             |x, t| {
                 if guidance == 1.0 {
                     let tt = Tensor::new(&[t as f32], &self.device)?;
@@ -381,6 +402,11 @@ impl DiffusionModel {
             },
             progress,
         )?;
+        if let Some(trace) = trace {
+            for t in batched_trace {
+                trace.push(t.squeeze(0)?);
+            }
+        }
         Ok(out.squeeze(0)?)
     }
 

@@ -309,6 +309,7 @@ pub fn edit(
             x0,
             noise: noise.clone(),
             mask,
+            path: None,
         };
         let chunk_layout = match &layout {
             Some(l) => Some(l.narrow(1, c.start, n)?),
@@ -319,6 +320,7 @@ pub fn edit(
             options.sampler,
             &noise,
             Some(&known),
+            None,
             &tokens,
             chunk_layout.as_ref(),
             options.steps,

@@ -197,6 +197,14 @@ fn file_section(h: &mut String, r: &FileReport) {
             if let Some(scan) = &w.report.scan {
                 timeline(h, &w.report.segments, scan.duration_s);
             }
+            if let Some(p) = w
+                .report
+                .placement
+                .as_ref()
+                .filter(|p| p.excerpt || !p.shots.is_empty())
+            {
+                clip_timeline(h, p);
+            }
             agreement_plot(h, d);
             if let Some(map) = d.spatial() {
                 heat_map(h, map);
@@ -297,6 +305,67 @@ fn timeline(h: &mut String, segments: &[crate::scan::Segment], duration: f64) {
          <p class=\"small\">Blue: seconds carrying a Candor clip's mark ({} segment(s)); grey: no mark found (false-positive rate stated per file above).</p>",
         w - pad,
         segments.len()
+    );
+}
+
+/// The clip the marked frames come from, drawn whole: the part this file shows (blue, over the
+/// grey of the whole clip) and a storyboard's shots (bands labelled with their number and
+/// prompt): which seconds of which clip, made from which prompt.
+fn clip_timeline(h: &mut String, p: &crate::timeline::ClipPlacement) {
+    let (w, pad) = (640.0f64, 30.0f64);
+    let frames = p
+        .clip_frames
+        .unwrap_or(p.last_frame + 1)
+        .max(p.last_frame + 1);
+    let x = |f: usize| pad + (w - 2.0 * pad) * (f as f64 / frames as f64).clamp(0.0, 1.0);
+    let ht = 64.0 + 16.0 * p.shots.len() as f64;
+    let _ = write!(
+        h,
+        "<h3>Where this is in its clip</h3><svg width=\"{w}\" height=\"{ht}\" role=\"img\" \
+         aria-label=\"the clip's timeline with the part this file shows\">\
+         <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\
+         <rect x=\"{pad}\" y=\"20\" width=\"{}\" height=\"18\" fill=\"#e8ecef\" stroke=\"#9aa3ad\"/>\
+         <rect x=\"{:.1}\" y=\"20\" width=\"{:.1}\" height=\"18\" fill=\"#2e6fb5\"><title>{}</title></rect>",
+        w - 2.0 * pad,
+        x(p.first_frame),
+        (x(p.last_frame + 1) - x(p.first_frame)).max(1.5),
+        escape(&format!(
+            "this file shows seconds {:.1}–{:.1} (frames {}–{})",
+            p.start_s, p.end_s, p.first_frame, p.last_frame
+        )),
+    );
+    for (i, shot) in p.shots.iter().enumerate() {
+        let y = 50.0 + 16.0 * i as f64;
+        let (a, b) = (x(shot.first_frame), x(shot.last_frame + 1));
+        let _ = write!(
+            h,
+            "<rect x=\"{a:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"12\" fill=\"#8fb3dc\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#1c2a36\">shot {}: {}</text>",
+            (b - a).max(1.5),
+            a + 3.0,
+            y + 10.0,
+            shot.number,
+            escape(&shot.prompt)
+        );
+    }
+    let _ = write!(
+        h,
+        "<text x=\"{pad}\" y=\"14\" font-size=\"11\" fill=\"#56636f\">0 s</text>\
+         <text x=\"{:.1}\" y=\"14\" font-size=\"11\" fill=\"#56636f\" text-anchor=\"end\">{:.1} s{}</text></svg>\
+         <p class=\"small\">Grey: the whole clip{}; blue: the part this file shows{}.</p>",
+        w - pad,
+        frames as f64 / p.clip_fps,
+        if p.clip_frames.is_some() { "" } else { " or more" },
+        if p.clip_frames.is_some() {
+            " (its length from its credentials)"
+        } else {
+            " (its full length is unknown without credentials)"
+        },
+        if p.shots.is_empty() {
+            ""
+        } else {
+            "; bands: the storyboard's shots in it"
+        }
     );
 }
 
@@ -431,6 +500,35 @@ mod tests {
         let mut empty = String::new();
         timeline(&mut empty, &[], 0.0);
         assert!(empty.ends_with("</p>") && empty.contains("0 segment(s)"));
+    }
+
+    #[test]
+    fn the_clip_timeline_draws_the_part_shown_and_the_shots() {
+        let shots = [
+            candor_manifest::ShotInfo {
+                prompt: "a <red> circle".into(),
+                first_frame: 0,
+                frames: 16,
+            },
+            candor_manifest::ShotInfo {
+                prompt: "a blue star".into(),
+                first_frame: 16,
+                frames: 16,
+            },
+        ];
+        let made = crate::timeline::MadeAs {
+            frames: Some(32),
+            fps: Some(8),
+        };
+        let p = crate::timeline::ClipPlacement::new(8, 23, made, &shots, 0.0, true);
+        let mut h = String::new();
+        clip_timeline(&mut h, &p);
+        assert!(
+            h.contains("this file shows seconds 1.0–3.0 (frames 8–23)"),
+            "{h}"
+        );
+        assert!(h.contains("shot 1: a &lt;red&gt; circle") && h.contains("shot 2: a blue star"));
+        assert!(h.contains("4.0 s"), "the whole clip's length: {h}");
     }
 
     #[test]
