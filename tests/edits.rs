@@ -256,6 +256,49 @@ fn an_edit_changes_only_its_region_and_span_and_verifies_as_declared() {
     );
     assert!(!v["verdict"].as_str().unwrap().contains("Edited"), "{v}");
 
+    // Laundering: a change nobody made with Candor is never passed off as the declared edit,
+    // even though the edit's manifest is in the store under the same payload: the original with
+    // the region blanked over the span, and the edit with the region changed outside the span.
+    for (name, from, filter) in [
+        (
+            "blanked.mp4",
+            &clip,
+            "drawbox=x=0:y=0:w=64:h=64:color=black:t=fill:enable='between(n,4,11)'",
+        ),
+        (
+            "before-span.mp4",
+            &edited,
+            "drawbox=x=0:y=0:w=64:h=64:color=white:t=fill:enable='between(n,0,3)'",
+        ),
+    ] {
+        let out = dir.path().join(name);
+        ffmpeg(&[
+            "-i",
+            s(from),
+            "-vf",
+            filter,
+            "-map_metadata",
+            "-1",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "18",
+            s(&out),
+        ]);
+        let r = candor_run(&["verify", s(&out), "--store", s(&store), "--json"]);
+        let v = json_lines(&r.stdout).remove(0);
+        let verdict = v["verdict"].as_str().unwrap();
+        assert!(!verdict.contains("as declared"), "{name}: {verdict}");
+        assert!(
+            v["watermark"]["lookups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l.as_str().unwrap().contains("watermark contradicts")),
+            "{name}: {v}"
+        );
+    }
+
     // The original still verifies as itself, with no edit claimed.
     let r = candor_run(&["verify", s(&clip), "--store", s(&store), "--json"]);
     let v = json_lines(&r.stdout).remove(0);

@@ -107,6 +107,53 @@ fn a_long_clip_is_one_timeline_and_its_excerpts_are_found_and_placed() {
         assert_eq!(code, 0, "{verdict}");
     }
 
+    // Files longer than one window are scanned whole: frames cut from inside, and parts swapped,
+    // are still edits (34 frames of the 40 left; then frames 22–39 before 0–15).
+    let cut = dir.path().join("cut-inside.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&clip),
+        "-vf",
+        "select='not(between(n\\,20\\,25))',setpts=N/8/TB",
+        "-map_metadata",
+        "-1",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "20",
+        "-r",
+        "8",
+        s(&cut),
+    ]);
+    let (code, v) = verify_json(&cut, &store);
+    let verdict = v["verdict"].as_str().unwrap();
+    assert!(verdict.starts_with("Tampered: frames 20-25"), "{verdict}");
+    assert_eq!(verdict.matches("20-25").count(), 1, "named once: {verdict}");
+    assert_eq!(code, 1);
+    let swapped = dir.path().join("swapped.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&clip),
+        "-filter_complex",
+        "[0]trim=start_frame=22:end_frame=40,setpts=PTS-STARTPTS[a];[0]trim=start_frame=0:end_frame=16,setpts=PTS-STARTPTS[b];[a][b]concat=n=2[v]",
+        "-map",
+        "[v]",
+        "-map_metadata",
+        "-1",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "20",
+        s(&swapped),
+    ]);
+    let (code, v) = verify_json(&swapped, &store);
+    let verdict = v["verdict"].as_str().unwrap();
+    assert!(
+        verdict.contains("reordered: the clip's frames 0–15 are shown after its frames 22–39"),
+        "{verdict}"
+    );
+    assert_eq!(code, 1);
+
     // An excerpt with frames dropped inside it is still an edit.
     let holed = dir.path().join("holed.mp4");
     ffmpeg(&[

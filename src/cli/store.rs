@@ -61,8 +61,10 @@ pub fn run(args: StoreArgs) -> CliResult<Outcome> {
                         r.id,
                         r.created,
                         r.binding_hex,
-                        r.asset,
-                        r.metadata["prompt"].as_str().unwrap_or("")
+                        candor_verify::report::printable(&r.asset),
+                        candor_verify::report::printable(
+                            r.metadata["prompt"].as_str().unwrap_or("")
+                        )
                     );
                 }
                 println!("{} record(s) in {path}", records.len());

@@ -218,6 +218,17 @@ pub fn edit(
     let free: Vec<bool> = (0..cells * cells)
         .map(|k| touches(k % cells, x, w) && touches(k / cells, y, h))
         .collect();
+    // An edit redraws part of a clip, and what it keeps carries the clip's mark (which is how
+    // its verification finds the clip): more than half of the picture is a new clip.
+    if 2 * free.iter().filter(|&&f| f).count() > cells * cells {
+        return Err(GenerateError::InvalidOption {
+            option: "region",
+            expected: "at most half of the frame (to redraw more, generate a new clip)",
+            got: format!(
+                "{x},{y},{w},{h}, which touches more than half of a {width}×{height} frame"
+            ),
+        });
+    }
     let keep: Vec<f32> = free.iter().map(|&f| if f { 0.0 } else { 1.0 }).collect();
     let keep_cells = Tensor::from_vec(keep, (1, 1, cells, cells), &model.device)?;
 

@@ -234,6 +234,15 @@ pub struct Understanding {
 
 /// Reads `prompt` for the model; a prompt the reader refuses is [`GenerateError::Refused`].
 pub fn understand(reader: &PromptReader, prompt: &str) -> Result<Understanding> {
+    // A prompt is words: control characters would travel into manifests and onto the terminals
+    // of everyone who verifies the clip.
+    if let Some(c) = prompt.chars().find(|c| c.is_control()) {
+        return Err(GenerateError::InvalidOption {
+            option: "prompt",
+            expected: "text without control characters",
+            got: format!("a prompt holding U+{:04X}", u32::from(c)),
+        });
+    }
     let reading = reader.read(prompt)?;
     if let Some(r) = &reading.refusal {
         return Err(GenerateError::Refused {
@@ -399,7 +408,31 @@ pub fn generate_shots(
     // Every prompt is read before anything is drawn or written.
     let understandings = shots
         .iter()
-        .map(|s| understand(reader, &s.prompt))
+        .enumerate()
+        .map(|(i, s)| {
+            // In a storyboard, say which shot.
+            understand(reader, &s.prompt).map_err(|e| match e {
+                GenerateError::Refused {
+                    reason,
+                    can_draw,
+                    reading,
+                } if shots.len() > 1 => GenerateError::Refused {
+                    reason: format!("shot {} (\"{}\"): {reason}", i + 1, s.prompt),
+                    can_draw,
+                    reading,
+                },
+                GenerateError::InvalidOption {
+                    option,
+                    expected,
+                    got,
+                } if shots.len() > 1 => GenerateError::InvalidOption {
+                    option,
+                    expected,
+                    got: format!("{got} (shot {})", i + 1),
+                },
+                other => other,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     let storyboard = shots.len() > 1;
     let title = shots

@@ -18,6 +18,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod batch;
+pub mod edits;
 mod error;
 mod geometry;
 mod recovery;
@@ -342,6 +343,48 @@ fn add_watermark(
         .find(|s| s.content_id.is_some() && s.content_id == wm.content_id)
         .map(|s| s.template_range[1]);
     let reading = timeline::read(&wm, made, last_template);
+    // In a file scanned whole: frames of the clip cut from inside a segment, and parts of the
+    // clip shown out of their order (a later part before an earlier one, not overlapping: the
+    // same clip shown twice overlaps itself and is not an edit).
+    let mut timeline_edits = reading.edits.clone();
+    let own_segments: Vec<&scan::Segment> = wm
+        .segments
+        .iter()
+        .filter(|s| s.content_id.is_some() && s.content_id == wm.content_id)
+        .collect();
+    // (A cut the clip's own detection already names is not named twice.)
+    let named: Vec<(usize, usize)> = wm
+        .detection
+        .temporal()
+        .iter()
+        .filter_map(|e| match e {
+            candor_watermark::TemporalEvent::Dropped { first, last, .. } => Some((*first, *last)),
+            _ => None,
+        })
+        .collect();
+    for seg in &own_segments {
+        for [a, b] in &seg.removed {
+            if named.iter().any(|&(f, l)| f <= *b && l >= *a) {
+                continue;
+            }
+            timeline_edits.push(format!(
+                "frames {a}-{b} of the clip removed (inside seconds {:.1}–{:.1} of this file)",
+                seg.start_s, seg.end_s
+            ));
+        }
+    }
+    for pair in own_segments.windows(2) {
+        let (before, after) = (pair[0], pair[1]);
+        if after.template_range[1] < before.template_range[0] {
+            timeline_edits.push(format!(
+                "reordered: the clip's frames {}–{} are shown after its frames {}–{}",
+                after.template_range[0],
+                after.template_range[1],
+                before.template_range[0],
+                before.template_range[1]
+            ));
+        }
+    }
     let mut transforms = reading.transforms;
     transforms.append(&mut wm.transforms);
     wm.transforms = transforms;
@@ -366,23 +409,57 @@ fn add_watermark(
         .cloned()
         .collect();
     let excerpt = wm.placement.as_ref().and_then(|p| p.describe_excerpt());
-    // Edits the credentials declare: a tamper map inside their regions is what they said.
+    // Edits the credentials declare, checked against the watermark (each edit re-marks its
+    // region over its span) and the tamper map (a change outside every declared region is not
+    // one of them). Only edits with frames in this file are spoken of.
     let edits = generation.map(|g| g.edits.as_slice()).unwrap_or_default();
-    let declared = wm
-        .present
-        .then(|| declared_edits(edits, wm.detection.spatial()))
-        .flatten();
-    let spatial = match &declared {
+    let checks = if wm.present {
+        edits::check(&wm, edits).unwrap_or_else(|| vec![edits::EditCheck::Unconfirmed; edits.len()])
+    } else {
+        Vec::new()
+    };
+    let in_view: Vec<(&candor_manifest::EditInfo, edits::EditCheck)> = edits
+        .iter()
+        .zip(checks.iter().copied())
+        .filter(|(_, c)| *c != edits::EditCheck::NotInView)
+        .collect();
+    wm.edits = in_view
+        .iter()
+        .map(|(e, c)| edits::DeclaredEdit {
+            edit: (*e).clone(),
+            check: *c,
+        })
+        .collect();
+    let confirmed: Vec<candor_manifest::EditInfo> = in_view
+        .iter()
+        .filter(|(_, c)| *c == edits::EditCheck::Confirmed)
+        .map(|(e, _)| (*e).clone())
+        .collect();
+    let explained = declared_edits(&confirmed, wm.detection.spatial());
+    let spatial = match &explained {
         Some((_, true)) => None,
         _ => wm.detection.spatial(),
     };
-    let declared_phrase = declared.as_ref().map(|(phrase, explained)| {
-        if *explained {
-            format!("Edited with Candor as declared: {phrase}")
-        } else {
-            format!("Its credentials declare an edit ({phrase}), but the change found is not only there")
+    let mut declared_parts: Vec<String> = Vec::new();
+    if let Some((phrase, _)) = &explained {
+        declared_parts.push(format!("Edited with Candor as declared: {phrase}"));
+    }
+    for (e, c) in &in_view {
+        let what = describe_edit(e);
+        match c {
+            edits::EditCheck::Contradicted => declared_parts.push(format!(
+                "Tampered: its credentials declare an edit ({what}) that its watermark contradicts: the region does not carry that edit's mark, or not the clip's outside the edit's frames"
+            )),
+            edits::EditCheck::Unconfirmed => declared_parts.push(format!(
+                "Its credentials declare an edit ({what}) the watermark is too faint to confirm"
+            )),
+            _ => {}
         }
-    });
+    }
+    let contradicted = in_view
+        .iter()
+        .any(|(_, c)| *c == edits::EditCheck::Contradicted);
+    let declared_phrase = (!declared_parts.is_empty()).then(|| declared_parts.join(". "));
     // A copy that is not the signed original byte for byte was re-encoded or re-packaged.
     if recovered
         .as_ref()
@@ -396,9 +473,15 @@ fn add_watermark(
         credentials: CredentialEvidence {
             state,
             summary: &report.verdict,
-            soft_binding: manifest
-                .and_then(|m| m.soft_binding.as_ref())
-                .map(|b| b.value.as_slice()),
+            // The block the payload read names (an edit's region carries its own), else the
+            // first: a payload none of them names is a mismatch.
+            soft_binding: manifest.and_then(|m| m.soft_binding.as_ref()).map(|b| {
+                b.regions
+                    .iter()
+                    .map(|r| r.value.as_slice())
+                    .find(|v| payload.as_deref() == Some(*v))
+                    .unwrap_or(b.value.as_slice())
+            }),
         },
         watermark: Some(WatermarkEvidence {
             present: wm.present,
@@ -412,7 +495,7 @@ fn add_watermark(
             duration_s: wm.scan.as_ref().map(|s| s.duration_s),
             transforms: &wm.transforms,
             damaged: wm.damaged.as_deref(),
-            edits: &reading.edits,
+            edits: &timeline_edits,
             excerpt: excerpt.as_deref(),
             declared_edits: declared_phrase.as_deref(),
         }),
@@ -423,13 +506,28 @@ fn add_watermark(
             .map(|r| r.source.as_str()),
         other_keys,
     });
-    report.status = verdict.status;
+    report.status = if contradicted {
+        Status::Failed
+    } else {
+        verdict.status
+    };
     report.verdict = verdict.sentence;
     report.watermark = Some(WatermarkHalf {
         report: wm,
         recovered,
         lookups,
     });
+}
+
+/// One declared edit in words: "region x 0, y 0, 64×64 px of frames 4–11 redrawn as "a blue star"".
+fn describe_edit(e: &candor_manifest::EditInfo) -> String {
+    let [x, y, w, h] = e.region;
+    format!(
+        "region x {x}, y {y}, {w}×{h} px of frames {}–{} redrawn as \"{}\"",
+        e.first_frame,
+        (e.first_frame + e.frames).saturating_sub(1),
+        e.prompt
+    )
 }
 
 /// The edits `edits` declare, in words, and whether every block the tamper map `map` found
@@ -443,15 +541,7 @@ fn declared_edits(
     }
     let phrase = edits
         .iter()
-        .map(|e| {
-            let [x, y, w, h] = e.region;
-            format!(
-                "region x {x}, y {y}, {w}×{h} px of frames {}–{} redrawn as \"{}\"",
-                e.first_frame,
-                (e.first_frame + e.frames).saturating_sub(1),
-                e.prompt
-            )
-        })
+        .map(describe_edit)
         .collect::<Vec<_>>()
         .join("; ");
     let Some(map) = map.filter(|m| m.grid_width > 0 && m.grid_height > 0) else {

@@ -153,7 +153,8 @@ pub(crate) fn recover(
             found.len(),
             hex::encode(payload)
         ));
-        let mut best: Option<(f32, RecoveredManifest)> = None;
+        type Score = ((usize, isize, isize), f32);
+        let mut best: Option<(Score, RecoveredManifest)> = None;
         for sourced in found {
             let Some((m, signature_ok)) = read_sourced(&sourced, file, anchors) else {
                 lookups.push(format!(
@@ -187,9 +188,30 @@ pub(crate) fn recover(
                 },
             );
             if candidate.accepted {
-                let score = candidate
-                    .content_match
-                    .map_or(f32::MIN, |m| m.layout_correlation);
+                // The edits it declares, checked against the mark: one contradicted rules it out;
+                // otherwise the manifest whose claims the video bears out best wins, then the
+                // better content match.
+                let declared = candidate
+                    .manifest
+                    .generation
+                    .as_ref()
+                    .map(|g| g.edits.clone())
+                    .unwrap_or_default();
+                let checks = crate::edits::check(report, &declared)
+                    .unwrap_or_else(|| vec![crate::edits::EditCheck::Unconfirmed; declared.len()]);
+                let Some(fit) = crate::edits::fit(&checks) else {
+                    lookups.push(format!(
+                        "{name}: manifest {} REJECTED: it declares an edit this video's watermark contradicts",
+                        candidate.manifest_id
+                    ));
+                    continue;
+                };
+                let score = (
+                    fit,
+                    candidate
+                        .content_match
+                        .map_or(f32::MIN, |m| m.layout_correlation),
+                );
                 if best.as_ref().is_none_or(|(s, _)| score > *s) {
                     best = Some((score, candidate));
                 }

@@ -61,6 +61,10 @@ pub struct Segment {
     pub log10_p_value: f64,
     /// The original clip's frames seen here (template indices, first and last).
     pub template_range: [usize; 2],
+    /// Runs of the clip's frames missing inside the segment (first and last template of each):
+    /// its timeline jumps ahead there by more than its cadence explains.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub removed: Vec<[usize; 2]>,
     /// The credentials recovered for this segment's clip, when the file carries none of its own
     /// and a store was given.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -347,6 +351,7 @@ pub fn scan_file(
                 templates.iter().copied().min().unwrap_or(0),
                 templates.iter().copied().max().unwrap_or(0),
             ],
+            removed: removed_spans(&seg.placed),
             credentials: None,
         };
         segments.push(segment);
@@ -415,6 +420,52 @@ pub fn scan_file(
         segment_reports,
         scan: Some(scan_report),
     })
+}
+
+/// Runs of templates missing between consecutive placed (file frame, template) pairs: where the
+/// timeline jumps ahead by at least two frames more than its own cadence (the median templates
+/// per file frame, so a frame-rate conversion's skips are not gaps), with the pairs on each side
+/// of the jump keeping that cadence (one misplaced frame is not a cut).
+pub(crate) fn removed_spans(placed: &[(usize, usize)]) -> Vec<[usize; 2]> {
+    if placed.len() < 4 {
+        return Vec::new();
+    }
+    // Each step between neighbours: (file frames, templates, template before); `None` when the
+    // timeline falls back (a reorder, or a misplaced frame).
+    let steps: Vec<Option<(usize, usize, usize)>> = placed
+        .windows(2)
+        .map(|w| {
+            let (df, dt) = (w[1].0.checked_sub(w[0].0)?, w[1].1.checked_sub(w[0].1)?);
+            (df > 0).then_some((df, dt, w[0].1))
+        })
+        .collect();
+    let mut rates: Vec<f64> = steps
+        .iter()
+        .flatten()
+        .map(|&(df, dt, _)| dt as f64 / df as f64)
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    let Some(&rate) = rates.get(rates.len() / 2) else {
+        return Vec::new();
+    };
+    let expected = |df: usize| (df as f64 * rate).ceil() as usize;
+    let regular = |i: usize| {
+        steps
+            .get(i)
+            .copied()
+            .flatten()
+            .is_some_and(|(df, dt, _)| dt <= expected(df) + 1)
+    };
+    let mut out = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let Some((df, dt, from)) = *step else {
+            continue;
+        };
+        if dt >= expected(df) + 2 && i > 0 && regular(i - 1) && regular(i + 1) {
+            out.push([from + expected(df).max(1), from + dt - 1]);
+        }
+    }
+    out
 }
 
 /// What a platform did to the clip, read off the mark: a change of size, a placement the
@@ -786,5 +837,31 @@ mod tests {
         assert_eq!(windows_for(17, 16, 8), 2);
         assert_eq!(windows_for(50, 50, 25), 1);
         assert_eq!(windows_for(1800, 64, 32), 56);
+    }
+}
+
+#[cfg(test)]
+mod removed_tests {
+    use super::removed_spans;
+
+    #[test]
+    fn a_jump_ahead_is_a_cut_and_a_cadence_is_not() {
+        let straight: Vec<(usize, usize)> = (0..40).map(|f| (f, f)).collect();
+        assert!(removed_spans(&straight).is_empty());
+        // Frames 20–39 of the clip cut: file frame 20 shows template 40.
+        let cut: Vec<(usize, usize)> = (0..20)
+            .map(|f| (f, f))
+            .chain((20..40).map(|f| (f, f + 20)))
+            .collect();
+        assert_eq!(removed_spans(&cut), vec![[20, 39]]);
+        // 8 fps shown at 25 fps, read every 2nd frame: 0.64 templates per frame read.
+        let converted: Vec<(usize, usize)> = (0..60)
+            .map(|f| (2 * f, (f as f64 * 0.64).round() as usize))
+            .collect();
+        assert!(removed_spans(&converted).is_empty());
+        // One misplaced frame far ahead is not a cut.
+        let mut odd = straight.clone();
+        odd[10].1 = 30;
+        assert!(removed_spans(&odd).is_empty());
     }
 }

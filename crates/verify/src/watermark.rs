@@ -13,7 +13,7 @@ use candor_media::{DecodeOptions, FrameReader};
 use candor_watermark::{
     conclude_search, detect, detect_among_candidates, identify_payload, payload_coherence,
     Coherence, DetectOptions, Detection, KeyRing, LatentShape, Payload, PayloadMatch, Refinement,
-    TestBudget,
+    TestBudget, WatermarkKey,
 };
 use serde::{Deserialize, Serialize};
 
@@ -155,6 +155,14 @@ pub struct WatermarkReport {
     /// Set by the verifier once the credentials (embedded or recovered) are known.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub placement: Option<crate::timeline::ClipPlacement>,
+    /// Edits the credentials declare with frames in this file, each checked against the mark.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub edits: Vec<crate::edits::DeclaredEdit>,
+    /// The initial-noise estimate the mark was read from (under its placement) and the key
+    /// variant that found it: what checks an edit's own mark in its region
+    /// ([`crate::edits`]). `None` when no mark was found.
+    #[serde(skip)]
+    pub(crate) latent: Option<(Vec<f32>, LatentShape, WatermarkKey)>,
     /// Each segment's own check, in the order of `segments` (for recovering its credentials).
     #[serde(skip)]
     pub(crate) segment_reports: Vec<WatermarkReport>,
@@ -537,6 +545,13 @@ pub(crate) fn check_frames_in(
     // A mark is reported only with the payload it carries: the pilots alone are what averaging
     // many public clips reproduces.
     let trace = detection.present() && forgery.is_none() && content_id.is_none();
+    let latent = match (detection.present(), ring.keys().get(detection.key_index())) {
+        (true, Some(key)) => {
+            let (values, shape) = latent_values(&noise)?;
+            Some((values, shape, key.clone()))
+        }
+        _ => None,
+    };
     Ok(WatermarkReport {
         present: detection.present() && forgery.is_none() && content_id.is_some(),
         trace,
@@ -569,6 +584,8 @@ pub(crate) fn check_frames_in(
         fps: None,
         read_every: 1,
         placement: None,
+        edits: Vec::new(),
+        latent,
         segment_reports: Vec::new(),
     })
 }

@@ -479,6 +479,7 @@ mod tests {
             key_id: "k".into(),
             log10_p_value: -50.0,
             template_range: [0, 15],
+            removed: Vec::new(),
             credentials: None,
         };
         let mut h = String::new();

@@ -161,3 +161,30 @@ mod tests {
         }
     }
 }
+
+/// `text` safe to print on a terminal: control characters other than line breaks (an escape
+/// sequence in a manifest's title or prompt could recolour or rewrite what a reader sees) are
+/// shown as `\u{..}` escapes.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod printable_tests {
+    #[test]
+    fn control_characters_are_shown_not_sent() {
+        assert_eq!(
+            super::printable("a red \u{1b}[31mcircle\u{7}\nnext"),
+            "a red \\u{1b}[31mcircle\\u{7}\nnext"
+        );
+        assert_eq!(super::printable("crème brûlée ✓"), "crème brûlée ✓");
+    }
+}

@@ -8,6 +8,10 @@ use super::FileReport;
 
 /// One file's report as text; `trust_configured` says whether trust anchors were given.
 pub fn render_text(report: &FileReport, trust_configured: bool) -> String {
+    super::printable(&render_raw(report, trust_configured))
+}
+
+fn render_raw(report: &FileReport, trust_configured: bool) -> String {
     let mut out = String::new();
     let o = &mut out;
     let _ = writeln!(o, "{}", report.file.display());
