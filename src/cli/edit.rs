@@ -37,13 +37,13 @@ pub struct EditArgs {
     /// What to draw in the region.
     prompt: String,
     /// The region to redraw: x,y,w,h in pixels of the clip's frames.
-    #[arg(long, value_parser = parse_region)]
+    #[arg(long, value_parser = parse_region, allow_hyphen_values = true)]
     region: [u32; 4],
     /// First second of the span to redraw (default: the start).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     from: Option<f64>,
     /// Last second of the span, exclusive (default: the end).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     to: Option<f64>,
     /// Output MP4.
     #[arg(short, long)]
@@ -165,6 +165,9 @@ pub fn run(args: EditArgs) -> CliResult<Outcome> {
             args.output.display()
         )
         .into());
+    }
+    if args.clip.is_dir() {
+        return Err(format!("{}: is a directory, not a clip", args.clip.display()).into());
     }
     if !args.clip.is_file() {
         return Err(format!("{}: no such file", args.clip.display()).into());

@@ -97,7 +97,7 @@ pub(super) fn parse_sampler(s: &str) -> Result<Sampler, String> {
 
 fn parse_duration(s: &str) -> Result<f64, String> {
     candor_generate::storyboard::parse_duration(s)
-        .ok_or_else(|| format!("{s:?} is not a length such as 30s, 2.5s or 1500ms"))
+        .ok_or_else(|| format!("{s:?} is not a positive length such as 30s, 2.5s or 1500ms"))
 }
 
 /// Frames for `--duration` at `fps` (at least one).
@@ -115,6 +115,17 @@ pub fn run(args: GenerateArgs) -> CliResult<Outcome> {
         Some(d) => frames_for(d, args.fps),
         None => args.frames,
     };
+    if let Some(d) = args
+        .duration
+        .filter(|_| frames > candor_generate::MAX_FRAMES)
+    {
+        return Err(CliError::Usage(format!(
+            "--duration {d}s is {frames} frames at {} fps; a clip has at most {} ({:.1} s at that rate)",
+            args.fps,
+            candor_generate::MAX_FRAMES,
+            candor_generate::MAX_FRAMES as f64 / f64::from(args.fps.max(1))
+        )));
+    }
     let setting = Setting {
         output: args.output.clone(),
         fps: args.fps,

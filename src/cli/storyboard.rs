@@ -74,6 +74,13 @@ pub struct StoryboardArgs {
 }
 
 pub fn run(args: StoryboardArgs) -> CliResult<Outcome> {
+    if args.storyboard.is_dir() {
+        return Err(format!(
+            "{}: is a directory, not a storyboard file",
+            args.storyboard.display()
+        )
+        .into());
+    }
     if !args.storyboard.is_file() {
         return Err(format!("{}: no such file", args.storyboard.display()).into());
     }

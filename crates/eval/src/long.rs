@@ -250,6 +250,7 @@ fn measure(cfg: &LongConfig, setup: &BenchSetup, dir: &Path) -> Result<Report> {
     let n = cfg.excerpts.max(1);
     let mut excerpt_rows = Vec::new();
     let mut placed_right = 0usize;
+    let mut called_tampered = 0usize;
     let _ = writeln!(text, "\nExcerpts of {EXCERPT_SECONDS:.0} s, re-encoded (x264 CRF 23), metadata stripped, verified:");
     for i in 0..=n {
         // Offsets spread over the clip, not on whole seconds; the last one converted to 25 fps.
@@ -292,6 +293,10 @@ fn measure(cfg: &LongConfig, setup: &BenchSetup, dir: &Path) -> Result<Report> {
         let off = first.map(|f| f as i64 - start as i64);
         let right = found && id_exact && off.is_some_and(|o| o.abs() <= 1);
         placed_right += usize::from(right);
+        let accused = m.report["verdict"]
+            .as_str()
+            .is_some_and(|v| v.contains("Tampered"));
+        called_tampered += usize::from(accused);
         let _ = writeln!(
             text,
             "  frames {start:>3}–{:<3}{} found {:<5} id exact {:<5} placed at {:<4} ({})",
@@ -310,7 +315,7 @@ fn measure(cfg: &LongConfig, setup: &BenchSetup, dir: &Path) -> Result<Report> {
     }
     let _ = writeln!(
         text,
-        "  placed within ±1 frame with the exact content id: {placed_right} of {}",
+        "  placed within ±1 frame with the exact content id: {placed_right} of {}; called tampered (none is): {called_tampered}",
         n + 1
     );
 
@@ -536,6 +541,7 @@ Edit of the {:.0} s clip (top-left {half}×{half} px, frames {e0}–{}, \"a blue
         },
         "excerpts": excerpt_rows,
         "excerpts_placed_right": placed_right,
+        "excerpts_called_tampered": called_tampered,
         "storyboard": { "shots": shot_rows, "listed": listed.len(),
             "attributes_right": attributes_right, "spans_right": spans_right },
         "command": format!("candor bench long --durations {}", cfg.durations.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",")),

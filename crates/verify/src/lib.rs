@@ -391,6 +391,20 @@ fn add_watermark(
     // Where the file's frames sit in their clip: an excerpt is placed, not called an edit, and
     // a storyboard's shots are listed.
     wm.placement = placement(&wm, made, generation, reading.end_cut.is_some());
+    // A shot whose frames were all cut out is not shown.
+    let removed: Vec<[usize; 2]> = wm
+        .segments
+        .iter()
+        .filter(|s| s.content_id.is_some() && s.content_id == wm.content_id)
+        .flat_map(|s| s.removed.iter().copied())
+        .collect();
+    if let Some(p) = wm.placement.as_mut() {
+        p.shots.retain(|s| {
+            !removed
+                .iter()
+                .any(|[a, b]| s.first_frame >= *a && s.last_frame <= *b)
+        });
+    }
     // Frames missing before the first one shown are the excerpt's start, not a removal.
     let first_observed = wm
         .detection
