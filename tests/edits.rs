@@ -161,6 +161,24 @@ fn an_edit_changes_only_its_region_and_span_and_verifies_as_declared() {
         serde_json::json!([0, 0, 64, 64])
     );
 
+    // The HTML report shows the declared edit and what the watermark says of it.
+    let html = dir.path().join("report.html");
+    let r = candor_run(&[
+        "verify",
+        s(&edited),
+        "--store",
+        s(&store),
+        "--html",
+        s(&html),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("Edits its credentials declare")
+            && page.contains("confirmed by the watermark"),
+        "{page}"
+    );
+
     // Stripped: the store recovers the edit's credentials (not the original's), still declared.
     let stripped = dir.path().join("stripped.mp4");
     ffmpeg(&[

@@ -205,6 +205,27 @@ fn file_section(h: &mut String, r: &FileReport) {
             {
                 clip_timeline(h, p);
             }
+            if !w.report.edits.is_empty() {
+                h.push_str("<h3>Edits its credentials declare</h3><table>");
+                for e in &w.report.edits {
+                    let [x, y, ew, eh] = e.edit.region;
+                    let (class, word) = match e.check {
+                        crate::edits::EditCheck::Confirmed => ("ok", "confirmed by the watermark (the region carries the edit's own mark over its frames, the clip's outside them)"),
+                        crate::edits::EditCheck::Contradicted => ("bad", "contradicted by the watermark: the region does not carry what the declaration says"),
+                        crate::edits::EditCheck::Unconfirmed => ("", "too faint to confirm"),
+                        crate::edits::EditCheck::NotInView => ("", "not in this file"),
+                    };
+                    let _ = write!(
+                        h,
+                        "<tr><th>{}</th><td class=\"{class}\">region x {x}, y {y}, {ew}×{eh} px of frames {}–{}: {}</td></tr>",
+                        escape(&e.edit.prompt),
+                        e.edit.first_frame,
+                        (e.edit.first_frame + e.edit.frames).saturating_sub(1),
+                        word
+                    );
+                }
+                h.push_str("</table>");
+            }
             agreement_plot(h, d);
             if let Some(map) = d.spatial() {
                 heat_map(h, map);
