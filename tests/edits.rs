@@ -317,6 +317,57 @@ fn an_edit_changes_only_its_region_and_span_and_verifies_as_declared() {
         );
     }
 
+    // A tiny whole-clip edit of the same original in the store, and an edit of the edit whose
+    // region overlaps the first: the stripped original still gets its own credentials, and the
+    // chain verifies as declared, both edits confirmed.
+    let tiny = dir.path().join("tiny.mp4");
+    let r = candor_run(&[
+        "edit",
+        s(&clip),
+        "a white diamond",
+        "--region",
+        "0,0,16,16",
+        "--model",
+        MODEL,
+        "--store",
+        s(&store),
+        "-o",
+        s(&tiny),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = candor_run(&["verify", s(&bare), "--store", s(&store), "--json"]);
+    let v = json_lines(&r.stdout).remove(0);
+    assert!(!v["verdict"].as_str().unwrap().contains("Edited"), "{v}");
+    let chain = dir.path().join("chain.mp4");
+    let r = candor_run(&[
+        "edit",
+        s(&edited),
+        "a green triangle",
+        "--region",
+        "32,32,64,64",
+        "--from",
+        "1",
+        "--to",
+        "2",
+        "--model",
+        MODEL,
+        "--store",
+        s(&store),
+        "-o",
+        s(&chain),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = candor_run(&["verify", s(&chain), "--store", s(&store), "--json"]);
+    let v = json_lines(&r.stdout).remove(0);
+    let checks: Vec<&str> = v["watermark"]["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, vec!["confirmed", "confirmed"], "{v}");
+    assert_eq!(r.code, 0, "{v}");
+
     // The original still verifies as itself, with no edit claimed.
     let r = candor_run(&["verify", s(&clip), "--store", s(&store), "--json"]);
     let v = json_lines(&r.stdout).remove(0);

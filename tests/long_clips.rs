@@ -155,6 +155,65 @@ fn a_long_clip_is_one_timeline_and_its_excerpts_are_found_and_placed() {
     );
     assert_eq!(code, 1);
 
+    // One frame dropped (39 of 40 left), and part of the clip shown again (frames 0–23, then
+    // 16–39): edits.
+    for (name, filter, says) in [
+        (
+            "drop1.mp4",
+            "select='not(eq(n\\,30))',setpts=N/8/TB",
+            "frame 30 removed",
+        ),
+        (
+            "repeat.mp4",
+            "select='lt(n\\,24)+gte(n\\,16)',setpts=N/8/TB",
+            "",
+        ),
+    ] {
+        let out = dir.path().join(name);
+        if name == "repeat.mp4" {
+            ffmpeg(&[
+                "-i",
+                s(&clip),
+                "-filter_complex",
+                "[0]trim=start_frame=0:end_frame=24,setpts=PTS-STARTPTS[a];[0]trim=start_frame=16:end_frame=40,setpts=PTS-STARTPTS[b];[a][b]concat=n=2[v]",
+                "-map",
+                "[v]",
+                "-map_metadata",
+                "-1",
+                "-c:v",
+                "libx264",
+                "-crf",
+                "20",
+                s(&out),
+            ]);
+        } else {
+            ffmpeg(&[
+                "-i",
+                s(&clip),
+                "-vf",
+                filter,
+                "-map_metadata",
+                "-1",
+                "-c:v",
+                "libx264",
+                "-crf",
+                "20",
+                "-r",
+                "8",
+                s(&out),
+            ]);
+        }
+        let (code, v) = verify_json(&out, &store);
+        let verdict = v["verdict"].as_str().unwrap();
+        let says = if says.is_empty() {
+            "repeated: the clip's frames 16–23 are shown again"
+        } else {
+            says
+        };
+        assert!(verdict.contains(says), "{name}: {verdict}");
+        assert_eq!(code, 1, "{name}");
+    }
+
     // An excerpt with frames dropped inside it is still an edit.
     let holed = dir.path().join("holed.mp4");
     ffmpeg(&[

@@ -215,6 +215,11 @@ pub fn run(args: EditArgs) -> CliResult<Outcome> {
     )
     .map_err(|e| match e {
         GenerateError::InvalidOption {
+            option: "prompt",
+            expected,
+            got,
+        } => CliError::Usage(format!("the prompt must be {expected}, got {got}")),
+        GenerateError::InvalidOption {
             option,
             expected,
             got,

@@ -220,6 +220,11 @@ pub(super) fn make(setting: &Setting, shots: &[Shot]) -> CliResult<Outcome> {
     .map_err(|e| match e {
         // The generator names its options; the user typed flags.
         GenerateError::InvalidOption {
+            option: "prompt",
+            expected,
+            got,
+        } => CliError::Usage(format!("the prompt must be {expected}, got {got}")),
+        GenerateError::InvalidOption {
             option,
             expected,
             got,

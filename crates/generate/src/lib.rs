@@ -232,14 +232,25 @@ pub struct Understanding {
     pub objects: Vec<NamedObject>,
 }
 
+/// Characters that change how text is shown without being seen: bidirectional overrides and
+/// isolates, zero-width characters, the byte-order mark. In a prompt they would let a signed
+/// manifest's prompt read differently on screen from what it says.
+pub fn invisible(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x061C | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x2069
+            | 0xFEFF
+    )
+}
+
 /// Reads `prompt` for the model; a prompt the reader refuses is [`GenerateError::Refused`].
 pub fn understand(reader: &PromptReader, prompt: &str) -> Result<Understanding> {
     // A prompt is words: control characters would travel into manifests and onto the terminals
     // of everyone who verifies the clip.
-    if let Some(c) = prompt.chars().find(|c| c.is_control()) {
+    if let Some(c) = prompt.chars().find(|&c| c.is_control() || invisible(c)) {
         return Err(GenerateError::InvalidOption {
             option: "prompt",
-            expected: "text without control characters",
+            expected: "text without control or invisible formatting characters",
             got: format!("a prompt holding U+{:04X}", u32::from(c)),
         });
     }

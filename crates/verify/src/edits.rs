@@ -6,7 +6,8 @@
 //! changed it, or the credentials describe another file); a faint mark leaves it unconfirmed.
 
 use candor_manifest::EditInfo;
-use candor_watermark::{region_agreement, Payload, RegionAgreement};
+use candor_watermark::stats::ln_binomial_upper_tail;
+use candor_watermark::{region_agreement, LatentShape, Payload, RegionAgreement};
 use serde::{Deserialize, Serialize};
 
 use crate::watermark::WatermarkReport;
@@ -53,7 +54,8 @@ pub fn check(report: &WatermarkReport, edits: &[EditInfo]) -> Option<Vec<EditChe
     Some(
         edits
             .iter()
-            .map(|e| {
+            .enumerate()
+            .map(|(i, e)| {
                 let span = e.first_frame as usize..(e.first_frame + e.frames) as usize;
                 type Pairs = Vec<(usize, usize)>;
                 let (inside, outside): (Pairs, Pairs) =
@@ -67,20 +69,58 @@ pub fn check(report: &WatermarkReport, edits: &[EditInfo]) -> Option<Vec<EditChe
                 else {
                     return EditCheck::Contradicted;
                 };
-                // The latent cells the region touches (the clip's frame size over the grid).
-                let [x, y, w, h] = e.region.map(f64::from);
-                let [fw, fh] = e.frame_size.map(|v| f64::from(v.max(1)));
-                let (cw, ch) = (
-                    fw / shape.width.max(1) as f64,
-                    fh / shape.height.max(1) as f64,
-                );
-                let in_region = |cy: usize, cx: usize| {
-                    let (x0, y0) = (cx as f64 * cw, cy as f64 * ch);
-                    x0 < x + w && x0 + cw > x && y0 < y + h && y0 + ch > y
+                // Cells another edit redrew over a frame belong to that edit there (a later one
+                // drew over this one; an earlier one is what this one kept): they are left out.
+                let others: Vec<&EditInfo> = edits
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, o)| o)
+                    .collect();
+                let counted = |pairs: &[(usize, usize)], p: Payload, versus: Option<Payload>| {
+                    let (mut agreeing, mut compared) = (0u64, 0u64);
+                    for pair in pairs {
+                        let covering: Vec<&&EditInfo> = others
+                            .iter()
+                            .filter(|l| {
+                                (l.first_frame as usize..(l.first_frame + l.frames) as usize)
+                                    .contains(&pair.1)
+                            })
+                            .collect();
+                        let cells = |cy: usize, cx: usize| {
+                            touches(e, *shape, cy, cx)
+                                && !covering.iter().any(|l| touches(l, *shape, cy, cx))
+                        };
+                        let a = region_agreement(
+                            key,
+                            p,
+                            versus,
+                            latent,
+                            *shape,
+                            std::slice::from_ref(pair),
+                            &cells,
+                        )
+                        .ok()?;
+                        agreeing += a.agreeing;
+                        compared += a.compared;
+                    }
+                    Some(RegionAgreement {
+                        agreeing,
+                        compared,
+                        log10_p_value: if compared == 0 {
+                            0.0
+                        } else {
+                            ln_binomial_upper_tail(compared, agreeing) / std::f64::consts::LN_10
+                        },
+                    })
                 };
+                // Over all its frames, each payload against the other on the elements where
+                // they differ (what tells which of the two a region carries); frame by frame,
+                // every element (what tells a mark from none, with twice the elements).
                 let agree = |p: Payload, pairs: &[(usize, usize)]| {
-                    region_agreement(key, p, latent, *shape, pairs, &in_region).ok()
+                    counted(pairs, p, Some(if p == own { clip } else { own }))
                 };
+                let agree_all = |p: Payload, pairs: &[(usize, usize)]| counted(pairs, p, None);
                 let judge = |a: Option<RegionAgreement>| -> EditCheck {
                     let Some(a) = a.filter(|a| a.compared > 0) else {
                         return EditCheck::Unconfirmed;
@@ -99,7 +139,7 @@ pub fn check(report: &WatermarkReport, edits: &[EditInfo]) -> Option<Vec<EditChe
                 // others (where one frame's region holds enough elements to tell).
                 let any_frame_contradicts = |p: Payload, pairs: &[(usize, usize)]| {
                     pairs.iter().any(|pair| {
-                        judge(agree(p, std::slice::from_ref(pair))) == EditCheck::Contradicted
+                        judge(agree_all(p, std::slice::from_ref(pair))) == EditCheck::Contradicted
                     })
                 };
                 if any_frame_contradicts(own, &inside) || any_frame_contradicts(clip, &outside) {
@@ -121,6 +161,19 @@ pub fn check(report: &WatermarkReport, edits: &[EditInfo]) -> Option<Vec<EditChe
             })
             .collect(),
     )
+}
+
+/// Whether latent cell `(cy, cx)` of a latent of `shape` touches edit `e`'s region (given in
+/// pixels of the clip's frames).
+fn touches(e: &EditInfo, shape: LatentShape, cy: usize, cx: usize) -> bool {
+    let [x, y, w, h] = e.region.map(f64::from);
+    let [fw, fh] = e.frame_size.map(|v| f64::from(v.max(1)));
+    let (cw, ch) = (
+        fw / shape.width.max(1) as f64,
+        fh / shape.height.max(1) as f64,
+    );
+    let (x0, y0) = (cx as f64 * cw, cy as f64 * ch);
+    x0 < x + w && x0 + cw > x && y0 < y + h && y0 + ch > y
 }
 
 /// How well a manifest's declared edits fit what the watermark shows, for choosing among the

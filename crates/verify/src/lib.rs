@@ -367,10 +367,31 @@ fn add_watermark(
             if named.iter().any(|&(f, l)| f <= *b && l >= *a) {
                 continue;
             }
+            let which = if a == b {
+                format!("frame {a}")
+            } else {
+                format!("frames {a}-{b}")
+            };
             timeline_edits.push(format!(
-                "frames {a}-{b} of the clip removed (inside seconds {:.1}–{:.1} of this file)",
+                "{which} of the clip removed (inside seconds {:.1}–{:.1} of this file)",
                 seg.start_s, seg.end_s
             ));
+        }
+    }
+    for (i, before) in own_segments.iter().enumerate() {
+        for after in &own_segments[i + 1..] {
+            let ([a0, a1], [b0, b1]) = (before.template_range, after.template_range);
+            // The same stretch again: the whole of it shown twice is two showings, not an edit;
+            // part of it again inside the clip's run is.
+            let overlap = a0.max(b0) <= a1.min(b1);
+            let same = a0.abs_diff(b0) <= 1 && a1.abs_diff(b1) <= 1;
+            if overlap && !same {
+                timeline_edits.push(format!(
+                    "repeated: the clip's frames {}–{} are shown again",
+                    a0.max(b0),
+                    a1.min(b1)
+                ));
+            }
         }
     }
     for pair in own_segments.windows(2) {

@@ -449,6 +449,16 @@ pub(crate) fn removed_spans(placed: &[(usize, usize)]) -> Vec<[usize; 2]> {
         return Vec::new();
     };
     let expected = |df: usize| (df as f64 * rate).ceil() as usize;
+    // A clip shown at its own rate (one template a frame read, nearly every step) has no cadence
+    // to hide a gap in: one frame missing is a cut.
+    let exact = steps
+        .iter()
+        .flatten()
+        .filter(|&&(df, dt, _)| dt == df)
+        .count()
+        * 10
+        >= steps.len() * 9;
+    let slack = if exact { 1 } else { 2 };
     let regular = |i: usize| {
         steps
             .get(i)
@@ -461,7 +471,7 @@ pub(crate) fn removed_spans(placed: &[(usize, usize)]) -> Vec<[usize; 2]> {
         let Some((df, dt, from)) = *step else {
             continue;
         };
-        if dt >= expected(df) + 2 && i > 0 && regular(i - 1) && regular(i + 1) {
+        if dt >= expected(df) + slack && i > 0 && regular(i - 1) && regular(i + 1) {
             out.push([from + expected(df).max(1), from + dt - 1]);
         }
     }
@@ -854,6 +864,11 @@ mod removed_tests {
             .chain((20..40).map(|f| (f, f + 20)))
             .collect();
         assert_eq!(removed_spans(&cut), vec![[20, 39]]);
+        // One frame missing from a clip at its own rate.
+        let one: Vec<(usize, usize)> = (0..40)
+            .map(|f| (f, if f < 25 { f } else { f + 1 }))
+            .collect();
+        assert_eq!(removed_spans(&one), vec![[25, 25]]);
         // 8 fps shown at 25 fps, read every 2nd frame: 0.64 templates per frame read.
         let converted: Vec<(usize, usize)> = (0..60)
             .map(|f| (2 * f, (f as f64 * 0.64).round() as usize))

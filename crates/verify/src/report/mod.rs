@@ -163,12 +163,18 @@ mod tests {
 }
 
 /// `text` safe to print on a terminal: control characters other than line breaks (an escape
-/// sequence in a manifest's title or prompt could recolour or rewrite what a reader sees) are
-/// shown as `\u{..}` escapes.
+/// sequence in a manifest's title or prompt could recolour or rewrite what a reader sees) and
+/// invisible formatting characters (a right-to-left override reverses what follows it) are shown
+/// as `\u{..}` escapes.
 pub fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() && c != '\n' {
+        let invisible = matches!(
+            u32::from(c),
+            0x061C | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x2069
+                | 0xFEFF
+        );
+        if (c.is_control() && c != '\n') || invisible {
             out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
         } else {
             out.push(c);
@@ -186,5 +192,9 @@ mod printable_tests {
             "a red \\u{1b}[31mcircle\\u{7}\nnext"
         );
         assert_eq!(super::printable("crème brûlée ✓"), "crème brûlée ✓");
+        assert_eq!(
+            super::printable("a\u{202e}b\u{200b}"),
+            "a\\u{202e}b\\u{200b}"
+        );
     }
 }

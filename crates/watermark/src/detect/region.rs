@@ -33,44 +33,68 @@ impl RegionAgreement {
 
 /// Counts, over the (observed frame, template) `pairs` and the latent cells `(y, x)` for which
 /// `in_region` holds, the elements of `latent` (an initial-noise estimate of `shape`) whose signs
-/// are those `payload` is marked with under `key` (its variant for the payload). A zero counts as
-/// positive (so as a coin flip against the keyed signs: a region flattened to nothing carries no
-/// mark, it is not left out); non-finite values and pairs outside the latent are skipped.
+/// are those `payload` is marked with under `key` (its variant for the payload).
+///
+/// With `versus`, only the elements where `payload` and `versus` put opposite signs are counted:
+/// there a region marked with one disagrees with the other, so the count tells which of the two
+/// the region carries (above half: `payload`; below: `versus`; about half: neither). Without it,
+/// another payload's mark agrees with `payload` on more than half of the elements (every element
+/// the two put the same sign on: their shared pilots, and the codeword bits they share), so a
+/// plain count cannot tell one payload from another.
 pub fn region_agreement(
     key: &WatermarkKey,
     payload: Payload,
+    versus: Option<Payload>,
     latent: &[f32],
     shape: LatentShape,
     pairs: &[(usize, usize)],
     in_region: &dyn Fn(usize, usize) -> bool,
 ) -> Result<RegionAgreement, WatermarkError> {
     shape.check(Some(latent.len()))?;
-    let variant = key.for_payload(payload);
     let n = shape.frame_len();
     let hw = (shape.height * shape.width).max(1);
-    let layout = Layout::new(&variant, n, code::CODE_BITS);
-    let codeword = code::encode(&payload.to_bits());
+    let signs = |p: Payload| {
+        let variant = key.for_payload(p);
+        let layout = Layout::new(&variant, n, code::CODE_BITS);
+        let codeword = code::encode(&p.to_bits());
+        (variant, layout, codeword)
+    };
+    let (variant, layout, codeword) = signs(payload);
+    let other = versus.map(signs);
     let mut region = vec![false; n];
     for (e, r) in region.iter_mut().enumerate() {
         let s = e % hw;
         *r = in_region(s / shape.width.max(1), s % shape.width.max(1));
     }
+    // The sign each payload puts on each element of template `t`, indexed by element.
+    let expected = |variant: &WatermarkKey, layout: &Layout, codeword: &[bool], t: usize| {
+        let template = template_bits(variant, n, t as u64);
+        let data = data_bits(layout, codeword, t);
+        let mut negative = vec![false; n];
+        for (j, &element) in layout.order.iter().enumerate() {
+            negative[element as usize] = bit(&template, j) ^ bit(&data, j);
+        }
+        negative
+    };
     let (mut agreeing, mut compared) = (0u64, 0u64);
     for &(o, t) in pairs {
         if o >= shape.frames {
             continue;
         }
-        let template = template_bits(&variant, n, t as u64);
-        let data = data_bits(&layout, &codeword, t);
+        let mine = expected(&variant, &layout, &codeword, t);
+        let theirs = other.as_ref().map(|(v, l, c)| expected(v, l, c, t));
         let frame = &latent[o * n..(o + 1) * n];
-        for (j, &element) in layout.order.iter().enumerate() {
-            let e = element as usize;
+        for e in 0..n {
             if !region[e] || !frame[e].is_finite() {
                 continue;
             }
-            let negative = bit(&template, j) ^ bit(&data, j);
+            if theirs.as_ref().is_some_and(|th| th[e] == mine[e]) {
+                continue;
+            }
+            // A zero counts as positive: a coin flip against the keyed signs (a region
+            // flattened to nothing carries no mark; it is not left out).
             compared += 1;
-            agreeing += u64::from((frame[e] < 0.0) == negative);
+            agreeing += u64::from((frame[e] < 0.0) == mine[e]);
         }
     }
     Ok(RegionAgreement {
@@ -88,14 +112,14 @@ pub fn region_agreement(
 mod tests {
     use super::*;
     use crate::embed;
-    use rand::SeedableRng;
+    use rand::{RngCore, SeedableRng};
 
     #[test]
-    fn a_region_agrees_with_the_payload_it_was_marked_with_and_not_another() {
+    fn against_another_payload_a_region_tells_which_of_the_two_it_carries() {
         let key = WatermarkKey::new(&[7u8; 32]);
         let shape = LatentShape::new(4, 3, 8, 8);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        let (a, b) = (Payload::new(11), Payload::new(22));
+        let (a, b) = (Payload::new(rng.next_u64()), Payload::new(rng.next_u64()));
         let mut latent = embed(&key, a, shape, &mut rng).unwrap_or_default();
         let other = embed(&key, b, shape, &mut rng).unwrap_or_default();
         // The top-left quarter of frames 1 and 2 re-marked with b.
@@ -109,27 +133,53 @@ mod tests {
                 }
             }
         }
-        let pairs: Vec<(usize, usize)> = (0..4).map(|f| (f, f)).collect();
-        let check = |p: Payload, frames: &[usize], region: &dyn Fn(usize, usize) -> bool| {
-            let pairs: Vec<(usize, usize)> = frames.iter().map(|&f| pairs[f]).collect();
-            region_agreement(&key, p, &latent, shape, &pairs, region).unwrap_or(RegionAgreement {
-                agreeing: 0,
-                compared: 0,
-                log10_p_value: 0.0,
-            })
+        let none = RegionAgreement {
+            agreeing: 0,
+            compared: 0,
+            log10_p_value: 0.0,
         };
-        // The re-marked cells over the edited frames carry b, not a.
-        let edited_b = check(b, &[1, 2], &left_top);
-        assert_eq!(edited_b.rate(), 1.0);
-        assert!(edited_b.log10_p_value < -25.0, "{}", edited_b.log10_p_value);
-        let edited_a = check(a, &[1, 2], &left_top);
-        assert!((edited_a.rate() - 0.5).abs() < 0.1, "{}", edited_a.rate());
+        let check = |p: Payload, q: Payload, frames: &[usize]| {
+            let pairs: Vec<(usize, usize)> = frames.iter().map(|&f| (f, f)).collect();
+            region_agreement(&key, p, Some(q), &latent, shape, &pairs, &left_top).unwrap_or(none)
+        };
+        // The re-marked cells over the edited frames carry b, not a: all of the contrasted
+        // elements agree with b, none with a.
+        let edited = check(b, a, &[1, 2]);
+        assert_eq!(edited.rate(), 1.0);
+        assert!(edited.log10_p_value < -5.0, "{}", edited.log10_p_value);
+        assert_eq!(check(a, b, &[1, 2]).rate(), 0.0);
         // The same cells in the other frames carry a.
-        assert_eq!(check(a, &[0, 3], &left_top).rate(), 1.0);
+        assert_eq!(check(a, b, &[0, 3]).rate(), 1.0);
         // Nothing compared: p = 1.
-        let none = check(a, &[0], &|_, _| false);
-        assert_eq!((none.compared, none.log10_p_value), (0, 0.0));
+        let empty = region_agreement(&key, a, Some(b), &latent, shape, &[(0, 0)], &|_, _| false)
+            .unwrap_or(none);
+        assert_eq!((empty.compared, empty.log10_p_value), (0, 0.0));
         // A latent of the wrong length is an error, not a panic.
-        assert!(region_agreement(&key, a, &latent[..10], shape, &pairs, &left_top).is_err());
+        assert!(
+            region_agreement(&key, a, None, &latent[..10], shape, &[(0, 0)], &left_top).is_err()
+        );
+    }
+
+    #[test]
+    fn no_other_payload_passes_for_the_one_a_region_carries() {
+        // A strongly marked region, and 300 other payloads each contrasted with the one it
+        // carries: none comes near confirmation (without the contrast, some reach p = 10^-9).
+        let key = WatermarkKey::new(&[9u8; 32]);
+        let shape = LatentShape::new(16, 48, 8, 8);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let a = Payload::new(rng.next_u64());
+        let latent = embed(&key, a, shape, &mut rng).unwrap_or_default();
+        let pairs: Vec<(usize, usize)> = (0..16).map(|f| (f, f)).collect();
+        let region = |y: usize, x: usize| y >= 4 && x >= 4;
+        for _ in 0..300 {
+            let b = Payload::new(rng.next_u64());
+            let r = region_agreement(&key, b, Some(a), &latent, shape, &pairs, &region);
+            let r = r.unwrap_or(RegionAgreement {
+                agreeing: 1,
+                compared: 1,
+                log10_p_value: -99.0,
+            });
+            assert!(r.rate() < 0.05 && r.log10_p_value > -1.0, "{}", r.rate());
+        }
     }
 }
