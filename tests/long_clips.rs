@@ -359,6 +359,31 @@ fn bad_long_clips_and_storyboards_exit_2_and_write_nothing() {
         assert!(r.stderr.contains(says), "{text:?}: {}", r.stderr);
         assert!(!out.exists(), "{text:?}: nothing written");
     }
+    // Prompts that would show differently from what they say are refused, nothing written.
+    for prompt in [
+        "a red circle \u{202e}gnivom",
+        "a red\u{200b} circle",
+        "a red \u{1b}[31mcircle",
+    ] {
+        let r = candor_run(&[
+            "generate",
+            prompt,
+            "--model",
+            MODEL,
+            "--store",
+            s(&store),
+            "-o",
+            s(&out),
+        ]);
+        assert_eq!(r.code, 2, "{prompt:?}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("the prompt must be text without control or invisible"),
+            "{}",
+            r.stderr
+        );
+        assert!(!out.exists());
+    }
     for (flag, value, says) in [
         ("--duration", "soon", "not a positive length"),
         ("--duration", "40s", "at most 256 (32.0 s at that rate)"),
