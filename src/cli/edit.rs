@@ -13,7 +13,7 @@ use candor_verify::{Verifier, VerifierConfig};
 use clap::Args;
 
 use super::defaults::{identity_dir, model_dir};
-use super::generate::{parse_hex_id, parse_sampler};
+use super::generate::{parse_hex_id, parse_sampler, usage_error};
 use super::identity::load_identity;
 use super::verify::{build_watermark_setup, SetupParts};
 use super::{print_json, CliError, CliResult, Outcome};
@@ -213,19 +213,7 @@ pub fn run(args: EditArgs) -> CliResult<Outcome> {
             bar.set_position(done as u64)
         },
     )
-    .map_err(|e| match e {
-        GenerateError::InvalidOption {
-            option: "prompt",
-            expected,
-            got,
-        } => CliError::Usage(format!("the prompt must be {expected}, got {got}")),
-        GenerateError::InvalidOption {
-            option,
-            expected,
-            got,
-        } => CliError::Usage(format!("--{option} must be {expected}, got {got}")),
-        other => other.into(),
-    })?;
+    .map_err(usage_error)?;
     bar.finish_and_clear();
     if args.json {
         print_json(&edited)?;

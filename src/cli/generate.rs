@@ -88,6 +88,23 @@ pub struct GenerateArgs {
     json: bool,
 }
 
+/// A generation error in the CLI's words: the generator names its options, the user typed flags.
+pub(super) fn usage_error(e: GenerateError) -> CliError {
+    match e {
+        GenerateError::InvalidOption {
+            option: "prompt",
+            expected,
+            got,
+        } => CliError::Usage(format!("the prompt must be {expected}, got {got}")),
+        GenerateError::InvalidOption {
+            option,
+            expected,
+            got,
+        } => CliError::Usage(format!("--{option} must be {expected}, got {got}")),
+        other => other.into(),
+    }
+}
+
 pub(super) fn parse_sampler(s: &str) -> Result<Sampler, String> {
     Sampler::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = Sampler::ALL.iter().map(|s| s.name()).collect();
@@ -217,20 +234,7 @@ pub(super) fn make(setting: &Setting, shots: &[Shot]) -> CliResult<Outcome> {
             bar.set_position(done as u64)
         },
     )
-    .map_err(|e| match e {
-        // The generator names its options; the user typed flags.
-        GenerateError::InvalidOption {
-            option: "prompt",
-            expected,
-            got,
-        } => CliError::Usage(format!("the prompt must be {expected}, got {got}")),
-        GenerateError::InvalidOption {
-            option,
-            expected,
-            got,
-        } => CliError::Usage(format!("--{option} must be {expected}, got {got}")),
-        other => other.into(),
-    })?;
+    .map_err(usage_error)?;
     bar.finish_and_clear();
     if setting.json {
         print_json(&result)?;

@@ -179,7 +179,6 @@ fn builder_for(spec: &ManifestSpec, edit: bool, output: &Path) -> Result<Builder
                 &mut parent,
             )
             .map_err(c2pa_err)?;
-        let [x, y, w, h] = e.region;
         builder
             .add_action(json!({
                 "action": "c2pa.edited",
@@ -187,26 +186,7 @@ fn builder_for(spec: &ManifestSpec, edit: bool, output: &Path) -> Result<Builder
                 "softwareAgent": software_agent,
                 "description": e.description,
                 "changes": [{
-                    "region": [
-                        {
-                            "type": "spatial",
-                            "shape": {
-                                "type": "rectangle",
-                                "unit": "pixel",
-                                "origin": { "x": f64::from(x), "y": f64::from(y) },
-                                "width": f64::from(w),
-                                "height": f64::from(h),
-                            },
-                        },
-                        {
-                            "type": "temporal",
-                            "time": {
-                                "type": "npt",
-                                "start": format!("{:.3}", e.timespan.start as f64 / 1000.0),
-                                "end": format!("{:.3}", e.timespan.end as f64 / 1000.0),
-                            },
-                        },
-                    ],
+                    "region": crate::spec::region_ranges(e.region, e.timespan),
                     "description": e.description,
                 }],
             }))

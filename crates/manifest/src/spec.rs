@@ -45,35 +45,40 @@ pub struct RegionBinding {
     pub timespan: Timespan,
 }
 
+/// The ranges of a C2PA region of interest for a pixel rectangle `[x, y, w, h]` over a span of the
+/// timeline: a spatial rectangle and a temporal npt range (what an edit's action and its
+/// soft-binding block both describe).
+pub(crate) fn region_ranges(region: [u32; 4], timespan: Timespan) -> serde_json::Value {
+    let [x, y, w, h] = region;
+    json!([
+        {
+            "type": "spatial",
+            "shape": {
+                "type": "rectangle",
+                "unit": "pixel",
+                "origin": { "x": f64::from(x), "y": f64::from(y) },
+                "width": f64::from(w),
+                "height": f64::from(h),
+            },
+        },
+        {
+            "type": "temporal",
+            "time": {
+                "type": "npt",
+                "start": format!("{:.3}", timespan.start as f64 / 1000.0),
+                "end": format!("{:.3}", timespan.end as f64 / 1000.0),
+            },
+        },
+    ])
+}
+
 impl RegionBinding {
     /// The block's `scope`: a C2PA region of interest (a pixel rectangle and an npt time range)
     /// and the same span as a `timespan`.
     fn scope(&self) -> serde_json::Value {
-        let [x, y, w, h] = self.region;
         json!({
             "timespan": { "start": self.timespan.start, "end": self.timespan.end },
-            "region": {
-                "region": [
-                    {
-                        "type": "spatial",
-                        "shape": {
-                            "type": "rectangle",
-                            "unit": "pixel",
-                            "origin": { "x": f64::from(x), "y": f64::from(y) },
-                            "width": f64::from(w),
-                            "height": f64::from(h),
-                        },
-                    },
-                    {
-                        "type": "temporal",
-                        "time": {
-                            "type": "npt",
-                            "start": format!("{:.3}", self.timespan.start as f64 / 1000.0),
-                            "end": format!("{:.3}", self.timespan.end as f64 / 1000.0),
-                        },
-                    },
-                ],
-            },
+            "region": { "region": region_ranges(self.region, self.timespan) },
         })
     }
 
