@@ -140,25 +140,41 @@ pub(super) fn best_run(
     score: &dyn Fn(usize, usize) -> f64,
     square: &[f64],
 ) -> Option<(f64, Alignment, usize)> {
-    let mut runs = 0usize;
-    let mut best: Option<(f64, Vec<(usize, usize)>)> = None;
+    let mut tried: Vec<(f64, bool, Vec<(usize, usize)>)> = Vec::new();
     for rate in SEQUENCE_RATES {
         for offset in 0..templates {
             let pairs = template_run(frames, templates, offset, rate);
             if pairs.is_empty() || 2 * pairs.len() < frames.min(templates) {
                 continue;
             }
-            runs += 1;
             let sum: f64 = pairs.iter().map(|&(o, t)| score(o, t)).sum();
             let q: f64 = pairs.iter().map(|&(o, _)| square[o]).sum();
-            let ln_p = ln_hoeffding_bound(sum, q);
-            if best.as_ref().is_none_or(|(b, _)| ln_p < *b) {
-                best = Some((ln_p, pairs));
-            }
+            tried.push((ln_hoeffding_bound(sum, q), offset <= EARLY_OFFSET, pairs));
         }
     }
-    best.map(|(ln_p, pairs)| (ln_p, pairs, runs))
+    let runs = tried.len();
+    let early = tried.iter().filter(|t| t.1).count();
+    // Weighted union bound: half of the test's rate shared by the runs that start at the clip's
+    // beginning (most files show a clip from its first frames), half by all runs. A run's p-value
+    // divided by its weight is its corrected p-value; the weights sum to at most 1. Returned less
+    // ln(runs), which the callers add back (as for an even split).
+    let weight = |is_early: bool| {
+        0.5 / runs.max(1) as f64
+            + if is_early {
+                0.5 / early.max(1) as f64
+            } else {
+                0.0
+            }
+    };
+    tried
+        .into_iter()
+        .map(|(ln_p, is_early, pairs)| (ln_p - weight(is_early).ln(), pairs))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(corrected, pairs)| (corrected - (runs.max(1) as f64).ln(), pairs, runs))
 }
+
+/// Runs starting at or before this template are the clip from (nearly) its first frame.
+const EARLY_OFFSET: usize = 8;
 
 /// Element weights quantised to 8 bits (`c ≈ q·step`), stored as bit planes, so that the
 /// weighted agreement of two packed sign vectors is 8 popcounts a word.
@@ -580,9 +596,32 @@ mod tests {
             panic!("no run")
         };
         assert_eq!(pairs, (0..8).map(|o| (o, 5 + o)).collect::<Vec<_>>());
-        assert!((ln_p + 24.0f64.powi(2) / 16.0).abs() < 1e-9, "{ln_p}");
         assert!(runs >= 13 && runs <= SEQUENCE_RATES.len() * 20, "{runs}");
+        // With the callers' ln(runs) added back: the Hoeffding bound divided by the run's weight,
+        // between the bound itself and the bound times 2·runs (a late run's correction).
+        let raw = -24.0f64.powi(2) / 16.0;
+        let corrected = ln_p + (runs as f64).ln();
+        assert!(corrected >= raw - 1e-9, "{corrected} {raw}");
+        assert!(corrected <= raw + (2.0 * runs as f64).ln() + 1e-9);
         assert!(best_run(0, 20, &score, &[]).is_none());
+    }
+
+    #[test]
+    fn a_run_from_the_clips_start_pays_less_for_the_runs_tried() {
+        // The same evidence planted at template 2 (a clip from its start) and at template 40 (an
+        // excerpt from later in a long clip): the first is corrected less, the second no more than
+        // twice what an even split over all runs would charge.
+        let square = vec![1.0; 8];
+        let at = |start: usize| {
+            let score = move |o: usize, t: usize| if t == start + o { 2.0 } else { 0.0 };
+            best_run(8, 64, &score, &square)
+                .map(|(ln_p, _, runs)| (ln_p, runs))
+                .unwrap_or((0.0, 1))
+        };
+        let ((early, runs), (late, _)) = (at(2), at(40));
+        assert!(early < late - 1.0, "{early} vs {late}");
+        let raw = -16.0f64.powi(2) / 16.0;
+        assert!(late + (runs as f64).ln() <= raw + (2.0 * runs as f64).ln() + 1e-9);
     }
 
     #[test]
