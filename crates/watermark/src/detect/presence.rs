@@ -140,7 +140,8 @@ pub(super) fn best_run(
     score: &dyn Fn(usize, usize) -> f64,
     square: &[f64],
 ) -> Option<(f64, Alignment, usize)> {
-    let mut tried: Vec<(f64, bool, Vec<(usize, usize)>)> = Vec::new();
+    // (ln p, starts early, the run's pairs) of every run tried.
+    let mut tried: Vec<(f64, bool, Alignment)> = Vec::new();
     for rate in SEQUENCE_RATES {
         for offset in 0..templates {
             let pairs = template_run(frames, templates, offset, rate);
