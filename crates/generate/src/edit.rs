@@ -28,7 +28,7 @@ use candor_manifest::{
 use candor_media::fingerprint::{frame_fingerprint, ClipFingerprint};
 use candor_media::pixels::{resize_area, resize_bilinear};
 use candor_media::{DecodeOptions, EncodeOptions, FrameReader, Mp4Writer};
-use candor_store::{ManifestStore, NewRecord};
+use candor_store::ManifestStore;
 use candor_watermark::{Payload, WatermarkKey, SOFT_BINDING_ALG};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -442,18 +442,13 @@ pub fn edit(
     let signed = sign_file(identity, &unsigned, output, &spec, true);
     let _ = std::fs::remove_file(&unsigned);
     let signed = signed?;
-    let manifest_label =
-        candor_manifest::read_manifest(output, None, &candor_manifest::TrustAnchors::none())
-            .ok()
-            .and_then(|r| r.manifest_label);
-    let store_id = store.record(&NewRecord {
-        manifest_label: manifest_label.clone().unwrap_or_default(),
-        alg: SOFT_BINDING_ALG.to_string(),
-        // Under the parent's payload: what a stripped copy of the edit shows outside the region.
-        binding: parent_payload.to_bytes().to_vec(),
-        manifest: signed.manifest,
-        asset: output.display().to_string(),
-        metadata: serde_json::json!({
+    // Under the parent's payload: what a stripped copy of the edit shows outside the region.
+    let (manifest_label, store_id) = crate::record_signed(
+        store,
+        output,
+        parent_payload,
+        signed.manifest,
+        serde_json::json!({
             "edit_of": parent.path.display().to_string(),
             "parent_credentials": parent.credentials,
             "prompt": request.prompt,
@@ -465,7 +460,7 @@ pub fn edit(
             "parent_content_id": parent_payload.hex(),
             "watermark_key_id": key.id(),
         }),
-    })?;
+    )?;
     Ok(Edited {
         output: output.to_path_buf(),
         parent: parent.path.clone(),

@@ -281,6 +281,30 @@ pub fn understand(reader: &PromptReader, prompt: &str) -> Result<Understanding> 
     })
 }
 
+/// Records the manifest signed into `output` in `store` under `binding`'s soft binding, with its
+/// label as read back from the file; returns the label and the record's id.
+pub(crate) fn record_signed(
+    store: &ManifestStore,
+    output: &Path,
+    binding: Payload,
+    manifest: Vec<u8>,
+    metadata: serde_json::Value,
+) -> Result<(Option<String>, i64)> {
+    let manifest_label =
+        candor_manifest::read_manifest(output, None, &candor_manifest::TrustAnchors::none())
+            .ok()
+            .and_then(|r| r.manifest_label);
+    let id = store.record(&NewRecord {
+        manifest_label: manifest_label.clone().unwrap_or_default(),
+        alg: SOFT_BINDING_ALG.to_string(),
+        binding: binding.to_bytes().to_vec(),
+        manifest,
+        asset: output.display().to_string(),
+        metadata,
+    })?;
+    Ok((manifest_label, id))
+}
+
 /// The watermarked initial noise for a clip: the only way this crate makes noise.
 pub fn watermark_noise(
     model: &DiffusionModel,
@@ -597,18 +621,13 @@ pub fn generate_shots(
     timings.sign = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let manifest_label =
-        candor_manifest::read_manifest(output, None, &candor_manifest::TrustAnchors::none())
-            .ok()
-            .and_then(|r| r.manifest_label);
     let captions: Vec<&str> = understandings.iter().map(|u| u.caption.as_str()).collect();
-    let store_id = store.record(&NewRecord {
-        manifest_label: manifest_label.clone().unwrap_or_default(),
-        alg: SOFT_BINDING_ALG.to_string(),
-        binding: payload.to_bytes().to_vec(),
-        manifest: signed.manifest,
-        asset: output.display().to_string(),
-        metadata: serde_json::json!({
+    let (manifest_label, store_id) = record_signed(
+        store,
+        output,
+        payload,
+        signed.manifest,
+        serde_json::json!({
             "prompt": title,
             "caption": captions.join(" | "),
             "prompt_reader": understandings[0].reading.encoder,
@@ -625,7 +644,7 @@ pub fn generate_shots(
             "watermark_key_id": key.id(),
             "shots": if storyboard { serde_json::to_value(&generated_shots).unwrap_or_default() } else { serde_json::Value::Null },
         }),
-    })?;
+    )?;
     timings.store = t.elapsed().as_secs_f64();
     timings.total = started.elapsed().as_secs_f64();
 
