@@ -557,3 +557,50 @@ fn free_text_is_understood_and_undrawable_prompts_are_refused() {
         );
     }
 }
+
+/// A frame whose object faded is drawn again before the clip is written (the bench's "ivory star
+/// dwindling" clip, whose star faded near the end before the generator checked its frames), and
+/// the redrawn clip still carries its mark exactly and verifies with its credentials.
+#[test]
+fn a_faded_object_is_redrawn_and_the_clip_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("star.mp4");
+    let store = dir.path().join("s.db");
+    let (o, s) = (out.to_str().unwrap(), store.to_str().unwrap());
+    let r = candor_run(&[
+        "generate",
+        "An ivory star dwindling away over a lawn, cinematic",
+        "-o",
+        o,
+        "--store",
+        s,
+        "--seed",
+        "8",
+        "--content-id",
+        "000067656e000008",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let redrawn = g["redrawn_frames"].as_array().cloned().unwrap_or_default();
+    assert!(!redrawn.is_empty(), "{g}");
+    assert!(redrawn.iter().all(|f| f.as_u64().is_some_and(|f| f < 16)));
+    let text = candor_run(&[
+        "generate",
+        "An ivory star dwindling away over a lawn, cinematic",
+        "-o",
+        dir.path().join("again.mp4").to_str().unwrap(),
+        "--store",
+        s,
+        "--seed",
+        "8",
+        "--content-id",
+        "000067656e000008",
+    ]);
+    assert!(text.stdout.contains("redrawn:"), "{}", text.stdout);
+    let r = candor_run(&["verify", o, "--trust", "keys/dev/root.pem", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["watermark"]["present"], true, "{v}");
+    assert_eq!(v["watermark"]["content_id"], "000067656e000008", "{v}");
+}

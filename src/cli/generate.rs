@@ -303,6 +303,18 @@ pub(super) fn make(setting: &Setting, shots: &[Shot]) -> CliResult<Outcome> {
             );
         }
     }
+    if !result.redrawn_frames.is_empty() {
+        let frames: Vec<String> = result
+            .redrawn_frames
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        println!(
+            "  redrawn:     frame{} {} (a planned object had faded; drawn again beside the rest)",
+            if frames.len() == 1 { "" } else { "s" },
+            frames.join(", ")
+        );
+    }
     println!(
         "  time:        {:.1} s ({:.0} ms per denoising step)",
         result.timings.total,

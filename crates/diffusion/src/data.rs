@@ -206,6 +206,11 @@ pub fn caption<R: Rng>(spec: &ClipSpec, rng: &mut R) -> String {
     }
 }
 
+/// A background's colour at height `y` (0 top, 1 bottom), mid-frame, without stars.
+pub fn background_colour(name: &str, y: f32) -> [f32; 3] {
+    background_rgb(name, y, 0.5, 0.0)
+}
+
 fn background_rgb(name: &str, y: f32, x: f32, star: f32) -> [f32; 3] {
     let mix = |a: [f32; 3], b: [f32; 3], t: f32| {
         [

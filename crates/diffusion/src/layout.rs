@@ -12,7 +12,7 @@
 
 use rand::Rng;
 
-use crate::data::{track, Motion, ObjectSpec, Track, COLOURS, SHAPES};
+use crate::data::{background_colour, track, Motion, ObjectSpec, Track, COLOURS, SHAPES};
 use crate::prompt::{vocabulary, Tokens};
 use crate::unet::LayoutConfig;
 
@@ -91,22 +91,34 @@ pub struct PlannedObject {
     pub motion: Motion,
     /// `false` when the prompt named no motion for it and the planner drew one.
     pub motion_from_prompt: bool,
+    /// `false` when the prompt named no colour for it and the planner drew one (it is in
+    /// `object.colour` then, and the model is told it).
+    pub colour_from_prompt: bool,
     pub track: Track,
 }
 
 impl PlannedObject {
-    /// "red circle: moving left", "square: bouncing (no motion in the prompt: drawn from the seed)".
+    /// "red circle: moving left", "blue square: bouncing (no colour or motion in the prompt: drawn
+    /// from the seed)".
     pub fn describe(&self) -> String {
         let name: Vec<&str> = [self.object.colour.as_deref(), self.object.shape.as_deref()]
             .into_iter()
             .flatten()
             .collect();
-        let how = if self.motion_from_prompt {
+        let drawn: Vec<&str> = [
+            (!self.colour_from_prompt && self.object.colour.is_some()).then_some("colour"),
+            (!self.motion_from_prompt).then_some("motion"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let how = if drawn.is_empty() {
             self.motion.phrase().to_string()
         } else {
             format!(
-                "{} (no motion in the prompt: drawn from the seed)",
-                self.motion.phrase()
+                "{} (no {} in the prompt: drawn from the seed)",
+                self.motion.phrase(),
+                drawn.join(" or ")
             )
         };
         format!("{}: {how}", name.join(" "))
@@ -114,11 +126,29 @@ impl PlannedObject {
 }
 
 /// The smallest radius the planner gives an object, as a share of the frame (training's moving
-/// objects are 13–18 %, its growing and shrinking ones 8–28 %).
-pub const MIN_PLANNED_RADIUS: f32 = 0.12;
+/// objects are 13–18 %, its growing and shrinking ones 8–28 %). At 12 % the small end of a
+/// growing or shrinking object still faded in some clips (`bench generate`); at 15 % it is the
+/// size of a moving object the model draws reliably, and a size change still is one (radius ×1.9).
+pub const MIN_PLANNED_RADIUS: f32 = 0.15;
+
+/// The slowest a straight path is made to fit the frame, as a share of the frame per frame: half
+/// the slowest training speed (3.5 %), still a motion the eye and the bench see.
+pub const MIN_FIT_SPEED: f32 = 0.0175;
+
+/// Sets of paths drawn, at most, to keep the objects clear of each other (the second half with
+/// the objects shrunk by [`SHRUNK`], down to [`CROWDED_RADIUS`]).
+const PLACEMENT_TRIES: usize = 128;
+const SHRUNK: f32 = 0.8;
+/// The smallest radius of a shrunk object, as a share of the frame: training's smallest moving
+/// objects.
+const CROWDED_RADIUS: f32 = 0.13;
+/// Pixels (at the model's size) kept between two objects' discs in every frame when a path that
+/// does can be found: objects that cross run together into one blob of mixed colour.
+const MIN_GAP: f32 = 4.0;
 
 /// Paths for the prompt's objects (at most `slots`); an object without a motion gets one drawn
-/// from `rng`, as does its start, speed and size.
+/// from `rng`, as does its start, speed and size. `background` is the scene's name when the
+/// prompt gave one (an object without a colour gets one that stands out from it).
 pub fn plan<R: Rng>(
     tokens: &Tokens,
     slots: usize,
@@ -126,45 +156,164 @@ pub fn plan<R: Rng>(
     size: usize,
     rng: &mut R,
 ) -> Vec<PlannedObject> {
-    plan_objects(objects_in(tokens), slots, frames, size, rng)
+    plan_objects(objects_in(tokens), slots, frames, size, None, rng)
 }
 
 /// Paths for objects named some other way (a prompt reader's); as [`plan`].
+///
+/// Every object stays in view: a straight path that would leave the frame is slowed to cross it
+/// once ([`slow_to_fit`], down to [`MIN_FIT_SPEED`]), else it turns back at the edges
+/// ([`fold_into_frame`]). Training lets fast paths run out of the frame; a prompt's object is
+/// meant to be seen in every frame (objects leaving the frame were most of `bench generate`'s
+/// frames without an object). Several objects' paths are drawn again, up to [`PLACEMENT_TRIES`]
+/// times, until every pair keeps [`MIN_GAP`] pixels apart in every frame (the clearest set is
+/// kept when none does). An object the prompt gave no colour gets one drawn from `rng` among those that
+/// stand out from `background` and from the other objects ([`contrasting_colours`]); it is told to
+/// the model, and [`PlannedObject::describe`] says it was drawn.
 pub fn plan_objects<R: Rng>(
     objects: Vec<NamedObject>,
     slots: usize,
     frames: usize,
     size: usize,
+    background: Option<&str>,
     rng: &mut R,
 ) -> Vec<PlannedObject> {
-    objects
+    let side = size as f32;
+    // What does not depend on where the objects go: motions and colours, drawn once.
+    let mut named: Vec<(NamedObject, Motion, bool)> = Vec::new();
+    for mut object in objects.into_iter().take(slots) {
+        let motion = object
+            .motion
+            .unwrap_or_else(|| Motion::ALL[rng.gen_range(0..Motion::ALL.len())]);
+        let colour_from_prompt = object.colour.is_some();
+        if object.colour.is_none() {
+            let taken: Vec<&str> = named
+                .iter()
+                .filter_map(|(o, _, _)| o.colour.as_deref())
+                .collect();
+            let choices = contrasting_colours(background, &taken);
+            object.colour = choices
+                .get(rng.gen_range(0..choices.len().max(1)))
+                .map(|c| c.to_string());
+        }
+        named.push((object, motion, colour_from_prompt));
+    }
+    // Paths: the whole set drawn again until every pair keeps its gap (the clearest set is kept).
+    let mut best: Option<(f32, Vec<Track>)> = None;
+    for attempt in 0..PLACEMENT_TRIES {
+        // Three objects of the usual size may not fit side by side (three columns of 10 pixels
+        // in 32): the second half of the tries draws them smaller, still as large as training's
+        // smallest moving objects.
+        let shrink = attempt >= PLACEMENT_TRIES / 2;
+        let tracks: Vec<Track> = named
+            .iter()
+            .map(|(object, motion, _)| {
+                let spec = ObjectSpec {
+                    colour: object.colour.clone().unwrap_or_else(|| "white".into()),
+                    shape: object.shape.clone().unwrap_or_else(|| "circle".into()),
+                    motion: *motion,
+                };
+                let mut track = fitted_track(&spec, frames, side, rng);
+                if shrink {
+                    for p in &mut track.positions {
+                        p.2 = (p.2 * SHRUNK).max(CROWDED_RADIUS * side).min(p.2);
+                    }
+                }
+                track
+            })
+            .collect();
+        let gap = tracks
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| tracks[i + 1..].iter().map(move |b| clearance(a, b)))
+            .fold(f32::INFINITY, f32::min);
+        if best.as_ref().is_none_or(|(g, _)| gap > *g) {
+            best = Some((gap, tracks));
+        }
+        if gap >= MIN_GAP {
+            break;
+        }
+    }
+    let tracks = best.map(|(_, t)| t).unwrap_or_default();
+    named
         .into_iter()
-        .take(slots)
-        .map(|object| {
-            let motion = object
-                .motion
-                .unwrap_or_else(|| Motion::ALL[rng.gen_range(0..Motion::ALL.len())]);
-            let spec = ObjectSpec {
-                colour: object.colour.clone().unwrap_or_else(|| "white".into()),
-                shape: object.shape.clone().unwrap_or_else(|| "circle".into()),
-                motion,
-            };
-            let mut track = track(&spec, frames, size as f32, rng);
-            // Training draws a size change from 8 % of the frame; at 32 latent pixels that first
-            // (or last) eighth of a shrinking or growing clip is a speck the model often leaves
-            // out. The plan keeps the smallest end at the size of the smallest moving object.
-            let smallest = MIN_PLANNED_RADIUS * size as f32;
-            for p in &mut track.positions {
-                p.2 = p.2.max(smallest);
-            }
-            PlannedObject {
+        .zip(tracks)
+        .map(
+            |((object, motion, colour_from_prompt), track)| PlannedObject {
                 motion_from_prompt: object.motion.is_some(),
+                colour_from_prompt,
                 object,
                 motion,
                 track,
-            }
-        })
+            },
+        )
         .collect()
+}
+
+/// A path drawn as training draws it, then kept in view: its smallest end no smaller than
+/// [`MIN_PLANNED_RADIUS`], a straight path slowed to cross the frame once (or turned back at the
+/// edges when that would be too slow).
+fn fitted_track<R: Rng>(spec: &ObjectSpec, frames: usize, side: f32, rng: &mut R) -> Track {
+    let mut track = track(spec, frames, side, rng);
+    // Training draws a size change from 8 % of the frame; at 32 latent pixels that first (or
+    // last) part of a shrinking or growing clip is a speck the model often leaves out.
+    let smallest = MIN_PLANNED_RADIUS * side;
+    for p in &mut track.positions {
+        p.2 = p.2.max(smallest);
+    }
+    if !slow_to_fit(&mut track, side, MIN_FIT_SPEED * side) {
+        fold_into_frame(&mut track, side);
+    }
+    // The raised radius may push a path's edge a sliver past the frame's.
+    for p in &mut track.positions {
+        let (lo, hi) = (p.2, side - p.2);
+        if lo <= hi {
+            p.0 = p.0.clamp(lo, hi);
+            p.1 = p.1.clamp(lo, hi);
+        }
+    }
+    track
+}
+
+/// The smallest distance between two objects' discs over the frames both are in (negative when
+/// they overlap).
+fn clearance(a: &Track, b: &Track) -> f32 {
+    a.positions
+        .iter()
+        .zip(&b.positions)
+        .map(|(p, q)| ((p.0 - q.0).powi(2) + (p.1 - q.1).powi(2)).sqrt() - p.2 - q.2)
+        .fold(f32::INFINITY, f32::min)
+}
+
+/// Palette colours that stand out from `background` (every height of its gradient) and from the
+/// colours already `taken`, in palette order; the whole palette less `taken` when none does.
+pub fn contrasting_colours(background: Option<&str>, taken: &[&str]) -> Vec<&'static str> {
+    // Sum of |ΔR|+|ΔG|+|ΔB| (0–3): blue on sky is 0.5, white on grey 1.3, red on grass 1.5.
+    const APART: f32 = 0.6;
+    let distance = |a: [f32; 3], b: [f32; 3]| -> f32 { (0..3).map(|k| (a[k] - b[k]).abs()).sum() };
+    let free: Vec<(&'static str, [f32; 3])> = COLOURS
+        .iter()
+        .filter(|(c, _)| !taken.contains(c))
+        .copied()
+        .collect();
+    let standing: Vec<&'static str> = free
+        .iter()
+        .filter(|(_, rgb)| {
+            let Some(b) = background else { return true };
+            (0..=4).all(|i| distance(*rgb, background_colour(b, i as f32 / 4.0)) >= APART)
+        })
+        .filter(|(_, rgb)| {
+            taken.iter().all(|t| {
+                crate::data::colour_rgb(t).is_none_or(|other| distance(*rgb, other) >= APART)
+            })
+        })
+        .map(|(c, _)| *c)
+        .collect();
+    if standing.is_empty() {
+        free.into_iter().map(|(c, _)| c).collect()
+    } else {
+        standing
+    }
 }
 
 /// Slows a straight path that would leave the frame until it fits, when that keeps it at least
@@ -384,8 +533,8 @@ mod tests {
     #[test]
     fn a_path_a_little_too_long_is_slowed_to_cross_the_frame_once() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-        let mut planned = plan(&tokenize("a blue star moving up"), 3, 24, 32, &mut rng);
-        let track = &mut planned[0].track;
+        let mut raw = raw_track(Motion::Up, 24, &mut rng);
+        let track = &mut raw;
         let before = track.clone();
         assert!(slow_to_fit(track, 32.0, 0.5));
         let (first, last) = (track.positions[0], track.positions[23]);
@@ -397,32 +546,32 @@ mod tests {
         let step = |t: &Track| (t.positions[1].1 - t.positions[0].1).abs();
         assert!(step(track) < step(&before) && step(track) >= 0.5);
         // Too long to slow down that far: left for the reflection.
-        let mut long = plan(&tokenize("a blue star moving up"), 3, 240, 32, &mut rng);
-        let kept = long[0].track.clone();
-        assert!(!slow_to_fit(&mut long[0].track, 32.0, 0.5));
-        assert_eq!(long[0].track, kept);
+        let mut long = raw_track(Motion::Up, 240, &mut rng);
+        let kept = long.clone();
+        assert!(!slow_to_fit(&mut long, 32.0, 0.5));
+        assert_eq!(long, kept);
         // Not a straight path: untouched.
-        let mut growing = plan(&tokenize("a blue star growing"), 3, 24, 32, &mut rng);
-        assert!(!slow_to_fit(&mut growing[0].track, 32.0, 0.5));
+        let mut growing = raw_track(Motion::Growing, 24, &mut rng);
+        assert!(!slow_to_fit(&mut growing, 32.0, 0.5));
     }
 
     #[test]
     fn a_long_path_turns_back_at_the_edges_and_never_jumps() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let size = 32.0;
-        let mut planned = plan(&tokenize("a red circle moving left"), 3, 240, 32, &mut rng);
+        let mut raw = raw_track(Motion::Left, 240, &mut rng);
         let inside = |t: &Track| {
             t.positions.iter().all(|&(x, y, r)| {
                 x >= r - 1e-3 && x <= size - r + 1e-3 && y >= r - 1e-3 && y <= size - r + 1e-3
             })
         };
         assert!(
-            !inside(&planned[0].track),
+            !inside(&raw),
             "240 frames of straight travel leave the frame"
         );
-        let before = planned[0].track.clone();
-        fold_into_frame(&mut planned[0].track, size);
-        let track = &planned[0].track;
+        let before = raw.clone();
+        fold_into_frame(&mut raw, size);
+        let track = &raw;
         assert!(inside(track));
         // Consecutive positions move no further than the straight path did.
         let step = |t: &Track, i: usize| {
@@ -444,11 +593,20 @@ mod tests {
         assert!(turns >= 2, "{turns}");
         // A path inside the frame is left as it was.
         let mut short = plan(&tokenize("a red circle moving left"), 3, 16, 32, &mut rng);
-        if inside(&short[0].track) {
-            let kept = short[0].track.clone();
-            fold_into_frame(&mut short[0].track, size);
-            assert_eq!(short[0].track, kept);
-        }
+        assert!(inside(&short[0].track), "the planner keeps paths in view");
+        let kept = short[0].track.clone();
+        fold_into_frame(&mut short[0].track, size);
+        assert_eq!(short[0].track, kept);
+    }
+
+    /// A path as training draws it (before the planner fits it into the frame).
+    fn raw_track(motion: Motion, frames: usize, rng: &mut rand_chacha::ChaCha8Rng) -> Track {
+        let spec = ObjectSpec {
+            colour: "blue".into(),
+            shape: "star".into(),
+            motion,
+        };
+        track(&spec, frames, 32.0, rng)
     }
 
     #[test]
@@ -564,6 +722,78 @@ mod tests {
     }
 
     #[test]
+    fn planned_objects_stay_in_view_apart_and_in_a_colour_that_shows() {
+        let inside = |t: &Track| {
+            t.positions.iter().all(|&(x, y, r)| {
+                x - r >= -1e-3 && x + r <= 32.001 && y - r >= -1e-3 && y + r <= 32.001
+            })
+        };
+        for seed in 0..40u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            for motion in Motion::ALL {
+                let one = plan_objects(
+                    vec![NamedObject {
+                        colour: Some("red".into()),
+                        shape: Some("circle".into()),
+                        motion: Some(motion),
+                    }],
+                    3,
+                    16,
+                    32,
+                    None,
+                    &mut rng,
+                );
+                assert!(
+                    inside(&one[0].track),
+                    "{motion:?}: {:?}",
+                    one[0].track.positions
+                );
+            }
+            // Two objects moving towards each other's side still keep apart in every frame.
+            let two = plan_objects(
+                vec![
+                    NamedObject {
+                        colour: Some("red".into()),
+                        shape: Some("circle".into()),
+                        motion: Some(Motion::Right),
+                    },
+                    NamedObject {
+                        colour: None,
+                        shape: Some("square".into()),
+                        motion: Some(Motion::Left),
+                    },
+                ],
+                3,
+                16,
+                32,
+                Some("sky"),
+                &mut rng,
+            );
+            assert!(
+                clearance(&two[0].track, &two[1].track) >= MIN_GAP,
+                "seed {seed}"
+            );
+            // The square had no colour: one that shows on the sky and is not the circle's.
+            let drawn = two[1].object.colour.as_deref().unwrap_or("none");
+            assert!(
+                !["red", "blue", "cyan", "white"].contains(&drawn),
+                "{drawn}"
+            );
+            assert!(!two[1].colour_from_prompt && two[0].colour_from_prompt);
+            assert!(
+                two[1].describe().contains("no colour in the prompt"),
+                "{}",
+                two[1].describe()
+            );
+        }
+        assert!(!contrasting_colours(Some("sky"), &[]).contains(&"blue"));
+        assert!(contrasting_colours(Some("gray"), &[]).contains(&"red"));
+        // Nothing stands out: the palette less what is taken, never nothing.
+        let all: Vec<&str> = COLOURS.iter().map(|(c, _)| *c).collect();
+        assert!(contrasting_colours(None, &all[..8]).contains(&"white"));
+    }
+
+    #[test]
     fn planned_objects_are_never_specks() {
         for (seed, motion) in [
             (1u64, Motion::Shrinking),
@@ -580,6 +810,7 @@ mod tests {
                 3,
                 16,
                 32,
+                None,
                 &mut rng,
             );
             let radii: Vec<f32> = planned[0].track.positions.iter().map(|p| p.2).collect();

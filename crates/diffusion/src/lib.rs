@@ -21,7 +21,7 @@ pub mod unet;
 pub use codec::{HaarCodec, LatentCodec};
 pub use ddim::Sampler;
 pub use error::{DiffusionError, Result};
-pub use model::{DiffusionModel, ModelConfig};
+pub use model::{DiffusionModel, ModelConfig, Steer};
 pub use pixels::{CLIP_FPS, WORK_SCALE};
 pub use prompt::{tokenize, Tokens};
 pub use train::{TrainConfig, Trainer};

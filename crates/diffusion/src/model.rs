@@ -20,9 +20,17 @@ use crate::unet::{UNetConfig, VideoUNet};
 /// that pick the noise's magnitudes.
 const LAYOUT_SEED_DOMAIN: u64 = 0x6c61_796f_7574_0001;
 
-/// The slowest a long clip's straight path is made to fit the frame, as a share of the frame per
-/// frame: half the slowest training speed (3.5 %), still a motion the eye and the bench see.
-const LONG_MIN_SPEED: f32 = 0.0175;
+/// A pull of the predicted clean latent towards `target` (`[F, C, h, w]`), element by element
+/// by `weight` (0 leaves an element to the model, 1 puts it on the target), on the sampler's
+/// first `steps` steps only: the later steps are the model's own, so what was pulled is
+/// harmonised with what is around it. Generation uses it to hold an object's colour where the
+/// layout placed it (`candor_generate`).
+#[derive(Debug, Clone)]
+pub struct Steer {
+    pub target: Tensor,
+    pub weight: Tensor,
+    pub steps: usize,
+}
 
 /// `config.json` of a model directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,33 +260,30 @@ impl DiffusionModel {
         frames: usize,
         seed: u64,
     ) -> Vec<layout::PlannedObject> {
-        self.layout_plan_objects(layout::objects_in(tokens), frames, seed)
+        self.layout_plan_objects(layout::objects_in(tokens), frames, None, seed)
     }
 
-    /// As [`Self::layout_plan`], for objects a prompt reader named.
+    /// As [`Self::layout_plan`], for objects a prompt reader named, over the `background` it read
+    /// (if any).
     pub fn layout_plan_objects(
         &self,
         objects: Vec<layout::NamedObject>,
         frames: usize,
+        background: Option<&str>,
         seed: u64,
     ) -> Vec<layout::PlannedObject> {
         let Some(cfg) = self.config.unet.layout else {
             return Vec::new();
         };
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ LAYOUT_SEED_DOMAIN);
-        let mut plan = layout::plan_objects(objects, cfg.slots, frames, self.config.size, &mut rng);
-        // Longer than a training clip, a straight path would leave the frame: it is slowed to
-        // cross the frame once when half the slowest training speed allows, else it turns back at
-        // the edges. A clip of the trained length keeps the path training would draw.
-        if frames > self.config.frames {
-            let size = self.config.size as f32;
-            for p in &mut plan {
-                if !layout::slow_to_fit(&mut p.track, size, LONG_MIN_SPEED * size) {
-                    layout::fold_into_frame(&mut p.track, size);
-                }
-            }
-        }
-        plan
+        layout::plan_objects(
+            objects,
+            cfg.slots,
+            frames,
+            self.config.size,
+            background,
+            &mut rng,
+        )
     }
 
     /// Layout maps `[1, F, channels, side, side]` of objects over `frames` frames (the
@@ -334,7 +339,7 @@ impl DiffusionModel {
         progress: impl FnMut(usize, usize),
     ) -> Result<Tensor> {
         self.sample_known(
-            sampler, noise, None, None, tokens, layout, steps, guidance, progress,
+            sampler, noise, None, None, None, tokens, layout, steps, guidance, progress,
         )
     }
 
@@ -342,7 +347,8 @@ impl DiffusionModel {
     /// tensors) exactly as it is and drawing the rest beside it: a long clip's next chunk after
     /// its overlap with the previous one, or an edit's region. `trace` receives the latent
     /// (`[F, C, h, w]`) after every step but the last: the path a later chunk holds its overlap
-    /// to ([`ddim::Known::path`]).
+    /// to ([`ddim::Known::path`]). `steer` pulls the predicted clean latent towards a target on
+    /// the first steps ([`Steer`]).
     #[allow(clippy::too_many_arguments)]
     pub fn sample_known(
         &self,
@@ -350,6 +356,7 @@ impl DiffusionModel {
         noise: &Tensor,
         known: Option<&ddim::Known>,
         trace: Option<&mut Vec<Tensor>>,
+        steer: Option<&Steer>,
         tokens: &Tokens,
         layout: Option<&Tensor>,
         steps: usize,
@@ -382,6 +389,12 @@ impl DiffusionModel {
             None => None,
         };
         let x = noise.unsqueeze(0)?;
+        let abar = ddim::alphas_cumprod();
+        let steer = match steer {
+            Some(s) => Some((s.target.unsqueeze(0)?, s.weight.unsqueeze(0)?, s.steps)),
+            None => None,
+        };
+        let mut step = 0usize;
         let out = ddim::sample_known(
             sampler,
             &x,
@@ -389,16 +402,28 @@ impl DiffusionModel {
             known.as_ref(),
             trace.is_some().then_some(&mut batched_trace),
             |x, t| {
-                if guidance == 1.0 {
+                let v = if guidance == 1.0 {
                     let tt = Tensor::new(&[t as f32], &self.device)?;
-                    return self.unet.forward(x, &tt, &cond, layout);
+                    self.unet.forward(x, &tt, &cond, layout)?
+                } else {
+                    let xx = Tensor::cat(&[x, x], 0)?;
+                    let tt = Tensor::new(&[t as f32, t as f32], &self.device)?;
+                    let v = self.unet.forward(&xx, &tt, &both, both_layouts.as_ref())?;
+                    let vc = v.get(0)?.unsqueeze(0)?;
+                    let vu = v.get(1)?.unsqueeze(0)?;
+                    (&vu + ((vc - &vu)? * guidance)?)?
+                };
+                step += 1;
+                match &steer {
+                    // x̂₀ = √ᾱ·x − √(1−ᾱ)·v: moving x̂₀ by Δ moves v by −Δ/√(1−ᾱ).
+                    Some((target, weight, until)) if step <= *until => {
+                        let a = abar[t.min(abar.len() - 1)];
+                        let x0 = ((x * a.sqrt())? - (&v * (1.0 - a).sqrt())?)?;
+                        let delta = ((target - x0)? * weight)?;
+                        Ok((v - (delta / (1.0 - a).sqrt().max(1e-6))?)?)
+                    }
+                    _ => Ok(v),
                 }
-                let xx = Tensor::cat(&[x, x], 0)?;
-                let tt = Tensor::new(&[t as f32, t as f32], &self.device)?;
-                let v = self.unet.forward(&xx, &tt, &both, both_layouts.as_ref())?;
-                let vc = v.get(0)?.unsqueeze(0)?;
-                let vu = v.get(1)?.unsqueeze(0)?;
-                Ok((&vu + ((vc - &vu)? * guidance)?)?)
             },
             progress,
         )?;

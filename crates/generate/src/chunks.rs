@@ -15,7 +15,8 @@ use candor_diffusion::layout::PlannedObject;
 use candor_diffusion::pixels::tensor_to_rgb;
 use candor_diffusion::{DiffusionModel, LatentCodec};
 
-use crate::{GenerateOptions, Result, Understanding};
+use crate::steer::colour_steer;
+use crate::{check, GenerateOptions, Match, Result, Understanding};
 
 /// Frames each chunk shares with what was drawn before it. Two keep the seam continuous (the
 /// temporal convolution spans three frames); more would cost time per second of video (with 16-
@@ -57,10 +58,33 @@ pub struct ShotToDraw<'a> {
     pub frames: usize,
 }
 
+/// What [`draw_shots`] made besides the frames.
+#[derive(Debug, Clone, Default)]
+pub struct Drawing {
+    /// Each shot's plan.
+    pub plans: Vec<Vec<PlannedObject>>,
+    /// Each shot's caption as the model was conditioned on it ([`planned_caption`]).
+    pub captions: Vec<String>,
+    /// Frames of the clip (timeline indices) drawn a second time because a planned object had
+    /// faded in them ([`crate::check`]), and visible after.
+    pub redrawn_frames: Vec<usize>,
+}
+
+/// Chunks drawn again at most this many times when a planned object faded (or two ran together)
+/// in some of their frames. Each redraw costs a chunk's whole sampling; with one, `bench
+/// generate`'s set takes 1.15× the time it would without (a second one: 1.30×, for one more clip
+/// in a hundred).
+pub const MAX_REDRAWS: usize = 1;
+
+/// Held frames on either side of the missing ones in a redraw's window: the temporal layers see
+/// the object on its way in and out of the redrawn frames.
+const REDRAW_CONTEXT: usize = 3;
+
 /// Draws `shots` one after the other from `noise` (`[frames, C, h, w]` for all shots together,
 /// the watermark's timeline): each shot planned for its own duration (shot `k` with seed
 /// `options.seed + k`), cut into [`chunks`], a hard cut between shots. Every frame, at the
-/// model's size, goes to `sink` in order. Returns each shot's plan.
+/// model's size, goes to `sink` in order, after the chunk's frames that lost a planned object
+/// were drawn again ([`crate::check`]). Returns each shot's plan and the frames redrawn.
 pub fn draw_shots(
     model: &DiffusionModel,
     shots: &[ShotToDraw],
@@ -68,7 +92,7 @@ pub fn draw_shots(
     options: &GenerateOptions,
     progress: &mut dyn FnMut(usize, usize),
     sink: &mut dyn FnMut(Vec<u8>) -> Result<()>,
-) -> Result<Vec<Vec<PlannedObject>>> {
+) -> Result<Drawing> {
     let chunk_len = model.config.frames.max(CHUNK_OVERLAP + 1);
     let cuts: Vec<Vec<Chunk>> = shots
         .iter()
@@ -77,11 +101,26 @@ pub fn draw_shots(
     let total_steps = cuts.iter().map(Vec::len).sum::<usize>() * options.steps;
     let mut steps_done = 0;
     let mut plans = Vec::with_capacity(shots.len());
+    let mut redrawn_frames = Vec::new();
+    let mut captions = Vec::with_capacity(shots.len());
+    let size = model.config.size;
     let mut shot_start = 0;
     for (k, (shot, cut)) in shots.iter().zip(&cuts).enumerate() {
-        let tokens = model.tokenize(&shot.understanding.caption);
         let seed = options.seed.wrapping_add(k as u64);
-        let plan = model.layout_plan_objects(shot.understanding.objects.clone(), shot.frames, seed);
+        let background = shot
+            .understanding
+            .reading
+            .background
+            .as_ref()
+            .map(|m| m.value.as_str());
+        let plan = model.layout_plan_objects(
+            shot.understanding.objects.clone(),
+            shot.frames,
+            background,
+            seed,
+        );
+        let caption = planned_caption(shot.understanding, &plan);
+        let tokens = model.tokenize(&caption);
         let layout = model.layout_maps(
             &plan.iter().map(|p| p.layout_object()).collect::<Vec<_>>(),
             shot.frames,
@@ -117,11 +156,13 @@ pub fn draw_shots(
             };
             let base = steps_done;
             let mut path = Vec::new();
-            let latents = model.sample_known(
+            let steer = colour_steer(model, &plan, c.start, c.len, options.steps)?;
+            let mut latents = model.sample_known(
                 options.sampler,
                 &chunk_noise,
                 known.as_ref(),
                 Some(&mut path),
+                steer.as_ref(),
                 &tokens,
                 chunk_layout.as_ref(),
                 options.steps,
@@ -129,7 +170,96 @@ pub fn draw_shots(
                 |done, _| progress(base + done, total_steps),
             )?;
             steps_done += options.steps;
-            let frames = tensor_to_rgb(&model.codec.decode(&latents)?)?;
+            let mut frames = tensor_to_rgb(&model.codec.decode(&latents)?)?;
+            // Frames where a planned object faded are drawn again beside the rest, from fresh
+            // magnitudes under the same watermark signs; a redraw is kept only when fewer
+            // frames miss an object. A chunk that misses one in most of its frames is left as
+            // it is (the model cannot draw that object there; drawing again would not help).
+            let faded = |frames: &[Vec<u8>]| -> Vec<usize> {
+                check::faded_frames(&frames[c.known..], size, &plan, c.start + c.known)
+                    .into_iter()
+                    .map(|i| i + c.known)
+                    .collect()
+            };
+            let mut missing = faded(&frames);
+            let mut noise_now = chunk_noise.clone();
+            for attempt in 0..MAX_REDRAWS {
+                if missing.is_empty() || 2 * missing.len() > c.len - c.known {
+                    break;
+                }
+                let seed = redraw_seed(options.seed, k, c.start, attempt);
+                let again = check::redraw_noise(&noise_now, &missing, seed)?;
+                // Only a window around the missing frames is denoised again (its cost follows
+                // its length), with up to REDRAW_CONTEXT held frames either side of them.
+                let lo = missing[0].saturating_sub(REDRAW_CONTEXT);
+                let hi = (missing[missing.len() - 1] + 1 + REDRAW_CONTEXT).min(c.len);
+                let n = hi - lo;
+                let window = |t: &Tensor| -> Result<Tensor> { Ok(t.narrow(0, lo, n)?) };
+                let mut mask = vec![1f32; n];
+                for &f in &missing {
+                    mask[f - lo] = 0.0;
+                }
+                let keep = Known {
+                    x0: window(&latents)?,
+                    noise: window(&noise_now)?,
+                    mask: Tensor::from_vec(mask, (n, 1, 1, 1), &model.device)?,
+                    path: Some(path.iter().map(window).collect::<Result<Vec<_>>>()?),
+                };
+                let window_layout = match &chunk_layout {
+                    Some(l) => Some(l.narrow(1, lo, n)?),
+                    None => None,
+                };
+                let window_steer = colour_steer(model, &plan, c.start + lo, n, options.steps)?;
+                let mut window_path = Vec::new();
+                let drawn = model.sample_known(
+                    options.sampler,
+                    &window(&again)?,
+                    Some(&keep),
+                    Some(&mut window_path),
+                    window_steer.as_ref(),
+                    &tokens,
+                    window_layout.as_ref(),
+                    options.steps,
+                    options.guidance,
+                    |_, _| {},
+                )?;
+                // The window back in its place, in the latents and along their path.
+                let splice = |whole: &Tensor, part: &Tensor| -> Result<Tensor> {
+                    let mut parts = Vec::with_capacity(3);
+                    if lo > 0 {
+                        parts.push(whole.narrow(0, 0, lo)?);
+                    }
+                    parts.push(part.clone());
+                    if hi < c.len {
+                        parts.push(whole.narrow(0, hi, c.len - hi)?);
+                    }
+                    Ok(Tensor::cat(&parts, 0)?)
+                };
+                let redrawn = splice(&latents, &drawn)?;
+                let new_path = path
+                    .iter()
+                    .zip(&window_path)
+                    .map(|(whole, part)| splice(whole, part))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut new_frames = frames.clone();
+                for (i, frame) in tensor_to_rgb(&model.codec.decode(&drawn)?)?
+                    .into_iter()
+                    .enumerate()
+                {
+                    new_frames[lo + i] = frame;
+                }
+                let still = faded(&new_frames);
+                if still.len() < missing.len() {
+                    redrawn_frames.extend(
+                        missing
+                            .iter()
+                            .filter(|f| !still.contains(f))
+                            .map(|&f| shot_start + c.start + f),
+                    );
+                    (latents, frames, path, noise_now, missing) =
+                        (redrawn, new_frames, new_path, again, still);
+                }
+            }
             for frame in frames.into_iter().skip(c.known) {
                 sink(frame)?;
             }
@@ -137,8 +267,49 @@ pub fn draw_shots(
         }
         shot_start += shot.frames;
         plans.push(plan);
+        captions.push(caption);
     }
-    Ok(plans)
+    redrawn_frames.sort_unstable();
+    Ok(Drawing {
+        plans,
+        captions,
+        redrawn_frames,
+    })
+}
+
+/// The caption the model is conditioned on: the reading's, with the colour and motion the
+/// planner drew for an object the prompt gave none (training captions always name both, and the
+/// layout already tells the model what was drawn).
+pub fn planned_caption(understanding: &Understanding, plan: &[PlannedObject]) -> String {
+    if plan.is_empty() {
+        return understanding.caption.clone();
+    }
+    let mut reading = understanding.reading.clone();
+    let drawn = |value: String| Match {
+        words: String::new(),
+        value,
+        similarity: 1.0,
+    };
+    for (o, p) in reading.objects.iter_mut().zip(plan) {
+        if o.colour.is_none() {
+            o.colour = p.object.colour.clone().map(drawn);
+        }
+        if o.motion.is_none() {
+            o.motion = Some(drawn(p.motion.phrase().to_string()));
+        }
+    }
+    reading.caption()
+}
+
+/// The seed of a redraw's magnitudes: one per shot, chunk and attempt, all from the clip's seed.
+fn redraw_seed(seed: u64, shot: usize, chunk_start: usize, attempt: usize) -> u64 {
+    let mut h = seed ^ 0x7265_6472_6177_u64; // "redraw"
+    for v in [shot, chunk_start, attempt] {
+        h = (h ^ v as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+    h
 }
 
 #[cfg(test)]

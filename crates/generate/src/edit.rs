@@ -332,6 +332,7 @@ pub fn edit(
             &noise,
             Some(&known),
             None,
+            None,
             &tokens,
             chunk_layout.as_ref(),
             options.steps,

@@ -69,10 +69,12 @@ pub enum GenerateError {
 
 pub type Result<T> = std::result::Result<T, GenerateError>;
 
+pub mod check;
 mod chunks;
 pub mod edit;
+pub mod steer;
 pub mod storyboard;
-pub use chunks::{chunks, draw_shots, Chunk, ShotToDraw, CHUNK_OVERLAP};
+pub use chunks::{chunks, draw_shots, Chunk, Drawing, ShotToDraw, CHUNK_OVERLAP, MAX_REDRAWS};
 
 /// The longest clip, in frames: the watermark's timeline has a template for every frame up to
 /// here, and the detector searches them all (32 s at the default 8 fps).
@@ -208,6 +210,10 @@ pub struct Generated {
     /// A storyboard's shots (empty for a one-prompt clip).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shots: Vec<GeneratedShot>,
+    /// Frames drawn a second time because an object the planner placed had faded in them (the
+    /// generator checks every frame before it is written; see `check`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redrawn_frames: Vec<usize>,
     pub timings: Timings,
 }
 
@@ -334,7 +340,7 @@ pub fn draw(
 ) -> Result<(Vec<candor_diffusion::layout::PlannedObject>, Vec<Vec<u8>>)> {
     let frames = noise.dims().first().copied().unwrap_or(options.frames);
     let mut made = Vec::with_capacity(frames);
-    let plans = draw_shots(
+    let drawing = draw_shots(
         model,
         &[ShotToDraw {
             understanding,
@@ -348,7 +354,7 @@ pub fn draw(
             Ok(())
         },
     )?;
-    Ok((plans.into_iter().next().unwrap_or_default(), made))
+    Ok((drawing.plans.into_iter().next().unwrap_or_default(), made))
 }
 
 /// One shot of a clip: its prompt and how many frames it lasts.
@@ -497,7 +503,7 @@ pub fn generate_shots(
     let (native, out) = (model.config.size, options.size as usize);
     let t = Instant::now();
     let mut fingerprints: Vec<Option<FrameFingerprint>> = Vec::with_capacity(total);
-    let drawn = (|| -> Result<Vec<Vec<candor_diffusion::layout::PlannedObject>>> {
+    let drawn = (|| -> Result<Drawing> {
         let mut enc = EncodeOptions::new(options.size, options.size, options.fps as i32);
         enc.crf = options.crf;
         let mut writer = Mp4Writer::create(&unsigned, enc)?;
@@ -510,7 +516,7 @@ pub fn generate_shots(
             })
             .collect();
         let mut encode_time = 0f64;
-        let plans = draw_shots(
+        let drawing = draw_shots(
             model,
             &to_draw,
             &noise,
@@ -529,12 +535,16 @@ pub fn generate_shots(
         let t = Instant::now();
         writer.finish()?;
         timings.encode = encode_time + t.elapsed().as_secs_f64();
-        Ok(plans)
+        Ok(drawing)
     })();
     timings.sampling = t.elapsed().as_secs_f64() - timings.encode;
     timings.per_step = timings.sampling / (options.steps as f64);
-    let plans = match drawn {
-        Ok(p) => p,
+    let Drawing {
+        plans,
+        captions,
+        redrawn_frames,
+    } = match drawn {
+        Ok(d) => d,
         Err(e) => {
             let _ = std::fs::remove_file(&unsigned);
             return Err(e);
@@ -552,8 +562,8 @@ pub fn generate_shots(
     let generated_shots: Vec<GeneratedShot> = shots
         .iter()
         .zip(&understandings)
-        .zip(&plans)
-        .map(|((s, u), plan)| {
+        .zip(plans.iter().zip(&captions))
+        .map(|((s, u), (plan, caption))| {
             let shot = GeneratedShot {
                 prompt: s.prompt.clone(),
                 first_frame: first,
@@ -561,7 +571,7 @@ pub fn generate_shots(
                 start_s: first as f64 / fps,
                 end_s: (first + s.frames) as f64 / fps,
                 understood: u.reading.describe(),
-                caption: u.caption.clone(),
+                caption: caption.clone(),
                 layout: plan.iter().map(|p| p.describe()).collect(),
             };
             first += s.frames;
@@ -621,7 +631,6 @@ pub fn generate_shots(
     timings.sign = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let captions: Vec<&str> = understandings.iter().map(|u| u.caption.as_str()).collect();
     let (manifest_label, store_id) = record_signed(
         store,
         output,
@@ -662,7 +671,7 @@ pub fn generate_shots(
         understood: first_understanding.reading.describe(),
         not_understood: first_understanding.reading.not_understood.clone(),
         ignored: first_understanding.reading.ignored.clone(),
-        caption: first_understanding.caption.clone(),
+        caption: captions.first().cloned().unwrap_or_default(),
         prompt_reader: first_understanding.reading.encoder.clone(),
         model: model.config.name.clone(),
         model_sha256: model.weights_sha256.clone(),
@@ -676,6 +685,7 @@ pub fn generate_shots(
         } else {
             Vec::new()
         },
+        redrawn_frames,
         timings,
     })
 }

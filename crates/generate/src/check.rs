@@ -1,0 +1,275 @@
+//! The generator checks what it drew before it lets a frame go: every object the layout planner
+//! placed must be visible where it was placed. The default model sometimes lets a small object
+//! fade over a chunk's last frames (or a growing one's first); those frames are drawn again beside
+//! the good ones ([`redraw_noise`], `chunks::draw_shots`).
+//!
+//! A frame's background is estimated row by row (the scenes are vertical gradients and an object
+//! covers well under half a row); an object is visible when enough pixels of the disc the planner
+//! gave it stand out from that background.
+
+use candle_core::Tensor;
+use candor_diffusion::layout::PlannedObject;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::Result;
+
+/// A pixel stands out from its row's background when its R, G and B differ from it by this much
+/// in total (0–765).
+const STANDS_OUT: u32 = 90;
+/// Share of an object's planned disc (inside the frame) that must stand out: a star or a
+/// triangle covers about a third of the disc around it, and the model may draw it a pixel or two
+/// off its plan.
+const MIN_SHARE: f32 = 0.2;
+/// …and never fewer pixels than this.
+const MIN_PIXELS: usize = 4;
+/// Two objects planned at least this far apart (pixels between their discs) must be drawn apart.
+const MIN_WAY: f32 = 2.0;
+/// Discs smaller than this radius (pixels at the model's size) are not checked: nothing that
+/// small is planned, and a sliver at the frame's edge says nothing.
+const MIN_RADIUS: f32 = 1.5;
+
+/// Indices into `frames` (RGB24, `size`×`size`, frame `i` being frame `first + i` of the plan's
+/// shot) of the frames where an object of `plan` is not visible, or where two objects planned
+/// apart were drawn into one blob (the way between them stands out from the background all
+/// along: a viewer sees one shape of mixed colour).
+pub fn faded_frames(
+    frames: &[Vec<u8>],
+    size: usize,
+    plan: &[PlannedObject],
+    first: usize,
+) -> Vec<usize> {
+    frames
+        .iter()
+        .enumerate()
+        .filter(|(i, frame)| {
+            let at: Vec<(f32, f32, f32)> = plan
+                .iter()
+                .filter_map(|p| p.track.positions.get(first + i).copied())
+                .collect();
+            at.iter()
+                .any(|&(cx, cy, r)| !visible(frame, size, cx, cy, r))
+                || at
+                    .iter()
+                    .enumerate()
+                    .any(|(k, &a)| at[k + 1..].iter().any(|&b| joined(frame, size, a, b)))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Whether every pixel on the way from disc `a`'s edge to disc `b`'s (centre to centre) stands
+/// out from its row's background. Discs that touch or overlap in the plan are not checked, nor
+/// a way shorter than [`MIN_WAY`] pixels.
+fn joined(frame: &[u8], size: usize, a: (f32, f32, f32), b: (f32, f32, f32)) -> bool {
+    if size == 0 || frame.len() < size * size * 3 {
+        return false;
+    }
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let d = (dx * dx + dy * dy).sqrt();
+    let way = d - a.2 - b.2;
+    if !way.is_finite() || way < MIN_WAY {
+        return false;
+    }
+    let (ux, uy) = (dx / d, dy / d);
+    let samples = (way * 2.0).ceil() as usize;
+    let mut medians: Vec<Option<[u8; 3]>> = vec![None; size];
+    (0..=samples).all(|k| {
+        let t = a.2 + way * k as f32 / samples as f32;
+        let (x, y) = (a.0 + ux * t, a.1 + uy * t);
+        if x < 0.0 || y < 0.0 || x >= size as f32 || y >= size as f32 {
+            return false;
+        }
+        let (x, y) = (x as usize, y as usize);
+        let row = &frame[y * size * 3..(y + 1) * size * 3];
+        let median = *medians[y].get_or_insert_with(|| row_median(row, size));
+        let d: u32 = (0..3)
+            .map(|c| u32::from(row[x * 3 + c].abs_diff(median[c])))
+            .sum();
+        d > STANDS_OUT
+    })
+}
+
+/// Whether the disc at (`cx`, `cy`) of radius `r` stands out from the frame's background.
+fn visible(frame: &[u8], size: usize, cx: f32, cy: f32, r: f32) -> bool {
+    if size == 0 || frame.len() < size * size * 3 || r < MIN_RADIUS || !r.is_finite() {
+        return true;
+    }
+    let (mut inside, mut standing) = (0usize, 0usize);
+    let rows = (cy - r).floor().max(0.0) as usize..((cy + r).ceil().max(0.0) as usize).min(size);
+    for y in rows {
+        let row = &frame[y * size * 3..(y + 1) * size * 3];
+        let median = row_median(row, size);
+        for x in 0..size {
+            let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+            if dx * dx + dy * dy > r * r {
+                continue;
+            }
+            inside += 1;
+            let d: u32 = (0..3)
+                .map(|c| u32::from(row[x * 3 + c].abs_diff(median[c])))
+                .sum();
+            standing += usize::from(d > STANDS_OUT);
+        }
+    }
+    // Off the frame: nothing to see, nothing missing.
+    inside == 0 || standing >= MIN_PIXELS.max((MIN_SHARE * inside as f32).ceil() as usize)
+}
+
+fn row_median(row: &[u8], size: usize) -> [u8; 3] {
+    [0, 1, 2].map(|c| {
+        let mut v: Vec<u8> = (0..size).map(|x| row[x * 3 + c]).collect();
+        v.sort_unstable();
+        v[size / 2]
+    })
+}
+
+/// `noise` (`[F, C, h, w]`) with the magnitudes of `frames` drawn afresh from `seed`, every
+/// element keeping its sign. The watermark decides the signs and chance the magnitudes
+/// (`candor_watermark::embed`), so the new noise carries the same mark, exactly N(0, 1) as before.
+pub fn redraw_noise(noise: &Tensor, frames: &[usize], seed: u64) -> Result<Tensor> {
+    let dims = noise.dims().to_vec();
+    let per_frame: usize = dims.iter().skip(1).product();
+    let mut values: Vec<f32> = noise.flatten_all()?.to_vec1()?;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    for &f in frames {
+        let Some(frame) = values.get_mut(f * per_frame..(f + 1) * per_frame) else {
+            continue;
+        };
+        for v in frame {
+            let magnitude: f32 = StandardNormal.sample(&mut rng);
+            *v = if v.is_sign_negative() {
+                -magnitude.abs()
+            } else {
+                magnitude.abs()
+            };
+        }
+    }
+    Ok(Tensor::from_vec(values, dims, noise.device())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+    use candor_diffusion::data::{Motion, Track};
+    use candor_diffusion::layout::NamedObject;
+
+    fn plan(positions: Vec<(f32, f32, f32)>) -> PlannedObject {
+        PlannedObject {
+            object: NamedObject {
+                colour: Some("red".into()),
+                shape: Some("circle".into()),
+                motion: None,
+            },
+            motion: Motion::Right,
+            motion_from_prompt: true,
+            colour_from_prompt: true,
+            track: Track {
+                colour: [1.0, 0.0, 0.0],
+                shape: "circle".into(),
+                positions,
+            },
+        }
+    }
+
+    /// A grey 32×32 frame with a red disc at (`cx`, `cy`) of radius `r` (none when `r` is 0).
+    fn frame(cx: f32, cy: f32, r: f32) -> Vec<u8> {
+        let mut f = vec![120u8; 32 * 32 * 3];
+        for y in 0..32 {
+            for x in 0..32 {
+                let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+                if dx * dx + dy * dy <= r * r {
+                    f[(y * 32 + x) * 3..(y * 32 + x) * 3 + 3].copy_from_slice(&[230, 30, 30]);
+                }
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn a_frame_whose_object_faded_is_found_and_only_it() {
+        let p = plan((0..4).map(|i| (8.0 + 4.0 * i as f32, 16.0, 5.0)).collect());
+        let frames = vec![
+            frame(8.0, 16.0, 5.0),
+            frame(12.0, 16.0, 5.0),
+            frame(16.0, 16.0, 0.0), // faded away
+            frame(21.0, 17.0, 5.0), // a pixel off its plan: still there
+        ];
+        assert_eq!(
+            faded_frames(&frames, 32, std::slice::from_ref(&p), 0),
+            vec![2]
+        );
+        // Frame indices are relative to `first`: the same frames later in the shot.
+        let mut positions = vec![(8.0, 16.0, 5.0); 6];
+        positions[5] = (26.0, 16.0, 5.0);
+        let later = plan(positions);
+        assert!(faded_frames(&frames[..1], 32, std::slice::from_ref(&later), 0).is_empty());
+        assert_eq!(faded_frames(&frames[..1], 32, &[later], 5), vec![0]);
+    }
+
+    #[test]
+    fn two_objects_planned_apart_but_drawn_into_one_blob_are_found() {
+        // On a diagonal, so that no row is mostly object (the background is a row's median).
+        let red = plan(vec![(8.0, 8.0, 4.0); 2]);
+        let blue = plan(vec![(24.0, 24.0, 4.0); 2]);
+        let apart = {
+            let mut f = frame(8.0, 8.0, 4.0);
+            let other = frame(24.0, 24.0, 4.0);
+            for (p, q) in f.iter_mut().zip(&other) {
+                *p = (*p).max(*q);
+            }
+            f
+        };
+        // The same two discs with a band of colour between them.
+        let mut bridged = apart.clone();
+        for t in 8..25 {
+            for (x, y) in [(t, t), (t + 1, t), (t, t + 1)] {
+                if x < 32 && y < 32 {
+                    bridged[(y * 32 + x) * 3..(y * 32 + x) * 3 + 3].copy_from_slice(&[230, 30, 30]);
+                }
+            }
+        }
+        let both = [red, blue];
+        // Both objects are visible in both frames: only the join is found.
+        assert!(faded_frames(&[bridged.clone()], 32, &both[..1], 0).is_empty());
+        assert!(faded_frames(&[bridged.clone()], 32, &both[1..], 0).is_empty());
+        assert_eq!(faded_frames(&[apart, bridged], 32, &both, 0), vec![1]);
+    }
+
+    #[test]
+    fn off_frame_tiny_and_unplanned_objects_are_not_called_faded() {
+        let grey = frame(0.0, 0.0, 0.0);
+        let off = plan(vec![(-20.0, 16.0, 5.0), (16.0, 16.0, 1.0)]);
+        assert!(faded_frames(&[grey.clone(), grey.clone()], 32, &[off], 0).is_empty());
+        // A frame past the plan's end, a short buffer, no plan: nothing to check.
+        let short = plan(vec![(16.0, 16.0, 5.0)]);
+        assert!(faded_frames(&[grey.clone(), grey.clone()], 32, &[short], 1).is_empty());
+        assert!(faded_frames(&[vec![0u8; 10]], 32, &[plan(vec![(16.0, 16.0, 5.0)])], 0).is_empty());
+        assert!(faded_frames(&[grey], 32, &[], 0).is_empty());
+    }
+
+    #[test]
+    fn redrawn_noise_keeps_every_sign_changes_only_the_frames_asked_and_is_deterministic(
+    ) -> Result<()> {
+        let dev = Device::Cpu;
+        let noise = Tensor::randn(0f32, 1.0, (3, 2, 4, 4), &dev)?;
+        let a = redraw_noise(&noise, &[1, 7], 42)?;
+        let b = redraw_noise(&noise, &[1, 7], 42)?;
+        let (n, a, b): (Vec<f32>, Vec<f32>, Vec<f32>) = (
+            noise.flatten_all()?.to_vec1()?,
+            a.flatten_all()?.to_vec1()?,
+            b.flatten_all()?.to_vec1()?,
+        );
+        assert_eq!(a, b);
+        for (i, (x, y)) in n.iter().zip(&a).enumerate() {
+            assert_eq!(x.is_sign_negative(), y.is_sign_negative(), "element {i}");
+            if (32..64).contains(&i) {
+                assert_ne!(x, y, "frame 1 is drawn afresh");
+            } else {
+                assert_eq!(x, y, "other frames are kept");
+            }
+        }
+        Ok(())
+    }
+}
