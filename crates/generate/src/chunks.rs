@@ -71,9 +71,8 @@ pub struct Drawing {
 }
 
 /// Chunks drawn again at most this many times when a planned object faded (or two ran together)
-/// in some of their frames. Each redraw costs a chunk's whole sampling; with one, `bench
-/// generate`'s set takes 1.15× the time it would without (a second one: 1.30×, for one more clip
-/// in a hundred).
+/// in some of their frames. With one redraw `bench generate`'s set takes 1.17× the time of clips
+/// that need none; a second one took it to 1.30× for the same figures.
 pub const MAX_REDRAWS: usize = 1;
 
 /// Held frames on either side of the missing ones in a redraw's window: the temporal layers see
