@@ -316,6 +316,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_caption_names_the_colour_and_motion_the_planner_drew_and_nothing_else_changes() {
+        use candor_diffusion::data::{Motion, Track};
+        let reader = crate::PromptReader::keywords(crate::world());
+        let u = crate::understand(
+            &reader,
+            "a triangle and a red circle moving left over the sky",
+        )
+        .unwrap();
+        assert_eq!(
+            u.caption,
+            "a triangle and a red circle moving left over the sky"
+        );
+        let placed = |colour: &str, motion: Motion, from_prompt: bool| PlannedObject {
+            object: candor_diffusion::layout::NamedObject {
+                colour: Some(colour.into()),
+                shape: None,
+                motion: from_prompt.then_some(motion),
+            },
+            motion,
+            motion_from_prompt: from_prompt,
+            colour_from_prompt: from_prompt,
+            track: Track {
+                colour: [1.0, 1.0, 1.0],
+                shape: "circle".into(),
+                positions: Vec::new(),
+            },
+        };
+        let plan = [
+            placed("orange", Motion::Bouncing, false),
+            placed("red", Motion::Left, true),
+        ];
+        assert_eq!(
+            planned_caption(&u, &plan),
+            "a orange triangle bouncing and a red circle moving left over the sky"
+        );
+        // No plan (a model without a layout input): the reading's caption as it was.
+        assert_eq!(planned_caption(&u, &[]), u.caption);
+    }
+
+    #[test]
     fn chunks_cover_every_frame_once_with_the_overlap_before_them() {
         assert_eq!(
             chunks(16, 16, 2),
