@@ -316,14 +316,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_caption_names_the_colour_and_motion_the_planner_drew_and_nothing_else_changes() {
+    fn the_caption_names_the_colour_and_motion_the_planner_drew_and_nothing_else_changes(
+    ) -> Result<()> {
         use candor_diffusion::data::{Motion, Track};
         let reader = crate::PromptReader::keywords(crate::world());
         let u = crate::understand(
             &reader,
             "a triangle and a red circle moving left over the sky",
-        )
-        .unwrap();
+        )?;
         assert_eq!(
             u.caption,
             "a triangle and a red circle moving left over the sky"
@@ -353,6 +353,7 @@ mod tests {
         );
         // No plan (a model without a layout input): the reading's caption as it was.
         assert_eq!(planned_caption(&u, &[]), u.caption);
+        Ok(())
     }
 
     #[test]
