@@ -42,86 +42,100 @@ pub fn faded_frames(
     frames
         .iter()
         .enumerate()
-        .filter(|(i, frame)| {
+        .filter(|(i, rgb)| {
+            // A buffer too short for the size says nothing either way.
+            let Some(frame) = Frame::new(rgb, size) else {
+                return false;
+            };
             let at: Vec<(f32, f32, f32)> = plan
                 .iter()
                 .filter_map(|p| p.track.positions.get(first + i).copied())
                 .collect();
-            at.iter()
-                .any(|&(cx, cy, r)| !visible(frame, size, cx, cy, r))
+            at.iter().any(|&(cx, cy, r)| !frame.visible(cx, cy, r))
                 || at
                     .iter()
                     .enumerate()
-                    .any(|(k, &a)| at[k + 1..].iter().any(|&b| joined(frame, size, a, b)))
+                    .any(|(k, &a)| at[k + 1..].iter().any(|&b| frame.joined(a, b)))
         })
         .map(|(i, _)| i)
         .collect()
 }
 
-/// Whether every pixel on the way from disc `a`'s edge to disc `b`'s (centre to centre) stands
-/// out from its row's background. Discs that touch or overlap in the plan are not checked, nor
-/// a way shorter than [`MIN_WAY`] pixels.
-fn joined(frame: &[u8], size: usize, a: (f32, f32, f32), b: (f32, f32, f32)) -> bool {
-    if size == 0 || frame.len() < size * size * 3 {
-        return false;
-    }
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let d = (dx * dx + dy * dy).sqrt();
-    let way = d - a.2 - b.2;
-    if !way.is_finite() || way < MIN_WAY {
-        return false;
-    }
-    let (ux, uy) = (dx / d, dy / d);
-    let samples = (way * 2.0).ceil() as usize;
-    let mut medians: Vec<Option<[u8; 3]>> = vec![None; size];
-    (0..=samples).all(|k| {
-        let t = a.2 + way * k as f32 / samples as f32;
-        let (x, y) = (a.0 + ux * t, a.1 + uy * t);
-        if x < 0.0 || y < 0.0 || x >= size as f32 || y >= size as f32 {
-            return false;
+/// One frame and its background: each row's median colour, computed once for every check.
+struct Frame<'a> {
+    rgb: &'a [u8],
+    size: usize,
+    medians: Vec<[u8; 3]>,
+}
+
+impl<'a> Frame<'a> {
+    fn new(rgb: &'a [u8], size: usize) -> Option<Self> {
+        if size == 0 || rgb.len() < size * size * 3 {
+            return None;
         }
-        let (x, y) = (x as usize, y as usize);
-        let row = &frame[y * size * 3..(y + 1) * size * 3];
-        let median = *medians[y].get_or_insert_with(|| row_median(row, size));
+        let medians = (0..size)
+            .map(|y| {
+                let row = &rgb[y * size * 3..(y + 1) * size * 3];
+                [0, 1, 2].map(|c| {
+                    let mut v: Vec<u8> = (0..size).map(|x| row[x * 3 + c]).collect();
+                    v.sort_unstable();
+                    v[size / 2]
+                })
+            })
+            .collect();
+        Some(Self { rgb, size, medians })
+    }
+
+    /// Whether the pixel at (`x`, `y`) stands out from its row's background.
+    fn stands_out(&self, x: usize, y: usize) -> bool {
+        let p = (y * self.size + x) * 3;
         let d: u32 = (0..3)
-            .map(|c| u32::from(row[x * 3 + c].abs_diff(median[c])))
+            .map(|c| u32::from(self.rgb[p + c].abs_diff(self.medians[y][c])))
             .sum();
         d > STANDS_OUT
-    })
-}
-
-/// Whether the disc at (`cx`, `cy`) of radius `r` stands out from the frame's background.
-fn visible(frame: &[u8], size: usize, cx: f32, cy: f32, r: f32) -> bool {
-    if size == 0 || frame.len() < size * size * 3 || r < MIN_RADIUS || !r.is_finite() {
-        return true;
     }
-    let (mut inside, mut standing) = (0usize, 0usize);
-    let rows = (cy - r).floor().max(0.0) as usize..((cy + r).ceil().max(0.0) as usize).min(size);
-    for y in rows {
-        let row = &frame[y * size * 3..(y + 1) * size * 3];
-        let median = row_median(row, size);
-        for x in 0..size {
-            let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
-            if dx * dx + dy * dy > r * r {
-                continue;
-            }
-            inside += 1;
-            let d: u32 = (0..3)
-                .map(|c| u32::from(row[x * 3 + c].abs_diff(median[c])))
-                .sum();
-            standing += usize::from(d > STANDS_OUT);
+
+    /// Whether the disc at (`cx`, `cy`) of radius `r` stands out from the background.
+    fn visible(&self, cx: f32, cy: f32, r: f32) -> bool {
+        if r < MIN_RADIUS || !r.is_finite() {
+            return true;
         }
+        let size = self.size;
+        let (mut inside, mut standing) = (0usize, 0usize);
+        let rows =
+            (cy - r).floor().max(0.0) as usize..((cy + r).ceil().max(0.0) as usize).min(size);
+        for y in rows {
+            for x in 0..size {
+                let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+                if dx * dx + dy * dy <= r * r {
+                    inside += 1;
+                    standing += usize::from(self.stands_out(x, y));
+                }
+            }
+        }
+        // Off the frame: nothing to see, nothing missing.
+        inside == 0 || standing >= MIN_PIXELS.max((MIN_SHARE * inside as f32).ceil() as usize)
     }
-    // Off the frame: nothing to see, nothing missing.
-    inside == 0 || standing >= MIN_PIXELS.max((MIN_SHARE * inside as f32).ceil() as usize)
-}
 
-fn row_median(row: &[u8], size: usize) -> [u8; 3] {
-    [0, 1, 2].map(|c| {
-        let mut v: Vec<u8> = (0..size).map(|x| row[x * 3 + c]).collect();
-        v.sort_unstable();
-        v[size / 2]
-    })
+    /// Whether every pixel on the way from disc `a`'s edge to disc `b`'s (centre to centre)
+    /// stands out from the background. Discs that touch or overlap in the plan are not checked,
+    /// nor a way shorter than [`MIN_WAY`] pixels.
+    fn joined(&self, a: (f32, f32, f32), b: (f32, f32, f32)) -> bool {
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let d = (dx * dx + dy * dy).sqrt();
+        let way = d - a.2 - b.2;
+        if !way.is_finite() || way < MIN_WAY {
+            return false;
+        }
+        let (ux, uy) = (dx / d, dy / d);
+        let samples = (way * 2.0).ceil() as usize;
+        let side = self.size as f32;
+        (0..=samples).all(|k| {
+            let t = a.2 + way * k as f32 / samples as f32;
+            let (x, y) = (a.0 + ux * t, a.1 + uy * t);
+            x >= 0.0 && y >= 0.0 && x < side && y < side && self.stands_out(x as usize, y as usize)
+        })
+    }
 }
 
 /// `noise` (`[F, C, h, w]`) with the magnitudes of `frames` drawn afresh from `seed`, every

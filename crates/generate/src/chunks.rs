@@ -13,7 +13,7 @@ use candle_core::Tensor;
 use candor_diffusion::ddim::Known;
 use candor_diffusion::layout::PlannedObject;
 use candor_diffusion::pixels::tensor_to_rgb;
-use candor_diffusion::{DiffusionModel, LatentCodec};
+use candor_diffusion::{DiffusionModel, LatentCodec, Tokens};
 
 use crate::steer::colour_steer;
 use crate::{check, GenerateOptions, Match, Result, Understanding};
@@ -102,7 +102,6 @@ pub fn draw_shots(
     let mut plans = Vec::with_capacity(shots.len());
     let mut redrawn_frames = Vec::new();
     let mut captions = Vec::with_capacity(shots.len());
-    let size = model.config.size;
     let mut shot_start = 0;
     for (k, (shot, cut)) in shots.iter().zip(&cuts).enumerate() {
         let seed = options.seed.wrapping_add(k as u64);
@@ -156,7 +155,7 @@ pub fn draw_shots(
             let base = steps_done;
             let mut path = Vec::new();
             let steer = colour_steer(model, &plan, c.start, c.len, options.steps)?;
-            let mut latents = model.sample_known(
+            let latents = model.sample_known(
                 options.sampler,
                 &chunk_noise,
                 known.as_ref(),
@@ -169,96 +168,30 @@ pub fn draw_shots(
                 |done, _| progress(base + done, total_steps),
             )?;
             steps_done += options.steps;
-            let mut frames = tensor_to_rgb(&model.codec.decode(&latents)?)?;
-            // Frames where a planned object faded are drawn again beside the rest, from fresh
-            // magnitudes under the same watermark signs; a redraw is kept only when fewer
-            // frames miss an object. A chunk that misses one in most of its frames is left as
-            // it is (the model cannot draw that object there; drawing again would not help).
-            let faded = |frames: &[Vec<u8>]| -> Vec<usize> {
-                check::faded_frames(&frames[c.known..], size, &plan, c.start + c.known)
-                    .into_iter()
-                    .map(|i| i + c.known)
-                    .collect()
+            let frames = tensor_to_rgb(&model.codec.decode(&latents)?)?;
+            let mut drawn = DrawnChunk {
+                latents,
+                frames,
+                path,
+                noise: chunk_noise,
             };
-            let mut missing = faded(&frames);
-            let mut noise_now = chunk_noise.clone();
-            for attempt in 0..MAX_REDRAWS {
-                if missing.is_empty() || 2 * missing.len() > c.len - c.known {
-                    break;
-                }
-                let seed = redraw_seed(options.seed, k, c.start, attempt);
-                let again = check::redraw_noise(&noise_now, &missing, seed)?;
-                // Only a window around the missing frames is denoised again (its cost follows
-                // its length), with up to REDRAW_CONTEXT held frames either side of them.
-                let lo = missing[0].saturating_sub(REDRAW_CONTEXT);
-                let hi = (missing[missing.len() - 1] + 1 + REDRAW_CONTEXT).min(c.len);
-                let n = hi - lo;
-                let window = |t: &Tensor| -> Result<Tensor> { Ok(t.narrow(0, lo, n)?) };
-                let mut mask = vec![1f32; n];
-                for &f in &missing {
-                    mask[f - lo] = 0.0;
-                }
-                let keep = Known {
-                    x0: window(&latents)?,
-                    noise: window(&noise_now)?,
-                    mask: Tensor::from_vec(mask, (n, 1, 1, 1), &model.device)?,
-                    path: Some(path.iter().map(window).collect::<Result<Vec<_>>>()?),
-                };
-                let window_layout = match &chunk_layout {
-                    Some(l) => Some(l.narrow(1, lo, n)?),
-                    None => None,
-                };
-                let window_steer = colour_steer(model, &plan, c.start + lo, n, options.steps)?;
-                let mut window_path = Vec::new();
-                let drawn = model.sample_known(
-                    options.sampler,
-                    &window(&again)?,
-                    Some(&keep),
-                    Some(&mut window_path),
-                    window_steer.as_ref(),
-                    &tokens,
-                    window_layout.as_ref(),
-                    options.steps,
-                    options.guidance,
-                    |_, _| {},
-                )?;
-                // The window back in its place, in the latents and along their path.
-                let splice = |whole: &Tensor, part: &Tensor| -> Result<Tensor> {
-                    let mut parts = Vec::with_capacity(3);
-                    if lo > 0 {
-                        parts.push(whole.narrow(0, 0, lo)?);
-                    }
-                    parts.push(part.clone());
-                    if hi < c.len {
-                        parts.push(whole.narrow(0, hi, c.len - hi)?);
-                    }
-                    Ok(Tensor::cat(&parts, 0)?)
-                };
-                let redrawn = splice(&latents, &drawn)?;
-                let new_path = path
-                    .iter()
-                    .zip(&window_path)
-                    .map(|(whole, part)| splice(whole, part))
-                    .collect::<Result<Vec<_>>>()?;
-                let mut new_frames = frames.clone();
-                for (i, frame) in tensor_to_rgb(&model.codec.decode(&drawn)?)?
-                    .into_iter()
-                    .enumerate()
-                {
-                    new_frames[lo + i] = frame;
-                }
-                let still = faded(&new_frames);
-                if still.len() < missing.len() {
-                    redrawn_frames.extend(
-                        missing
-                            .iter()
-                            .filter(|f| !still.contains(f))
-                            .map(|&f| shot_start + c.start + f),
-                    );
-                    (latents, frames, path, noise_now, missing) =
-                        (redrawn, new_frames, new_path, again, still);
-                }
-            }
+            let again = redraw_faded(
+                model,
+                options,
+                &plan,
+                &tokens,
+                chunk_layout.as_ref(),
+                *c,
+                k,
+                &mut drawn,
+            )?;
+            redrawn_frames.extend(again.into_iter().map(|f| shot_start + c.start + f));
+            let DrawnChunk {
+                latents,
+                frames,
+                path,
+                ..
+            } = drawn;
             for frame in frames.into_iter().skip(c.known) {
                 sink(frame)?;
             }
@@ -274,6 +207,123 @@ pub fn draw_shots(
         captions,
         redrawn_frames,
     })
+}
+
+/// A chunk as drawn: its latents, its frames, the path its latents took and the noise they came
+/// from.
+struct DrawnChunk {
+    latents: Tensor,
+    frames: Vec<Vec<u8>>,
+    path: Vec<Tensor>,
+    noise: Tensor,
+}
+
+/// Draws again, beside the rest, the frames of chunk `c` (of shot `shot`) where a planned object
+/// faded or two ran together ([`check::faded_frames`]): from fresh magnitudes under the same
+/// watermark signs, in a window of the missing frames and up to [`REDRAW_CONTEXT`] held frames
+/// either side of them (its cost follows its length). A redraw is kept only when fewer frames
+/// miss an object; a chunk that misses one in most of its frames is left as it is (the model
+/// cannot draw that object there; drawing again would not help). Returns the chunk's frames
+/// redrawn and now right.
+#[allow(clippy::too_many_arguments)]
+fn redraw_faded(
+    model: &DiffusionModel,
+    options: &GenerateOptions,
+    plan: &[PlannedObject],
+    tokens: &Tokens,
+    layout: Option<&Tensor>,
+    c: Chunk,
+    shot: usize,
+    chunk: &mut DrawnChunk,
+) -> Result<Vec<usize>> {
+    let faded = |frames: &[Vec<u8>]| -> Vec<usize> {
+        check::faded_frames(
+            &frames[c.known..],
+            model.config.size,
+            plan,
+            c.start + c.known,
+        )
+        .into_iter()
+        .map(|i| i + c.known)
+        .collect()
+    };
+    let mut redrawn = Vec::new();
+    let mut missing = faded(&chunk.frames);
+    for attempt in 0..MAX_REDRAWS {
+        if missing.is_empty() || 2 * missing.len() > c.len - c.known {
+            break;
+        }
+        let seed = redraw_seed(options.seed, shot, c.start, attempt);
+        let again = check::redraw_noise(&chunk.noise, &missing, seed)?;
+        let lo = missing[0].saturating_sub(REDRAW_CONTEXT);
+        let hi = (missing[missing.len() - 1] + 1 + REDRAW_CONTEXT).min(c.len);
+        let n = hi - lo;
+        let window = |t: &Tensor| -> Result<Tensor> { Ok(t.narrow(0, lo, n)?) };
+        let mut mask = vec![1f32; n];
+        for &f in &missing {
+            mask[f - lo] = 0.0;
+        }
+        let keep = Known {
+            x0: window(&chunk.latents)?,
+            noise: window(&chunk.noise)?,
+            mask: Tensor::from_vec(mask, (n, 1, 1, 1), &model.device)?,
+            path: Some(chunk.path.iter().map(window).collect::<Result<Vec<_>>>()?),
+        };
+        let window_layout = match layout {
+            Some(l) => Some(l.narrow(1, lo, n)?),
+            None => None,
+        };
+        let window_steer = colour_steer(model, plan, c.start + lo, n, options.steps)?;
+        let mut window_path = Vec::new();
+        let drawn = model.sample_known(
+            options.sampler,
+            &window(&again)?,
+            Some(&keep),
+            Some(&mut window_path),
+            window_steer.as_ref(),
+            tokens,
+            window_layout.as_ref(),
+            options.steps,
+            options.guidance,
+            |_, _| {},
+        )?;
+        // The window back in its place, in the latents and along their path.
+        let splice = |whole: &Tensor, part: &Tensor| -> Result<Tensor> {
+            let mut parts = Vec::with_capacity(3);
+            if lo > 0 {
+                parts.push(whole.narrow(0, 0, lo)?);
+            }
+            parts.push(part.clone());
+            if hi < c.len {
+                parts.push(whole.narrow(0, hi, c.len - hi)?);
+            }
+            Ok(Tensor::cat(&parts, 0)?)
+        };
+        let mut frames = chunk.frames.clone();
+        for (i, frame) in tensor_to_rgb(&model.codec.decode(&drawn)?)?
+            .into_iter()
+            .enumerate()
+        {
+            frames[lo + i] = frame;
+        }
+        let still = faded(&frames);
+        if still.len() < missing.len() {
+            redrawn.extend(missing.iter().filter(|f| !still.contains(f)).copied());
+            *chunk = DrawnChunk {
+                latents: splice(&chunk.latents, &drawn)?,
+                path: chunk
+                    .path
+                    .iter()
+                    .zip(&window_path)
+                    .map(|(whole, part)| splice(whole, part))
+                    .collect::<Result<Vec<_>>>()?,
+                frames,
+                noise: again,
+            };
+            missing = still;
+        }
+    }
+    Ok(redrawn)
 }
 
 /// The caption the model is conditioned on: the reading's, with the colour and motion the
