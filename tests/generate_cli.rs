@@ -599,3 +599,47 @@ fn a_faded_object_is_redrawn_and_the_clip_still_verifies() {
     assert_eq!(v["watermark"]["present"], true, "{v}");
     assert_eq!(v["watermark"]["content_id"], "000067656e000008", "{v}");
 }
+
+/// `bench generate --limit N` reads (and scores the reading of) every prompt of the set and
+/// generates only the first N: `--limit 0` is a reading-only run of the whole set.
+#[test]
+fn bench_generate_reads_every_prompt_and_generates_only_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set.json");
+    std::fs::write(
+        &set,
+        r#"{"drawable": [
+            {"prompt": "a crimson ball sinking at dusk",
+             "objects": [{"colour": "red", "shape": "circle", "motion": "down"}],
+             "background": "sunset"},
+            {"prompt": "a blue box and a white star, the blue one rising",
+             "objects": [{"colour": "blue", "shape": "square", "motion": "up"},
+                         {"colour": "white", "shape": "star", "motion": null}],
+             "background": null}],
+          "undrawable": [{"prompt": "a cat on a sofa", "why": "animal"}]}"#,
+    )
+    .unwrap();
+    let r = candor_run(&[
+        "bench",
+        "generate",
+        "--prompts",
+        set.to_str().unwrap(),
+        "--limit",
+        "0",
+        "--reference-model",
+        "none",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let b: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(b["drawable_prompts"], 2, "{b}");
+    assert_eq!(b["generated_prompts"], 0, "{b}");
+    assert_eq!(b["undrawable_refused"], 1.0, "{b}");
+    assert_eq!(b["drawable_refused"], 0.0, "{b}");
+    assert!(b["colour_right"].is_null(), "{b}");
+    if b["prompt_reader"] == "all-MiniLM-L6-v2" {
+        for k in ["read_colour_right", "read_shape_right", "read_motion_right"] {
+            assert_eq!(b[k], 1.0, "{k}: {b}");
+        }
+    }
+}

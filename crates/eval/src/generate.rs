@@ -476,11 +476,8 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         }));
     }
 
-    let chosen: Vec<&DrawablePrompt> = set
-        .drawable
-        .iter()
-        .take(args.limit.unwrap_or(usize::MAX))
-        .collect();
+    // Every drawable prompt is read (and scored as read); only the first `limit` are generated.
+    let limit = args.limit.unwrap_or(usize::MAX);
     let mut read = [(0usize, 0usize); 4];
     let mut refused_drawable = 0;
     let (mut colour, mut motion, mut objectness_ok) = ((0, 0), (0, 0), 0);
@@ -490,9 +487,11 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
     let mut min_objectness = f32::MAX;
     let (mut redrawn_clips, mut redrawn_frames) = (0, 0);
     let mut rows = Vec::new();
-    let bar = progress(chosen.len() as u64, "generate + verify");
-    for (i, want) in chosen.iter().enumerate() {
-        bar.inc(1);
+    let bar = progress(set.drawable.len().min(limit) as u64, "generate + verify");
+    for (i, want) in set.drawable.iter().enumerate() {
+        if i < limit {
+            bar.inc(1);
+        }
         let t = Instant::now();
         let reading = reader.read(&want.prompt).map_err(GenerateError::from)?;
         read_s += t.elapsed().as_secs_f64();
@@ -505,6 +504,9 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
             rows.push(
                 json!({"prompt": want.prompt, "refused": true, "reading": reading.describe()}),
             );
+            continue;
+        }
+        if i >= limit {
             continue;
         }
         let out = dir.join(format!("clip-{i:03}.mp4"));
@@ -582,7 +584,8 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
     // Time per clip against the reference configuration, interleaved on the same prompts.
     let n = generated.max(1) as f64;
     let timing = match &args.reference {
-        Some(r) => {
+        Some(r) if generated > 0 => {
+            let chosen: Vec<&DrawablePrompt> = set.drawable.iter().take(limit).collect();
             let mut t =
                 time_against_reference(r, args, &model, &reader, &identity, &store, &dir, &chosen)?;
             // The interleaved pairs may hold no redrawn clip: the whole set's mean (redraws
@@ -592,7 +595,7 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
             }
             Some(t)
         }
-        None => None,
+        _ => None,
     };
 
     let doc = json!({
@@ -605,13 +608,14 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         "steps": args.steps,
         "guidance": args.guidance,
         "inversion_steps": inversion_steps,
-        "drawable_prompts": chosen.len(),
+        "drawable_prompts": set.drawable.len(),
+        "generated_prompts": set.drawable.len().min(limit),
         "undrawable_prompts": set.undrawable.len(),
         "read_colour_right": ratio(read[0].0, read[0].1),
         "read_shape_right": ratio(read[1].0, read[1].1),
         "read_motion_right": ratio(read[2].0, read[2].1),
         "read_background_right": ratio(read[3].0, read[3].1),
-        "drawable_refused": ratio(refused_drawable, chosen.len()),
+        "drawable_refused": ratio(refused_drawable, set.drawable.len()),
         "undrawable_refused": ratio(refused_undrawable, set.undrawable.len()),
         "colour_right": ratio(colour.0, colour.1),
         "motion_right": ratio(motion.0, motion.1),
@@ -627,7 +631,7 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         "payload_equals_soft_binding": ratio(binding_ok, generated),
         "mean_clip_seconds": total_s / n,
         "mean_step_ms": per_step / n * 1e3,
-        "mean_read_seconds": read_s / chosen.len().max(1) as f64,
+        "mean_read_seconds": read_s / set.drawable.len().max(1) as f64,
         "reader_load_seconds": reader_load_s,
         "timing": timing,
         "peak_rss_mib": peak_rss_mib(),
@@ -639,7 +643,7 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         text,
         "Generation benchmark: {} free-form prompts ({} generated, {} multi-object), {} undrawable; \
          reader {}, {} × {} steps",
-        chosen.len(),
+        set.drawable.len(),
         generated,
         multi,
         set.undrawable.len(),

@@ -498,6 +498,22 @@ fn read_clause(
             }
         }
     }
+    // Words that say where ("the top left", "the bottom edge", "the corner") are never the
+    // object's colour or shape: "top" alone reads square 0.55.
+    let placing = |c: &Cand| {
+        (c.start..c.end).all(|w| {
+            let l = words[w].lower.as_str();
+            words::is_function(l) || DIRECTIONS.iter().any(|d| d.0 == l) || PLACES.contains(&l)
+        })
+    };
+    per_kind[0].retain(|c| !placing(c));
+    per_kind[1].retain(|c| !placing(c));
+    // "under the stars", "beneath the stars": the night sky, not a star to draw.
+    per_kind[1].retain(|c| {
+        !(c.end == c.start + 1
+            && words[c.start].lower == "stars"
+            && after_scene_preposition(words, start, c.start))
+    });
     // A colour that opens a background ("under a blue sky") describes the background.
     let background_starts: Vec<usize> = per_kind[3].iter().map(|b| b.start).collect();
     // So does one right before a background with no shape after it ("white sand below").
@@ -685,33 +701,44 @@ fn size_polarity(words: &[Word], world: &World, start: usize, end: usize, m: &mu
 
 /// Stems of size verbs the encoder does not read as a size change ("swelling" is growing 0.49),
 /// in any inflection: a closed class, like the direction words.
-const GROW_STEMS: &[&str] = &["swell", "inflat", "expand", "enlarg", "balloon"];
+const GROW_STEMS: &[&str] = &["swell", "inflat", "expand", "enlarg", "balloon", "puff"];
 const SHRINK_STEMS: &[&str] = &[
     "dwindl", "deflat", "contract", "shrivel", "shrank", "shrunk",
 ];
 
-/// A clause with no motion but a size verb ([`GROW_STEMS`], [`SHRINK_STEMS`]) grows or shrinks.
+/// Particles a size verb takes ("swelling up", "puffing out", "dwindling away"): with one, the
+/// particle is part of the size change, not a direction.
+const SIZE_PARTICLES: &[&str] = &["up", "out", "down", "away"];
+
+/// A clause with no motion but a size verb ([`GROW_STEMS`], [`SHRINK_STEMS`]) grows or shrinks;
+/// so does one whose only motion is the size verb's particle ("swelling up" is not rising).
 fn size_verbs(words: &[Word], world: &World, r: &mut ClauseReading) {
-    if r.motion.is_some() {
-        return;
+    if let Some(m) = &r.motion {
+        let particle = m.end == m.start + 1
+            && m.start > r.start
+            && SIZE_PARTICLES.contains(&words[m.start].lower.as_str())
+            && size_verb(&words[m.start - 1].lower).is_some();
+        if !particle {
+            return;
+        }
+        r.motion = None;
     }
     let taken: Vec<(usize, usize)> = r.chosen().map(|c| (c.start, c.end)).collect();
     for (i, word) in words.iter().enumerate().take(r.end).skip(r.start) {
         if taken.iter().any(|&(a, b)| a <= i && i < b) {
             continue;
         }
-        let w = word.lower.as_str();
-        let want = if GROW_STEMS.iter().any(|s| w.starts_with(s)) {
-            "growing"
-        } else if SHRINK_STEMS.iter().any(|s| w.starts_with(s)) {
-            "shrinking"
-        } else {
+        let Some(want) = size_verb(&word.lower) else {
             continue;
         };
+        let particle = words
+            .get(i + 1)
+            .filter(|_| i + 1 < r.end)
+            .is_some_and(|n| SIZE_PARTICLES.contains(&n.lower.as_str()));
         if let Some(v) = world.motions.iter().find(|v| v.eq_ignore_ascii_case(want)) {
             r.motion = Some(Cand {
                 start: i,
-                end: i + 1,
+                end: i + 1 + usize::from(particle),
                 kind: Kind::Slot(Slot::Motion),
                 value: v.clone(),
                 sim: 1.0,
@@ -719,6 +746,17 @@ fn size_verbs(words: &[Word], world: &World, r: &mut ClauseReading) {
             });
             return;
         }
+    }
+}
+
+/// The size change a size verb names, if `word` is one.
+fn size_verb(word: &str) -> Option<&'static str> {
+    if GROW_STEMS.iter().any(|s| word.starts_with(s)) {
+        Some("growing")
+    } else if SHRINK_STEMS.iter().any(|s| word.starts_with(s)) {
+        Some("shrinking")
+    } else {
+        None
     }
 }
 
@@ -780,6 +818,13 @@ fn head_noun(
     }
     true
 }
+
+/// Words for a place in the frame, which go with direction words ("towards the top-left
+/// corner", "in the middle").
+const PLACES: &[&str] = &[
+    "corner", "corners", "edge", "edges", "side", "sides", "middle", "centre", "center", "top",
+    "bottom",
+];
 
 /// Direction words: (word, vertical, horizontal, strong). A weak word ("top", "lower") counts only
 /// next to another direction or a motion the encoder found.
@@ -1105,6 +1150,14 @@ pub fn read(
         }
     }
 
+    // "… a blue circle and an orange circle, the blue one heading down-right": a definite phrase
+    // naming an earlier object by its colour and shape is that object, and its motion is that
+    // object's motion; it draws nothing of its own.
+    let referring = references(&words, &mut merged);
+    // Bare plural stars beside another object are the night's ("stars everywhere", "under the
+    // stars"), not a fourth shape.
+    starry_scenery(&words, world, &mut merged, &referring);
+
     // An object with a colour and no shape takes its shape from "one" ("a white one": the
     // object before) or from the object right after it ("a red and a blue ball").
     for k in 0..merged.len() {
@@ -1157,7 +1210,11 @@ pub fn read(
     let mut refusals: Vec<String> = Vec::new();
     let mut photo_refusals: Vec<String> = Vec::new();
     let mut extra_objects: Vec<String> = Vec::new();
-    for r in merged.iter().filter(|r| r.is_object()) {
+    for (r, _) in merged
+        .iter()
+        .zip(&referring)
+        .filter(|(r, referring)| r.is_object() && !**referring)
+    {
         if let Some(u) = &r.undrawable {
             let mut s = u.start;
             if s > r.start && words::DETERMINERS.contains(&words[s - 1].lower.as_str()) {
@@ -1208,7 +1265,14 @@ pub fn read(
     for (i, w) in words.iter().enumerate() {
         let l = w.lower.as_str();
         let scene_noun = reading.background.is_some() && crate::lexicon::SCENE_NOUNS.contains(&l);
-        let structural = words::is_function(l) || words::count_word(l).is_some() || scene_noun;
+        let place = PLACES.contains(&l) && reading.objects.iter().any(|o| o.motion.is_some());
+        // "one" of "the blue one": the anaphor whose object the reading resolved.
+        let anaphor = matches!(l, "one" | "ones") && i > 0 && covered[i - 1];
+        let structural = words::is_function(l)
+            || words::count_word(l).is_some()
+            || scene_noun
+            || place
+            || anaphor;
         if covered[i] || structural || w.break_before {
             flush(&mut run, &mut reading.not_understood);
         }
@@ -1272,6 +1336,125 @@ pub fn read(
         });
     }
     Ok(reading)
+}
+
+/// Determiners that make a phrase name something already said ("the blue one").
+const DEFINITE: &[&str] = &["the", "that", "this"];
+
+/// Marks the object clauses that name an earlier object ("the blue one heading down-right",
+/// "the red ball rises"): a definite phrase whose colour, and shape when it gives one, are an
+/// earlier object's. The earlier object takes the phrase's motion when it has none.
+fn references(words: &[Word], merged: &mut [ClauseReading]) -> Vec<bool> {
+    let mut referring = vec![false; merged.len()];
+    for k in 1..merged.len() {
+        let r = &merged[k];
+        if !r.is_object() || r.undrawable.is_some() {
+            continue;
+        }
+        let Some(first) = [&r.colour, &r.shape]
+            .into_iter()
+            .flatten()
+            .map(|c| c.start)
+            .min()
+        else {
+            continue;
+        };
+        let mut d = first;
+        while d > r.start && !words::DETERMINERS.contains(&words[d - 1].lower.as_str()) {
+            d -= 1;
+        }
+        if d == 0 || !DEFINITE.contains(&words[d - 1].lower.as_str()) {
+            continue;
+        }
+        let value = |c: &Option<Cand>| c.as_ref().map(|c| c.value.clone());
+        let (colour, shape) = (value(&r.colour), value(&r.shape));
+        let target = (0..k).find(|&j| {
+            let o = &merged[j];
+            o.is_object()
+                && !referring[j]
+                && o.undrawable.is_none()
+                && colour
+                    .as_ref()
+                    .is_none_or(|c| value(&o.colour).as_ref() == Some(c))
+                && shape
+                    .as_ref()
+                    .is_none_or(|s| value(&o.shape).as_ref() == Some(s))
+        });
+        let Some(j) = target else { continue };
+        referring[k] = true;
+        if merged[j].motion.is_none() {
+            merged[j].motion = merged[k].motion.clone();
+        }
+    }
+    referring
+}
+
+/// A clause whose only reading is the shape "star" from the bare plural "stars", in a prompt
+/// with another object, is the night sky's stars: read as the night background when the prompt
+/// has none, and never as an object.
+fn starry_scenery(words: &[Word], world: &World, merged: &mut [ClauseReading], referring: &[bool]) {
+    let scenery = |r: &ClauseReading| {
+        r.colour.is_none()
+            && r.motion.is_none()
+            && r.undrawable.is_none()
+            && r.shape.as_ref().is_some_and(|s| {
+                s.end == s.start + 1
+                    && words[s.start].lower == "stars"
+                    && !(r.start..r.end).any(|i| words::count_word(&words[i].lower).is_some())
+            })
+    };
+    let others = merged
+        .iter()
+        .zip(referring)
+        .filter(|(r, referring)| r.is_object() && !**referring && !scenery(r))
+        .count();
+    if others == 0 {
+        return;
+    }
+    let has_background = merged.iter().any(|r| r.background.is_some());
+    let night = world
+        .backgrounds
+        .iter()
+        .find(|b| b.eq_ignore_ascii_case("night"));
+    let mut given = has_background;
+    // "under the stars" with no other background: the night.
+    for r in merged.iter_mut() {
+        let (Some(night), false) = (night, given) else {
+            break;
+        };
+        let taken: Vec<(usize, usize)> = r.chosen().map(|c| (c.start, c.end)).collect();
+        let bare = (r.start..r.end).find(|&i| {
+            words[i].lower == "stars"
+                && !taken.iter().any(|&(a, b)| a <= i && i < b)
+                && !(i > 0 && words::count_word(&words[i - 1].lower).is_some())
+        });
+        if let Some(i) = bare {
+            r.background = Some(Cand {
+                start: i,
+                end: i + 1,
+                kind: Kind::Slot(Slot::Background),
+                value: night.clone(),
+                sim: 1.0,
+                clear: true,
+            });
+            given = true;
+        }
+    }
+    for r in merged.iter_mut() {
+        if !scenery(r) {
+            continue;
+        }
+        let Some(mut stars) = r.shape.take() else {
+            continue;
+        };
+        if let (false, Some(night)) = (given, night) {
+            stars.kind = Kind::Slot(Slot::Background);
+            stars.value = night.clone();
+            stars.sim = 1.0;
+            r.background = Some(stars);
+            given = true;
+        }
+    }
 }
 
 /// Words that say the prompt asks for lettering.

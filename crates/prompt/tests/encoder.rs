@@ -286,6 +286,41 @@ fn multi_object_classes() {
             "a pink ball rising and a white one falling",
             "a pink circle moving up and a white circle moving down",
         ),
+        // 7. a definite phrase names an earlier object: its motion, not a new object
+        (
+            "a blue circle and an orange circle, the blue one heading down-right and the orange one heading up",
+            "a blue circle moving down right and a orange circle moving up",
+        ),
+        (
+            "a red star and a green square; the red one falls while the green one rises",
+            "a red star moving down and a green square moving up",
+        ),
+        // … but an indefinite one is a new object
+        (
+            "a red star and a green square and a red one falling",
+            "a red star and a green square and a red square moving down",
+        ),
+        // 8. the night's stars are scenery, counted stars are objects
+        (
+            "a white star drifting toward the top-left corner at midnight, stars everywhere",
+            "a white star moving up left over the night",
+        ),
+        (
+            "a yellow circle rising under the stars",
+            "a yellow circle moving up over the night",
+        ),
+        ("two stars falling", "a star moving down and a star moving down"),
+        ("a red ball under the stars", "a red circle over the night"),
+        // 9. places in the frame are not shapes; a size verb's particle is not a direction
+        (
+            "a lavender square that drifts upward and left, like toward the top left",
+            "a purple square moving up left",
+        ),
+        (
+            "tangerine diamond swelling up in the middle of the sky",
+            "a orange diamond growing over the sky",
+        ),
+        ("a green ball puffing up", "a green circle growing"),
     ];
     let mut wrong = Vec::new();
     for (prompt, caption) in cases {
