@@ -35,8 +35,8 @@ const MIN_RADIUS: f32 = 1.5;
 
 /// Indices into `frames` (RGB24, `size`×`size`, frame `i` being frame `first + i` of the plan's
 /// shot) of the frames where an object of `plan` is not visible, or where two objects planned
-/// apart were drawn into one blob (the way between them stands out from the background all
-/// along: a viewer sees one shape of mixed colour).
+/// apart were drawn into one blob (standing pixels lead from one to the other, by any way: a
+/// viewer sees one shape of mixed colour).
 pub fn faded_frames(
     frames: &[Vec<u8>],
     size: usize,
