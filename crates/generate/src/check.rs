@@ -29,14 +29,17 @@ const MIN_WAY: f32 = 2.0;
 /// at most this share of the frame (`NUM / DEN`); past it the background estimate has failed.
 const MAX_BRIDGED_SHARE_NUM: usize = 2;
 const MAX_BRIDGED_SHARE_DEN: usize = 5;
+/// …and only when it fills less than this share of its bounding box (one sprawling shape).
+const SPRAWL_FILL: f32 = 0.35;
 /// Discs smaller than this radius (pixels at the model's size) are not checked: nothing that
 /// small is planned, and a sliver at the frame's edge says nothing.
 const MIN_RADIUS: f32 = 1.5;
 
 /// Indices into `frames` (RGB24, `size`×`size`, frame `i` being frame `first + i` of the plan's
 /// shot) of the frames where an object of `plan` is not visible, or where two objects planned
-/// apart were drawn into one blob (standing pixels lead from one to the other, by any way: a
-/// viewer sees one shape of mixed colour).
+/// apart were drawn into one blob: the way between them stands out all along, or standing
+/// pixels lead from one to the other by any way and sprawl over a box they barely fill (a viewer
+/// sees one shape of mixed colour; two objects merely touching side by side still read as two).
 pub fn faded_frames(
     frames: &[Vec<u8>],
     size: usize,
@@ -183,7 +186,16 @@ impl Frame<'_> {
                 }
             }
         }
-        reached && queue.len() * MAX_BRIDGED_SHARE_DEN <= MAX_BRIDGED_SHARE_NUM * size * size
+        if !reached || queue.len() * MAX_BRIDGED_SHARE_DEN > MAX_BRIDGED_SHARE_NUM * size * size {
+            return false;
+        }
+        // Two objects side by side make a compact shape a viewer still reads as two; joined
+        // across a corner or by a thread they sprawl over a box they barely fill.
+        let (xs, ys) = (queue.iter().map(|p| p % size), queue.iter().map(|p| p / size));
+        let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0));
+        let (y0, y1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0));
+        let bbox = (x1 - x0 + 1) * (y1 - y0 + 1);
+        (queue.len() as f32) < SPRAWL_FILL * bbox as f32
     }
 }
 
