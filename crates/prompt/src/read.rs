@@ -508,11 +508,18 @@ fn read_clause(
     };
     per_kind[0].retain(|c| !placing(c));
     per_kind[1].retain(|c| !placing(c));
-    // "under the stars", "beneath the stars": the night sky, not a star to draw.
+    // "under the stars", "beneath the stars": the night sky, not a star to draw; nor are the
+    // stars after another shape in the same phrase ("a red ball under a sky full of stars").
+    let first_other_shape = per_kind[1]
+        .iter()
+        .filter(|c| !(c.end == c.start + 1 && words[c.start].lower == "stars"))
+        .map(|c| c.end)
+        .min();
     per_kind[1].retain(|c| {
-        !(c.end == c.start + 1
-            && words[c.start].lower == "stars"
-            && after_scene_preposition(words, start, c.start))
+        let bare = c.end == c.start + 1 && words[c.start].lower == "stars";
+        !(bare
+            && (after_scene_preposition(words, start, c.start)
+                || first_other_shape.is_some_and(|e| e <= c.start)))
     });
     // A colour that opens a background ("under a blue sky") describes the background.
     let background_starts: Vec<usize> = per_kind[3].iter().map(|b| b.start).collect();
@@ -713,28 +720,35 @@ const SIZE_PARTICLES: &[&str] = &["up", "out", "down", "away"];
 /// A clause with no motion but a size verb ([`GROW_STEMS`], [`SHRINK_STEMS`]) grows or shrinks;
 /// so does one whose only motion is the size verb's particle ("swelling up" is not rising).
 fn size_verbs(words: &[Word], world: &World, r: &mut ClauseReading) {
+    // The size change `words[i]` names, with the particle after it when there is one.
+    let at = |i: usize| -> Option<(&'static str, bool)> {
+        let next = words
+            .get(i + 1)
+            .filter(|_| i + 1 < r.end)
+            .map(|n| n.lower.as_str());
+        if let Some(want) = next.and_then(|n| particle_verb(&words[i].lower, n)) {
+            return Some((want, true));
+        }
+        let want = size_verb(&words[i].lower)?;
+        Some((want, next.is_some_and(|n| SIZE_PARTICLES.contains(&n))))
+    };
     if let Some(m) = &r.motion {
         let particle = m.end == m.start + 1
             && m.start > r.start
-            && SIZE_PARTICLES.contains(&words[m.start].lower.as_str())
-            && size_verb(&words[m.start - 1].lower).is_some();
+            && at(m.start - 1).is_some_and(|(_, particle)| particle);
         if !particle {
             return;
         }
         r.motion = None;
     }
     let taken: Vec<(usize, usize)> = r.chosen().map(|c| (c.start, c.end)).collect();
-    for (i, word) in words.iter().enumerate().take(r.end).skip(r.start) {
+    for i in r.start..r.end {
         if taken.iter().any(|&(a, b)| a <= i && i < b) {
             continue;
         }
-        let Some(want) = size_verb(&word.lower) else {
+        let Some((want, particle)) = at(i) else {
             continue;
         };
-        let particle = words
-            .get(i + 1)
-            .filter(|_| i + 1 < r.end)
-            .is_some_and(|n| SIZE_PARTICLES.contains(&n.lower.as_str()));
         if let Some(v) = world.motions.iter().find(|v| v.eq_ignore_ascii_case(want)) {
             r.motion = Some(Cand {
                 start: i,
@@ -758,6 +772,27 @@ fn size_verb(word: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// Verbs that change size only with their particle ("blowing up", "scaling down", "zooming
+/// in"; "blowing in the wind" is not a size change): (stem, particle, size change).
+const PARTICLE_VERBS: &[(&str, &str, &str)] = &[
+    ("blow", "up", "growing"),
+    ("blew", "up", "growing"),
+    ("scal", "up", "growing"),
+    ("scal", "down", "shrinking"),
+    ("pump", "up", "growing"),
+    ("bulk", "up", "growing"),
+    ("zoom", "in", "growing"),
+    ("zoom", "out", "shrinking"),
+];
+
+/// The size change of a verb and its particle, if they make one.
+fn particle_verb(word: &str, particle: &str) -> Option<&'static str> {
+    PARTICLE_VERBS
+        .iter()
+        .find(|(stem, p, _)| word.starts_with(stem) && *p == particle)
+        .map(|(_, _, want)| *want)
 }
 
 /// How much less similar a containing span may be and still replace a contained one.

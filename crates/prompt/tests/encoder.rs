@@ -321,6 +321,10 @@ fn multi_object_classes() {
             "a orange diamond growing over the sky",
         ),
         ("a green ball puffing up", "a green circle growing"),
+        ("a blue square blowing up", "a blue square growing"),
+        ("a cyan star zooming out", "a cyan star shrinking"),
+        // … the stars after another shape in its phrase are the scene's
+        ("a blue square with stars around it", "a blue square over the night"),
     ];
     let mut wrong = Vec::new();
     for (prompt, caption) in cases {
