@@ -191,7 +191,10 @@ impl Frame<'_> {
         }
         // Two objects side by side make a compact shape a viewer still reads as two; joined
         // across a corner or by a thread they sprawl over a box they barely fill.
-        let (xs, ys) = (queue.iter().map(|p| p % size), queue.iter().map(|p| p / size));
+        let (xs, ys) = (
+            queue.iter().map(|p| p % size),
+            queue.iter().map(|p| p / size),
+        );
         let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0));
         let (y0, y1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0));
         let bbox = (x1 - x0 + 1) * (y1 - y0 + 1);
