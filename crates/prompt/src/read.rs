@@ -1649,9 +1649,23 @@ fn colour_of_unread_noun(
         if r.colour.is_none() || r.shape.is_some() || r.undrawable.is_some() {
             continue;
         }
+        // A word between a scene preposition and the background it opens describes the scene
+        // ("through a clear blue sky", "over a quiet beach"), not a thing in it.
+        let in_scene = |i: usize| {
+            r.background.as_ref().is_some_and(|b| {
+                i < b.start
+                    && (r.start..i).any(|p| {
+                        SCENE_PREPOSITIONS.contains(&words[p].lower.as_str())
+                            && (p + 1..i).all(|q| !covered_by_object(r, q))
+                    })
+            })
+        };
         let Some(i) = unknown.iter().copied().find(|&i| {
             let l = words[i].lower.as_str();
-            (r.start..r.end).contains(&i) && !matches!(l, "one" | "ones") && noun_like(l)
+            (r.start..r.end).contains(&i)
+                && !matches!(l, "one" | "ones")
+                && noun_like(l)
+                && !in_scene(i)
         }) else {
             continue;
         };
@@ -1670,6 +1684,14 @@ fn colour_of_unread_noun(
         }
     }
     Ok(None)
+}
+
+/// Whether word `i` is in the span of `r`'s colour, shape or motion.
+fn covered_by_object(r: &ClauseReading, i: usize) -> bool {
+    [&r.colour, &r.shape, &r.motion]
+        .into_iter()
+        .flatten()
+        .any(|c| c.start <= i && i < c.end)
 }
 
 /// The words a misspelling may stand for: every value of the world and the reader's tables.

@@ -381,9 +381,16 @@ fn unread_words_refuse_and_misspellings_are_read() {
         "something crimson drifting to the left",
         "Something golden rising over the desert dunes",
         "a red one moving left",
+        // the words of the scene's phrase describe the scene
+        "a bright red shape drifting upward through a clear blue sky",
     ] {
         accepted(p);
     }
+    // …while an unread noun before the scene still refuses.
+    assert!(
+        refused("a red balloon drifting upward through a clear blue sky")
+            .contains("not a shape the model knows")
+    );
 
     for (prompt, caption, spelling) in [
         (
