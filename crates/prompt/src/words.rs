@@ -70,6 +70,16 @@ const CONNECTORS: &[&[&str]] = &[
     &["accompanied", "by"],
 ];
 
+/// Words that place one thing relative to another: before an article they start a new clause.
+const RELATIVE_PLACES: &[&[&str]] = &[
+    &["above"],
+    &["below"],
+    &["beneath"],
+    &["under"],
+    &["underneath"],
+    &["on", "top", "of"],
+];
+
 /// A clause: a range of word indices, and the connector words before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clause {
@@ -94,6 +104,23 @@ pub fn clauses(words: &[Word]) -> Vec<Clause> {
                     .all(|(k, w)| words.get(i + k).is_some_and(|x| x.lower == *w))
             })
             .copied()
+            .or_else(|| {
+                // A place relative to another thing before an article starts that thing's clause
+                // ("a blue square above a red circle"); a scene there ("under a blue sky") reads
+                // as no object and goes back with the clause before it.
+                RELATIVE_PLACES
+                    .iter()
+                    .find(|c| {
+                        i > start
+                            && c.iter()
+                                .enumerate()
+                                .all(|(k, w)| words.get(i + k).is_some_and(|x| x.lower == *w))
+                            && words
+                                .get(i + c.len())
+                                .is_some_and(|n| ARTICLES.contains(&n.lower.as_str()))
+                    })
+                    .copied()
+            })
             .or_else(|| {
                 // "as" before a new noun phrase joins two clauses ("a pyramid bounces as a
                 // violet orb shrinks"); otherwise it compares ("as big as").
@@ -532,6 +559,21 @@ mod tests {
         );
         assert_eq!(split("and , and"), Vec::<String>::new());
         assert_eq!(split(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn splits_on_a_place_relative_to_another_thing_before_an_article() {
+        assert_eq!(
+            split("a blue square above a red circle"),
+            ["a blue square", "a red circle"]
+        );
+        assert_eq!(
+            split("a star on top of the diamond, both bouncing"),
+            ["a star", "the diamond", "both bouncing"]
+        );
+        // Not without an article after it, nor at the start of a clause.
+        assert_eq!(split("a star rising above"), ["a star rising above"]);
+        assert_eq!(split("under a red star"), ["under a red star"]);
     }
 
     #[test]

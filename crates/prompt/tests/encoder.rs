@@ -322,6 +322,15 @@ fn multi_object_classes() {
         ),
         ("a green ball puffing up", "a green circle growing"),
         ("a blue square blowing up", "a blue square growing"),
+        // 10. one thing placed relative to another: two objects, a scene stays the scene
+        (
+            "a blue square above a red circle",
+            "a blue square and a red circle",
+        ),
+        (
+            "a yellow ball bouncing under the stars",
+            "a yellow circle bouncing over the night",
+        ),
         ("a cyan star zooming out", "a cyan star shrinking"),
         // … the stars after another shape in its phrase are the scene's
         ("a blue square with stars around it", "a blue square over the night"),
