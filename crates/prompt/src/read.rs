@@ -912,6 +912,20 @@ const DIRECTIONS: &[(&str, i8, i8, bool)] = &[
     ("lower", -1, 0, false),
 ];
 
+/// Whether the direction word at `i` names where the motion starts: "from" a few words before
+/// it ("from the bottom-left corner"), with no "to" between.
+fn comes_from(words: &[Word], clause_start: usize, i: usize) -> bool {
+    const LOOK_BACK: usize = 4;
+    for k in (clause_start.max(i.saturating_sub(LOOK_BACK))..i).rev() {
+        match words[k].lower.as_str() {
+            "from" => return true,
+            "to" | "toward" | "towards" | "into" | "onto" => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// The encoder tells a motion from no motion well, but not "to the right" from "down and to
 /// the right" (0.66 against 0.63) nor "eastward" from "north-east": the direction of a directed
 /// motion is read from the clause's direction words (a closed class, [`DIRECTIONS`]). A
@@ -940,7 +954,13 @@ fn directions(words: &[Word], world: &World, r: &mut ClauseReading) {
             .iter()
             .find(|d| d.0 == w.lower || ing.as_deref() == Some(d.0))
         {
-            found.push((i, v, h, strong));
+            // Where it comes from is the other way from where it goes: "from left to right",
+            // "rising from the bottom", "coming in from the left".
+            if comes_from(words, r.start, i) {
+                found.push((i, -v, -h, strong));
+            } else {
+                found.push((i, v, h, strong));
+            }
         }
     }
     if !found.iter().any(|d| d.3) && r.motion.is_none() {

@@ -322,6 +322,17 @@ fn multi_object_classes() {
         ),
         ("a green ball puffing up", "a green circle growing"),
         ("a blue square blowing up", "a blue square growing"),
+        // 11. where a motion comes from is the other way from where it goes
+        ("a cyan circle from left to right", "a cyan circle moving right"),
+        (
+            "a green triangle coming from the left side",
+            "a green triangle moving right",
+        ),
+        ("a red circle rising from the bottom", "a red circle moving up"),
+        (
+            "a red triangle moving from the bottom-left corner to the top-right corner",
+            "a red triangle moving up right",
+        ),
         // 10. one thing placed relative to another: two objects, a scene stays the scene
         (
             "a blue square above a red circle",
