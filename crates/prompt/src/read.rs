@@ -508,6 +508,7 @@ fn read_clause(
     };
     per_kind[0].retain(|c| !placing(c));
     per_kind[1].retain(|c| !placing(c));
+    per_kind[3].retain(|c| !placing(c));
     // "under the stars", "beneath the stars": the night sky, not a star to draw; nor are the
     // stars after another shape in the same phrase ("a red ball under a sky full of stars").
     let first_other_shape = per_kind[1]
@@ -1444,6 +1445,9 @@ fn references(words: &[Word], merged: &mut [ClauseReading]) -> Vec<bool> {
     referring
 }
 
+/// How many words apart "stars" and a sky may be to make the night's starry sky.
+const STARRY_SKY_WORDS: usize = 4;
+
 /// A clause whose only reading is the shape "star" from the bare plural "stars", in a prompt
 /// with another object, is the night sky's stars: read as the night background when the prompt
 /// has none, and never as an object.
@@ -1466,11 +1470,39 @@ fn starry_scenery(words: &[Word], world: &World, merged: &mut [ClauseReading], r
     if others == 0 {
         return;
     }
-    let has_background = merged.iter().any(|r| r.background.is_some());
     let night = world
         .backgrounds
         .iter()
         .find(|b| b.eq_ignore_ascii_case("night"));
+    // "a sky full of stars", "lots of stars in the sky": a sky with stars in it is the night's.
+    for r in merged.iter_mut() {
+        // Stars drawn as stars are not the sky's (scenery stars are about to be dropped).
+        let shape = if scenery(r) { &None } else { &r.shape };
+        let drawn: Vec<(usize, usize)> = [&r.colour, shape, &r.motion]
+            .into_iter()
+            .flatten()
+            .map(|c| (c.start, c.end))
+            .collect();
+        let (Some(night), Some(b)) = (night, r.background.as_mut()) else {
+            continue;
+        };
+        if !b.value.eq_ignore_ascii_case("sky") {
+            continue;
+        }
+        let near = (r.start..r.end).find(|&i| {
+            words[i].lower == "stars"
+                && !drawn.iter().any(|&(a, e)| a <= i && i < e)
+                && (i + STARRY_SKY_WORDS >= b.start && i < b.end + STARRY_SKY_WORDS)
+                && !(i > 0 && words::count_word(&words[i - 1].lower).is_some())
+        });
+        if let Some(i) = near {
+            b.start = b.start.min(i);
+            b.end = b.end.max(i + 1);
+            b.value = night.clone();
+            b.sim = 1.0;
+        }
+    }
+    let has_background = merged.iter().any(|r| r.background.is_some());
     let mut given = has_background;
     // "under the stars" with no other background: the night.
     for r in merged.iter_mut() {

@@ -322,6 +322,16 @@ fn multi_object_classes() {
         ),
         ("a green ball puffing up", "a green circle growing"),
         ("a blue square blowing up", "a blue square growing"),
+        // 12. a sky with stars in it is the night; a place in the frame is no background
+        (
+            "a red ball under a sky full of twinkling stars",
+            "a red circle over the night",
+        ),
+        (
+            "a red star and two white stars in the sky",
+            "a red star and a white star and a white star over the sky",
+        ),
+        ("a yellow star in the middle", "a yellow star"),
         // 11. where a motion comes from is the other way from where it goes
         ("a cyan circle from left to right", "a cyan circle moving right"),
         (
