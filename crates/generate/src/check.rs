@@ -135,21 +135,17 @@ impl<'a> Frame<'a> {
         if !way.is_finite() || way < MIN_WAY {
             return false;
         }
-        if self.connected(a, b) {
-            return true;
-        }
         let (ux, uy) = (dx / d, dy / d);
         let samples = (way * 2.0).ceil() as usize;
         let side = self.size as f32;
-        (0..=samples).all(|k| {
+        let straight = (0..=samples).all(|k| {
             let t = a.2 + way * k as f32 / samples as f32;
             let (x, y) = (a.0 + ux * t, a.1 + uy * t);
             x >= 0.0 && y >= 0.0 && x < side && y < side && self.stands_out(x as usize, y as usize)
-        })
+        });
+        straight || self.connected(a, b)
     }
-}
 
-impl Frame<'_> {
     /// Whether a 4-connected path of standing pixels leads from a standing pixel inside disc `a`
     /// to one inside disc `b`. A blob that spreads over most of the frame is not a bridge between
     /// two objects but a background the row medians do not describe (two large objects side by

@@ -513,12 +513,11 @@ fn read_clause(
     // stars after another shape in the same phrase ("a red ball under a sky full of stars").
     let first_other_shape = per_kind[1]
         .iter()
-        .filter(|c| !(c.end == c.start + 1 && words[c.start].lower == "stars"))
+        .filter(|c| !stars_span(words, c))
         .map(|c| c.end)
         .min();
     per_kind[1].retain(|c| {
-        let bare = c.end == c.start + 1 && words[c.start].lower == "stars";
-        !(bare
+        !(stars_span(words, c)
             && (after_scene_preposition(words, start, c.start)
                 || first_other_shape.is_some_and(|e| e <= c.start)))
     });
@@ -1445,6 +1444,16 @@ fn references(words: &[Word], merged: &mut [ClauseReading]) -> Vec<bool> {
     referring
 }
 
+/// Whether `c` is the one word "stars".
+fn stars_span(words: &[Word], c: &Cand) -> bool {
+    c.end == c.start + 1 && words[c.start].lower == "stars"
+}
+
+/// Whether word `i` is "stars" not counted by the word before it ("three stars" are objects).
+fn uncounted_stars(words: &[Word], i: usize) -> bool {
+    words[i].lower == "stars" && !(i > 0 && words::count_word(&words[i - 1].lower).is_some())
+}
+
 /// How many words apart "stars" and a sky may be to make the night's starry sky.
 const STARRY_SKY_WORDS: usize = 4;
 
@@ -1457,8 +1466,7 @@ fn starry_scenery(words: &[Word], world: &World, merged: &mut [ClauseReading], r
             && r.motion.is_none()
             && r.undrawable.is_none()
             && r.shape.as_ref().is_some_and(|s| {
-                s.end == s.start + 1
-                    && words[s.start].lower == "stars"
+                stars_span(words, s)
                     && !(r.start..r.end).any(|i| words::count_word(&words[i].lower).is_some())
             })
     };
@@ -1490,10 +1498,9 @@ fn starry_scenery(words: &[Word], world: &World, merged: &mut [ClauseReading], r
             continue;
         }
         let near = (r.start..r.end).find(|&i| {
-            words[i].lower == "stars"
+            uncounted_stars(words, i)
                 && !drawn.iter().any(|&(a, e)| a <= i && i < e)
                 && (i + STARRY_SKY_WORDS >= b.start && i < b.end + STARRY_SKY_WORDS)
-                && !(i > 0 && words::count_word(&words[i - 1].lower).is_some())
         });
         if let Some(i) = near {
             b.start = b.start.min(i);
@@ -1502,19 +1509,15 @@ fn starry_scenery(words: &[Word], world: &World, merged: &mut [ClauseReading], r
             b.sim = 1.0;
         }
     }
-    let has_background = merged.iter().any(|r| r.background.is_some());
-    let mut given = has_background;
+    let mut given = merged.iter().any(|r| r.background.is_some());
     // "under the stars" with no other background: the night.
     for r in merged.iter_mut() {
         let (Some(night), false) = (night, given) else {
             break;
         };
         let taken: Vec<(usize, usize)> = r.chosen().map(|c| (c.start, c.end)).collect();
-        let bare = (r.start..r.end).find(|&i| {
-            words[i].lower == "stars"
-                && !taken.iter().any(|&(a, b)| a <= i && i < b)
-                && !(i > 0 && words::count_word(&words[i - 1].lower).is_some())
-        });
+        let bare = (r.start..r.end)
+            .find(|&i| uncounted_stars(words, i) && !taken.iter().any(|&(a, b)| a <= i && i < b));
         if let Some(i) = bare {
             r.background = Some(Cand {
                 start: i,
