@@ -30,11 +30,11 @@ mod shape;
 pub mod stats;
 
 pub use detect::{
-    conclude_search, default_templates, detect, detect_among_candidates, detect_with,
-    identify_payload, payload_coherence, region_agreement, CandidateDetection, Coherence,
-    DetectOptions, Detection, Detector, FrameMatch, PayloadMatch, Refinement, RegionAgreement,
-    Retiming, SpatialMap, TemporalEvent, TestBudget, OPERATING_FPR, PAYLOAD_MATCH_THRESHOLD,
-    TIMELINE_FRAMES,
+    conclude_search, default_templates, detect, detect_among_candidates, detect_by_decoding,
+    detect_with, identify_payload, payload_coherence, region_agreement, CandidateDetection,
+    Coherence, DetectOptions, Detection, Detector, FrameMatch, PayloadMatch, Refinement,
+    RegionAgreement, Retiming, SpatialMap, TemporalEvent, TestBudget, OPERATING_FPR,
+    PAYLOAD_MATCH_THRESHOLD, TIMELINE_FRAMES,
 };
 pub use embed::embed;
 pub use key::{KeyRing, WatermarkKey, TEMPLATE_VARIANTS};

@@ -5,8 +5,9 @@ use candor_watermark::channel::{
     sigma_for_flip_rate,
 };
 use candor_watermark::{
-    detect, detect_among_candidates, embed, identify_payload, DetectOptions, Detection, KeyRing,
-    LatentShape, Payload, TemporalEvent, WatermarkError, WatermarkKey, TEMPLATE_VARIANTS,
+    detect, detect_among_candidates, detect_by_decoding, embed, identify_payload, DetectOptions,
+    Detection, KeyRing, LatentShape, Payload, TemporalEvent, WatermarkError, WatermarkKey,
+    TEMPLATE_VARIANTS,
 };
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -800,6 +801,13 @@ fn the_mean_of_many_clips_does_not_carry_the_keys_pattern() -> Result<(), Waterm
         "per-clip variants: p = 10^{}",
         mixed.log10_p_value()
     );
+    // Either mean carries pilots, never a codeword: nothing decodes from it.
+    for one_variant in [true, false] {
+        assert_eq!(
+            detect_by_decoding(&ring, &forge(&mean(one_variant)?), SHAPE, &options)?,
+            None
+        );
+    }
     Ok(())
 }
 
@@ -848,12 +856,57 @@ fn a_variant_mean_subtracted_leaves_the_codeword_to_find() -> Result<(), Waterma
         .ok_or_else(|| WatermarkError::InvalidOption("the codeword was not found".into()))?;
     assert_eq!(found.payload, target);
     assert!(found.log10_p_value <= -9.0, "{}", found.log10_p_value);
+    // Without a store (no candidates at all) the codeword decodes on its own, and its bound, paid
+    // for every payload the decoder could have read, still clears the threshold.
+    let decoded = detect_by_decoding(&ring, &attacked, SHAPE, &options)?
+        .ok_or_else(|| WatermarkError::InvalidOption("the codeword did not decode".into()))?;
+    assert_eq!(decoded.payload, target);
+    assert!(decoded.log10_p_value <= -9.0, "{}", decoded.log10_p_value);
+    assert_eq!(decoded.alignment.first(), Some(&(0, 0)));
     for seed in 0..5 {
         let fresh = attack(gaussian(SHAPE.len(), &mut rng(8000 + seed)), 8100 + seed);
         assert_eq!(
             detect_among_candidates(&ring, &fresh, SHAPE, &candidates, &options)?,
             None
         );
+        assert_eq!(detect_by_decoding(&ring, &fresh, SHAPE, &options)?, None);
     }
+    Ok(())
+}
+
+/// The decoded-codeword test reads a clean clip and an excerpt that starts a few frames in, finds
+/// nothing in fresh noise or under another key, and never reports a payload the p-value does not
+/// carry.
+#[test]
+fn a_codeword_decodes_without_candidates_and_noise_does_not() -> Result<(), WatermarkError> {
+    let ring = KeyRing::single(key(1));
+    let options = DetectOptions::default();
+    let clean = marked_with_flips(11, 0.3, 12)?;
+    let found = detect_by_decoding(&ring, &clean, SHAPE, &options)?
+        .ok_or_else(|| WatermarkError::InvalidOption("a clean clip did not decode".into()))?;
+    assert_eq!(found.payload, Payload::new(11 ^ 0xdead_beef));
+    assert!(found.log10_p_value < -20.0, "{}", found.log10_p_value);
+    // Frames 3.. of the clip, as an excerpt from its start would be three frames later.
+    let excerpt_shape = LatentShape::new(12, SHAPE.channels, SHAPE.height, SHAPE.width);
+    let excerpt = clean[3 * SHAPE.frame_len()..15 * SHAPE.frame_len()].to_vec();
+    let found = detect_by_decoding(&ring, &excerpt, excerpt_shape, &options)?
+        .ok_or_else(|| WatermarkError::InvalidOption("the excerpt did not decode".into()))?;
+    assert_eq!(found.payload, Payload::new(11 ^ 0xdead_beef));
+    assert_eq!(found.alignment.first(), Some(&(0, 3)));
+    assert_eq!(
+        detect_by_decoding(&KeyRing::single(key(2)), &clean, SHAPE, &options)?,
+        None
+    );
+    for seed in 0..20 {
+        let noise = gaussian(SHAPE.len(), &mut rng(9000 + seed));
+        assert_eq!(
+            detect_by_decoding(&ring, &noise, SHAPE, &options)?,
+            None,
+            "seed {seed}"
+        );
+    }
+    let tiny = LatentShape::new(1, 1, 2, 2);
+    assert_eq!(detect_by_decoding(&ring, &[0.5; 4], tiny, &options)?, None);
+    assert!(detect_by_decoding(&ring, &[0.5; 3], tiny, &options).is_err());
     Ok(())
 }

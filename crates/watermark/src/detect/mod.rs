@@ -35,7 +35,7 @@ pub use decode::{identify_payload, payload_coherence, Coherence, PayloadMatch};
 pub use outcome::{
     conclude_search, Detection, FrameMatch, Refinement, SpatialMap, TemporalEvent, TestBudget,
 };
-pub use presence::{detect_among_candidates, CandidateDetection};
+pub use presence::{detect_among_candidates, detect_by_decoding, CandidateDetection};
 pub use thresholds::{OPERATING_FPR, PAYLOAD_MATCH_THRESHOLD};
 
 use observe::{expected_signs, ObservedFrame};

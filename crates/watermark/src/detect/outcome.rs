@@ -217,6 +217,8 @@ pub(super) fn conclude(mut d: Detection, threshold: f64) -> Detection {
 pub struct TestBudget {
     pub placements: usize,
     pub candidate_test: bool,
+    /// The decoded-codeword test ([`super::detect_by_decoding`]) may run: one more test.
+    pub decoded_test: bool,
     /// The same tests run on this many windows of one file (a whole-file scan); 0 or 1 for a
     /// single clip.
     pub windows: usize,
@@ -227,12 +229,14 @@ impl TestBudget {
     pub const SINGLE: TestBudget = TestBudget {
         placements: 1,
         candidate_test: false,
+        decoded_test: false,
         windows: 1,
     };
 
     /// The number of tests the false-positive rate is split between.
     pub fn tests(&self) -> usize {
-        (self.placements.max(1) + usize::from(self.candidate_test)) * self.windows.max(1)
+        (self.placements.max(1) + usize::from(self.candidate_test) + usize::from(self.decoded_test))
+            * self.windows.max(1)
     }
 
     /// The options for each single test: the threshold split evenly between the tests.
@@ -256,6 +260,9 @@ pub enum Refinement {
     },
     /// The mark was found but too faint to decode; its payload was identified among candidates.
     Identified(PayloadMatch),
+    /// The decoded-codeword test found the mark the other tests missed: its pilots were gone,
+    /// its codeword decoded.
+    Decoded(CandidateDetection),
 }
 
 /// The conclusion of a search over placements and tests: `best` is the detection with the
@@ -272,26 +279,18 @@ pub fn conclude_search(
     let payload_match = match refinement {
         Refinement::None => None,
         Refinement::Assisted { found, candidates } => {
-            best.present = true;
-            best.log10_p_value = found.log10_p_value;
-            best.payload = Some(found.payload);
-            best.key_index = found.key_index;
-            if let Some(key) = ring.keys().get(found.key_index) {
-                best.key_id = key.id().to_string();
-            }
-            best.bit_error_rate = found.bit_error_rate;
-            best.clip_wide = true;
-            best.alignment = found.alignment;
-            for m in &mut best.frames {
-                m.template = None;
-                m.unreadable = true;
-            }
-            Some(PayloadMatch {
+            let payload_match = PayloadMatch {
                 payload: found.payload,
                 log10_p_value: found.log10_p_value,
                 candidates,
                 bit_error_rate: found.bit_error_rate,
-            })
+            };
+            take_found(&mut best, found, ring);
+            Some(payload_match)
+        }
+        Refinement::Decoded(found) => {
+            take_found(&mut best, found, ring);
+            None
         }
         Refinement::Identified(m) => {
             best.payload = Some(m.payload);
@@ -304,6 +303,26 @@ pub fn conclude_search(
     best.p_value = 10f64.powf(best.log10_p_value);
     best.false_positive_rate = options.threshold;
     (best, payload_match)
+}
+
+/// Makes `best` the detection a candidate or decoded-codeword test found: present, with its
+/// payload and alignment; no frame is placed on its own (the mark is too faint, or its pilots
+/// gone).
+fn take_found(best: &mut Detection, found: CandidateDetection, ring: &KeyRing) {
+    best.present = true;
+    best.log10_p_value = found.log10_p_value;
+    best.payload = Some(found.payload);
+    best.key_index = found.key_index;
+    if let Some(key) = ring.keys().get(found.key_index) {
+        best.key_id = key.id().to_string();
+    }
+    best.bit_error_rate = found.bit_error_rate;
+    best.clip_wide = true;
+    best.alignment = found.alignment;
+    for m in &mut best.frames {
+        m.template = None;
+        m.unreadable = true;
+    }
 }
 
 #[cfg(test)]
@@ -344,6 +363,7 @@ mod tests {
         let budget = TestBudget {
             placements: 9,
             candidate_test: true,
+            decoded_test: false,
             windows: 1,
         };
         assert_eq!(budget.tests(), 10);
@@ -362,6 +382,7 @@ mod tests {
         let budget = TestBudget {
             placements: 100,
             candidate_test: false,
+            decoded_test: false,
             windows: 1,
         };
         let ring = KeyRing::single(crate::key::WatermarkKey::new(&[1; 32]));
@@ -415,6 +436,38 @@ mod tests {
             .iter()
             .all(|m| m.unreadable && m.template.is_none()));
         assert_eq!(matched.map(|m| m.candidates), Some(5));
+    }
+
+    #[test]
+    fn a_decoded_codeword_replaces_the_detection_without_a_store_match() {
+        let ring = KeyRing::single(crate::key::WatermarkKey::new(&[1; 32]));
+        let found = CandidateDetection {
+            key_index: 0,
+            payload: Payload::new(43),
+            log10_p_value: -30.0,
+            alignment: vec![(0, 0), (1, 1)],
+            bit_error_rate: 0.4,
+        };
+        let budget = TestBudget {
+            placements: 1,
+            candidate_test: false,
+            decoded_test: true,
+            windows: 1,
+        };
+        assert_eq!(budget.tests(), 2);
+        let (d, matched) = conclude_search(
+            detection(-2.0, false),
+            Refinement::Decoded(found),
+            &ring,
+            budget,
+            &DetectOptions::default(),
+        );
+        assert!(d.present() && d.clip_wide());
+        assert_eq!(d.payload(), Some(Payload::new(43)));
+        assert_eq!(d.alignment(), &[(0, 0), (1, 1)]);
+        // Read from the clip, not picked from a store; the p-value pays for both tests.
+        assert_eq!(matched, None);
+        assert!((d.log10_p_value() - (-30.0 + 2f64.log10())).abs() < 1e-9);
     }
 
     #[test]

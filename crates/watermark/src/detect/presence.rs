@@ -12,7 +12,7 @@ use crate::code;
 use crate::embed::data_bits;
 use crate::key::KeyRing;
 use crate::keystream::bit;
-use crate::payload::Payload;
+use crate::payload::{Payload, INFO_BITS};
 use crate::shape::{LatentShape, WatermarkError};
 use crate::stats::{ln_binomial_upper_tail, ln_hoeffding_bound, standard_score};
 
@@ -495,20 +495,169 @@ pub fn detect_among_candidates(
             }
         }
     }
-    let Some((ln_p, key_index, payload, alignment)) = best else {
-        return Ok(None);
-    };
-    let log10_p_value = (ln_p / std::f64::consts::LN_10 + (tests.max(1) as f64).log10()).min(0.0);
-    if log10_p_value > options.threshold.log10() {
+    Ok(best.and_then(|(ln_p, key_index, payload, alignment)| {
+        conclude_candidate(
+            ring, latent, n, options, ln_p, tests, key_index, payload, alignment,
+        )
+    }))
+}
+
+/// Content ids are 64-bit: a payload read from the clip itself is one of 2^64 codewords, each a
+/// test in the union bound.
+const LN_PAYLOADS: f64 = 64.0 * std::f64::consts::LN_2;
+
+/// The decoded-codeword test, for a mark whose pilots are gone but whose codeword is not: an
+/// attacker who sorted public clips by template variant and subtracted the mean of the target's
+/// variant cancels the pilots every clip of that variant shares, while the clip's own codeword
+/// (its payload is in no other clip) survives — and without a store there is no candidate to
+/// compare with. For each key and each run of templates from the clip's first frames (offsets up
+/// to [`EARLY_OFFSET`] at the clip's rate, offset 0 at the other rates in [`SEQUENCE_RATES`]),
+/// the code elements' soft values are
+/// decoded (Viterbi, CRC-32, the key's variant check) and the payload read is then scored as the
+/// candidate test scores one: S = Σ c·(±1) over the code elements alone. Under no mark of the
+/// key, each codeword's expected signs are fair coins independent of the observation, so
+/// `P(S ≥ s) ≤ exp(−s²/2Σc²)` for each of the 2^64 payloads, and the best is multiplied by
+/// 2^64 × keys × runs (the decoder picks the payload; the union bound covers every payload it
+/// could pick). Returns the best when it reaches `options.threshold`.
+pub fn detect_by_decoding(
+    ring: &KeyRing,
+    latent: &[f32],
+    shape: LatentShape,
+    options: &DetectOptions,
+) -> Result<Option<CandidateDetection>, WatermarkError> {
+    shape.check(Some(latent.len()))?;
+    if ring.is_empty() {
+        return Err(WatermarkError::NoKeys);
+    }
+    let n = shape.frame_len();
+    let templates = options
+        .max_templates
+        .unwrap_or_else(|| super::default_templates(shape.frames))
+        .max(1);
+    // The clip from its first frames at its own rate, or a few frames in; and from its first
+    // frame at each frame-rate conversion. (Each run tried costs a decode and a share of the
+    // rate: the other tests search every start.)
+    let offsets = EARLY_OFFSET.min(templates - 1);
+    let runs: Vec<Alignment> = (0..=offsets)
+        .map(|offset| (offset, 1.0))
+        .chain(SEQUENCE_RATES.iter().skip(1).map(|&rate| (0, rate)))
+        .map(|(offset, rate)| template_run(shape.frames, templates, offset, rate))
+        .filter(|pairs| !pairs.is_empty() && 2 * pairs.len() >= shape.frames.min(templates))
+        .collect();
+    let needed = runs
+        .iter()
+        .flatten()
+        .map(|&(_, t)| t + 1)
+        .max()
+        .unwrap_or(0);
+    if runs.is_empty() || needed == 0 {
         return Ok(None);
     }
-    // How far the matched frames are from the expected signs, for the report.
-    let key = &ring.keys()[key_index];
+    let mut tests = 0usize;
+    let mut best: Option<(f64, usize, Payload, Alignment)> = None;
+    for (key_index, key) in ring.keys().iter().enumerate() {
+        let detector = Detector::new(key, n, needed);
+        let layout = &detector.layout;
+        let code_start = layout.code_start().min(n);
+        let code_len = layout.code_len.max(1);
+        if code_start >= n {
+            continue;
+        }
+        let weights = position_weights(layout, shape, options);
+        let frames: Vec<ObservedFrame> = latent
+            .chunks_exact(n)
+            .map(|f| ObservedFrame::new(f, layout))
+            .collect();
+        let scaled: Vec<Vec<f64>> = frames
+            .iter()
+            .map(|f| element_weights(f, &weights))
+            .collect();
+        let square_code: Vec<f64> = scaled
+            .iter()
+            .map(|c| c[code_start..].iter().map(|x| x * x).sum())
+            .collect();
+        // Each (frame, template) pair's evidence per code bit (positive: the bit is 0), computed
+        // once: the runs share most of their pairs.
+        let mut per_pair: std::collections::HashMap<(usize, usize), Vec<f64>> =
+            std::collections::HashMap::new();
+        for run in &runs {
+            tests += 1;
+            let mut soft = vec![0f64; code_len];
+            for &(o, t) in run {
+                let sums = per_pair.entry((o, t)).or_insert_with(|| {
+                    let mut sums = vec![0f64; code_len];
+                    // Consecutive code elements carry consecutive code bits (`Layout::code_bit`).
+                    let mut b = layout.code_bit(code_start, t);
+                    for (j, &c) in scaled[o].iter().enumerate().skip(code_start) {
+                        let agree = bit(&frames[o].signs, j) == bit(&detector.templates[t], j);
+                        sums[b] += if agree { c } else { -c };
+                        b += 1;
+                        if b == code_len {
+                            b = 0;
+                        }
+                    }
+                    sums
+                });
+                for (s, v) in soft.iter_mut().zip(sums.iter()) {
+                    *s += v;
+                }
+            }
+            let soft32: Vec<f32> = soft.iter().map(|&v| v as f32).collect();
+            let Some(payload) = Payload::from_bits(&code::decode(&soft32, INFO_BITS)) else {
+                continue;
+            };
+            // The key's holder marks every clip with the variant its payload chooses.
+            if key.variant().is_some_and(|v| key.variant_for(payload) != v) {
+                continue;
+            }
+            let codeword = code::encode(&payload.to_bits());
+            let score: f64 = soft
+                .iter()
+                .zip(&codeword)
+                .map(|(&v, &one)| if one { -v } else { v })
+                .sum();
+            let square: f64 = run.iter().map(|&(o, _)| square_code[o]).sum();
+            let ln_p = ln_hoeffding_bound(score, square) + LN_PAYLOADS;
+            if best.as_ref().is_none_or(|(b, ..)| ln_p < *b) {
+                best = Some((ln_p, key_index, payload, run.clone()));
+            }
+        }
+    }
+    Ok(best.and_then(|(ln_p, key_index, payload, alignment)| {
+        conclude_candidate(
+            ring, latent, n, options, ln_p, tests, key_index, payload, alignment,
+        )
+    }))
+}
+
+/// A candidate or decoded payload's detection: its bound corrected for the `tests` run, kept
+/// when it reaches the threshold, with how far the matched frames are from the expected signs.
+#[allow(clippy::too_many_arguments)]
+fn conclude_candidate(
+    ring: &KeyRing,
+    latent: &[f32],
+    n: usize,
+    options: &DetectOptions,
+    ln_p: f64,
+    tests: usize,
+    key_index: usize,
+    payload: Payload,
+    alignment: Alignment,
+) -> Option<CandidateDetection> {
+    let log10_p_value = (ln_p / std::f64::consts::LN_10 + (tests.max(1) as f64).log10()).min(0.0);
+    if log10_p_value > options.threshold.log10() {
+        return None;
+    }
+    let key = ring.keys().get(key_index)?;
+    let templates = alignment.iter().map(|&(_, t)| t + 1).max().unwrap_or(0);
     let detector = Detector::new(key, n, templates);
     let codeword = code::encode(&payload.to_bits());
     let (mut wrong, mut total) = (0usize, 0usize);
     for &(o, t) in &alignment {
-        let obs = ObservedFrame::new(&latent[o * n..(o + 1) * n], &detector.layout);
+        let Some(values) = latent.get(o * n..(o + 1) * n) else {
+            continue;
+        };
+        let obs = ObservedFrame::new(values, &detector.layout);
         let data = data_bits(&detector.layout, &codeword, t);
         for j in 0..n {
             total += 1;
@@ -516,13 +665,13 @@ pub fn detect_among_candidates(
                 usize::from(bit(&obs.signs, j) != (bit(&detector.templates[t], j) ^ bit(&data, j)));
         }
     }
-    Ok(Some(CandidateDetection {
+    Some(CandidateDetection {
         key_index,
         payload,
         log10_p_value,
         alignment,
         bit_error_rate: wrong as f32 / total.max(1) as f32,
-    }))
+    })
 }
 
 #[cfg(test)]
