@@ -643,3 +643,49 @@ fn bench_generate_reads_every_prompt_and_generates_only_the_limit() {
         }
     }
 }
+
+#[test]
+fn bench_robustness_holds_every_attacked_copy_against_its_fingerprint() {
+    let r = candor_run(&[
+        "bench",
+        "robustness",
+        "--clips",
+        "1",
+        "--attacks",
+        "none,hevc-crf50",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let b: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let rows = b["attacks"].as_array().unwrap();
+    let (none, mush) = (&rows[0], &rows[1]);
+    assert_eq!(none["attack"], "none");
+    assert_eq!(none["detected"], 1.0, "{none}");
+    assert_eq!(none["content_bound"], 1.0, "{none}");
+    let every = &none["fingerprint_every_copy"];
+    assert_eq!(
+        (&every["compared"], &every["accepted"]),
+        (&1.into(), &1.into()),
+        "{none}"
+    );
+    assert!(
+        every["weakest"]["layout_correlation"].as_f64().unwrap() > 0.95,
+        "{none}"
+    );
+    // HEVC at CRF 50 loses the mark; the copy is still held against the fingerprint, frame for
+    // frame (it keeps the clip's 16 frames).
+    assert_eq!(mush["detected"], 0.0, "{mush}");
+    let every = &mush["fingerprint_every_copy"];
+    assert_eq!(every["compared"], 1, "{mush}");
+    assert_eq!(every["not_compared"], 0, "{mush}");
+    // Unknown attack names are a usage error.
+    let bad = candor_run(&[
+        "bench",
+        "robustness",
+        "--clips",
+        "1",
+        "--attacks",
+        "nonsense",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}

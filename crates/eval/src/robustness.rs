@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use candor_diffusion::data::{Motion, BACKGROUNDS, COLOURS, SHAPES};
 use candor_generate::{generate, world, GenerateOptions, PromptReader};
-use candor_verify::{check_file, content_match, store_payloads, WatermarkOptions};
+use candor_verify::{check_file, content_match, read_frames, store_payloads, WatermarkOptions};
 use candor_watermark::OPERATING_FPR;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -52,6 +52,53 @@ struct Tally {
     /// The lowest motion correlation of a detected copy against its own clip's fingerprint
     /// (where the clip moves): how much room the motion bar leaves genuine copies.
     lowest_motion: Option<f32>,
+    /// Every attacked copy, detected or not, against its own clip's fingerprint: detected ones
+    /// as recovery compares them, the others frame for frame where they kept the clip's frame
+    /// count (a copy the mark was lost from is never offered for binding, but this is how far
+    /// the fingerprint alone carries).
+    every_copy: EveryCopy,
+}
+
+#[derive(Default)]
+struct EveryCopy {
+    compared: usize,
+    accepted: usize,
+    /// Copies that could not be compared: undetected, with another frame count than the clip's.
+    not_compared: usize,
+    /// The compared copy with the lowest layout correlation.
+    weakest: Option<FingerprintMatch>,
+}
+
+impl EveryCopy {
+    fn add(&mut self, m: Option<FingerprintMatch>) {
+        let Some(m) = m else {
+            self.not_compared += 1;
+            return;
+        };
+        self.compared += 1;
+        self.accepted += usize::from(m.same_content());
+        if self
+            .weakest
+            .is_none_or(|w| m.layout_correlation < w.layout_correlation)
+        {
+            self.weakest = Some(m);
+        }
+    }
+}
+
+/// An attacked copy the mark was not found in, against the clip's fingerprint frame for frame
+/// (the only alignment there is without the mark); `None` when it cannot be read or kept another
+/// number of frames.
+fn frame_for_frame(
+    recorded: &ClipFingerprint,
+    copy: &std::path::Path,
+    native: usize,
+) -> Option<FingerprintMatch> {
+    let n = recorded.frames.len();
+    let (frames, _) = read_frames(copy, native, Some(n + 1), false).ok()?;
+    let seen = ClipFingerprint::of_frames(&frames, native)?;
+    (seen.frames.len() == n)
+        .then(|| recorded.compare(&seen, &(0..n).map(|i| (i, i)).collect::<Vec<_>>()))
 }
 
 pub fn run(args: &RobustnessConfig) -> Result<Report> {
@@ -148,6 +195,11 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
                     if let Some(m) = m.filter(|m| !m.same_content()) {
                         unbound.push(json!({"clip": i, "attack": attack.name, "match": m}));
                     }
+                    tally.every_copy.add(if r.present {
+                        m
+                    } else {
+                        frame_for_frame(&recorded, &out, model.config.size)
+                    });
                 }
                 Err(e) => {
                     tally.errors += 1;
@@ -221,6 +273,12 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
                 "frame_edits_reported": t.frame_edits as f64 / n,
                 "content_bound": t.content_bound as f64 / t.detected.max(1) as f64,
                 "lowest_motion_correlation": t.lowest_motion,
+                "fingerprint_every_copy": {
+                    "compared": t.every_copy.compared,
+                    "accepted": t.every_copy.accepted,
+                    "not_compared": t.every_copy.not_compared,
+                    "weakest": t.every_copy.weakest,
+                },
             })
         })
         .collect();
@@ -252,7 +310,7 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
     );
     let _ = writeln!(
         text,
-        "  {:<22} {:>9} {:>9} {:>11} {:>14} {:>8} {:>15} {:>12} {:>8} {:>11}",
+        "  {:<22} {:>9} {:>9} {:>11} {:>14} {:>8} {:>15} {:>12} {:>8} {:>11} {:>12}",
         "attack",
         "detected",
         "exact",
@@ -262,12 +320,13 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
         "region flagged",
         "frame edits",
         "bound",
-        "min motion"
+        "min motion",
+        "every copy"
     );
     for r in &rows {
         let _ = writeln!(
             text,
-            "  {:<22} {:>8.0}% {:>8.0}% {:>10.0}% {:>14.1} {:>8.3} {:>14.0}% {:>11.0}% {:>7.0}% {:>11}",
+            "  {:<22} {:>8.0}% {:>8.0}% {:>10.0}% {:>14.1} {:>8.3} {:>14.0}% {:>11.0}% {:>7.0}% {:>11} {:>12}",
             r["attack"].as_str().unwrap_or(""),
             r["detected"].as_f64().unwrap_or(0.0) * 100.0,
             r["payload_exact"].as_f64().unwrap_or(0.0) * 100.0,
@@ -280,13 +339,22 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
             r["lowest_motion_correlation"]
                 .as_f64()
                 .map_or("–".to_string(), |m| format!("{m:.2}")),
+            {
+                let e = &r["fingerprint_every_copy"];
+                format!(
+                    "{}/{}",
+                    e["accepted"].as_u64().unwrap_or(0),
+                    e["compared"].as_u64().unwrap_or(0)
+                )
+            },
         );
     }
     let _ =
         writeln!(
         text,
         "  bound: detected copies whose content matches the fingerprint signed into their clip's \
-         manifest.\n  Different clips: {false_matches} of {pairs} pairs matched (highest layout \
+         manifest; every copy: all attacked copies that match it, of those compared (undetected \
+         ones frame for frame).\n  Different clips: {false_matches} of {pairs} pairs matched (highest layout \
          correlation {highest:.2}; same content needs {:.2}).\n  Pairs agreeing in all but \
          motion: {motion_only} (highest motion correlation {}; the bar is {:.2}); agreeing with no \
          motion to compare: {static_agreeing}",

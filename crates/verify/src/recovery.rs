@@ -8,7 +8,7 @@ use std::sync::Arc;
 use candor_manifest::{
     read_detached_manifest, read_detached_manifest_unbound, ManifestReport, TrustAnchors,
 };
-use candor_media::fingerprint::{ClipFingerprint, FingerprintMatch, MIN_LAYOUT_CORRELATION_MOVED};
+use candor_media::fingerprint::{ClipFingerprint, FingerprintMatch};
 use candor_store::{ManifestStore, StoredManifest};
 use candor_watermark::{Payload, SOFT_BINDING_ALG};
 use serde::Serialize;
@@ -457,7 +457,7 @@ fn compare_content(
 }
 
 /// The found placement's match when it is the same content, else the closest other placement's
-/// that clears the stricter bar (each placement tried is one more chance for unrelated content),
+/// that clears the stricter bars (each placement tried is one more chance for unrelated content),
 /// else the found placement's.
 fn best_match(first: FingerprintMatch, moved: &[FingerprintMatch]) -> FingerprintMatch {
     if first.same_content() {
@@ -466,7 +466,7 @@ fn best_match(first: FingerprintMatch, moved: &[FingerprintMatch]) -> Fingerprin
     moved
         .iter()
         .copied()
-        .filter(|m| m.same_content() && m.layout_correlation >= MIN_LAYOUT_CORRELATION_MOVED)
+        .filter(|m| m.same_content_moved())
         .max_by(|a, b| a.layout_correlation.total_cmp(&b.layout_correlation))
         .unwrap_or(first)
 }
