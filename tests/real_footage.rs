@@ -520,3 +520,66 @@ fn one_frame_cut_from_the_middle_is_an_edit_not_a_conversion() {
     assert!(!verdict.contains("converted 8 → 8"), "{verdict}");
     assert_eq!(code, 1);
 }
+
+#[test]
+fn a_faint_clip_letterboxed_is_the_whole_clip_with_its_credentials() {
+    // A low-contrast clip (pink on sand) squeezed into 4:3 with bars: the mark is found on the
+    // picture as it is, clip-wide, with only a few frames placeable one by one, and the content
+    // lines up only once the bars are undone. It was called "an excerpt, seconds 0.4–0.8" and
+    // its credentials were refused as made for other content (bench robustness, clip 34 of 48).
+    let dir = tempfile::tempdir().unwrap();
+    let (clip, store) = (dir.path().join("c.mp4"), dir.path().join("s.db"));
+    let r = candor_run(&[
+        "generate",
+        "a pink triangle moving right over the sand",
+        "--seed",
+        "1034",
+        "--content-id",
+        "0000726f62000022",
+        "-o",
+        s(&clip),
+        "--store",
+        s(&store),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let boxed = dir.path().join("letterbox.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&clip),
+        "-vf",
+        "scale=iw:ih*3/4,pad=iw:ih*4/3:0:(oh-ih)/2",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        "-pix_fmt",
+        "yuv420p",
+        s(&boxed),
+    ]);
+    let (code, report) = verify(&boxed, &["--store", s(&store)]);
+    assert_eq!(code, 0, "{report}");
+    let wm = &report["watermark"];
+    assert_eq!(wm["present"], true, "{report}");
+    assert_eq!(wm["content_id"], "0000726f62000022");
+    assert_eq!(wm["recovered"]["accepted"], true, "{report}");
+    let verdict = report["verdict"].as_str().unwrap();
+    assert!(!verdict.contains("Excerpt"), "{verdict}");
+    assert!(!verdict.contains("Tampered"), "{verdict}");
+    // Other content with this clip's mark is still refused: the bars are not the picture.
+    let other = dir.path().join("other.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=128x128:rate=8",
+        "-t",
+        "2",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        s(&other),
+    ]);
+    let (_, report) = verify(&other, &["--store", s(&store)]);
+    assert_ne!(report["watermark"]["present"], true, "{report}");
+}

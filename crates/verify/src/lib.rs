@@ -620,12 +620,22 @@ fn placement(
     let (first, last, start_s) = match segment {
         Some(s) => (s.template_range[0], s.template_range[1], s.start_s),
         None => {
-            let placed: Vec<(usize, usize)> = wm
+            let mut placed: Vec<(usize, usize)> = wm
                 .detection
                 .frames()
                 .iter()
                 .filter_map(|m| m.template.map(|t| (m.observed, t)))
                 .collect();
+            // A mark found clip-wide was found on one run of templates over the frames (one
+            // offset, one rate): its frames sit where the run puts them even where compression
+            // left too little of one to place it alone (a faint clip letterboxed kept 5 of 16
+            // frames placeable, 3 to 13, and was called an excerpt).
+            if wm.detection.clip_wide() {
+                placed.extend_from_slice(wm.detection.alignment());
+            }
+            if let Some(n) = made.frames.map(|n| n as usize) {
+                placed.retain(|p| p.1 < n);
+            }
             let first = placed.iter().map(|p| p.1).min()?;
             let last = placed.iter().map(|p| p.1).max()?;
             // The file time of the frame that shows the first original frame.
