@@ -392,7 +392,10 @@ pub(crate) fn check_frames_in(
     let budget = TestBudget {
         placements: candidates.len() + 1,
         candidate_test: assisted,
-        decoded_test: true,
+        // Runs of templates from the first frames are what the decoded test reads: a clip
+        // checked whole starts where its clip starts, a scan's window almost never does (and the
+        // scan would pay its 0.1 s in every clean window).
+        decoded_test: windows <= 1,
         windows,
     };
     let tests = budget.tests();
@@ -448,7 +451,7 @@ pub(crate) fn check_frames_in(
     }
     // Still nothing: a mark whose pilots were cancelled (by subtracting the mean of public clips
     // of its template variant) still carries its own codeword, which decodes without a store.
-    if !detection.present() && refinement == Refinement::None {
+    if budget.decoded_test && !detection.present() && refinement == Refinement::None {
         let t = Instant::now();
         let (values, shape) = latent_values(&noise)?;
         if let Some(found) = detect_by_decoding(ring, &values, shape, &per_test)? {
