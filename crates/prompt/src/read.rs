@@ -1177,11 +1177,32 @@ pub fn read(
             r.is_object() && (!colour_only(r) || !any_shape || shares_next[k] || anaphor)
         })
         .collect();
-    for ((c, r), object) in clauses.iter().zip(first).zip(is_object) {
-        if object {
+    // "… the first one moving left", "the latter falls": a clause naming an earlier object by
+    // its place in the prompt starts a group of its own (it is not more of the object before it).
+    // Only where there are objects enough before it to pick from ("a red ball, the first thing
+    // you see" names nothing).
+    let ordinals: Vec<Option<(Ordinal, usize)>> = clauses
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let before = is_object[..k].iter().filter(|&&o| o).count();
+            ordinal_reference(&words, c.start, c.end).filter(|(o, _)| {
+                !is_object[k]
+                    && before >= 2
+                    && match o {
+                        Ordinal::Nth(n) => *n < before,
+                        Ordinal::Last | Ordinal::Other => true,
+                    }
+            })
+        })
+        .collect();
+    let mut group_ordinals: Vec<Option<(Ordinal, usize)>> = Vec::new();
+    for (((c, r), object), ordinal) in clauses.iter().zip(first).zip(is_object).zip(ordinals) {
+        if object || ordinal.is_some() {
             let mut g = std::mem::take(&mut leading);
             g.push((c, r));
             groups.push(g);
+            group_ordinals.push(ordinal);
         } else if let Some(g) = groups.last_mut() {
             g.push((c, r));
         } else {
@@ -1208,7 +1229,7 @@ pub fn read(
     // "… a blue circle and an orange circle, the blue one heading down-right": a definite phrase
     // naming an earlier object by its colour and shape is that object, and its motion is that
     // object's motion; it draws nothing of its own.
-    let referring = references(&words, &mut merged);
+    let (referring, ordinal_spans) = references(&words, &mut merged, &group_ordinals);
     // Bare plural stars beside another object are the night's ("stars everywhere", "under the
     // stars"), not a fourth shape.
     starry_scenery(&words, world, &mut merged, &referring);
@@ -1242,6 +1263,9 @@ pub fn read(
         for c in r.chosen() {
             covered[c.start..c.end].iter_mut().for_each(|x| *x = true);
         }
+    }
+    for (a, b) in ordinal_spans {
+        covered[a..b].iter_mut().for_each(|x| *x = true);
     }
 
     // The clip's background: the best one read anywhere.
@@ -1396,12 +1420,86 @@ pub fn read(
 /// Determiners that make a phrase name something already said ("the blue one").
 const DEFINITE: &[&str] = &["the", "that", "this"];
 
+/// An earlier object named by its place in the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ordinal {
+    /// "the first", "the second one", "the former" (0-based among the objects before).
+    Nth(usize),
+    /// "the last", "the latter".
+    Last,
+    /// "the other one": the one object before that no phrase has named yet.
+    Other,
+}
+
+/// "the first one …", "the latter …", "the other one …" at the start of a clause: the ordinal
+/// and the end of the phrase naming the object (its words are read; the rest of the clause says
+/// what that object does).
+fn ordinal_reference(words: &[Word], start: usize, end: usize) -> Option<(Ordinal, usize)> {
+    if end < start + 2 || !DEFINITE.contains(&words[start].lower.as_str()) {
+        return None;
+    }
+    let ordinal = match words[start + 1].lower.as_str() {
+        "first" | "former" => Ordinal::Nth(0),
+        "second" => Ordinal::Nth(1),
+        "third" => Ordinal::Nth(2),
+        "last" | "latter" => Ordinal::Last,
+        "other" => Ordinal::Other,
+        _ => return None,
+    };
+    let mut phrase_end = start + 2;
+    if words
+        .get(phrase_end)
+        .is_some_and(|w| w.lower == "one" && phrase_end < end)
+    {
+        phrase_end += 1;
+    }
+    Some((ordinal, phrase_end))
+}
+
 /// Marks the object clauses that name an earlier object ("the blue one heading down-right",
 /// "the red ball rises"): a definite phrase whose colour, and shape when it gives one, are an
-/// earlier object's. The earlier object takes the phrase's motion when it has none.
-fn references(words: &[Word], merged: &mut [ClauseReading]) -> Vec<bool> {
+/// earlier object's; or a phrase that names one by its place ("the first one", "the latter",
+/// `ordinals`, one per clause). The earlier object takes the phrase's motion when it has none.
+/// Also returns the word spans of the place phrases resolved (read, not drawn).
+fn references(
+    words: &[Word],
+    merged: &mut [ClauseReading],
+    ordinals: &[Option<(Ordinal, usize)>],
+) -> (Vec<bool>, Vec<(usize, usize)>) {
     let mut referring = vec![false; merged.len()];
+    let mut spans = Vec::new();
+    let mut named = vec![false; merged.len()];
     for k in 1..merged.len() {
+        if let Some(&Some((ordinal, phrase_end))) = ordinals.get(k) {
+            let before: Vec<usize> = (0..k)
+                .filter(|&j| {
+                    merged[j].is_object() && !referring[j] && merged[j].undrawable.is_none()
+                })
+                .collect();
+            let target = match ordinal {
+                Ordinal::Nth(n) => before.get(n).copied(),
+                Ordinal::Last => before.last().copied(),
+                Ordinal::Other => {
+                    let unnamed: Vec<usize> =
+                        before.iter().copied().filter(|&j| !named[j]).collect();
+                    (unnamed.len() == 1).then(|| unnamed[0])
+                }
+            };
+            // "the former" and "the latter" speak of two things; "the second" needs a second.
+            let fits = match ordinal {
+                Ordinal::Last | Ordinal::Nth(_) => before.len() >= 2,
+                Ordinal::Other => true,
+            };
+            if let Some(j) = target.filter(|_| fits) {
+                referring[k] = true;
+                named[j] = true;
+                spans.push((merged[k].start, phrase_end));
+                if merged[j].motion.is_none() {
+                    merged[j].motion = merged[k].motion.clone();
+                }
+            }
+            continue;
+        }
         let r = &merged[k];
         if !r.is_object() || r.undrawable.is_some() {
             continue;
@@ -1437,11 +1535,12 @@ fn references(words: &[Word], merged: &mut [ClauseReading]) -> Vec<bool> {
         });
         let Some(j) = target else { continue };
         referring[k] = true;
+        named[j] = true;
         if merged[j].motion.is_none() {
             merged[j].motion = merged[k].motion.clone();
         }
     }
-    referring
+    (referring, spans)
 }
 
 /// Whether `c` is the one word "stars".

@@ -355,6 +355,32 @@ fn multi_object_classes() {
         ("a cyan star zooming out", "a cyan star shrinking"),
         // … the stars after another shape in its phrase are the scene's
         ("a blue square with stars around it", "a blue square over the night"),
+        // 13. an earlier object named by its place in the prompt
+        (
+            "a red circle and a blue square, the first one moving left and the second one moving right",
+            "a red circle moving left and a blue square moving right",
+        ),
+        (
+            "a green star and a yellow ball; the former rises, the latter falls",
+            "a green star moving up and a yellow circle moving down",
+        ),
+        (
+            "a pink diamond and a white square, the second drifting down and the first drifting up",
+            "a pink diamond moving up and a white square moving down",
+        ),
+        (
+            "a purple ball and an orange cube: the latter sinks while the other one climbs",
+            "a purple circle moving up and a orange square moving down",
+        ),
+        // … but not with one object to pick from, nor past the objects there are
+        (
+            "a red ball, the first thing you see, moving left",
+            "a red circle moving left",
+        ),
+        (
+            "a red ball and a blue cube, the third one rising",
+            "a red circle and a blue square moving up",
+        ),
     ];
     let mut wrong = Vec::new();
     for (prompt, caption) in cases {
