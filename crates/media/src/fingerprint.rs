@@ -659,15 +659,20 @@ mod tests {
         assert!(m.structure_ratio < 0.2 && !m.same_content(), "{m:?}");
     }
 
-    #[test]
-    fn the_bars_tell_copies_degraded_copies_and_other_clips_apart() {
-        let m = |layout: f32, motion: Option<f32>| FingerprintMatch {
+    /// A match of 16 frames in the same colour with most of the structure: only layout and motion
+    /// vary.
+    fn m(layout: f32, motion: Option<f32>) -> FingerprintMatch {
+        FingerprintMatch {
             pairs: 16,
             layout_correlation: layout,
             chroma_distance: 1.0,
             structure_ratio: 0.9,
             motion_correlation: motion,
-        };
+        }
+    }
+
+    #[test]
+    fn the_bars_tell_copies_degraded_copies_and_other_clips_apart() {
         // An attacked copy (the robustness bench's weakest row keeps motion at 0.86).
         assert!(m(0.9, Some(0.86)).same_content());
         // Two clips of one shape over one background, on paths sharing a component: the layout
@@ -689,13 +694,6 @@ mod tests {
 
     #[test]
     fn a_match_under_a_placement_picked_among_many_needs_more() {
-        let m = |layout: f32, motion: Option<f32>| FingerprintMatch {
-            pairs: 16,
-            layout_correlation: layout,
-            chroma_distance: 1.0,
-            structure_ratio: 0.9,
-            motion_correlation: motion,
-        };
         // Close in layout: enough whether or not it moves.
         assert!(m(0.9, Some(0.7)).same_content_moved());
         assert!(m(0.9, None).same_content_moved());

@@ -42,6 +42,27 @@ pub(super) fn element_weights(frame: &ObservedFrame, weights: &[f64]) -> Vec<f64
         .collect()
 }
 
+/// The latent's frames (`n` elements each) observed under `layout`, with each element's say
+/// ([`element_weights`] under [`position_weights`]): what the payload-aware tests count.
+pub(super) fn weighted_frames(
+    latent: &[f32],
+    n: usize,
+    layout: &Layout,
+    shape: LatentShape,
+    options: &DetectOptions,
+) -> (Vec<ObservedFrame>, Vec<Vec<f64>>) {
+    let weights = position_weights(layout, shape, options);
+    let frames: Vec<ObservedFrame> = latent
+        .chunks_exact(n.max(1))
+        .map(|f| ObservedFrame::new(f, layout))
+        .collect();
+    let scaled = frames
+        .iter()
+        .map(|f| element_weights(f, &weights))
+        .collect();
+    (frames, scaled)
+}
+
 /// The calibrated weight of each layout position's channel (1 for all without calibration).
 pub(super) fn position_weights(
     layout: &Layout,

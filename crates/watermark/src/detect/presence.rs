@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::observe::{element_weights, position_weights, Alignment, ObservedFrame};
+use super::observe::{element_weights, weighted_frames, Alignment, ObservedFrame};
 use super::thresholds::{CHANNEL_KEPT_MIN_Z, CHOOSE_FRAME_MIN_Z};
 use super::{DetectOptions, Detector};
 use crate::code;
@@ -420,15 +420,7 @@ pub fn detect_among_candidates(
         }
         let detector = Detector::new(key, n, templates);
         let layout = &detector.layout;
-        let weights = position_weights(layout, shape, options);
-        let frames: Vec<ObservedFrame> = latent
-            .chunks_exact(n)
-            .map(|f| ObservedFrame::new(f, layout))
-            .collect();
-        let scaled: Vec<Vec<f64>> = frames
-            .iter()
-            .map(|f| element_weights(f, &weights))
-            .collect();
+        let (frames, scaled) = weighted_frames(latent, n, layout, shape, options);
         let code_start = layout.code_start().min(n);
         let code_len = layout.code_len.max(1);
         // Every element, then the codeword's elements alone: the pilots are what every clip of a
@@ -563,15 +555,7 @@ pub fn detect_by_decoding(
         if code_start >= n {
             continue;
         }
-        let weights = position_weights(layout, shape, options);
-        let frames: Vec<ObservedFrame> = latent
-            .chunks_exact(n)
-            .map(|f| ObservedFrame::new(f, layout))
-            .collect();
-        let scaled: Vec<Vec<f64>> = frames
-            .iter()
-            .map(|f| element_weights(f, &weights))
-            .collect();
+        let (frames, scaled) = weighted_frames(latent, n, layout, shape, options);
         let square_code: Vec<f64> = scaled
             .iter()
             .map(|c| c[code_start..].iter().map(|x| x * x).sum())
