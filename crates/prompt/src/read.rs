@@ -795,6 +795,9 @@ fn particle_verb(word: &str, particle: &str) -> Option<&'static str> {
         .map(|(_, _, want)| *want)
 }
 
+/// Words that say a bounce themselves ("bobbing", "hopping"), whatever direction comes with them.
+const BOUNCE_STEMS: &[&str] = &["bounc", "hop", "jump", "bob", "boing", "spring", "leap"];
+
 /// How much less similar a containing span may be and still replace a contained one.
 const CONTAINMENT_SLACK: f32 = 0.25;
 
@@ -933,10 +936,19 @@ fn comes_from(words: &[Word], clause_start: usize, i: usize) -> bool {
 /// directions ("left and right") cancel a directed one, which the generator cannot draw.
 fn directions(words: &[Word], world: &World, r: &mut ClauseReading) {
     let directed = |v: &str| v.starts_with("moving ");
+    // A bounce read from words that do not say one ("floating up" is nearer "bouncing up and
+    // down" than any one direction) gives way to a direction said with it.
+    let mut loose_bounce = false;
     if let Some(m) = &mut r.motion {
         if !directed(&m.value) {
-            size_polarity(words, world, r.start, r.end, m);
-            return;
+            loose_bounce = m.value == "bouncing"
+                && !words[m.start..m.end]
+                    .iter()
+                    .any(|w| BOUNCE_STEMS.iter().any(|s| w.lower.starts_with(s)));
+            if !loose_bounce {
+                size_polarity(words, world, r.start, r.end, m);
+                return;
+            }
         }
     }
     let others: Vec<(usize, usize)> = [&r.colour, &r.shape, &r.background, &r.undrawable]
@@ -974,7 +986,10 @@ fn directions(words: &[Word], world: &World, r: &mut ClauseReading) {
     let left = found.iter().any(|d| d.2 < 0);
     let right = found.iter().any(|d| d.2 > 0);
     if (up && down) || (left && right) {
-        r.motion = None;
+        // "floating up and down" is the bounce after all.
+        if !loose_bounce {
+            r.motion = None;
+        }
         return;
     }
     let mut name = String::from("moving");

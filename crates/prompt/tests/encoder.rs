@@ -372,6 +372,11 @@ fn multi_object_classes() {
             "a purple ball and an orange cube: the latter sinks while the other one climbs",
             "a purple circle moving up and a orange square moving down",
         ),
+        ("a red ball floating up", "a red circle moving up"),
+        ("a blue square floating upward over the sea", "a blue square moving up over the sky"),
+        ("a green star floating down", "a green star moving down"),
+        ("a white ball floating up and down", "a white circle bouncing"),
+        ("a pink ball bouncing up", "a pink circle bouncing"),
         // … but not with one object to pick from, nor past the objects there are
         (
             "a red ball, the first thing you see, moving left",
