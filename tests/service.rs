@@ -208,6 +208,20 @@ fn tokens_scopes_limits_and_hostile_requests() {
     );
     assert_eq!(s, 403, "{body}");
     assert!(body.contains("fetch:manifests"));
+    // An upload refused for its token is read before the refusal goes out: the client, still
+    // sending its file, gets the 401 and not a reset connection (the server closing on unread
+    // bytes resets it).
+    let big = vec![0u8; 4 << 20];
+    for path in ["/v1/verify", "/v1/matches/byContent"] {
+        let (s, body, _) = call(
+            a.post(&server.url(path))
+                .set("Authorization", "Bearer candor_nope")
+                .set("Content-Type", "video/mp4"),
+            Some(&big),
+        );
+        assert_eq!(s, 401, "{path}: {body}");
+        assert!(body.contains("unknown or revoked token"), "{path}: {body}");
+    }
 
     // A real lookup: a payload from the store answers its manifest; the manifest's bytes come back.
     let listed = candor_run(&["store", "list", "--store", store, "--json"]);

@@ -301,6 +301,27 @@ fn upload_suffix(headers: &HeaderMap, filename: Option<&str>) -> &'static str {
 /// How much of an over-limit upload is read (and discarded) before the 413 is sent.
 const DRAIN_MAX: u64 = 8 << 20;
 
+/// How long a refused upload is read for before its refusal is sent.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// `e`, once up to [`DRAIN_MAX`] of the refused upload was read and discarded (for at most
+/// [`DRAIN_TIME`]): a client still sending its file when the refusal comes (a wrong token) would
+/// otherwise see its connection reset and never read why.
+async fn refuse_upload(body: Body, e: ApiError) -> ApiError {
+    let mut stream = body.into_data_stream();
+    let drain = async {
+        let mut total = 0u64;
+        while total <= DRAIN_MAX {
+            match stream.next().await {
+                Some(Ok(chunk)) => total += chunk.len() as u64,
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+    e
+}
+
 /// Streams a request body to a spool file, within the size and time limits.
 async fn spool(
     state: &Shared,
@@ -456,8 +477,10 @@ async fn verify(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, Scope::Verify).await?;
-    let Q(query) = query?;
+    let Q(query) = match authorize(&state, &headers, Scope::Verify).await.and(query) {
+        Ok(q) => q,
+        Err(e) => return Err(refuse_upload(body, e).await),
+    };
     let name = display_name(query.filename.as_deref());
     let suffix = upload_suffix(&headers, query.filename.as_deref());
     let (report, file) = check_upload(&state, &headers, body, suffix, Reach::WithResolvers).await?;
@@ -671,8 +694,13 @@ async fn by_content(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Matches>, ApiError> {
-    authorize(&state, &headers, Scope::FetchManifests).await?;
-    let Q(q) = q?;
+    let Q(q) = match authorize(&state, &headers, Scope::FetchManifests)
+        .await
+        .and(q)
+    {
+        Ok(q) => q,
+        Err(e) => return Err(refuse_upload(body, e).await),
+    };
     let limit = result_limit(&state, q.max_results)?;
     // No alg (or an empty one) means this service's own.
     if let Some(alg) = q
