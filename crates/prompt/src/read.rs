@@ -903,6 +903,9 @@ const DIRECTIONS: &[(&str, i8, i8, bool)] = &[
     ("rises", 1, 0, true),
     ("ascending", 1, 0, true),
     ("climbing", 1, 0, true),
+    ("soaring", 1, 0, true),
+    ("plunging", -1, 0, true),
+    ("plummeting", -1, 0, true),
     ("descending", -1, 0, true),
     ("falling", -1, 0, true),
     ("falls", -1, 0, true),
@@ -1206,7 +1209,7 @@ pub fn read(
                     && before >= 2
                     && match o {
                         Ordinal::Nth(n) => *n < before,
-                        Ordinal::Last | Ordinal::Other => true,
+                        Ordinal::Last | Ordinal::Other | Ordinal::One | Ordinal::All => true,
                     }
             })
         })
@@ -1444,13 +1447,38 @@ enum Ordinal {
     Last,
     /// "the other one": the one object before that no phrase has named yet.
     Other,
+    /// "one … (the other …)": the first object before that no phrase has named yet.
+    One,
+    /// "both", "they", "each one", "all of them": every object before without a motion.
+    All,
 }
 
 /// "the first one …", "the latter …", "the other one …" at the start of a clause: the ordinal
 /// and the end of the phrase naming the object (its words are read; the rest of the clause says
 /// what that object does).
 fn ordinal_reference(words: &[Word], start: usize, end: usize) -> Option<(Ordinal, usize)> {
-    if end < start + 2 || !DEFINITE.contains(&words[start].lower.as_str()) {
+    if end < start + 2 {
+        return None;
+    }
+    let word = |i: usize| words.get(i).filter(|_| i < end).map(|w| w.lower.as_str());
+    // "both", "they", "each (one)", "all (of them)", "both of them", "one" (of "one … the other")
+    let collective = match word(start) {
+        Some("both" | "they" | "all") => Some(Ordinal::All),
+        Some("each") => Some(Ordinal::All),
+        Some("one") => Some(Ordinal::One),
+        _ => None,
+    };
+    if let Some(ordinal) = collective {
+        let mut phrase_end = start + 1;
+        if word(phrase_end) == Some("of") && word(phrase_end + 1) == Some("them") {
+            phrase_end += 2;
+        } else if ordinal == Ordinal::All && matches!(word(phrase_end), Some("one" | "ones")) {
+            phrase_end += 1;
+        }
+        // Something must be left to say what they do.
+        return (phrase_end < end).then_some((ordinal, phrase_end));
+    }
+    if !DEFINITE.contains(&words[start].lower.as_str()) {
         return None;
     }
     let ordinal = match words[start + 1].lower.as_str() {
@@ -1499,11 +1527,28 @@ fn references(
                         before.iter().copied().filter(|&j| !named[j]).collect();
                     (unnamed.len() == 1).then(|| unnamed[0])
                 }
+                Ordinal::One => before.iter().copied().find(|&j| !named[j]),
+                Ordinal::All => {
+                    let still: Vec<usize> = before
+                        .iter()
+                        .copied()
+                        .filter(|&j| merged[j].motion.is_none())
+                        .collect();
+                    if before.len() >= 2 && merged[k].motion.is_some() {
+                        referring[k] = true;
+                        spans.push((merged[k].start, phrase_end));
+                        for j in still {
+                            named[j] = true;
+                            merged[j].motion = merged[k].motion.clone();
+                        }
+                    }
+                    continue;
+                }
             };
             // "the former" and "the latter" speak of two things; "the second" needs a second.
             let fits = match ordinal {
-                Ordinal::Last | Ordinal::Nth(_) => before.len() >= 2,
-                Ordinal::Other => true,
+                Ordinal::Last | Ordinal::Nth(_) | Ordinal::One => before.len() >= 2,
+                Ordinal::Other | Ordinal::All => true,
             };
             if let Some(j) = target.filter(|_| fits) {
                 referring[k] = true;
@@ -1748,8 +1793,22 @@ fn unread_refusals(
             }
         }
     }
-    // Single unread words, and pairs of them, read on their own as nouns.
-    let noun_like = |i: usize| noun_like(&words[i].lower);
+    // Single unread words, and pairs of them, read on their own as nouns. Not pronouns ("the
+    // others"), and not a verb right after the object's read noun and before where it goes ("a
+    // white star sails east": "sails" read alone is a boat).
+    let verb_after_object = |i: usize| {
+        i > 0
+            && covered[i - 1]
+            && words.get(i + 1).is_some_and(|n| {
+                let n = n.lower.as_str();
+                DIRECTIONS.iter().any(|d| d.0 == n && d.3) || MOTION_PREPOSITIONS.contains(&n)
+            })
+    };
+    let noun_like = |i: usize| {
+        noun_like(&words[i].lower)
+            && !PRONOUNS.contains(&words[i].lower.as_str())
+            && !verb_after_object(i)
+    };
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for (k, &i) in unknown.iter().enumerate() {
         if noun_like(i) {
@@ -1794,6 +1853,16 @@ fn unread_refusals(
     }
     Ok(out)
 }
+
+/// Words that stand for objects already named: never a thing to refuse.
+const PRONOUNS: &[&str] = &[
+    "other", "others", "another", "ones", "them", "they", "both", "each",
+];
+
+/// Prepositions that say where a motion goes.
+const MOTION_PREPOSITIONS: &[&str] = &[
+    "toward", "towards", "across", "into", "along", "through", "to", "past", "over", "around",
+];
 
 /// Whether an unread word (lower case) may be a noun: three letters or more, letters only, not
 /// an -ing or -ed form.

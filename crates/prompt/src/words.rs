@@ -255,6 +255,8 @@ pub const FUNCTION_WORDS: &[&str] = &[
     "us",
     "they",
     "them",
+    "other",
+    "others",
     "him",
     "she",
     "he",

@@ -377,6 +377,41 @@ fn multi_object_classes() {
         ("a green star floating down", "a green star moving down"),
         ("a white ball floating up and down", "a white circle bouncing"),
         ("a pink ball bouncing up", "a pink circle bouncing"),
+        // … or all of them, or one and then the other
+        (
+            "a red circle and a blue square over the grass, both moving left",
+            "a red circle moving left and a blue square moving left over the grass",
+        ),
+        (
+            "a yellow star and a green diamond at sunset; they bounce",
+            "a yellow star bouncing and a green diamond bouncing over the sunset",
+        ),
+        (
+            "a red triangle and a blue triangle on sand; each one grows",
+            "a red triangle growing and a blue triangle growing on a sand background",
+        ),
+        (
+            "a white diamond and a red star at night; both of them shrink",
+            "a white diamond shrinking and a red star shrinking over the night",
+        ),
+        (
+            "a red ball and a blue ball; one moves left, the other moves right, over grass",
+            "a red circle moving left and a blue circle moving right over the grass",
+        ),
+        (
+            "a blue circle and an orange triangle over sand; one grows and the other shrinks",
+            "a blue circle growing and a orange triangle shrinking on a sand background",
+        ),
+        ("a golden star soaring over the night sky", "a yellow star moving up over the night"),
+        // a verb read alone is not a thing ("sails" is a boat's), nor "the others" a person
+        (
+            "a white star sails east across the night sky",
+            "a white star moving right over the night",
+        ),
+        (
+            "a red circle, a green square and a blue diamond over sand; the last one bounces and the others stay still",
+            "a red circle and a green square and a blue diamond bouncing on a sand background",
+        ),
         // … but not with one object to pick from, nor past the objects there are
         (
             "a red ball, the first thing you see, moving left",
