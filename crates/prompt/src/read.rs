@@ -579,9 +579,20 @@ fn read_clause(
             .any(|&(a, b)| (a, b) == (c.start, c.end) || (scene_only && a < c.start && c.end <= b))
     });
     // A background span holding two shorter ones that disagree ("ocean at dusk": ocean → sky,
-    // dusk → sunset) is one compound scene: the encoder reads it whole.
+    // dusk → sunset) is one compound scene: the encoder reads it whole. Not when it holds a word
+    // that is plainly an object's colour or shape ("a blue star over sand": blue reads as the sky
+    // and star as the night, but they are the object).
+    let object_word: Vec<bool> = (0..words.len())
+        .map(|w| {
+            per_kind[..2]
+                .iter()
+                .flatten()
+                .any(|c| c.start == w && c.end == w + 1 && c.sim >= PLAIN_OBJECT_WORD)
+        })
+        .collect();
     let compound: Vec<Cand> = per_kind[3]
         .iter()
+        .filter(|d| !(d.start..d.end).any(|w| object_word[w]))
         .filter(|d| {
             let inner: Vec<&Cand> = per_kind[3]
                 .iter()
@@ -797,6 +808,9 @@ fn particle_verb(word: &str, particle: &str) -> Option<&'static str> {
 
 /// Words that say a bounce themselves ("bobbing", "hopping"), whatever direction comes with them.
 const BOUNCE_STEMS: &[&str] = &["bounc", "hop", "jump", "bob", "boing", "spring", "leap"];
+
+/// A word read alone as a colour or a shape at least this well is that, not part of a scene.
+const PLAIN_OBJECT_WORD: f32 = 0.85;
 
 /// How much less similar a containing span may be and still replace a contained one.
 const CONTAINMENT_SLACK: f32 = 0.25;

@@ -403,6 +403,9 @@ fn multi_object_classes() {
             "a blue circle growing and a orange triangle shrinking on a sand background",
         ),
         ("a golden star soaring over the night sky", "a yellow star moving up over the night"),
+        // an object's colour and shape are not part of the scene after them
+        ("a blue star over sand", "a blue star on a sand background"),
+        ("a blue circle over sand", "a blue circle on a sand background"),
         // a verb read alone is not a thing ("sails" is a boat's), nor "the others" a person
         (
             "a white star sails east across the night sky",
