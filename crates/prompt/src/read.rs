@@ -932,6 +932,19 @@ const DIRECTIONS: &[(&str, i8, i8, bool)] = &[
     ("lower", -1, 0, false),
 ];
 
+/// Whether the direction word at `i` names where an object is: after "on / at / in (the)", with
+/// only direction words between ("on the left", "at the top right", "in the upper left").
+fn placed_at(words: &[Word], clause_start: usize, i: usize) -> bool {
+    let mut k = i;
+    while k > clause_start && DIRECTIONS.iter().any(|d| d.0 == words[k - 1].lower) {
+        k -= 1;
+    }
+    if k > clause_start && words[k - 1].lower == "the" {
+        k -= 1;
+    }
+    k > clause_start && matches!(words[k - 1].lower.as_str(), "on" | "at" | "in")
+}
+
 /// Whether the direction word at `i` names where the motion starts: "from" a few words before
 /// it ("from the bottom-left corner"), with no "to" between.
 fn comes_from(words: &[Word], clause_start: usize, i: usize) -> bool {
@@ -956,6 +969,20 @@ fn directions(words: &[Word], world: &World, r: &mut ClauseReading) {
     // A bounce read from words that do not say one ("floating up" is nearer "bouncing up and
     // down" than any one direction) gives way to a direction said with it.
     let mut loose_bounce = false;
+    // A directed motion the encoder read from a place alone ("on the left": moving left 0.73)
+    // is no motion.
+    let is_direction = |w: &Word| DIRECTIONS.iter().any(|d| d.0 == w.lower);
+    if let Some(m) = &r.motion {
+        let said: Vec<usize> = (m.start..m.end)
+            .filter(|&i| is_direction(&words[i]))
+            .collect();
+        if directed(&m.value)
+            && !said.is_empty()
+            && said.iter().all(|&i| placed_at(words, r.start, i))
+        {
+            r.motion = None;
+        }
+    }
     if let Some(m) = &mut r.motion {
         if !directed(&m.value) {
             loose_bounce = m.value == "bouncing"
@@ -983,6 +1010,10 @@ fn directions(words: &[Word], world: &World, r: &mut ClauseReading) {
             .iter()
             .find(|d| d.0 == w.lower || ing.as_deref() == Some(d.0))
         {
+            // "a green square on the left", "at the top right": where it is, not where it goes.
+            if placed_at(words, r.start, i) {
+                continue;
+            }
             // Where it comes from is the other way from where it goes: "from left to right",
             // "rising from the bottom", "coming in from the left".
             if comes_from(words, r.start, i) {
@@ -1376,7 +1407,8 @@ pub fn read(
     for (i, w) in words.iter().enumerate() {
         let l = w.lower.as_str();
         let scene_noun = reading.background.is_some() && crate::lexicon::SCENE_NOUNS.contains(&l);
-        let place = PLACES.contains(&l) && reading.objects.iter().any(|o| o.motion.is_some());
+        let place = (PLACES.contains(&l) && reading.objects.iter().any(|o| o.motion.is_some()))
+            || (DIRECTIONS.iter().any(|d| d.0 == l) && placed_at(&words, 0, i));
         // "one" of "the blue one": the anaphor whose object the reading resolved.
         let anaphor = matches!(l, "one" | "ones") && i > 0 && covered[i - 1];
         let structural = words::is_function(l)

@@ -403,6 +403,17 @@ fn multi_object_classes() {
             "a blue circle growing and a orange triangle shrinking on a sand background",
         ),
         ("a golden star soaring over the night sky", "a yellow star moving up over the night"),
+        // where an object is is not where it goes
+        (
+            "a green cube on the right of the picture moving up, gray background",
+            "a green square moving up on a gray background",
+        ),
+        (
+            "a red star and a blue square over the sand, the square on the left and the star on the right; the star moves left",
+            "a red star moving left and a blue square on a sand background",
+        ),
+        ("a red ball on the left moving right", "a red circle moving right"),
+        ("a red ball moving to the left", "a red circle moving left"),
         // an object's colour and shape are not part of the scene after them
         ("a blue star over sand", "a blue star on a sand background"),
         ("a blue circle over sand", "a blue circle on a sand background"),
