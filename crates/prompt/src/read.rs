@@ -932,11 +932,16 @@ const DIRECTIONS: &[(&str, i8, i8, bool)] = &[
     ("lower", -1, 0, false),
 ];
 
+/// The entry of [`DIRECTIONS`] for a word (lower case), if it is one.
+fn direction(word: &str) -> Option<&'static (&'static str, i8, i8, bool)> {
+    DIRECTIONS.iter().find(|d| d.0 == word)
+}
+
 /// Whether the direction word at `i` names where an object is: after "on / at / in (the)", with
 /// only direction words between ("on the left", "at the top right", "in the upper left").
 fn placed_at(words: &[Word], clause_start: usize, i: usize) -> bool {
     let mut k = i;
-    while k > clause_start && DIRECTIONS.iter().any(|d| d.0 == words[k - 1].lower) {
+    while k > clause_start && direction(&words[k - 1].lower).is_some() {
         k -= 1;
     }
     if k > clause_start && words[k - 1].lower == "the" {
@@ -971,10 +976,9 @@ fn directions(words: &[Word], world: &World, r: &mut ClauseReading) {
     let mut loose_bounce = false;
     // A directed motion the encoder read from a place alone ("on the left": moving left 0.73)
     // is no motion.
-    let is_direction = |w: &Word| DIRECTIONS.iter().any(|d| d.0 == w.lower);
     if let Some(m) = &r.motion {
         let said: Vec<usize> = (m.start..m.end)
-            .filter(|&i| is_direction(&words[i]))
+            .filter(|&i| direction(&words[i].lower).is_some())
             .collect();
         if directed(&m.value)
             && !said.is_empty()
@@ -1408,7 +1412,7 @@ pub fn read(
         let l = w.lower.as_str();
         let scene_noun = reading.background.is_some() && crate::lexicon::SCENE_NOUNS.contains(&l);
         let place = (PLACES.contains(&l) && reading.objects.iter().any(|o| o.motion.is_some()))
-            || (DIRECTIONS.iter().any(|d| d.0 == l) && placed_at(&words, 0, i));
+            || (direction(l).is_some() && placed_at(&words, 0, i));
         // "one" of "the blue one": the anaphor whose object the reading resolved.
         let anaphor = matches!(l, "one" | "ones") && i > 0 && covered[i - 1];
         let structural = words::is_function(l)
@@ -1565,22 +1569,24 @@ fn references(
                     merged[j].is_object() && !referring[j] && merged[j].undrawable.is_none()
                 })
                 .collect();
+            // "the former" and "the latter" speak of two things; "the second" needs a second.
+            let two = before.len() >= 2;
             let target = match ordinal {
-                Ordinal::Nth(n) => before.get(n).copied(),
-                Ordinal::Last => before.last().copied(),
+                Ordinal::Nth(n) => before.get(n).copied().filter(|_| two),
+                Ordinal::Last => before.last().copied().filter(|_| two),
                 Ordinal::Other => {
                     let unnamed: Vec<usize> =
                         before.iter().copied().filter(|&j| !named[j]).collect();
                     (unnamed.len() == 1).then(|| unnamed[0])
                 }
-                Ordinal::One => before.iter().copied().find(|&j| !named[j]),
+                Ordinal::One => before.iter().copied().find(|&j| !named[j]).filter(|_| two),
                 Ordinal::All => {
                     let still: Vec<usize> = before
                         .iter()
                         .copied()
                         .filter(|&j| merged[j].motion.is_none())
                         .collect();
-                    if before.len() >= 2 && merged[k].motion.is_some() {
+                    if two && merged[k].motion.is_some() {
                         referring[k] = true;
                         spans.push((merged[k].start, phrase_end));
                         for j in still {
@@ -1591,12 +1597,7 @@ fn references(
                     continue;
                 }
             };
-            // "the former" and "the latter" speak of two things; "the second" needs a second.
-            let fits = match ordinal {
-                Ordinal::Last | Ordinal::Nth(_) | Ordinal::One => before.len() >= 2,
-                Ordinal::Other | Ordinal::All => true,
-            };
-            if let Some(j) = target.filter(|_| fits) {
+            if let Some(j) = target {
                 referring[k] = true;
                 named[j] = true;
                 spans.push((merged[k].start, phrase_end));
@@ -1847,7 +1848,7 @@ fn unread_refusals(
             && covered[i - 1]
             && words.get(i + 1).is_some_and(|n| {
                 let n = n.lower.as_str();
-                DIRECTIONS.iter().any(|d| d.0 == n && d.3) || MOTION_PREPOSITIONS.contains(&n)
+                direction(n).is_some_and(|d| d.3) || MOTION_PREPOSITIONS.contains(&n)
             })
     };
     let noun_like = |i: usize| {
@@ -1900,10 +1901,9 @@ fn unread_refusals(
     Ok(out)
 }
 
-/// Words that stand for objects already named: never a thing to refuse.
-const PRONOUNS: &[&str] = &[
-    "other", "others", "another", "ones", "them", "they", "both", "each",
-];
+/// Words that stand for objects already named and are not function words (those, "the others",
+/// "both", "them", are never unread): never a thing to refuse.
+const PRONOUNS: &[&str] = &["another", "ones"];
 
 /// Prepositions that say where a motion goes.
 const MOTION_PREPOSITIONS: &[&str] = &[

@@ -309,17 +309,19 @@ const DRAIN_TIME: Duration = Duration::from_secs(5);
 /// otherwise see its connection reset and never read why.
 async fn refuse_upload(body: Body, e: ApiError) -> ApiError {
     let mut stream = body.into_data_stream();
-    let drain = async {
-        let mut total = 0u64;
-        while total <= DRAIN_MAX {
-            match stream.next().await {
-                Some(Ok(chunk)) => total += chunk.len() as u64,
-                _ => break,
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+    let _ = tokio::time::timeout(DRAIN_TIME, discard(&mut stream, 0, DRAIN_MAX)).await;
     e
+}
+
+/// Reads and drops the rest of an upload, `read` bytes of which were read already, until more
+/// than `limit` were read in all or it ends.
+async fn discard(stream: &mut axum::body::BodyDataStream, mut read: u64, limit: u64) {
+    while read <= limit {
+        match stream.next().await {
+            Some(Ok(chunk)) => read += chunk.len() as u64,
+            _ => break,
+        }
+    }
 }
 
 /// Streams a request body to a spool file, within the size and time limits.
@@ -362,12 +364,7 @@ async fn spool(
             })?;
             total += chunk.len() as u64;
             if total > max {
-                while total <= max.saturating_add(DRAIN_MAX) {
-                    match stream.next().await {
-                        Some(Ok(more)) => total += more.len() as u64,
-                        _ => break,
-                    }
-                }
+                discard(&mut stream, total, max.saturating_add(DRAIN_MAX)).await;
                 return Err(too_large());
             }
             out.write_all(&chunk).await.map_err(ApiError::internal)?;
