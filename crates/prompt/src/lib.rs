@@ -600,6 +600,35 @@ mod tests {
     }
 
     #[test]
+    fn colours_handed_out_over_a_group_make_one_object_each() {
+        let r = PromptReader::keywords(world());
+        let colours = |p: &str| -> Vec<Option<String>> {
+            let reading = r.read(p).unwrap();
+            reading
+                .objects
+                .iter()
+                .map(|o| o.colour.as_ref().map(|c| c.value.clone()))
+                .collect()
+        };
+        let some = |c: &[&str]| c.iter().map(|c| Some(c.to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            colours("two circles, one red and one blue"),
+            some(&["red", "blue"])
+        );
+        assert_eq!(
+            colours("three stars: red, green and blue"),
+            some(&["red", "green", "blue"])
+        );
+        assert_eq!(colours("red and blue squares"), some(&["red", "blue"]));
+        // The list is what the count says, or nothing is rewritten.
+        assert_eq!(colours("three circles, red and blue").len(), 3);
+        assert_eq!(
+            colours("a red circle and a blue circle"),
+            some(&["red", "blue"])
+        );
+    }
+
+    #[test]
     fn overlong_prompt_is_an_error() {
         let r = PromptReader::keywords(world());
         let long = "a red circle ".repeat(100);

@@ -1150,6 +1150,163 @@ fn to_match(words: &[Word], c: &Cand) -> Match {
 }
 
 /// Reads a prompt with `scorer`.
+/// A made-up word of a rewritten prompt ("a", "and", "all").
+fn plain_word(w: &str, break_before: bool) -> Word {
+    Word {
+        text: w.to_string(),
+        lower: w.to_string(),
+        break_before,
+        hyphen_before: false,
+    }
+}
+
+/// The singular of a plural noun ("balls" → "ball", "boxes" → "box", "cubes" → "cube").
+fn singular(w: &Word) -> Word {
+    let cut = |n: usize| {
+        w.text
+            .get(..w.text.len().saturating_sub(n))
+            .unwrap_or(&w.text)
+    };
+    let text = if w.lower.ends_with("xes") || w.lower.ends_with("ches") || w.lower.ends_with("shes")
+    {
+        cut(2).to_string()
+    } else if w.lower.ends_with('s') && !w.lower.ends_with("ss") && w.lower.len() > 3 {
+        cut(1).to_string()
+    } else {
+        w.text.clone()
+    };
+    Word {
+        lower: text.to_lowercase(),
+        text,
+        break_before: false,
+        hyphen_before: false,
+    }
+}
+
+/// Colours handed out over a group of things: "two balls, one red and one blue", "three stars
+/// — red, green and blue — falling", "a pair of cubes: a pink one and a cyan one", "red, green
+/// and blue stars". Each becomes its own object ("a red ball and a blue ball"), and what follows
+/// the list is said of all of them ("…, all rolling left"). `None` when the prompt has no such
+/// group. Only the first group is rewritten.
+fn distribute_colours(words: &[Word], is_colour: &dyn Fn(&str) -> bool) -> Option<Vec<Word>> {
+    // A list of 2–3 colours from `from`: items separated by a comma, "and" or "or", each
+    // optionally "one" / "a" / "an" / "the other" / "another" before and "one" after.
+    let list = |from: usize| -> (Vec<usize>, usize) {
+        let mut items = Vec::new();
+        let mut k = from;
+        loop {
+            let mut j = k;
+            if !items.is_empty() {
+                let next = words.get(j);
+                if next.is_some_and(|w| matches!(w.lower.as_str(), "and" | "or")) {
+                    j += 1;
+                } else if !next.is_some_and(|w| {
+                    w.break_before || matches!(w.lower.as_str(), "one" | "another" | "the")
+                }) {
+                    break;
+                }
+            }
+            while words.get(j).is_some_and(|w| {
+                matches!(
+                    w.lower.as_str(),
+                    "one" | "a" | "an" | "the" | "other" | "another"
+                )
+            }) && !words.get(j + 1).is_some_and(|n| n.break_before)
+            {
+                j += 1;
+            }
+            match words.get(j) {
+                Some(w) if is_colour(&w.lower) => {
+                    items.push(j);
+                    k = j + 1;
+                    // "a red one": the anaphor, unless it opens the next item ("one red one blue").
+                    if words
+                        .get(k)
+                        .is_some_and(|w| w.lower == "one" && !w.break_before)
+                        && !words.get(k + 1).is_some_and(|n| is_colour(&n.lower))
+                    {
+                        k += 1;
+                    }
+                }
+                _ => break,
+            }
+            if items.len() == 3 {
+                break;
+            }
+        }
+        (items, k)
+    };
+    let rewrite = |start: usize, colours: &[usize], noun: &Word, rest: usize| -> Vec<Word> {
+        let mut out: Vec<Word> = words[..start].to_vec();
+        let first_break = words.get(start).is_some_and(|w| w.break_before);
+        for (n, &c) in colours.iter().enumerate() {
+            if n > 0 {
+                out.push(plain_word("and", false));
+            }
+            out.push(plain_word("a", n == 0 && first_break));
+            let mut colour = words[c].clone();
+            colour.break_before = false;
+            colour.hyphen_before = false;
+            out.push(colour);
+            // "two shapes, one red and one blue": the noun says nothing of what they are.
+            if !words::SUMMARY_NOUNS.contains(&noun.lower.as_str()) {
+                out.push(singular(noun));
+            }
+        }
+        if rest < words.len() {
+            let collective = if colours.len() == 2 { "both" } else { "all" };
+            out.push(plain_word(collective, true));
+            let mut tail = words[rest..].to_vec();
+            if let Some(t) = tail.first_mut() {
+                t.break_before = false;
+            }
+            out.extend(tail);
+        }
+        out
+    };
+    for i in 0..words.len() {
+        // "two balls, one red and one blue": a count, its noun (one word may come between, and
+        // "of" after "pair"), then the colours.
+        if let Some(count) = words::count_word(&words[i].lower) {
+            let mut j = i + 1;
+            if words.get(j).is_some_and(|w| w.lower == "of") {
+                j += 1;
+            }
+            for noun in j..(j + 2).min(words.len()) {
+                if words[noun].break_before || is_colour(&words[noun].lower) {
+                    break;
+                }
+                let (colours, rest) = list(noun + 1);
+                if colours.len() == count {
+                    let mut start = i;
+                    if start > 0 && words::ARTICLES.contains(&words[start - 1].lower.as_str()) {
+                        start -= 1;
+                    }
+                    return Some(rewrite(start, &colours, &words[noun], rest));
+                }
+            }
+        }
+        // "red, green and blue stars falling": the colours, then a plural noun.
+        if is_colour(&words[i].lower) && (i == 0 || !is_colour(&words[i - 1].lower)) {
+            let (colours, rest) = list(i);
+            let noun = words.get(rest);
+            if colours.len() >= 2
+                && noun.is_some_and(|n| {
+                    !n.break_before && n.lower.ends_with('s') && !n.lower.ends_with("ss")
+                })
+            {
+                let start = if i > 0 && words::ARTICLES.contains(&words[i - 1].lower.as_str()) {
+                    i - 1
+                } else {
+                    i
+                };
+                return noun.map(|n| rewrite(start, &colours, n, rest + 1));
+            }
+        }
+    }
+    None
+}
+
 pub fn read(
     scorer: &dyn Scorer,
     t: &Thresholds,
@@ -1159,6 +1316,18 @@ pub fn read(
 ) -> Result<Reading, PromptError> {
     let mut words = words::words(prompt);
     let corrected = correct_spelling(scorer, world, &mut words);
+    let colour_word = |w: &str| -> bool {
+        world.colours.iter().any(|c| c.eq_ignore_ascii_case(w))
+            || crate::lexicon::lookup(Slot::Colour, w, &world.colours).is_some()
+            || scorer.score(&[w.to_string()]).ok().is_some_and(|s| {
+                s.first()
+                    .and_then(|k| k[0].as_ref())
+                    .is_some_and(|c| c.sim >= t.colour)
+            })
+    };
+    if let Some(rewritten) = distribute_colours(&words, &colour_word) {
+        words = rewritten;
+    }
     let unread: Vec<String> = words
         .iter()
         .skip(MAX_WORDS)

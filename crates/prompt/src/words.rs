@@ -164,11 +164,11 @@ fn push(out: &mut Vec<Clause>, joined_from: usize, start: usize, end: usize) {
 }
 
 /// Articles: "as" before one starts a clause.
-const ARTICLES: &[&str] = &["a", "an", "the"];
+pub(crate) const ARTICLES: &[&str] = &["a", "an", "the"];
 
 /// Generic nouns that, after a count ("two shapes", "a pair of objects", "three things"), only
 /// summarise the objects that follow: not objects themselves.
-const SUMMARY_NOUNS: &[&str] = &[
+pub(crate) const SUMMARY_NOUNS: &[&str] = &[
     "shape", "shapes", "object", "objects", "thing", "things", "item", "items", "form", "forms",
     "figure", "figures", "element", "elements", "one", "ones",
 ];
