@@ -183,7 +183,7 @@ pub fn run(args: EditArgs) -> CliResult<Outcome> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let reader = PromptReader::open_default(candor_generate::world(), &models_dir)
+    let reader = PromptReader::open_default(candor_generate::world_of(&model.config), &models_dir)
         .map_err(GenerateError::from)?;
     let request = EditRequest {
         prompt: args.prompt.clone(),

@@ -214,7 +214,7 @@ pub(super) fn make(setting: &Setting, shots: &[Shot]) -> CliResult<Outcome> {
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
-    let reader = PromptReader::open_default(candor_generate::world(), &models_dir)
+    let reader = PromptReader::open_default(candor_generate::world_of(&model.config), &models_dir)
         .map_err(GenerateError::from)?;
     if let Some(notice) = reader.fallback() {
         eprintln!("note: {notice}");

@@ -17,7 +17,14 @@ pub const COLOURS: &[(&str, [f32; 3])] = &[
     ("purple", [0.60, 0.20, 0.80]),
     ("pink", [0.98, 0.50, 0.75]),
     ("white", [0.97, 0.97, 0.97]),
+    // Since candor-shapes-v4: a mid grey lighter than the grey background, so a grey object
+    // shows on every background (training never puts one on the grey background).
+    ("gray", [0.64, 0.64, 0.66]),
 ];
+
+/// The colours candor-shapes-v1 to v3 were trained on (every colour but grey): a model whose
+/// config does not list its colours draws these.
+pub const COLOURS_BEFORE_V4: usize = 9;
 
 pub const SHAPES: &[&str] = &["circle", "square", "triangle", "star", "diamond"];
 
@@ -173,7 +180,12 @@ pub fn random_spec_with<R: Rng>(rng: &mut R, training: bool, max_objects: usize)
             motion,
         });
     }
-    let background = BACKGROUNDS[rng.gen_range(0..BACKGROUNDS.len())].to_string();
+    let mut background = BACKGROUNDS[rng.gen_range(0..BACKGROUNDS.len())];
+    // A grey object on the grey background would not show: another background.
+    while background == "gray" && objects.iter().any(|o| o.colour == "gray") {
+        background = BACKGROUNDS[rng.gen_range(0..BACKGROUNDS.len())];
+    }
+    let background = background.to_string();
     ClipSpec {
         objects,
         background,

@@ -12,7 +12,9 @@
 
 use rand::Rng;
 
-use crate::data::{background_colour, track, Motion, ObjectSpec, Track, COLOURS, SHAPES};
+use crate::data::{
+    background_colour, track, Motion, ObjectSpec, Track, BACKGROUNDS, COLOURS, SHAPES,
+};
 use crate::prompt::{vocabulary, Tokens};
 use crate::unet::LayoutConfig;
 
@@ -36,10 +38,17 @@ pub fn objects_in(tokens: &Tokens) -> Vec<NamedObject> {
     let mut objects = Vec::new();
     let mut words: Vec<&str> = Vec::new();
     let mut flush = |words: &mut Vec<&str>| {
+        // "gray" is a colour and a background: the object's colour only right before a shape
+        // ("a gray circle", not "a circle on a gray background").
         let colour = words
             .iter()
-            .find(|w| COLOURS.iter().any(|(c, _)| c == *w))
-            .map(|w| w.to_string());
+            .enumerate()
+            .find(|(i, w)| {
+                COLOURS.iter().any(|(c, _)| c == *w)
+                    && (!BACKGROUNDS.contains(w)
+                        || words.get(i + 1).is_some_and(|next| SHAPES.contains(next)))
+            })
+            .map(|(_, w)| w.to_string());
         let shape = words
             .iter()
             .find(|w| SHAPES.contains(w))
@@ -287,12 +296,15 @@ fn clearance(a: &Track, b: &Track) -> f32 {
 
 /// Palette colours that stand out from `background` (every height of its gradient) and from the
 /// colours already `taken`, in palette order; the whole palette less `taken` when none does.
+/// Grey is never chosen unasked: it is the dullest choice, and models before candor-shapes-v4
+/// cannot draw it.
 pub fn contrasting_colours(background: Option<&str>, taken: &[&str]) -> Vec<&'static str> {
     // Sum of |ΔR|+|ΔG|+|ΔB| (0–3): blue on sky is 0.5, white on grey 1.3, red on grass 1.5.
     const APART: f32 = 0.6;
     let distance = |a: [f32; 3], b: [f32; 3]| -> f32 { (0..3).map(|k| (a[k] - b[k]).abs()).sum() };
     let free: Vec<(&'static str, [f32; 3])> = COLOURS
         .iter()
+        .take(crate::data::COLOURS_BEFORE_V4)
         .filter(|(c, _)| !taken.contains(c))
         .copied()
         .collect();
@@ -528,6 +540,29 @@ mod tests {
         let still = objects_in(&tokenize("a square"));
         assert_eq!(still.len(), 1);
         assert_eq!(still[0].motion, None);
+    }
+
+    #[test]
+    fn gray_is_the_objects_colour_only_before_a_shape() {
+        let colour = |p: &str| {
+            objects_in(&tokenize(p))
+                .first()
+                .and_then(|o| o.colour.clone())
+        };
+        assert_eq!(colour("a grey circle moving left"), Some("gray".into()));
+        assert_eq!(colour("a circle moving left on a gray background"), None);
+        assert_eq!(
+            colour("a red circle on a gray background"),
+            Some("red".into())
+        );
+        assert_eq!(
+            colour("a gray square on a gray background"),
+            Some("gray".into())
+        );
+        // Never chosen for an object the prompt gave no colour.
+        for bg in ["sky", "sunset", "night", "grass", "sand", "gray"] {
+            assert!(!contrasting_colours(Some(bg), &[]).contains(&"gray"));
+        }
     }
 
     #[test]

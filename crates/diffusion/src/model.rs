@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{BandStats, HaarCodec};
+use crate::data::{COLOURS, COLOURS_BEFORE_V4};
 use crate::ddim;
 use crate::error::{DiffusionError, Result};
 use crate::layout;
@@ -57,6 +58,10 @@ pub struct ModelConfig {
     /// `calibrate_detector` example of candor-verify on attacked clips). Absent: equal weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detector_channel_weights: Option<Vec<f32>>,
+    /// Object colours the model was trained to draw (names in [`crate::data::COLOURS`]).
+    /// Absent: the nine of candor-shapes-v1 to v3 (no grey).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colours: Option<Vec<String>>,
 }
 
 impl ModelConfig {
@@ -73,6 +78,7 @@ impl ModelConfig {
             vocabulary,
             detector_inversion_steps: None,
             detector_channel_weights: None,
+            colours: Some(COLOURS.iter().map(|(c, _)| c.to_string()).collect()),
         }
     }
 
@@ -89,6 +95,17 @@ impl ModelConfig {
             vocabulary,
             detector_inversion_steps: None,
             detector_channel_weights: None,
+            colours: Some(COLOURS.iter().map(|(c, _)| c.to_string()).collect()),
+        }
+    }
+
+    /// The object colours this model draws, in palette order: those its config lists that the
+    /// palette knows, else the palette's first nine.
+    pub fn colours(&self) -> Vec<&'static str> {
+        let palette = COLOURS.iter().map(|(c, _)| *c);
+        match &self.colours {
+            Some(listed) => palette.filter(|c| listed.iter().any(|l| l == c)).collect(),
+            None => palette.take(COLOURS_BEFORE_V4).collect(),
         }
     }
 
@@ -460,6 +477,22 @@ impl DiffusionModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_without_colours_draws_no_grey_and_the_vocabulary_is_unchanged() {
+        let mut config = ModelConfig::tiny("t");
+        assert!(config.colours().contains(&"gray"));
+        config.colours = None;
+        let colours = config.colours();
+        assert_eq!(colours.len(), 9);
+        assert!(!colours.contains(&"gray"));
+        // Grey has one token, the background's: the shipped models' vocabulary still loads.
+        let vocab = vocabulary();
+        assert_eq!(vocab.len(), 29);
+        assert_eq!(vocab.iter().filter(|w| *w == "gray").count(), 1);
+        assert_eq!(vocab[10], "white");
+        assert_eq!(vocab[11], "circle");
+    }
 
     fn forward(model: &DiffusionModel) -> Result<Tensor> {
         let (f, c, h, w) = model.config.latent_shape(2);

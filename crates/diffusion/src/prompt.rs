@@ -39,9 +39,16 @@ const MOTION_WORDS: &[&str] = &[
 ];
 
 /// Token 0 is padding (also the empty prompt); then "and" (separates objects), then content words.
+/// A colour that is also a background ("gray") has one token, in the backgrounds' place, so the
+/// vocabulary is the same for every model that has it.
 pub fn vocabulary() -> Vec<String> {
     let mut v = vec!["<pad>".to_string(), "and".to_string()];
-    v.extend(COLOURS.iter().map(|(c, _)| c.to_string()));
+    v.extend(
+        COLOURS
+            .iter()
+            .filter(|(c, _)| !BACKGROUNDS.contains(c))
+            .map(|(c, _)| c.to_string()),
+    );
     v.extend(SHAPES.iter().map(|s| s.to_string()));
     v.extend(MOTION_WORDS.iter().map(|s| s.to_string()));
     v.extend(BACKGROUNDS.iter().map(|s| s.to_string()));

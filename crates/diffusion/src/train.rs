@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{BandStats, HaarCodec, LatentCodec, HAAR_CHANNELS};
-use crate::data::{random_clip, random_clip_with};
+use crate::data::{random_clip, random_clip_with, COLOURS};
 use crate::ddim::{alphas_cumprod, TRAIN_STEPS};
 use crate::error::{DiffusionError, Result};
 use crate::layout::LayoutObject;
@@ -389,9 +389,12 @@ impl Trainer {
     fn assemble(
         dir: &Path,
         config: TrainConfig,
-        model_config: ModelConfig,
+        mut model_config: ModelConfig,
         device: &Device,
     ) -> Result<Self> {
+        // The data stream draws objects from the whole palette (`data::COLOURS`): what this
+        // run's exports can draw, whatever the run it resumes or grows from listed.
+        model_config.colours = Some(COLOURS.iter().map(|(c, _)| c.to_string()).collect());
         let model = DiffusionModel::new_random(model_config, device)?;
         let mut vars: Vec<(String, Var)> = model
             .varmap()

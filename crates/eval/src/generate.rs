@@ -4,13 +4,14 @@
 //! prompts, refusal of what cannot be drawn —, the watermark round trip, and the time per clip
 //! against a reference configuration measured in the same run.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candor_diffusion::data::{Motion, COLOURS};
 use candor_diffusion::DiffusionModel;
-use candor_generate::{generate, world, GenerateError, GenerateOptions, PromptReader, Reading};
+use candor_generate::{generate, world_of, GenerateError, GenerateOptions, PromptReader, Reading};
 use candor_manifest::{read_manifest, TrustAnchors};
 use candor_media::{DecodeOptions, FrameReader};
 use candor_verify::{check_file, WatermarkOptions};
@@ -136,8 +137,10 @@ pub(crate) fn rgb_at(frame: &[u8], p: usize) -> [f32; 3] {
 pub fn analyse_clip(frames: &[Vec<u8>], size: usize, intended: &[IntendedObject]) -> ClipAnalysis {
     let n = frames.len().max(1) as f32;
     let mut with_object = 0usize;
-    let mut dominant = [0f32; 3];
-    let mut dominant_count = 0f32;
+    // Votes of the largest blob's pixels for their nearest palette colour, over the clip: a
+    // mean colour would mix an object's edge with the background (pink on grass averages to
+    // grey), a vote keeps the object's own colour.
+    let mut votes: HashMap<&'static str, usize> = HashMap::new();
     let mut largest_track: Track = Vec::new();
     let mut largest_area: Vec<Option<f32>> = Vec::new();
     // Per object: per-frame (centroid, area) of the pixels of its colour.
@@ -163,11 +166,7 @@ pub fn analyse_clip(frames: &[Vec<u8>], size: usize, intended: &[IntendedObject]
         if blob.len() >= 6 {
             let (mut sx, mut sy) = (0f32, 0f32);
             for &p in &blob {
-                let c = rgb_at(frame, p);
-                for k in 0..3 {
-                    dominant[k] += c[k];
-                }
-                dominant_count += 1.0;
+                *votes.entry(nearest_colour(rgb_at(frame, p))).or_default() += 1;
                 sx += (p % size) as f32;
                 sy += (p / size) as f32;
             }
@@ -197,8 +196,14 @@ pub fn analyse_clip(frames: &[Vec<u8>], size: usize, intended: &[IntendedObject]
             }
         }
     }
-    let dominant_colour =
-        (dominant_count > 0.0).then(|| nearest_colour(dominant.map(|v| v / dominant_count)));
+    // Ties go to the palette's order, so the verdict does not depend on the map's.
+    let dominant_colour = COLOURS
+        .iter()
+        .map(|(c, _)| *c)
+        .filter_map(|c| votes.get(c).map(|&n| (c, n)))
+        .rev()
+        .max_by_key(|&(_, n)| n)
+        .map(|(c, _)| c);
     let visible = intended
         .iter()
         .zip(&tracks)
@@ -459,7 +464,8 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("models"));
     let t = Instant::now();
-    let reader = PromptReader::open_default(world(), &models_dir).map_err(GenerateError::from)?;
+    let reader = PromptReader::open_default(world_of(&model.config), &models_dir)
+        .map_err(GenerateError::from)?;
     // Paid once per process (a `candor generate` run pays it once per clip).
     let reader_load_s = t.elapsed().as_secs_f64();
 
@@ -717,7 +723,7 @@ fn time_against_reference(
     prompts: &[&DrawablePrompt],
 ) -> Result<serde_json::Value> {
     let old = DiffusionModel::load(&reference.model, &candle_core::Device::Cpu)?;
-    let keywords = PromptReader::keywords(world());
+    let keywords = PromptReader::keywords(world_of(&old.config));
     let (mut new_s, mut old_s, mut clips) = (0.0, 0.0, 0);
     let bar = progress(reference.clips as u64, "time vs reference");
     for (i, want) in prompts.iter().take(reference.clips).enumerate() {
@@ -895,18 +901,41 @@ mod tests {
     }
 
     #[test]
+    fn a_grey_object_is_grey_and_a_coloured_one_keeps_its_colour_at_its_edges() {
+        let (sky, grey, white) = ([90, 150, 235], [163, 163, 168], [247, 247, 247]);
+        let clip = |c: [u8; 3]| -> Vec<Vec<u8>> {
+            (0..16)
+                .map(|i| frame_with(32, sky, &[((8.0 + i as f32, 16.0, 3.5), c)]))
+                .collect()
+        };
+        let g = analyse_clip(&clip(grey), 32, &[object("gray", Motion::Right)]);
+        assert_eq!(g.dominant_colour, Some("gray"));
+        assert_eq!(g.visible, vec![Some(1.0)]);
+        let w = analyse_clip(&clip(white), 32, &[object("white", Motion::Right)]);
+        assert_eq!(w.dominant_colour, Some("white"));
+    }
+
+    #[test]
     fn the_committed_prompt_set_loads_and_covers_the_world() -> Result<()> {
         let set = PromptSet::load(Path::new(DEFAULT_PROMPTS))?;
         assert!(set.drawable.len() >= 60);
         assert!(set.undrawable.len() >= 25);
         assert!(set.drawable.iter().filter(|d| d.objects.len() >= 2).count() >= 20);
-        for (c, _) in COLOURS {
-            assert!(
-                set.drawable
-                    .iter()
-                    .any(|d| d.objects.iter().any(|o| o.colour.as_deref() == Some(*c))),
-                "{c}"
-            );
+        // The first set was written before grey was drawn; the later sets ask for it.
+        let later: Vec<PromptSet> = ["freeform-prompts-3.json", "freeform-prompts-4.json"]
+            .iter()
+            .map(|f| PromptSet::load(&Path::new(DEFAULT_PROMPTS).with_file_name(f)))
+            .collect::<Result<_>>()?;
+        let asks = |set: &PromptSet, c: &str| {
+            set.drawable
+                .iter()
+                .any(|d| d.objects.iter().any(|o| o.colour.as_deref() == Some(c)))
+        };
+        for (i, (c, _)) in COLOURS.iter().enumerate() {
+            if i < candor_diffusion::data::COLOURS_BEFORE_V4 {
+                assert!(asks(&set, c), "{c}");
+            }
+            assert!(later.iter().all(|s| asks(s, c)), "{c}");
         }
         assert!(PromptSet::load(Path::new("/nonexistent.json")).is_err());
         Ok(())

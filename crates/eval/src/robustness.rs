@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use candor_diffusion::data::{Motion, BACKGROUNDS, COLOURS, SHAPES};
+use candor_diffusion::data::{Motion, BACKGROUNDS, COLOURS, COLOURS_BEFORE_V4, SHAPES};
 use candor_generate::{generate, world, GenerateOptions, PromptReader};
 use candor_verify::{check_file, content_match, read_frames, store_payloads, WatermarkOptions};
 use candor_watermark::OPERATING_FPR;
@@ -368,9 +368,11 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
     Ok(Report::new(doc, text))
 }
 
-/// A varied prompt for clip `i`: every colour, shape, background and motion comes round.
+/// A varied prompt for clip `i`: every colour, shape, background and motion comes round. The
+/// colours are the nine every shipped model draws (grey came with candor-shapes-v4), so a run
+/// draws the same prompts whichever model it measures.
 pub(crate) fn prompt(i: usize) -> String {
-    let colour = COLOURS[i % COLOURS.len()].0;
+    let colour = COLOURS[i % COLOURS_BEFORE_V4].0;
     let shape = SHAPES[(i / 2) % SHAPES.len()];
     let bg = BACKGROUNDS[(i / 3) % BACKGROUNDS.len()];
     let motion = Motion::ALL[i % Motion::ALL.len()];

@@ -12,7 +12,7 @@ use std::time::Instant;
 use candle_core::Tensor;
 use candor_diffusion::data::{Motion, BACKGROUNDS, COLOURS, SHAPES};
 use candor_diffusion::layout::NamedObject;
-use candor_diffusion::{DiffusionModel, Sampler, WORK_SCALE};
+use candor_diffusion::{DiffusionModel, ModelConfig, Sampler, WORK_SCALE};
 use candor_manifest::{
     sign_file, DigitalSourceType, GenerationInfo, Identity, ManifestSpec, MiningPermission,
     ShotInfo, SoftBinding, Timespan,
@@ -217,10 +217,19 @@ pub struct Generated {
     pub timings: Timings,
 }
 
-/// What the default model family can draw, for the prompt reader.
+/// What the default model family can draw, for the prompt reader: the whole palette.
 pub fn world() -> World {
+    world_with(COLOURS.iter().map(|(c, _)| c.to_string()).collect())
+}
+
+/// What `config`'s model can draw, for the prompt reader (an older model has no grey).
+pub fn world_of(config: &ModelConfig) -> World {
+    world_with(config.colours().iter().map(|c| c.to_string()).collect())
+}
+
+fn world_with(colours: Vec<String>) -> World {
     World {
-        colours: COLOURS.iter().map(|(c, _)| c.to_string()).collect(),
+        colours,
         shapes: SHAPES.iter().map(|s| s.to_string()).collect(),
         motions: Motion::ALL.iter().map(|m| m.phrase().to_string()).collect(),
         backgrounds: BACKGROUNDS.iter().map(|b| b.to_string()).collect(),

@@ -206,9 +206,27 @@ pub const TABLE: &[(Slot, &str, &str, &str)] = &[
     ),
     (
         Slot::Colour,
-        "silver",
-        "white",
-        "nearest white 0.53, not accepted",
+        "charcoal",
+        "gray",
+        "nearest cyan 0.43, not accepted",
+    ),
+    (
+        Slot::Colour,
+        "slate",
+        "gray",
+        "nearest gray 0.33, not accepted",
+    ),
+    (
+        Slot::Colour,
+        "graphite",
+        "gray",
+        "nearest cyan 0.26, not accepted",
+    ),
+    (
+        Slot::Colour,
+        "pewter",
+        "gray",
+        "nearest purple 0.30, not accepted",
     ),
     (
         Slot::Shape,

@@ -20,6 +20,7 @@ pub fn for_value(slot: Slot, value: &str) -> Vec<String> {
         (Slot::Colour, "purple") => &["purple", "purple colour", "violet"],
         (Slot::Colour, "pink") => &["pink", "pink colour", "rose pink"],
         (Slot::Colour, "white") => &["white", "white colour", "snow white"],
+        (Slot::Colour, "gray") => &["gray", "grey colour", "silver grey"],
         (Slot::Shape, "circle") => &["circle", "a round ball", "a sphere", "a disc"],
         (Slot::Shape, "square") => &["square", "a box", "a cube", "a block"],
         (Slot::Shape, "triangle") => &["triangle", "a three-sided shape", "a pyramid"],

@@ -403,6 +403,35 @@ fn multi_object_classes() {
             "a blue circle growing and a orange triangle shrinking on a sand background",
         ),
         ("a golden star soaring over the night sky", "a yellow star moving up over the night"),
+        // colours handed out over a counted group: one object each, what follows is said of all
+        (
+            "two balls, one red and one blue, rolling left",
+            "a red circle moving left and a blue circle moving left",
+        ),
+        (
+            "three stars, red, green and blue, falling",
+            "a red star moving down and a green star moving down and a blue star moving down",
+        ),
+        (
+            "red, green and blue stars falling",
+            "a red star moving down and a green star moving down and a blue star moving down",
+        ),
+        ("two balls: a red one and a blue one", "a red circle and a blue circle"),
+        (
+            "a pair of cubes, one pink and one cyan, sliding right",
+            "a pink square moving right and a cyan square moving right",
+        ),
+        ("two balls, one red one blue", "a red circle and a blue circle"),
+        (
+            "three diamonds (violet, gold and navy) rising over the sea",
+            "a purple diamond moving up and a yellow diamond moving up and a blue diamond moving up over the sky",
+        ),
+        // … but a count whose colours do not add up, or one colour each, is read as before
+        ("two red balls and a blue cube", "a red circle and a red circle and a blue square"),
+        // grey is a colour the default model draws (candor-shapes-v4), and still a background
+        ("a grey ball rolling left over the sky", "a gray circle moving left over the sky"),
+        ("a charcoal star falling at night", "a gray star moving down over the night"),
+        ("a red cube on a plain grey backdrop", "a red square on a gray background"),
         // where an object is is not where it goes
         (
             "a green cube on the right of the picture moving up, gray background",

@@ -4,7 +4,7 @@ pub fn world() -> World {
     let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
     World {
         colours: v(&[
-            "red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white",
+            "red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white", "gray",
         ]),
         shapes: v(&["circle", "square", "triangle", "star", "diamond"]),
         motions: v(&[
