@@ -689,3 +689,24 @@ fn bench_robustness_holds_every_attacked_copy_against_its_fingerprint() {
     ]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+/// `candor train` refuses a focus colour it cannot honour before it creates or touches a run.
+#[test]
+fn train_rejects_a_bad_focus_colour_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    for focus in ["beige:0.3", "gray", "gray:1.5", "gray:1", "gray:x"] {
+        let r = candor_run(&[
+            "train",
+            "--run",
+            run.to_str().unwrap(),
+            "--steps",
+            "1",
+            "--focus-colour",
+            focus,
+        ]);
+        assert_eq!(r.code, 2, "{focus}: {}", r.stderr);
+        assert!(r.stderr.contains("--focus-colour"), "{}", r.stderr);
+        assert!(!run.exists(), "{focus}: the run was created");
+    }
+}

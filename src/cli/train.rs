@@ -58,6 +58,11 @@ pub struct TrainArgs {
     /// only).
     #[arg(long, default_value_t = 0.999)]
     ema_decay: f64,
+    /// Draw one palette colour for a share of the objects from now on, as COLOUR:SHARE
+    /// ("gray:0.35": how candor-shapes-v4 learnt grey). Applies to resumed runs too (recorded
+    /// in train.json from the step it starts).
+    #[arg(long, value_name = "COLOUR:SHARE")]
+    focus_colour: Option<String>,
     /// After training, write the EMA weights as a model directory here.
     #[arg(long)]
     export: Option<PathBuf>,
@@ -70,6 +75,20 @@ pub fn run(args: TrainArgs) -> CliResult<Outcome> {
     if !(0.0..1.0).contains(&args.ema_decay) {
         return Err("--ema-decay must be at least 0 and below 1".into());
     }
+    let focus = match &args.focus_colour {
+        Some(focus) => Some(
+            focus
+                .split_once(':')
+                .and_then(|(c, s)| Some((c.to_string(), s.parse::<f64>().ok()?)))
+                .filter(|(c, s)| {
+                    (0.0..1.0).contains(s) && candor_diffusion::data::colour_rgb(c).is_some()
+                })
+                .ok_or(
+                    "--focus-colour must be COLOUR:SHARE with a palette colour and 0 <= SHARE < 1",
+                )?,
+        ),
+        None => None,
+    };
     let name = args
         .run
         .file_name()
@@ -95,6 +114,9 @@ pub fn run(args: TrainArgs) -> CliResult<Outcome> {
     }?;
     if let Some(from) = args.lr_decay_from_step {
         trainer.config.lr_decay_from_step = from; // a resumed run takes the new schedule too
+    }
+    if let Some((colour, share)) = focus {
+        trainer.config.focus = Some((colour, share, trainer.state.step));
     }
     let start = trainer.state.step;
     let total = trainer.config.steps;

@@ -148,6 +148,17 @@ pub fn random_spec<R: Rng>(rng: &mut R, training: bool) -> ClipSpec {
 /// one in four clips has two (as candor-shapes-v1 and v2 were trained); for three, 45 % have
 /// one, 35 % two and 20 % three.
 pub fn random_spec_with<R: Rng>(rng: &mut R, training: bool, max_objects: usize) -> ClipSpec {
+    random_spec_focused(rng, training, max_objects, None)
+}
+
+/// [`random_spec_with`], with `focus = (colour, share)` drawing that palette colour for `share`
+/// of the objects (the others uniformly); `None` draws exactly what `random_spec_with` draws.
+pub fn random_spec_focused<R: Rng>(
+    rng: &mut R,
+    training: bool,
+    max_objects: usize,
+    focus: Option<(&str, f64)>,
+) -> ClipSpec {
     let count = match max_objects {
         0 | 1 => 1,
         2 => {
@@ -165,7 +176,14 @@ pub fn random_spec_with<R: Rng>(rng: &mut R, training: bool, max_objects: usize)
     };
     let mut objects: Vec<ObjectSpec> = Vec::new();
     while objects.len() < count {
-        let colour = COLOURS[rng.gen_range(0..COLOURS.len())].0;
+        let focused = focus
+            // Below 1, so a clip of several objects (distinct colours) always gets the others.
+            .filter(|&(_, share)| rng.gen_bool(share.clamp(0.0, 0.95)))
+            .and_then(|(name, _)| COLOURS.iter().find(|(c, _)| *c == name));
+        let colour = match focused {
+            Some((c, _)) => *c,
+            None => COLOURS[rng.gen_range(0..COLOURS.len())].0,
+        };
         let shape = SHAPES[rng.gen_range(0..SHAPES.len())];
         if training && is_held_out(colour, shape) {
             continue;
@@ -413,7 +431,19 @@ pub fn random_clip_with<R: Rng>(
     training: bool,
     max_objects: usize,
 ) -> Clip {
-    let spec = random_spec_with(rng, training, max_objects);
+    random_clip_focused(rng, frames, size, training, max_objects, None)
+}
+
+/// [`random_clip_with`] with a focus colour (see [`random_spec_focused`]).
+pub fn random_clip_focused<R: Rng>(
+    rng: &mut R,
+    frames: usize,
+    size: usize,
+    training: bool,
+    max_objects: usize,
+    focus: Option<(&str, f64)>,
+) -> Clip {
+    let spec = random_spec_focused(rng, training, max_objects, focus);
     let caption = caption(&spec, rng);
     let (pixels, tracks) = render_with_tracks(&spec, frames, size, rng);
     Clip {
@@ -427,6 +457,29 @@ pub fn random_clip_with<R: Rng>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_focus_colour_takes_its_share_and_none_changes_nothing() {
+        use rand::SeedableRng;
+        let mut a = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut b = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..50 {
+            assert_eq!(
+                random_spec_with(&mut a, true, 3),
+                random_spec_focused(&mut b, true, 3, None)
+            );
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
+        let (mut grey, mut all) = (0, 0);
+        for _ in 0..400 {
+            // Even a share of 1 ends: the other objects of a clip get other colours.
+            let spec = random_spec_focused(&mut rng, true, 3, Some(("gray", 1.0)));
+            assert!(spec.background != "gray" || spec.objects.iter().all(|o| o.colour != "gray"));
+            grey += spec.objects.iter().filter(|o| o.colour == "gray").count();
+            all += spec.objects.len();
+        }
+        assert!(grey * 2 > all, "{grey} of {all}");
+    }
     use rand::SeedableRng;
 
     #[test]

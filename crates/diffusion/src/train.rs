@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{BandStats, HaarCodec, LatentCodec, HAAR_CHANNELS};
-use crate::data::{random_clip, random_clip_with, COLOURS};
+use crate::data::{random_clip, random_clip_focused, COLOURS};
 use crate::ddim::{alphas_cumprod, TRAIN_STEPS};
 use crate::error::{DiffusionError, Result};
 use crate::layout::LayoutObject;
@@ -57,6 +57,10 @@ pub struct TrainConfig {
     /// or shape the prompt does not give. Older runs read 0.
     #[serde(default)]
     pub attribute_dropout: f64,
+    /// A palette colour drawn for this share of objects instead of its uniform share (how
+    /// candor-shapes-v4 learnt grey), from step `focus.2` on. Older runs: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focus: Option<(String, f64, usize)>,
 }
 
 fn two() -> usize {
@@ -110,6 +114,7 @@ impl Default for TrainConfig {
             lr_decay_from_step: usize::MAX,
             max_objects: crate::layout::MAX_SLOTS,
             attribute_dropout: 0.15,
+            focus: None,
         }
     }
 }
@@ -511,7 +516,12 @@ impl Trainer {
         let layout_cfg = self.model.config.unet.layout;
         let mut layouts = Vec::new();
         for _ in 0..c.batch_clips {
-            let clip = random_clip_with(&mut rng, f, s, true, c.max_objects);
+            let focus = c
+                .focus
+                .as_ref()
+                .filter(|(_, _, from)| step >= *from)
+                .map(|(colour, share, _)| (colour.as_str(), *share));
+            let clip = random_clip_focused(&mut rng, f, s, true, c.max_objects, focus);
             pixels.extend(clip.pixels);
             let drop_caption = rng.gen_bool(c.cfg_dropout);
             let caption = if drop_caption {

@@ -134,7 +134,15 @@ pub(crate) fn rgb_at(frame: &[u8], p: usize) -> [f32; 3] {
 }
 
 /// Judges one clip (frames at native size) against the objects its prompt asked for.
-pub fn analyse_clip(frames: &[Vec<u8>], size: usize, intended: &[IntendedObject]) -> ClipAnalysis {
+/// Pixels are named by the nearest colour of `palette`: the colours the judged model draws (a
+/// model that draws grey is judged with grey among them, which names the mixed and faded pixels
+/// of other colours grey: a harsher judge than for a model without it).
+pub fn analyse_clip(
+    frames: &[Vec<u8>],
+    size: usize,
+    intended: &[IntendedObject],
+    palette: &[&'static str],
+) -> ClipAnalysis {
     let n = frames.len().max(1) as f32;
     let mut with_object = 0usize;
     // Votes of the largest blob's pixels for their nearest palette colour, over the clip: a
@@ -166,7 +174,9 @@ pub fn analyse_clip(frames: &[Vec<u8>], size: usize, intended: &[IntendedObject]
         if blob.len() >= 6 {
             let (mut sx, mut sy) = (0f32, 0f32);
             for &p in &blob {
-                *votes.entry(nearest_colour(rgb_at(frame, p))).or_default() += 1;
+                *votes
+                    .entry(nearest_colour_in(rgb_at(frame, p), palette))
+                    .or_default() += 1;
                 sx += (p % size) as f32;
                 sy += (p / size) as f32;
             }
@@ -183,7 +193,7 @@ pub fn analyse_clip(frames: &[Vec<u8>], size: usize, intended: &[IntendedObject]
                 continue;
             };
             let own: Vec<bool> = (0..size * size)
-                .map(|p| mask[p] && nearest_colour(rgb_at(frame, p)) == colour)
+                .map(|p| mask[p] && nearest_colour_in(rgb_at(frame, p), palette) == colour)
                 .collect();
             let blob = largest_blob(&own, size);
             if blob.len() >= 4 {
@@ -430,9 +440,21 @@ fn displacement(track: &Track) -> Option<(f32, f32)> {
     Some((slope(|p| p.1) * span, slope(|p| p.2) * span))
 }
 
+/// The nearest of the nine colours every shipped model draws.
 pub(crate) fn nearest_colour(rgb: [f32; 3]) -> &'static str {
+    nearest_colour_in(rgb, NINE)
+}
+
+/// The colours of candor-shapes-v1 to v3.
+pub(crate) const NINE: &[&str] = &[
+    "red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white",
+];
+
+/// The nearest colour of `palette` (names in the palette of `data::COLOURS`).
+pub(crate) fn nearest_colour_in(rgb: [f32; 3], palette: &[&'static str]) -> &'static str {
     COLOURS
         .iter()
+        .filter(|(c, _)| palette.contains(c))
         .min_by(|a, b| {
             let d = |c: &[f32; 3]| (0..3).map(|i| (c[i] - rgb[i]).powi(2)).sum::<f32>();
             d(&a.1).total_cmp(&d(&b.1))
@@ -457,6 +479,7 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         store,
     } = BenchSetup::open(&args.detector, args.keep.as_deref(), "gen")?;
     let size = model.config.size;
+    let palette = model.config.colours();
     let models_dir = args
         .detector
         .model
@@ -539,7 +562,7 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         total_s += g.timings.total;
         per_step += g.timings.per_step;
         let frames = native_frames(&out, size)?;
-        let a = analyse_clip(&frames, size, &want.objects);
+        let a = analyse_clip(&frames, size, &want.objects, &palette);
         min_objectness = min_objectness.min(a.objectness);
         objectness_ok += usize::from(a.objectness >= 0.95);
         let mut colour_right = None;
@@ -850,13 +873,13 @@ mod tests {
             })
             .collect();
         let want = [object("red", Motion::Right), object("blue", Motion::Up)];
-        let a = analyse_clip(&frames, 32, &want);
+        let a = analyse_clip(&frames, 32, &want, NINE);
         assert_eq!(a.objectness, 1.0);
         assert_eq!(a.visible, vec![Some(1.0), Some(1.0)]);
         assert_eq!(a.motion_right, vec![Some(true), Some(true)]);
         // Asked the other way round, both motions are wrong; a missing colour is not visible.
         let wrong = [object("red", Motion::Left), object("green", Motion::Down)];
-        let b = analyse_clip(&frames, 32, &wrong);
+        let b = analyse_clip(&frames, 32, &wrong, NINE);
         assert_eq!(b.motion_right[0], Some(false));
         assert_eq!(b.visible[1], Some(0.0));
     }
@@ -867,10 +890,14 @@ mod tests {
         let growing: Vec<Vec<u8>> = (0..16)
             .map(|i| frame_with(32, grass, &[((16.0, 16.0, 3.0 + i as f32 * 0.5), pink)]))
             .collect();
-        let a = analyse_clip(&growing, 32, &[object("pink", Motion::Growing)]);
+        let a = analyse_clip(&growing, 32, &[object("pink", Motion::Growing)], NINE);
         assert_eq!(a.motion_right, vec![Some(true)]);
         assert_eq!(a.dominant_colour, Some("pink"));
-        let b = analyse_clip(&growing, 32, &[object("pink", Motion::Shrinking)]);
+        let b = analyse_clip(&growing, 32, &[object("pink", Motion::Shrinking)], NINE);
+        // A palette with grey names the pink object's edge on grass grey, not the object.
+        let all: Vec<&str> = COLOURS.iter().map(|(c, _)| *c).collect();
+        let with_grey = analyse_clip(&growing, 32, &[object("pink", Motion::Growing)], &all);
+        assert_eq!(with_grey.dominant_colour, Some("pink"));
         assert_eq!(b.motion_right, vec![Some(false)]);
         let bouncing: Vec<Vec<u8>> = (0..16)
             .map(|i| {
@@ -878,7 +905,7 @@ mod tests {
                 frame_with(32, grass, &[((16.0, y, 4.0), pink)])
             })
             .collect();
-        let c = analyse_clip(&bouncing, 32, &[object("pink", Motion::Bouncing)]);
+        let c = analyse_clip(&bouncing, 32, &[object("pink", Motion::Bouncing)], NINE);
         assert_eq!(c.motion_right, vec![Some(true)]);
         // Salt-and-pepper noise is not an object.
         let mut state = 7u32;
@@ -896,7 +923,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        let d = analyse_clip(&noise, 32, &[object("pink", Motion::Left)]);
+        let d = analyse_clip(&noise, 32, &[object("pink", Motion::Left)], NINE);
         assert!(d.objectness < 0.5, "{}", d.objectness);
     }
 
@@ -908,10 +935,11 @@ mod tests {
                 .map(|i| frame_with(32, sky, &[((8.0 + i as f32, 16.0, 3.5), c)]))
                 .collect()
         };
-        let g = analyse_clip(&clip(grey), 32, &[object("gray", Motion::Right)]);
+        let all: Vec<&str> = COLOURS.iter().map(|(c, _)| *c).collect();
+        let g = analyse_clip(&clip(grey), 32, &[object("gray", Motion::Right)], &all);
         assert_eq!(g.dominant_colour, Some("gray"));
         assert_eq!(g.visible, vec![Some(1.0)]);
-        let w = analyse_clip(&clip(white), 32, &[object("white", Motion::Right)]);
+        let w = analyse_clip(&clip(white), 32, &[object("white", Motion::Right)], &all);
         assert_eq!(w.dominant_colour, Some("white"));
     }
 
