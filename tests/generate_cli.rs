@@ -7,7 +7,7 @@ use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const MODEL: &str = "models/candor-shapes-v3";
+const MODEL: &str = "models/candor-shapes-v4";
 
 fn generate_args<'a>(out: &'a str, store: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
@@ -39,7 +39,7 @@ fn shipped_model_generates_a_disclosed_clip_that_verifies() {
         "the dev identity must warn"
     );
     let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(g["model"], "candor-shapes-v3");
+    assert_eq!(g["model"], "candor-shapes-v4");
     assert_eq!(g["caption"], "a yellow star moving right over the night");
     for read in ["yellow → yellow", "star → star", "night → night"] {
         assert!(g["understood"].as_str().unwrap().contains(read), "{g}");
@@ -64,7 +64,7 @@ fn shipped_model_generates_a_disclosed_clip_that_verifies() {
     assert_eq!(v["manifest"]["source_type"], "AI-generated");
     assert_eq!(
         v["manifest"]["generation"]["model_name"],
-        "candor-shapes-v3"
+        "candor-shapes-v4"
     );
     assert_eq!(
         v["manifest"]["generation"]["prompt"],
@@ -572,6 +572,9 @@ fn a_faded_object_is_redrawn_and_the_clip_still_verifies() {
         let mut args = vec![
             "generate",
             "An ivory star dwindling away over a lawn, cinematic",
+            // The clip this test keeps was drawn by v3 (the redraw is what is tested).
+            "--model",
+            "models/candor-shapes-v3",
             "-o",
             output,
             "--store",
@@ -708,5 +711,43 @@ fn train_rejects_a_bad_focus_colour_with_exit_2() {
         assert_eq!(r.code, 2, "{focus}: {}", r.stderr);
         assert!(r.stderr.contains("--focus-colour"), "{}", r.stderr);
         assert!(!run.exists(), "{focus}: the run was created");
+    }
+}
+
+/// Grey is an object colour with the default model (candor-shapes-v4 lists it in its config);
+/// with v3, which never learnt it, the same prompt draws no grey object.
+#[test]
+fn grey_is_drawn_only_by_a_model_that_knows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let caption = |model: &str| -> String {
+        let out = dir.path().join(format!("{}.mp4", model.replace('/', "_")));
+        let r = candor_run(&[
+            "generate",
+            "a silver ball rolling left over the sky",
+            "-o",
+            out.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "--model",
+            model,
+            "--frames",
+            "8",
+            "--steps",
+            "4",
+            "--json",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        g["caption"].as_str().unwrap_or_default().to_string()
+    };
+    let v4 = caption(MODEL);
+    if v4.contains("moving left") {
+        // The encoder is installed (the keyword reader knows no "silver").
+        assert_eq!(v4, "a gray circle moving left over the sky");
+        assert!(
+            !caption("models/candor-shapes-v3").contains("gray circle"),
+            "v3 drew grey"
+        );
     }
 }
