@@ -1354,10 +1354,15 @@ pub fn read(
     let mut pending_break = false;
     let mut dropped: Vec<String> = Vec::new();
     for (i, w) in words.iter().enumerate() {
-        let modifier = words
-            .get(i + 1)
-            .is_some_and(|n| n.hyphen_before && is_colour(&n.lower))
-            && !DIRECTIONS.iter().any(|d| d.0 == w.lower);
+        // "snow-white": the modifier of a hyphenated colour; "slate grey", "charcoal grey": a
+        // colour word before grey (the head, one colour, not a colour and a grey background).
+        let modifier = words.get(i + 1).is_some_and(|n| {
+            (n.hyphen_before && is_colour(&n.lower))
+                || (matches!(n.lower.as_str(), "grey" | "gray")
+                    && !n.break_before
+                    && is_colour("gray")
+                    && colour_word(&w.lower))
+        }) && !DIRECTIONS.iter().any(|d| d.0 == w.lower);
         if summary[i] || modifier {
             pending_break |= w.break_before;
             dropped.push(w.text.clone());

@@ -432,6 +432,12 @@ fn multi_object_classes() {
         ("a grey ball rolling left over the sky", "a gray circle moving left over the sky"),
         ("a charcoal star falling at night", "a gray star moving down over the night"),
         ("a red cube on a plain grey backdrop", "a red square on a gray background"),
+        // a colour word before grey names the grey, not a second colour or a grey background
+        (
+            "slate grey triangle falling downward over a meadow",
+            "a gray triangle moving down over the grass",
+        ),
+        ("a silver grey ball rising", "a gray circle moving up"),
         // where an object is is not where it goes
         (
             "a green cube on the right of the picture moving up, gray background",
