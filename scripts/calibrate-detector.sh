@@ -5,7 +5,7 @@
 # through `candor bench robustness --list`), and measures per latent channel how well the
 # watermark's signs survive. Usage: scripts/calibrate-detector.sh [MODEL_DIR] [CLIPS]
 set -euo pipefail
-model=${1:-models/candor-shapes-v4}
+model=${1:-models/candor-shapes-v3}
 clips=${2:-12}
 candor=${CANDOR:-target/debug/candor}
 tmp=$(mktemp -d)

@@ -3,7 +3,7 @@
 # first), written as a PNG. Usage: scripts/contact-sheet.sh OUT.png [MODEL_DIR]
 set -euo pipefail
 out=${1:?usage: contact-sheet.sh OUT.png [MODEL_DIR]}
-model=${2:-models/candor-shapes-v4}
+model=${2:-models/candor-shapes-v3}
 candor=${CANDOR:-target/debug/candor}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -8,7 +8,7 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-const MODEL: &str = "models/candor-shapes-v4";
+const MODEL: &str = "models/candor-shapes-v3";
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -7,7 +7,7 @@ use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const MODEL: &str = "models/candor-shapes-v4";
+const MODEL: &str = "models/candor-shapes-v3";
 
 fn generate_args<'a>(out: &'a str, store: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
@@ -39,7 +39,7 @@ fn shipped_model_generates_a_disclosed_clip_that_verifies() {
         "the dev identity must warn"
     );
     let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(g["model"], "candor-shapes-v4");
+    assert_eq!(g["model"], "candor-shapes-v3");
     assert_eq!(g["caption"], "a yellow star moving right over the night");
     for read in ["yellow → yellow", "star → star", "night → night"] {
         assert!(g["understood"].as_str().unwrap().contains(read), "{g}");
@@ -64,7 +64,7 @@ fn shipped_model_generates_a_disclosed_clip_that_verifies() {
     assert_eq!(v["manifest"]["source_type"], "AI-generated");
     assert_eq!(
         v["manifest"]["generation"]["model_name"],
-        "candor-shapes-v4"
+        "candor-shapes-v3"
     );
     assert_eq!(
         v["manifest"]["generation"]["prompt"],
@@ -714,8 +714,8 @@ fn train_rejects_a_bad_focus_colour_with_exit_2() {
     }
 }
 
-/// Grey is an object colour with the default model (candor-shapes-v4 lists it in its config);
-/// with v3, which never learnt it, the same prompt draws no grey object.
+/// Grey is an object colour with candor-shapes-v4 (its config lists it); with v3, the default,
+/// which never learnt it, the same prompt draws no grey object.
 #[test]
 fn grey_is_drawn_only_by_a_model_that_knows_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -741,13 +741,10 @@ fn grey_is_drawn_only_by_a_model_that_knows_it() {
         let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
         g["caption"].as_str().unwrap_or_default().to_string()
     };
-    let v4 = caption(MODEL);
+    let v4 = caption("models/candor-shapes-v4");
     if v4.contains("moving left") {
         // The encoder is installed (the keyword reader knows no "silver").
         assert_eq!(v4, "a gray circle moving left over the sky");
-        assert!(
-            !caption("models/candor-shapes-v3").contains("gray circle"),
-            "v3 drew grey"
-        );
+        assert!(!caption(MODEL).contains("gray circle"), "v3 drew grey");
     }
 }

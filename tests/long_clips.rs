@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use std::path::Path;
 
-const MODEL: &str = "models/candor-shapes-v4";
+const MODEL: &str = "models/candor-shapes-v3";
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -24,7 +24,7 @@ fn verifier() -> Option<&'static Verifier> {
         .get_or_init(|| {
             let root = Path::new(ROOT);
             let model =
-                DiffusionModel::load(&root.join("models/candor-shapes-v4"), &Device::Cpu).ok()?;
+                DiffusionModel::load(&root.join("models/candor-shapes-v3"), &Device::Cpu).ok()?;
             let identity = Identity::load(&root.join("keys/dev")).ok()?;
             // A copy of the test store, so recovery runs and nothing is written to the tree.
             let store_path =

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// The default model shipped in the repository.
-pub const DEFAULT_MODEL: &str = "models/candor-shapes-v4";
+pub const DEFAULT_MODEL: &str = "models/candor-shapes-v3";
 
 /// `--model`, else the default model next to the working directory or the source tree.
 pub fn model_dir(explicit: Option<&Path>) -> PathBuf {

@@ -13,16 +13,14 @@ use super::{CliResult, Outcome};
     after_help = "A run directory holds config.json, train.json, checkpoint.safetensors (weights, EMA, \
 optimiser state), state.json and loss.csv. Running the same command again resumes where it stopped; \
 --steps can be raised to train longer. --export writes the EMA weights as a model directory.\n\n\
-Example (reproduces the shipped model: candor-shapes-v3's committed run, itself grown from v2 and v1, \
-copied to runs/candor-shapes-v4 and trained on with grey in the palette, see models/candor-shapes-v4/MODEL_CARD.md):\n  \
-candor train --run runs/candor-shapes-v4 --steps 1900 --lr-decay-from-step 1600\n  \
-candor train --run runs/candor-shapes-v4 --steps 3400 --lr-decay-from-step 2900\n  \
-candor train --run runs/candor-shapes-v4 --steps 4600 --lr-decay-from-step 4200 --focus-colour gray:0.35 \
---export models/candor-shapes-v4"
+Example (reproduces the shipped model, grown from the committed candor-shapes-v2 run, itself grown from v1; \
+its first 900 steps ran with --steps 1600 --lr-decay-from-step 1100, which leaves the schedule below unchanged \
+up to step 900):\n  candor train --run runs/candor-shapes-v3 --grow-from runs/candor-shapes-v2 --steps 1300 --lr 3e-4 \
+--lr-decay-from-step 1000 --ema-decay 0.998 --seed 2027 --export models/candor-shapes-v3"
 )]
 pub struct TrainArgs {
     /// Run directory (created, or resumed when it holds a checkpoint).
-    #[arg(long, default_value = "runs/candor-shapes-v4")]
+    #[arg(long, default_value = "runs/candor-shapes-v3")]
     run: PathBuf,
     /// Train until this many steps in total.
     #[arg(long, default_value_t = 20_000)]
