@@ -9,7 +9,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candor_diffusion::data::{Motion, COLOURS};
+use candor_diffusion::data::{Motion, COLOURS, COLOURS_BEFORE_V4};
 use candor_diffusion::DiffusionModel;
 use candor_generate::{generate, world_of, GenerateError, GenerateOptions, PromptReader, Reading};
 use candor_manifest::{read_manifest, TrustAnchors};
@@ -442,19 +442,19 @@ fn displacement(track: &Track) -> Option<(f32, f32)> {
 
 /// The nearest of the nine colours every shipped model draws.
 pub(crate) fn nearest_colour(rgb: [f32; 3]) -> &'static str {
-    nearest_colour_in(rgb, NINE)
+    nearest_of(rgb, COLOURS.iter().take(COLOURS_BEFORE_V4))
 }
-
-/// The colours of candor-shapes-v1 to v3.
-pub(crate) const NINE: &[&str] = &[
-    "red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white",
-];
 
 /// The nearest colour of `palette` (names in the palette of `data::COLOURS`).
 pub(crate) fn nearest_colour_in(rgb: [f32; 3], palette: &[&'static str]) -> &'static str {
-    COLOURS
-        .iter()
-        .filter(|(c, _)| palette.contains(c))
+    nearest_of(rgb, COLOURS.iter().filter(|(c, _)| palette.contains(c)))
+}
+
+fn nearest_of<'a>(
+    rgb: [f32; 3],
+    candidates: impl Iterator<Item = &'a (&'static str, [f32; 3])>,
+) -> &'static str {
+    candidates
         .min_by(|a, b| {
             let d = |c: &[f32; 3]| (0..3).map(|i| (c[i] - rgb[i]).powi(2)).sum::<f32>();
             d(&a.1).total_cmp(&d(&b.1))
@@ -806,6 +806,15 @@ fn time_against_reference(
 mod tests {
     use super::*;
 
+    /// The colours of candor-shapes-v1 to v3.
+    fn nine() -> Vec<&'static str> {
+        COLOURS
+            .iter()
+            .take(COLOURS_BEFORE_V4)
+            .map(|(c, _)| *c)
+            .collect()
+    }
+
     #[test]
     fn the_largest_blob_wins_over_stray_pixels() {
         let mut mask = vec![false; 64];
@@ -873,13 +882,13 @@ mod tests {
             })
             .collect();
         let want = [object("red", Motion::Right), object("blue", Motion::Up)];
-        let a = analyse_clip(&frames, 32, &want, NINE);
+        let a = analyse_clip(&frames, 32, &want, &nine());
         assert_eq!(a.objectness, 1.0);
         assert_eq!(a.visible, vec![Some(1.0), Some(1.0)]);
         assert_eq!(a.motion_right, vec![Some(true), Some(true)]);
         // Asked the other way round, both motions are wrong; a missing colour is not visible.
         let wrong = [object("red", Motion::Left), object("green", Motion::Down)];
-        let b = analyse_clip(&frames, 32, &wrong, NINE);
+        let b = analyse_clip(&frames, 32, &wrong, &nine());
         assert_eq!(b.motion_right[0], Some(false));
         assert_eq!(b.visible[1], Some(0.0));
     }
@@ -890,10 +899,10 @@ mod tests {
         let growing: Vec<Vec<u8>> = (0..16)
             .map(|i| frame_with(32, grass, &[((16.0, 16.0, 3.0 + i as f32 * 0.5), pink)]))
             .collect();
-        let a = analyse_clip(&growing, 32, &[object("pink", Motion::Growing)], NINE);
+        let a = analyse_clip(&growing, 32, &[object("pink", Motion::Growing)], &nine());
         assert_eq!(a.motion_right, vec![Some(true)]);
         assert_eq!(a.dominant_colour, Some("pink"));
-        let b = analyse_clip(&growing, 32, &[object("pink", Motion::Shrinking)], NINE);
+        let b = analyse_clip(&growing, 32, &[object("pink", Motion::Shrinking)], &nine());
         // A palette with grey names the pink object's edge on grass grey, not the object.
         let all: Vec<&str> = COLOURS.iter().map(|(c, _)| *c).collect();
         let with_grey = analyse_clip(&growing, 32, &[object("pink", Motion::Growing)], &all);
@@ -905,7 +914,7 @@ mod tests {
                 frame_with(32, grass, &[((16.0, y, 4.0), pink)])
             })
             .collect();
-        let c = analyse_clip(&bouncing, 32, &[object("pink", Motion::Bouncing)], NINE);
+        let c = analyse_clip(&bouncing, 32, &[object("pink", Motion::Bouncing)], &nine());
         assert_eq!(c.motion_right, vec![Some(true)]);
         // Salt-and-pepper noise is not an object.
         let mut state = 7u32;
@@ -923,7 +932,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        let d = analyse_clip(&noise, 32, &[object("pink", Motion::Left)], NINE);
+        let d = analyse_clip(&noise, 32, &[object("pink", Motion::Left)], &nine());
         assert!(d.objectness < 0.5, "{}", d.objectness);
     }
 
@@ -960,7 +969,7 @@ mod tests {
                 .any(|d| d.objects.iter().any(|o| o.colour.as_deref() == Some(c)))
         };
         for (i, (c, _)) in COLOURS.iter().enumerate() {
-            if i < candor_diffusion::data::COLOURS_BEFORE_V4 {
+            if i < COLOURS_BEFORE_V4 {
                 assert!(asks(&set, c), "{c}");
             }
             assert!(later.iter().all(|s| asks(s, c)), "{c}");

@@ -1316,9 +1316,14 @@ pub fn read(
 ) -> Result<Reading, PromptError> {
     let mut words = words::words(prompt);
     let corrected = correct_spelling(scorer, world, &mut words);
-    let colour_word = |w: &str| -> bool {
+    // A colour by name (the world's or the table's); `colour_word` also takes what the encoder
+    // reads alone as a colour.
+    let is_colour = |w: &str| {
         world.colours.iter().any(|c| c.eq_ignore_ascii_case(w))
             || crate::lexicon::lookup(Slot::Colour, w, &world.colours).is_some()
+    };
+    let colour_word = |w: &str| -> bool {
+        is_colour(w)
             || scorer.score(&[w.to_string()]).ok().is_some_and(|s| {
                 s.first()
                     .and_then(|k| k[0].as_ref())
@@ -1346,10 +1351,6 @@ pub fn read(
     // Words that are not read: summary phrases ("two shapes", "a pair of objects") and the
     // modifier of a hyphenated colour ("snow-white", "sky-blue": the colour is the head).
     let summary = words::summary_phrases(&words);
-    let is_colour = |w: &str| {
-        world.colours.iter().any(|c| c.eq_ignore_ascii_case(w))
-            || crate::lexicon::lookup(Slot::Colour, w, &world.colours).is_some()
-    };
     let mut kept: Vec<Word> = Vec::with_capacity(words.len());
     let mut pending_break = false;
     let mut dropped: Vec<String> = Vec::new();
