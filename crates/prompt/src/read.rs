@@ -1286,16 +1286,25 @@ fn distribute_colours(words: &[Word], is_colour: &dyn Fn(&str) -> bool) -> Optio
                 }
             }
         }
-        // "red, green and blue stars falling": the colours, then a plural noun.
+        // "red, green and blue stars falling": the colours, then a noun — plural, or singular
+        // ("a red and a blue ball rising", "a red and blue ball rising": the model draws no
+        // two-coloured ball, so two balls, both rising).
         if is_colour(&words[i].lower) && (i == 0 || !is_colour(&words[i - 1].lower)) {
             let (colours, rest) = list(i);
             let noun = words.get(rest);
             if colours.len() >= 2
                 && noun.is_some_and(|n| {
-                    !n.break_before && n.lower.ends_with('s') && !n.lower.ends_with("ss")
+                    !n.break_before
+                        && ((n.lower.ends_with('s') && !n.lower.ends_with("ss"))
+                            || noun_like(&n.lower))
                 })
             {
-                let start = if i > 0 && words::ARTICLES.contains(&words[i - 1].lower.as_str()) {
+                // The article or count before the colours goes with them ("two red and blue
+                // balls": two balls, not two more).
+                let start = if i > 0
+                    && (words::ARTICLES.contains(&words[i - 1].lower.as_str())
+                        || words::count_word(&words[i - 1].lower) == Some(colours.len()))
+                {
                     i - 1
                 } else {
                     i

@@ -422,6 +422,19 @@ fn multi_object_classes() {
             "a pink square moving right and a cyan square moving right",
         ),
         ("two balls, one red one blue", "a red circle and a blue circle"),
+        // several colours before one noun: one object each, the motion for all of them
+        (
+            "two red and blue balls rising",
+            "a red circle moving up and a blue circle moving up",
+        ),
+        (
+            "a red and a blue ball rising",
+            "a red circle moving up and a blue circle moving up",
+        ),
+        (
+            "a yellow and a green star drifting left over the sea",
+            "a yellow star moving left and a green star moving left over the sky",
+        ),
         (
             "three diamonds (violet, gold and navy) rising over the sea",
             "a purple diamond moving up and a yellow diamond moving up and a blue diamond moving up over the sky",
