@@ -180,6 +180,10 @@ pub struct RobustnessBenchArgs {
     /// Keep the clips and attacked copies in this directory (default: a temporary one, removed).
     #[arg(long)]
     keep: Option<PathBuf>,
+    /// Write every fingerprint comparison (each attacked copy against its own clip, each pair of
+    /// different clips) to this file as JSON lines: the data the content check's bars are set on.
+    #[arg(long, value_name = "FILE")]
+    matches: Option<PathBuf>,
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
@@ -276,6 +280,7 @@ impl RobustnessBenchArgs {
             attacks: self.attacks.clone(),
             detector: self.detector.config()?,
             keep: self.keep.clone(),
+            matches: self.matches.clone(),
         })
     }
 }

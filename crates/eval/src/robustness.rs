@@ -29,6 +29,9 @@ pub struct RobustnessConfig {
     pub detector: DetectorConfig,
     /// Keep the clips and attacked copies in this directory (default: a temporary one, removed).
     pub keep: Option<PathBuf>,
+    /// Write every fingerprint comparison here as JSON lines (`kind` "copy": an attacked copy
+    /// against its own clip; `kind` "other": a pair of different clips).
+    pub matches: Option<PathBuf>,
 }
 
 #[derive(Default)]
@@ -140,6 +143,8 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
     let mut fingerprints = Vec::with_capacity(args.clips);
     let mut seen = Vec::with_capacity(args.clips);
     let mut unbound: Vec<serde_json::Value> = Vec::new();
+    // Every comparison, for `matches`.
+    let mut lines: Vec<serde_json::Value> = Vec::new();
     for i in 0..args.clips {
         let clip = dir.join(format!("clip-{i:03}.mp4"));
         let mut gen_options = GenerateOptions::for_native_size(model.config.size);
@@ -195,11 +200,16 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
                     if let Some(m) = m.filter(|m| !m.same_content()) {
                         unbound.push(json!({"clip": i, "attack": attack.name, "match": m}));
                     }
-                    tally.every_copy.add(if r.present {
+                    let compared = if r.present {
                         m
                     } else {
                         frame_for_frame(&recorded, &out, model.config.size)
-                    });
+                    };
+                    if let Some(c) = compared {
+                        lines.push(json!({"kind": "copy", "clip": i, "attack": attack.name,
+                            "detected": r.present, "same_content": c.same_content(), "match": c}));
+                    }
+                    tally.every_copy.add(compared);
                 }
                 Err(e) => {
                     tally.errors += 1;
@@ -246,6 +256,8 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
                 }
             }
             highest = highest.max(m.layout_correlation);
+            lines.push(json!({"kind": "other", "fingerprint_of": i, "observed": j,
+                "same_content": m.same_content(), "match": m}));
             closest.push((i, j, m));
         }
     }
@@ -255,6 +267,16 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
         .take(10)
         .map(|(i, j, m)| json!({"fingerprint_of": i, "observed": j, "prompts": [prompt(*i), prompt(*j)], "match": m}))
         .collect();
+    if let Some(path) = &args.matches {
+        let mut text = String::new();
+        for line in &lines {
+            let _ = writeln!(text, "{line}");
+        }
+        std::fs::write(path, text).map_err(|source| EvalError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
     let n = args.clips as f64;
     let rows: Vec<serde_json::Value> = attacks
         .iter()

@@ -98,6 +98,15 @@ pub const MIN_LAYOUT_CORRELATION_MOVED_IN_MOTION: f32 = 0.75;
 /// to 46 before that fit; a scene of another colour (sky blue against a red sunset) is 80 or more
 /// away…
 pub const MAX_CHROMA_DISTANCE: f32 = 32.0;
+/// A colour balance further off than this (what contrast 1.3, a hue shift or a tight crop
+/// give a genuine copy: up to 24 in `bench robustness`, where every such copy keeps a layout
+/// correlation of 0.96 or more)…
+pub const CHROMA_DISTANCE_OFF_COLOUR: f32 = 12.0;
+/// …binds only with a layout at least this close: two different clips of one shape and one
+/// direction over warm scenes (a purple triangle over sand, a blue one over a sunset) agree at
+/// 0.86–0.87 in layout and 0.8 in motion with their colour balance 21–30 apart (candor-shapes-v4,
+/// `bench robustness`, 2026-12-07), which the bars above alone let through.
+pub const MIN_LAYOUT_CORRELATION_OFF_COLOUR: f32 = 0.93;
 /// …and its layout must be at least this strong relative to the original's: contrast changes,
 /// blur and compression keep most of it (the robustness bench's transforms stay above 0.6), while
 /// a clip's residual pasted onto flat or smooth footage draws a faint copy.
@@ -122,6 +131,8 @@ impl FingerprintMatch {
     /// True when the observed clip is the fingerprinted content.
     pub fn same_content(&self) -> bool {
         self.meets(MIN_LAYOUT_CORRELATION, MIN_MOTION_CORRELATION)
+            && (self.chroma_distance <= CHROMA_DISTANCE_OFF_COLOUR
+                || self.layout_correlation >= MIN_LAYOUT_CORRELATION_OFF_COLOUR)
     }
 
     /// True when the observed clip is the fingerprinted content by a comparison under a placement
@@ -687,6 +698,18 @@ mod tests {
             ..m(0.47, Some(0.47))
         };
         assert!(!mush.same_content() && mush.resembles());
+        // Two different clips of one shape and direction over warm scenes (v4's purple triangle
+        // over sand and blue triangle over a sunset): layout and motion close, the colour balance
+        // off. Not the same content; a genuine copy whose colours moved that far (contrast, hue,
+        // a tight crop) keeps its layout.
+        let off = |layout: f32, chroma: f32| FingerprintMatch {
+            chroma_distance: chroma,
+            ..m(layout, Some(0.83))
+        };
+        assert!(!off(0.869, 21.5).same_content());
+        assert!(!off(0.858, 30.3).same_content());
+        assert!(off(0.96, 24.0).same_content());
+        assert!(off(0.869, 11.0).same_content());
         // Unrelated footage.
         assert!(!m(0.1, Some(0.05)).resembles());
         assert!(!m(0.1, None).resembles());
