@@ -279,6 +279,7 @@ pub const TABLE: &[(Slot, &str, &str, &str)] = &[
         "nearest sky 0.34, not accepted",
     ),
     (Slot::Background, "starlit", "night", "reads sky 0.51"),
+    (Slot::Background, "sunny", "sky", "reads sunset 0.66"),
 ];
 
 /// Scene nouns that say nothing about which background: "starry sky", "evening light".

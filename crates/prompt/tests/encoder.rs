@@ -422,6 +422,18 @@ fn multi_object_classes() {
             "a pink square moving right and a cyan square moving right",
         ),
         ("two balls, one red one blue", "a red circle and a blue circle"),
+        // a time of day that is not a scene the model draws is left out, not read as night or
+        // sunset; dawn and dusk are scenes
+        (
+            "golden star rising above a field at noon",
+            "a yellow star moving up over the grass",
+        ),
+        ("a red ball in broad daylight", "a red circle"),
+        ("a blue star over the sea in the morning", "a blue star over the sky"),
+        ("a white circle at dawn", "a white circle over the sunset"),
+        // a sunny sky is a clear one, not a sunset
+        ("a red ball in a sunny sky", "a red circle over the sky"),
+        ("a red ball on a sunny day", "a red circle over the sky"),
         // several colours before one noun: one object each, the motion for all of them
         (
             "two red and blue balls rising",
