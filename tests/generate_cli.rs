@@ -649,6 +649,8 @@ fn bench_generate_reads_every_prompt_and_generates_only_the_limit() {
 
 #[test]
 fn bench_robustness_holds_every_attacked_copy_against_its_fingerprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let matches = dir.path().join("matches.jsonl");
     let r = candor_run(&[
         "bench",
         "robustness",
@@ -656,6 +658,8 @@ fn bench_robustness_holds_every_attacked_copy_against_its_fingerprint() {
         "1",
         "--attacks",
         "none,hevc-crf50",
+        "--matches",
+        matches.to_str().unwrap(),
         "--json",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -681,6 +685,19 @@ fn bench_robustness_holds_every_attacked_copy_against_its_fingerprint() {
     let every = &mush["fingerprint_every_copy"];
     assert_eq!(every["compared"], 1, "{mush}");
     assert_eq!(every["not_compared"], 0, "{mush}");
+    // --matches: one line per compared copy (one clip: no pair of different clips).
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&matches)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(
+        (&lines[0]["kind"], &lines[0]["attack"]),
+        (&"copy".into(), &"none".into())
+    );
+    assert_eq!(lines[0]["same_content"], true, "{lines:?}");
+    assert_eq!(lines[1]["detected"], false, "{lines:?}");
     // Unknown attack names are a usage error.
     let bad = candor_run(&[
         "bench",

@@ -143,7 +143,8 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
     let mut fingerprints = Vec::with_capacity(args.clips);
     let mut seen = Vec::with_capacity(args.clips);
     let mut unbound: Vec<serde_json::Value> = Vec::new();
-    // Every comparison, for `matches`.
+    // Every comparison, kept only for `matches`.
+    let keep_lines = args.matches.is_some();
     let mut lines: Vec<serde_json::Value> = Vec::new();
     for i in 0..args.clips {
         let clip = dir.join(format!("clip-{i:03}.mp4"));
@@ -205,7 +206,7 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
                     } else {
                         frame_for_frame(&recorded, &out, model.config.size)
                     };
-                    if let Some(c) = compared {
+                    if let Some(c) = compared.filter(|_| keep_lines) {
                         lines.push(json!({"kind": "copy", "clip": i, "attack": attack.name,
                             "detected": r.present, "same_content": c.same_content(), "match": c}));
                     }
@@ -256,8 +257,10 @@ pub fn run(args: &RobustnessConfig) -> Result<Report> {
                 }
             }
             highest = highest.max(m.layout_correlation);
-            lines.push(json!({"kind": "other", "fingerprint_of": i, "observed": j,
-                "same_content": m.same_content(), "match": m}));
+            if keep_lines {
+                lines.push(json!({"kind": "other", "fingerprint_of": i, "observed": j,
+                    "same_content": m.same_content(), "match": m}));
+            }
             closest.push((i, j, m));
         }
     }
