@@ -10,14 +10,22 @@ use std::path::{Path, PathBuf};
 const MODEL: &str = "models/candor-shapes-v3";
 
 fn generate_args<'a>(out: &'a str, store: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "generate",
+    prompt_args(
         "a yellow star moving right over the night",
-        "-o",
         out,
-        "--store",
         store,
-    ];
+        extra,
+    )
+}
+
+/// `candor generate PROMPT -o OUT --store STORE EXTRA…`.
+fn prompt_args<'a>(
+    prompt: &'a str,
+    out: &'a str,
+    store: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["generate", prompt, "-o", out, "--store", store];
     args.extend_from_slice(extra);
     args
 }
@@ -288,18 +296,12 @@ fn edits_are_reported_where_they_are() {
     // untouched clips are wrongly flagged over many random ones.
     let clip = |name: &str, prompt: &str, seed: &str, content_id: &str| {
         let out = dir.path().join(name);
-        let r = candor_run(&[
-            "generate",
+        let r = candor_run(&prompt_args(
             prompt,
-            "-o",
             out.to_str().unwrap(),
-            "--store",
             s,
-            "--seed",
-            seed,
-            "--content-id",
-            content_id,
-        ]);
+            &["--seed", seed, "--content-id", content_id],
+        ));
         assert_eq!(r.code, 0, "{}", r.stderr);
         out
     };
@@ -512,19 +514,12 @@ fn free_text_is_understood_and_undrawable_prompts_are_refused() {
     let out = dir.path().join("clip.mp4");
     let store = dir.path().join("store.db");
     let (o, s) = (out.to_str().unwrap(), store.to_str().unwrap());
-    let r = candor_run(&[
-        "generate",
+    let r = candor_run(&prompt_args(
         "a crimson ball drifting slowly toward the left edge, starry night",
-        "-o",
         o,
-        "--store",
         s,
-        "--frames",
-        "8",
-        "--steps",
-        "4",
-        "--json",
-    ]);
+        &["--frames", "8", "--steps", "4", "--json"],
+    ));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(g["prompt_reader"], "all-MiniLM-L6-v2", "{g}");
@@ -540,14 +535,7 @@ fn free_text_is_understood_and_undrawable_prompts_are_refused() {
         "",
     ] {
         let refused = dir.path().join("refused.mp4");
-        let r = candor_run(&[
-            "generate",
-            prompt,
-            "-o",
-            refused.to_str().unwrap(),
-            "--store",
-            s,
-        ]);
+        let r = candor_run(&prompt_args(prompt, refused.to_str().unwrap(), s, &[]));
         assert_eq!(r.code, 2, "{prompt:?}: {}", r.stderr);
         assert!(r.stderr.contains("cannot draw"), "{prompt:?}: {}", r.stderr);
         assert!(r.stderr.contains("circle, square"), "{}", r.stderr);
@@ -739,21 +727,12 @@ fn grey_is_drawn_only_by_a_model_that_knows_it() {
     let store = dir.path().join("s.db");
     let caption = |model: &str| -> String {
         let out = dir.path().join(format!("{}.mp4", model.replace('/', "_")));
-        let r = candor_run(&[
-            "generate",
+        let r = candor_run(&prompt_args(
             "a silver ball rolling left over the sky",
-            "-o",
             out.to_str().unwrap(),
-            "--store",
             store.to_str().unwrap(),
-            "--model",
-            model,
-            "--frames",
-            "8",
-            "--steps",
-            "4",
-            "--json",
-        ]);
+            &["--model", model, "--frames", "8", "--steps", "4", "--json"],
+        ));
         assert_eq!(r.code, 0, "{}", r.stderr);
         let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
         g["caption"].as_str().unwrap_or_default().to_string()
