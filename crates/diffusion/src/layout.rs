@@ -103,6 +103,10 @@ pub struct PlannedObject {
     /// `false` when the prompt named no colour for it and the planner drew one (it is in
     /// `object.colour` then, and the model is told it).
     pub colour_from_prompt: bool,
+    /// The colour the prompt asked for when the model cannot draw it and is told `object.colour`
+    /// instead, a trained colour the generator holds to this one while it is drawn (grey for a
+    /// model trained without grey: drawn white, held grey).
+    pub held_colour: Option<String>,
     pub track: Track,
 }
 
@@ -110,7 +114,11 @@ impl PlannedObject {
     /// "red circle: moving left", "blue square: bouncing (no colour or motion in the prompt: drawn
     /// from the seed)".
     pub fn describe(&self) -> String {
-        let name: Vec<&str> = [self.object.colour.as_deref(), self.object.shape.as_deref()]
+        let colour = self
+            .held_colour
+            .as_deref()
+            .or(self.object.colour.as_deref());
+        let name: Vec<&str> = [colour, self.object.shape.as_deref()]
             .into_iter()
             .flatten()
             .collect();
@@ -130,7 +138,11 @@ impl PlannedObject {
                 drawn.join(" or ")
             )
         };
-        format!("{}: {how}", name.join(" "))
+        let held = match (&self.held_colour, &self.object.colour) {
+            (Some(h), Some(c)) => format!(" (drawn {c}, held {h})"),
+            _ => String::new(),
+        };
+        format!("{}{held}: {how}", name.join(" "))
     }
 }
 
@@ -251,6 +263,7 @@ pub fn plan_objects<R: Rng>(
             |((object, motion, colour_from_prompt), track)| PlannedObject {
                 motion_from_prompt: object.motion.is_some(),
                 colour_from_prompt,
+                held_colour: None,
                 object,
                 motion,
                 track,

@@ -25,12 +25,15 @@ const LAYOUT_SEED_DOMAIN: u64 = 0x6c61_796f_7574_0001;
 /// by `weight` (0 leaves an element to the model, 1 puts it on the target), on the sampler's
 /// first `steps` steps only: the later steps are the model's own, so what was pulled is
 /// harmonised with what is around it. Generation uses it to hold an object's colour where the
-/// layout placed it (`candor_generate`).
+/// layout placed it (`candor_generate`). `held`, when given, is a second weight applied on every
+/// step after the first `steps`: what must stay on the target to the end (a colour the model was
+/// not trained on, drawn through a trained one).
 #[derive(Debug, Clone)]
 pub struct Steer {
     pub target: Tensor,
     pub weight: Tensor,
     pub steps: usize,
+    pub held: Option<Tensor>,
 }
 
 /// `config.json` of a model directory.
@@ -408,7 +411,15 @@ impl DiffusionModel {
         let x = noise.unsqueeze(0)?;
         let abar = ddim::alphas_cumprod();
         let steer = match steer {
-            Some(s) => Some((s.target.unsqueeze(0)?, s.weight.unsqueeze(0)?, s.steps)),
+            Some(s) => Some((
+                s.target.unsqueeze(0)?,
+                s.weight.unsqueeze(0)?,
+                s.steps,
+                match &s.held {
+                    Some(h) => Some(h.unsqueeze(0)?),
+                    None => None,
+                },
+            )),
             None => None,
         };
         let mut step = 0usize;
@@ -431,15 +442,20 @@ impl DiffusionModel {
                     (&vu + ((vc - &vu)? * guidance)?)?
                 };
                 step += 1;
-                match &steer {
+                let pull = match &steer {
+                    Some((target, weight, until, _)) if step <= *until => Some((target, weight)),
+                    Some((target, _, _, Some(held))) => Some((target, held)),
+                    _ => None,
+                };
+                match pull {
                     // x̂₀ = √ᾱ·x − √(1−ᾱ)·v: moving x̂₀ by Δ moves v by −Δ/√(1−ᾱ).
-                    Some((target, weight, until)) if step <= *until => {
+                    Some((target, weight)) => {
                         let a = abar[t.min(abar.len() - 1)];
                         let x0 = ((x * a.sqrt())? - (&v * (1.0 - a).sqrt())?)?;
                         let delta = ((target - x0)? * weight)?;
                         Ok((v - (delta / (1.0 - a).sqrt().max(1e-6))?)?)
                     }
-                    _ => Ok(v),
+                    None => Ok(v),
                 }
             },
             progress,

@@ -479,7 +479,7 @@ pub fn run(args: &GenerateConfig) -> Result<Report> {
         store,
     } = BenchSetup::open(&args.detector, args.keep.as_deref(), "gen")?;
     let size = model.config.size;
-    let palette = model.config.colours();
+    let palette = candor_generate::drawable_colours(&model.config);
     let models_dir = args
         .detector
         .model

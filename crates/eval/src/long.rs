@@ -373,7 +373,7 @@ fn measure(cfg: &LongConfig, setup: &BenchSetup, dir: &Path) -> Result<Report> {
                 shape: None,
                 motion: Some(*motion),
             }],
-            &setup.model.config.colours(),
+            &candor_generate::drawable_colours(&setup.model.config),
         );
         let visible = a.visible.first().copied().flatten().unwrap_or(0.0);
         let moved = a.motion_right.first().copied().flatten().unwrap_or(false);

@@ -239,6 +239,7 @@ mod tests {
             motion: Motion::Right,
             motion_from_prompt: true,
             colour_from_prompt: true,
+            held_colour: None,
             track: Track {
                 colour: [1.0, 0.0, 0.0],
                 shape: "circle".into(),

@@ -16,7 +16,7 @@ use candor_diffusion::pixels::tensor_to_rgb;
 use candor_diffusion::{DiffusionModel, LatentCodec, Tokens};
 
 use crate::steer::colour_steer;
-use crate::{check, GenerateOptions, Match, Result, Understanding};
+use crate::{check, stand_in, GenerateOptions, Match, Result, Understanding};
 
 /// Frames each chunk shares with what was drawn before it. Two keep the seam continuous (the
 /// temporal convolution spans three frames); more would cost time per second of video (with 16-
@@ -111,12 +111,7 @@ pub fn draw_shots(
             .background
             .as_ref()
             .map(|m| m.value.as_str());
-        let plan = model.layout_plan_objects(
-            shot.understanding.objects.clone(),
-            shot.frames,
-            background,
-            seed,
-        );
+        let plan = plan_shot(model, shot.understanding, shot.frames, background, seed);
         let caption = planned_caption(shot.understanding, &plan);
         let tokens = model.tokenize(&caption);
         let layout = model.layout_maps(
@@ -326,9 +321,40 @@ fn redraw_faded(
     Ok(redrawn)
 }
 
+/// The layout planner's paths for a shot's objects, an object asked in a colour the model was
+/// not trained on told its stand-in and held to the asked colour ([`crate::STAND_INS`]).
+pub fn plan_shot(
+    model: &DiffusionModel,
+    understanding: &Understanding,
+    frames: usize,
+    background: Option<&str>,
+    seed: u64,
+) -> Vec<PlannedObject> {
+    let mut held = Vec::with_capacity(understanding.objects.len());
+    let objects = understanding
+        .objects
+        .iter()
+        .cloned()
+        .map(|mut o| {
+            let told = o.colour.as_deref().and_then(|c| stand_in(&model.config, c));
+            held.push(told.and(o.colour.clone()));
+            if let Some(t) = told {
+                o.colour = Some(t.to_string());
+            }
+            o
+        })
+        .collect();
+    let mut plan = model.layout_plan_objects(objects, frames, background, seed);
+    for (p, h) in plan.iter_mut().zip(held) {
+        p.held_colour = h;
+    }
+    plan
+}
+
 /// The caption the model is conditioned on: the reading's, with the colour and motion the
 /// planner drew for an object the prompt gave none (training captions always name both, and the
-/// layout already tells the model what was drawn).
+/// layout already tells the model what was drawn), and the stand-in of a colour the model was not
+/// trained on ([`plan_shot`]).
 pub fn planned_caption(understanding: &Understanding, plan: &[PlannedObject]) -> String {
     if plan.is_empty() {
         return understanding.caption.clone();
@@ -340,7 +366,7 @@ pub fn planned_caption(understanding: &Understanding, plan: &[PlannedObject]) ->
         similarity: 1.0,
     };
     for (o, p) in reading.objects.iter_mut().zip(plan) {
-        if o.colour.is_none() {
+        if o.colour.is_none() || p.held_colour.is_some() {
             o.colour = p.object.colour.clone().map(drawn);
         }
         if o.motion.is_none() {
@@ -387,6 +413,7 @@ mod tests {
             motion,
             motion_from_prompt: from_prompt,
             colour_from_prompt: from_prompt,
+            held_colour: None,
             track: Track {
                 colour: [1.0, 1.0, 1.0],
                 shape: "circle".into(),

@@ -17,8 +17,9 @@ use std::time::Instant;
 
 use candle_core::Tensor;
 use candor_diffusion::data::colour_rgb;
+use candor_diffusion::data::Motion;
 use candor_diffusion::ddim::Known;
-use candor_diffusion::layout::{LayoutObject, MIN_PLANNED_RADIUS};
+use candor_diffusion::layout::{LayoutObject, PlannedObject, MIN_PLANNED_RADIUS};
 use candor_diffusion::pixels::{rgb_to_tensor, tensor_to_rgb};
 use candor_diffusion::{DiffusionModel, LatentCodec, Sampler};
 use candor_manifest::{
@@ -33,8 +34,10 @@ use candor_watermark::{Payload, WatermarkKey, SOFT_BINDING_ALG};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
+use crate::steer::colour_steer;
 use crate::{
-    chunks, understand, watermark_noise, GenerateError, PromptReader, Result, CHUNK_OVERLAP,
+    chunks, stand_in, understand, watermark_noise, GenerateError, PromptReader, Result,
+    CHUNK_OVERLAP,
 };
 
 /// The clip an edit starts from: its file and what its credentials (embedded, or recovered
@@ -207,7 +210,6 @@ pub fn edit(
             understanding.caption = understanding.reading.caption();
         }
     }
-    let tokens = model.tokenize(&understanding.caption);
 
     // The latent cells the region touches (a cell is `width / cells` output pixels).
     let cell_px = width as f64 / cells as f64;
@@ -240,7 +242,9 @@ pub fn edit(
         w as f32 * scale,
         h as f32 * scale,
     );
-    let objects: Vec<(candor_diffusion::data::Track, bool, bool)> = understanding
+    // A colour the model was not trained on is told its stand-in and held to what was asked
+    // while it is drawn, as in `generate` ([`crate::STAND_INS`]).
+    let plan: Vec<PlannedObject> = understanding
         .objects
         .iter()
         .enumerate()
@@ -249,8 +253,13 @@ pub fn edit(
             let n = understanding.objects.len().max(1) as f32;
             let cx = rx + rw * (i as f32 + 0.5) / n;
             let r = (0.45 * (rw / n).min(rh)).max(MIN_PLANNED_RADIUS * native as f32 * 0.75);
+            let told = o.colour.as_deref().and_then(|c| stand_in(&model.config, c));
+            let mut object = o.clone();
+            if let Some(t) = told {
+                object.colour = Some(t.to_string());
+            }
             let track = candor_diffusion::data::Track {
-                colour: o
+                colour: object
                     .colour
                     .as_deref()
                     .and_then(colour_rgb)
@@ -258,17 +267,33 @@ pub fn edit(
                 shape: o.shape.clone().unwrap_or_else(|| "circle".into()),
                 positions: vec![(cx, ry + rh / 2.0, r); f1 - f0],
             };
-            (track, o.colour.is_some(), o.shape.is_some())
+            PlannedObject {
+                motion: o.motion.unwrap_or(Motion::Right),
+                motion_from_prompt: o.motion.is_some(),
+                colour_from_prompt: o.colour.is_some(),
+                held_colour: told.and(o.colour.clone()),
+                object,
+                track,
+            }
         })
         .collect();
-    let layout_objects: Vec<LayoutObject> = objects
+    if plan.iter().any(|p| p.held_colour.is_some()) {
+        let mut reading = understanding.reading.clone();
+        for (o, p) in reading.objects.iter_mut().zip(&plan) {
+            if let (Some(m), Some(told)) = (o.colour.as_mut(), &p.object.colour) {
+                m.value = told.clone();
+            }
+        }
+        understanding.caption = reading.caption();
+    }
+    let tokens = model.tokenize(&understanding.caption);
+    // Only held colours are steered: an edit's trained colours are the model's own, as before.
+    let held: Vec<PlannedObject> = plan
         .iter()
-        .map(|(track, colour, shape)| LayoutObject {
-            track,
-            colour: *colour,
-            shape: *shape,
-        })
+        .filter(|p| p.held_colour.is_some())
+        .cloned()
         .collect();
+    let layout_objects: Vec<LayoutObject> = plan.iter().map(|p| p.layout_object()).collect();
     let layout = model.layout_maps(&layout_objects, f1 - f0)?;
 
     // The clip's latents, and the noise: the parent's where it is kept, a new mark's where it is
@@ -327,12 +352,13 @@ pub fn edit(
             None => None,
         };
         let base = k * options.steps;
+        let steer = colour_steer(model, &held, c.start, n, options.steps)?;
         let latents = model.sample_known(
             options.sampler,
             &noise,
             Some(&known),
             None,
-            None,
+            steer.as_ref(),
             &tokens,
             chunk_layout.as_ref(),
             options.steps,

@@ -222,9 +222,50 @@ pub fn world() -> World {
     world_with(COLOURS.iter().map(|(c, _)| c.to_string()).collect())
 }
 
-/// What `config`'s model can draw, for the prompt reader (an older model has no grey).
+/// What `config`'s model can draw, for the prompt reader: its trained colours and those the
+/// generator draws through one of them ([`STAND_INS`]).
 pub fn world_of(config: &ModelConfig) -> World {
-    world_with(config.colours().iter().map(|c| c.to_string()).collect())
+    world_with(
+        drawable_colours(config)
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+    )
+}
+
+/// Colours a model may not have been trained on, each with the trained colour it is drawn as:
+/// the model is told the stand-in (caption and layout) and the generator holds the object's
+/// coarse colour to the asked one on every step ([`steer::colour_steer`]). Grey through white:
+/// the same shading, only darker.
+pub const STAND_INS: &[(&str, &str)] = &[("gray", "white")];
+
+/// The object colours the generator draws with `config`'s model, in palette order: the colours
+/// it was trained on, and each [`STAND_INS`] colour whose stand-in it was trained on.
+pub fn drawable_colours(config: &ModelConfig) -> Vec<&'static str> {
+    let trained = config.colours();
+    COLOURS
+        .iter()
+        .map(|(c, _)| *c)
+        .filter(|c| {
+            trained.contains(c)
+                || STAND_INS
+                    .iter()
+                    .any(|(asked, drawn)| asked == c && trained.contains(drawn))
+        })
+        .collect()
+}
+
+/// The colour `config`'s model is told for an object asked in `colour`: the colour itself when
+/// the model was trained on it, else its stand-in ([`STAND_INS`]) when it has one.
+pub fn stand_in(config: &ModelConfig, colour: &str) -> Option<&'static str> {
+    let trained = config.colours();
+    if trained.contains(&colour) {
+        return None;
+    }
+    STAND_INS
+        .iter()
+        .find(|(asked, drawn)| *asked == colour && trained.contains(drawn))
+        .map(|(_, drawn)| *drawn)
 }
 
 fn world_with(colours: Vec<String>) -> World {
@@ -697,4 +738,35 @@ pub fn generate_shots(
         redrawn_frames,
         timings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_with(colours: &[&str]) -> ModelConfig {
+        let mut config = ModelConfig::tiny("t");
+        config.colours = Some(colours.iter().map(|c| c.to_string()).collect());
+        config
+    }
+
+    #[test]
+    fn a_colour_is_drawable_when_trained_or_through_a_trained_stand_in() {
+        let nine: Vec<&str> = COLOURS[..9].iter().map(|(c, _)| *c).collect();
+        assert!(!nine.contains(&"gray"));
+        let v3 = config_with(&nine);
+        assert!(drawable_colours(&v3).contains(&"gray"));
+        assert_eq!(drawable_colours(&v3).len(), 10);
+        assert_eq!(stand_in(&v3, "gray"), Some("white"));
+        assert_eq!(stand_in(&v3, "red"), None);
+        assert!(world_of(&v3).colours.iter().any(|c| c == "gray"));
+        // No white to draw it through: no grey.
+        let no_white = config_with(&["red", "blue"]);
+        assert_eq!(drawable_colours(&no_white), vec!["red", "blue"]);
+        assert_eq!(stand_in(&no_white, "gray"), None);
+        // Trained on grey: grey is itself.
+        let v4 = ModelConfig::tiny("t");
+        assert_eq!(stand_in(&v4, "gray"), None);
+        assert!(drawable_colours(&v4).contains(&"gray"));
+    }
 }
