@@ -229,6 +229,42 @@ pub const TABLE: &[(Slot, &str, &str, &str)] = &[
         "nearest purple 0.30, not accepted",
     ),
     (
+        Slot::Colour,
+        "ash",
+        "gray",
+        "nearest orange 0.38, not accepted",
+    ),
+    (
+        Slot::Colour,
+        "ashen",
+        "gray",
+        "nearest gray 0.40, not accepted",
+    ),
+    (
+        Slot::Colour,
+        "gunmetal",
+        "gray",
+        "nearest gray 0.27, not accepted",
+    ),
+    (
+        Slot::Colour,
+        "steel",
+        "gray",
+        "nearest white 0.42 (gray 0.42), not accepted",
+    ),
+    (
+        Slot::Colour,
+        "platinum",
+        "gray",
+        "nearest orange 0.34, not accepted",
+    ),
+    (
+        Slot::Colour,
+        "chrome",
+        "gray",
+        "nearest white 0.37, not accepted",
+    ),
+    (
         Slot::Shape,
         "dot",
         "circle",

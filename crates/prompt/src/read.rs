@@ -1508,6 +1508,35 @@ pub fn read(
         }
     }
 
+    // "a grey cube and a red ball both moving right", "… a blue triangle all moving right": a
+    // motion after "both", "all" or "each" in an object's phrase is also every earlier object's
+    // that has none (a motion otherwise belongs to its own phrase only).
+    for k in 1..merged.len() {
+        let r = &merged[k];
+        let (Some(m), false) = (r.motion.clone(), referring[k]) else {
+            continue;
+        };
+        let named_end = [&r.colour, &r.shape]
+            .into_iter()
+            .flatten()
+            .map(|c| c.end)
+            .max();
+        let Some(named_end) = named_end.filter(|&e| e <= m.start) else {
+            continue;
+        };
+        let collective = (named_end..m.start)
+            .any(|i| matches!(words[i].lower.as_str(), "both" | "all" | "each"));
+        if !collective {
+            continue;
+        }
+        for j in 0..k {
+            let o = &mut merged[j];
+            if o.is_object() && !referring[j] && o.undrawable.is_none() && o.motion.is_none() {
+                o.motion = Some(m.clone());
+            }
+        }
+    }
+
     // Words covered by a chosen span.
     let mut covered = vec![false; words.len()];
     for r in &merged {

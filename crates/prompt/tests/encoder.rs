@@ -395,6 +395,18 @@ fn multi_object_classes() {
             "a white diamond shrinking and a red star shrinking over the night",
         ),
         (
+            "a steel grey cube and a red ball both moving right over a meadow",
+            "a gray square moving right and a red circle moving right over the grass",
+        ),
+        (
+            "a red circle, a green square and a blue triangle all moving right over the sea",
+            "a red circle moving right and a green square moving right and a blue triangle moving right over the sky",
+        ),
+        (
+            "a cyan cube and a red star each bouncing on a grey backdrop",
+            "a cyan square bouncing and a red star bouncing on a gray background",
+        ),
+        (
             "a red ball and a blue ball; one moves left, the other moves right, over grass",
             "a red circle moving left and a blue circle moving right over the grass",
         ),
