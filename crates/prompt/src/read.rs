@@ -1473,7 +1473,22 @@ pub fn read(
         } else {
             let start = g.first().map_or(0, |(c, _)| c.start);
             let end = g.last().map_or(0, |(c, _)| c.end);
-            merged.push(read_clause(scorer, t, world, &words, start, end)?);
+            let mut whole = read_clause(scorer, t, world, &words, start, end)?;
+            // The object's own colour beats one from a clause that only joined it ("a bright
+            // red square that drifts up while the sky behind it is that nice clear blue": the
+            // square is red; the blue is the sky's).
+            let own = g
+                .iter()
+                .find(|(_, r)| r.shape.is_some() || r.undrawable.is_some())
+                .or_else(|| g.iter().find(|(_, r)| r.is_object()));
+            if let (Some((c, r)), Some(got)) = (own, whole.colour.as_ref()) {
+                if let Some(colour) = r.colour.as_ref() {
+                    if got.start < c.start || got.end > c.end {
+                        whole.colour = Some(colour.clone());
+                    }
+                }
+            }
+            merged.push(whole);
         }
     }
 

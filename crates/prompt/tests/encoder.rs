@@ -406,6 +406,15 @@ fn multi_object_classes() {
             "a cyan cube and a red star each bouncing on a grey backdrop",
             "a cyan square bouncing and a red star bouncing on a gray background",
         ),
+        // the object's own colour, not one from a clause about the scene that joined it
+        (
+            "a bright red square that drifts up to the right while the sky behind it is a nice clear blue",
+            "a red square moving up right over the sky",
+        ),
+        (
+            "tangerine rhombus bouncing, navy triangle drifting down to the left, overcast grey day",
+            "a orange diamond bouncing and a blue triangle moving down left on a gray background",
+        ),
         (
             "a red ball and a blue ball; one moves left, the other moves right, over grass",
             "a red circle moving left and a blue circle moving right over the grass",
