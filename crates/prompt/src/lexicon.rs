@@ -316,6 +316,12 @@ pub const TABLE: &[(Slot, &str, &str, &str)] = &[
     ),
     (Slot::Background, "starlit", "night", "reads sky 0.51"),
     (Slot::Background, "sunny", "sky", "reads sunset 0.66"),
+    (
+        Slot::Background,
+        "nite",
+        "night",
+        "nearest night 0.37, not accepted",
+    ),
 ];
 
 /// Scene nouns that say nothing about which background: "starry sky", "evening light".

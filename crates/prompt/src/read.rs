@@ -1605,6 +1605,24 @@ pub fn read(
                 refusals.push(part);
             }
         }
+        // "a brown square", "a big black ball": a colour the generator has no way to draw, asked
+        // of an object, is refused like an undrawable thing (drawn in another colour, the clip
+        // would ignore what was asked).
+        if let (None, Some(shape)) = (&r.colour, &r.shape) {
+            let asked = (r.start..shape.start).rev().find(|&i| {
+                let l = words[i].lower.as_str();
+                !(words::is_style(l) || words::DETERMINERS.contains(&l))
+            });
+            if let Some(i) =
+                asked.filter(|&i| words::UNDRAWABLE_COLOURS.contains(&words[i].lower.as_str()))
+            {
+                refusals.push(format!(
+                    "cannot draw '{}' ({} is not a colour the model draws)",
+                    original_text(&words, i, shape.end),
+                    words[i].lower
+                ));
+            }
+        }
         let copies = (r.start..r.end)
             .filter(|&i| !covered[i])
             .find_map(|i| words::count_word(&words[i].lower))

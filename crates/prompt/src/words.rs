@@ -243,11 +243,32 @@ pub const DETERMINERS: &[&str] = &[
     "their", "our", "your", "another", "single",
 ];
 
+/// Colour words no model here can draw, nor any stand-in for them: asked of an object, the
+/// prompt is refused ("a brown square"); the encoder reads some of them as a drawable colour
+/// (brown: green 0.63), so they are listed, not inferred.
+pub const UNDRAWABLE_COLOURS: &[&str] = &[
+    "brown",
+    "black",
+    "beige",
+    "tan",
+    "khaki",
+    "bronze",
+    "copper",
+    "chocolate",
+    "coffee",
+    "caramel",
+    "ebony",
+];
+
 /// Words that carry no content by themselves: a span never ends with one, and one left over is
 /// ignored rather than "not understood". Direction words (up, down, left …) are not here.
 pub const FUNCTION_WORDS: &[&str] = &[
-    // Pronouns of a request ("could you make …"): never a thing to draw.
+    // Pronouns of a request ("could you make …"): never a thing to draw; "u", "ya" as typed.
     "you",
+    "u",
+    "ya",
+    // "teh": "the" as typed (read as a plant once).
+    "teh",
     "your",
     "we",
     "i",
@@ -354,6 +375,13 @@ pub const STYLE_WORDS: &[&str] = &[
     "hey",
     "hi",
     "thanks",
+    "pls",
+    "plz",
+    "thx",
+    "lol",
+    "just",
+    "cn",
+    "bg",
     "thank",
     "cinematic",
     // Times of day that are not a scene the model draws (the encoder read "noon" as a sunset,

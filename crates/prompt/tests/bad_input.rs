@@ -152,3 +152,38 @@ fn partial_install_is_an_error_not_a_fallback() {
     assert_eq!(r.encoder(), "keywords");
     assert!(r.fallback().unwrap().contains("install-text-encoder.sh"));
 }
+
+/// A colour no model here draws, asked of an object, refuses the prompt with the reason (the
+/// object drawn in another colour would ignore what was asked); the same word on the scene does
+/// not. Typed shorthand ("u", "teh", "pls") is never a thing to refuse.
+#[test]
+fn an_undrawable_colour_refuses_and_typed_shorthand_does_not() {
+    let reader = PromptReader::keywords(world());
+    for prompt in [
+        "a brown circle moving left",
+        "a big black circle",
+        "a red circle and a tan circle",
+    ] {
+        let r = reader.read(prompt).unwrap();
+        let refusal = r.refusal.unwrap_or_else(|| panic!("{prompt}: not refused"));
+        assert!(
+            refusal.reason.contains("is not a colour the model draws"),
+            "{prompt}: {}",
+            refusal.reason
+        );
+    }
+    for prompt in [
+        "a red circle against a black sky",
+        "u make a red circle moving left pls",
+        "a red circle moving left on teh sky",
+    ] {
+        let r = reader.read(prompt).unwrap();
+        assert!(r.refusal.is_none(), "{prompt}: {:?}", r.refusal);
+        assert_eq!(r.caption().split(" and ").count(), 1, "{prompt}");
+        assert!(
+            r.caption().starts_with("a red circle"),
+            "{prompt}: {}",
+            r.caption()
+        );
+    }
+}

@@ -406,6 +406,19 @@ fn multi_object_classes() {
             "a cyan cube and a red star each bouncing on a grey backdrop",
             "a cyan square bouncing and a red star bouncing on a gray background",
         ),
+        // typed shorthand is no object; "nite" is night
+        (
+            "a gren triangel movin rite on teh grass",
+            "a green triangle moving right over the grass",
+        ),
+        (
+            "cn u make a grey sqaure go up pls, sky bg",
+            "a gray square moving up over the sky",
+        ),
+        (
+            "lol just a purpel circle bouncin at nite",
+            "a purple circle bouncing over the night",
+        ),
         // the object's own colour, not one from a clause about the scene that joined it
         (
             "a bright red square that drifts up to the right while the sky behind it is a nice clear blue",
