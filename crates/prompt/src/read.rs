@@ -1552,6 +1552,38 @@ pub fn read(
         }
     }
 
+    // Said of all before the objects are named: "moving right: a white square and a red
+    // triangle" (the motion before the first object's words), "Both the pink square and the green
+    // circle are shrinking" (*both* or *all* before them, the motion after the last).
+    let named_start = |r: &ClauseReading| {
+        [&r.colour, &r.shape]
+            .into_iter()
+            .flatten()
+            .map(|c| c.start)
+            .min()
+    };
+    let objects: Vec<usize> = (0..merged.len())
+        .filter(|&k| merged[k].is_object() && !referring[k] && merged[k].undrawable.is_none())
+        .collect();
+    if let (Some(&first), true) = (objects.first(), objects.len() >= 2) {
+        let lead = named_start(&merged[first]).unwrap_or(merged[first].start);
+        let before = merged[first].motion.clone().filter(|m| m.end <= lead);
+        let all_word =
+            (merged[first].start..lead).any(|i| matches!(words[i].lower.as_str(), "both" | "all"));
+        let shared = before.or_else(|| {
+            all_word
+                .then(|| objects.iter().rev().find_map(|&k| merged[k].motion.clone()))
+                .flatten()
+        });
+        if let Some(m) = shared {
+            for &k in &objects {
+                if merged[k].motion.is_none() {
+                    merged[k].motion = Some(m.clone());
+                }
+            }
+        }
+    }
+
     // Words covered by a chosen span.
     let mut covered = vec![false; words.len()];
     for r in &merged {

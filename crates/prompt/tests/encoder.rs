@@ -406,6 +406,15 @@ fn multi_object_classes() {
             "a cyan cube and a red star each bouncing on a grey backdrop",
             "a cyan square bouncing and a red star bouncing on a gray background",
         ),
+        // said of all before the objects are named
+        (
+            "moving right: a white square and a red triangle",
+            "a white square moving right and a red triangle moving right",
+        ),
+        (
+            "Both the pink square and the green circle are shrinking",
+            "a pink square shrinking and a green circle shrinking",
+        ),
         // typed shorthand is no object; "nite" is night
         (
             "a gren triangel movin rite on teh grass",
