@@ -230,6 +230,24 @@ pub const TABLE: &[(Slot, &str, &str, &str)] = &[
     ),
     (
         Slot::Colour,
+        "greyish",
+        "gray",
+        "gray 0.63, white 0.61: no margin, not accepted",
+    ),
+    (
+        Slot::Colour,
+        "reddish",
+        "red",
+        "red 0.86, orange 0.85: no margin, not accepted",
+    ),
+    (
+        Slot::Colour,
+        "purplish",
+        "purple",
+        "nearest orange 0.34, not accepted",
+    ),
+    (
+        Slot::Colour,
         "ash",
         "gray",
         "nearest orange 0.38, not accepted",
