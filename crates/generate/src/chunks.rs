@@ -16,7 +16,7 @@ use candor_diffusion::pixels::tensor_to_rgb;
 use candor_diffusion::{DiffusionModel, LatentCodec, Tokens};
 
 use crate::steer::colour_steer;
-use crate::{check, stand_in, GenerateOptions, Match, Result, Understanding};
+use crate::{check, told_object, GenerateOptions, Match, Result, Understanding};
 
 /// Frames each chunk shares with what was drawn before it. Two keep the seam continuous (the
 /// temporal convolution spans three frames); more would cost time per second of video (with 16-
@@ -330,20 +330,11 @@ pub fn plan_shot(
     background: Option<&str>,
     seed: u64,
 ) -> Vec<PlannedObject> {
-    let mut held = Vec::with_capacity(understanding.objects.len());
-    let objects = understanding
+    let (objects, held): (Vec<_>, Vec<_>) = understanding
         .objects
         .iter()
-        .cloned()
-        .map(|mut o| {
-            let told = o.colour.as_deref().and_then(|c| stand_in(&model.config, c));
-            held.push(told.and(o.colour.clone()));
-            if let Some(t) = told {
-                o.colour = Some(t.to_string());
-            }
-            o
-        })
-        .collect();
+        .map(|o| told_object(&model.config, o))
+        .unzip();
     let mut plan = model.layout_plan_objects(objects, frames, background, seed);
     for (p, h) in plan.iter_mut().zip(held) {
         p.held_colour = h;

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::steer::colour_steer;
 use crate::{
-    chunks, stand_in, understand, watermark_noise, GenerateError, PromptReader, Result,
+    chunks, told_object, understand, watermark_noise, GenerateError, PromptReader, Result,
     CHUNK_OVERLAP,
 };
 
@@ -253,11 +253,7 @@ pub fn edit(
             let n = understanding.objects.len().max(1) as f32;
             let cx = rx + rw * (i as f32 + 0.5) / n;
             let r = (0.45 * (rw / n).min(rh)).max(MIN_PLANNED_RADIUS * native as f32 * 0.75);
-            let told = o.colour.as_deref().and_then(|c| stand_in(&model.config, c));
-            let mut object = o.clone();
-            if let Some(t) = told {
-                object.colour = Some(t.to_string());
-            }
+            let (object, held_colour) = told_object(&model.config, o);
             let track = candor_diffusion::data::Track {
                 colour: object
                     .colour
@@ -271,7 +267,7 @@ pub fn edit(
                 motion: o.motion.unwrap_or(Motion::Right),
                 motion_from_prompt: o.motion.is_some(),
                 colour_from_prompt: o.colour.is_some(),
-                held_colour: told.and(o.colour.clone()),
+                held_colour,
                 object,
                 track,
             }

@@ -246,12 +246,7 @@ pub fn drawable_colours(config: &ModelConfig) -> Vec<&'static str> {
     COLOURS
         .iter()
         .map(|(c, _)| *c)
-        .filter(|c| {
-            trained.contains(c)
-                || STAND_INS
-                    .iter()
-                    .any(|(asked, drawn)| asked == c && trained.contains(drawn))
-        })
+        .filter(|c| trained.contains(c) || stand_in(config, c).is_some())
         .collect()
 }
 
@@ -266,6 +261,17 @@ pub fn stand_in(config: &ModelConfig, colour: &str) -> Option<&'static str> {
         .iter()
         .find(|(asked, drawn)| *asked == colour && trained.contains(drawn))
         .map(|(_, drawn)| *drawn)
+}
+
+/// `object` as `config`'s model is told it — its colour replaced by the stand-in when it has one
+/// ([`stand_in`]) — and the colour asked when it was replaced (what the generator holds it to).
+pub fn told_object(config: &ModelConfig, object: &NamedObject) -> (NamedObject, Option<String>) {
+    let mut told = object.clone();
+    let Some(drawn) = object.colour.as_deref().and_then(|c| stand_in(config, c)) else {
+        return (told, None);
+    };
+    told.colour = Some(drawn.to_string());
+    (told, object.colour.clone())
 }
 
 fn world_with(colours: Vec<String>) -> World {

@@ -1523,50 +1523,37 @@ pub fn read(
         }
     }
 
-    // "a grey cube and a red ball both moving right", "… a blue triangle all moving right": a
-    // motion after "both", "all" or "each" in an object's phrase is also every earlier object's
-    // that has none (a motion otherwise belongs to its own phrase only).
-    for k in 1..merged.len() {
-        let r = &merged[k];
-        let (Some(m), false) = (r.motion.clone(), referring[k]) else {
-            continue;
-        };
-        let named_end = [&r.colour, &r.shape]
-            .into_iter()
-            .flatten()
-            .map(|c| c.end)
-            .max();
-        let Some(named_end) = named_end.filter(|&e| e <= m.start) else {
-            continue;
-        };
-        let collective = (named_end..m.start)
-            .any(|i| matches!(words[i].lower.as_str(), "both" | "all" | "each"));
-        if !collective {
-            continue;
-        }
-        for j in 0..k {
-            let o = &mut merged[j];
-            if o.is_object() && !referring[j] && o.undrawable.is_none() && o.motion.is_none() {
-                o.motion = Some(m.clone());
-            }
-        }
-    }
-
-    // Said of all before the objects are named: "moving right: a white square and a red
-    // triangle" (the motion before the first object's words), "Both the pink square and the green
-    // circle are shrinking" (*both* or *all* before them, the motion after the last).
-    let named_start = |r: &ClauseReading| {
-        [&r.colour, &r.shape]
-            .into_iter()
-            .flatten()
-            .map(|c| c.start)
-            .min()
-    };
+    // The objects a shared motion can go to, in prompt order.
     let objects: Vec<usize> = (0..merged.len())
         .filter(|&k| merged[k].is_object() && !referring[k] && merged[k].undrawable.is_none())
         .collect();
+    let words_of = |r: &ClauseReading| {
+        let named = [&r.colour, &r.shape].into_iter().flatten();
+        (
+            named.clone().map(|c| c.start).min(),
+            named.map(|c| c.end).max(),
+        )
+    };
+    // "a grey cube and a red ball both moving right", "… a blue triangle all moving right": a
+    // motion after "both", "all" or "each" in an object's phrase is also every earlier object's
+    // that has none (a motion otherwise belongs to its own phrase only).
+    for (n, &k) in objects.iter().enumerate().skip(1) {
+        let Some(m) = merged[k].motion.clone() else {
+            continue;
+        };
+        let Some(named_end) = words_of(&merged[k]).1.filter(|&e| e <= m.start) else {
+            continue;
+        };
+        if (named_end..m.start).any(|i| matches!(words[i].lower.as_str(), "both" | "all" | "each"))
+        {
+            share_motion(&mut merged, &objects[..n], &m);
+        }
+    }
+    // Said of all before the objects are named: "moving right: a white square and a red
+    // triangle" (the motion before the first object's words), "Both the pink square and the green
+    // circle are shrinking" (*both* or *all* before them, the motion after the last).
     if let (Some(&first), true) = (objects.first(), objects.len() >= 2) {
-        let lead = named_start(&merged[first]).unwrap_or(merged[first].start);
+        let lead = words_of(&merged[first]).0.unwrap_or(merged[first].start);
         let before = merged[first].motion.clone().filter(|m| m.end <= lead);
         let all_word =
             (merged[first].start..lead).any(|i| matches!(words[i].lower.as_str(), "both" | "all"));
@@ -1576,11 +1563,7 @@ pub fn read(
                 .flatten()
         });
         if let Some(m) = shared {
-            for &k in &objects {
-                if merged[k].motion.is_none() {
-                    merged[k].motion = Some(m.clone());
-                }
-            }
+            share_motion(&mut merged, &objects, &m);
         }
     }
 
@@ -1765,6 +1748,15 @@ pub fn read(
 
 /// Determiners that make a phrase name something already said ("the blue one").
 const DEFINITE: &[&str] = &["the", "that", "this"];
+
+/// `m` is the motion of every clause of `to` that has none.
+fn share_motion(merged: &mut [ClauseReading], to: &[usize], m: &Cand) {
+    for &k in to {
+        if merged[k].motion.is_none() {
+            merged[k].motion = Some(m.clone());
+        }
+    }
+}
 
 /// An earlier object named by its place in the prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
