@@ -31,6 +31,8 @@ const MAX_BRIDGED_SHARE_NUM: usize = 2;
 const MAX_BRIDGED_SHARE_DEN: usize = 5;
 /// …and only when it fills less than this share of its bounding box (one sprawling shape).
 const SPRAWL_FILL: f32 = 0.35;
+/// A largest standing region smaller than this (pixels) is speckle, whatever its outline.
+const MIN_REGION: usize = 6;
 /// Discs smaller than this radius (pixels at the model's size) are not checked: nothing that
 /// small is planned, and a sliver at the frame's edge says nothing.
 const MIN_RADIUS: f32 = 1.5;
@@ -59,6 +61,7 @@ pub fn faded_frames(
                 .filter_map(|p| p.track.positions.get(first + i).copied())
                 .collect();
             at.iter().any(|&(cx, cy, r)| !frame.visible(cx, cy, r))
+                || frame.sprawls()
                 || at
                     .iter()
                     .enumerate()
@@ -122,6 +125,65 @@ impl<'a> Frame<'a> {
         }
         // Off the frame: nothing to see, nothing missing.
         inside == 0 || standing >= MIN_PIXELS.max((MIN_SHARE * inside as f32).ceil() as usize)
+    }
+
+    /// Whether what stands out is not what any plan puts there: over half the frame, or one
+    /// 4-connected region over [`MAX_BRIDGED_SHARE_NUM`]`/`[`MAX_BRIDGED_SHARE_DEN`] of it, or a
+    /// largest region that fills less than [`SPRAWL_FILL`] of its box. The planner's objects
+    /// together cover well under that (three of the largest, a quarter), and each fills half its
+    /// box or more; a frame past it shows speckle and halo run into a shape with no outline,
+    /// objects planned close run together, or noise.
+    fn sprawls(&self) -> bool {
+        let size = self.size;
+        let standing: Vec<bool> = (0..size * size)
+            .map(|p| self.stands_out(p % size, p / size))
+            .collect();
+        let limit = MAX_BRIDGED_SHARE_NUM * size * size;
+        if 2 * standing.iter().filter(|&&s| s).count() > size * size {
+            return true;
+        }
+        let mut seen = vec![false; size * size];
+        let mut largest: Vec<usize> = Vec::new();
+        for start in 0..size * size {
+            if !standing[start] || seen[start] {
+                continue;
+            }
+            seen[start] = true;
+            let mut region = vec![start];
+            let mut i = 0;
+            while let Some(&p) = region.get(i) {
+                i += 1;
+                let (x, y) = (p % size, p / size);
+                let next = [
+                    (x > 0).then(|| p - 1),
+                    (x + 1 < size).then(|| p + 1),
+                    (y > 0).then(|| p - size),
+                    (y + 1 < size).then(|| p + size),
+                ];
+                for q in next.into_iter().flatten() {
+                    if standing[q] && !seen[q] {
+                        seen[q] = true;
+                        region.push(q);
+                    }
+                }
+            }
+            if region.len() * MAX_BRIDGED_SHARE_DEN > limit {
+                return true;
+            }
+            if region.len() > largest.len() {
+                largest = region;
+            }
+        }
+        if largest.len() < MIN_REGION {
+            return false;
+        }
+        let (xs, ys) = (
+            largest.iter().map(|p| p % size),
+            largest.iter().map(|p| p / size),
+        );
+        let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0));
+        let (y0, y1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0));
+        (largest.len() as f32) < SPRAWL_FILL * ((x1 - x0 + 1) * (y1 - y0 + 1)) as f32
     }
 
     /// Whether discs `a` and `b` were drawn into one blob: the pixels standing out inside `a`
@@ -314,9 +376,14 @@ mod tests {
             }
         }
         let both = [red, blue];
-        // Both objects are visible in all frames: only the joins are found.
-        assert!(faded_frames(&[bridged.clone()], 32, &both[..1], 0).is_empty());
-        assert!(faded_frames(&[bridged.clone()], 32, &both[1..], 0).is_empty());
+        // Both objects are visible in all frames: what is found is the join (and, planned or
+        // not, the sprawl of the band).
+        assert!(Frame::new(&bridged, 32).is_some_and(|f| {
+            f.visible(8.0, 8.0, 4.0)
+                && f.visible(24.0, 24.0, 4.0)
+                && f.joined((8.0, 8.0, 4.0), (24.0, 24.0, 4.0))
+        }));
+        assert!(!Frame::new(&apart, 32).is_some_and(|f| f.sprawls()));
         assert_eq!(
             faded_frames(&[apart.clone(), bridged, round], 32, &both, 0),
             vec![1, 2]
@@ -330,6 +397,50 @@ mod tests {
         }
         assert!(!Frame::new(&flooded, 32)
             .is_some_and(|f| f.connected((8.0, 8.0, 4.0), (24.0, 24.0, 4.0))));
+    }
+
+    #[test]
+    fn a_frame_standing_out_far_past_its_plan_is_found() {
+        let p = plan(vec![(16.0, 16.0, 5.0); 3]);
+        let clean = frame(16.0, 16.0, 5.0);
+        // Speckle: a pixel in four of every fourth row stands out (no region is large).
+        let mut speckled = clean.clone();
+        // Noise: a third of each row darker than the rest, a third lighter (two thirds stand out).
+        let mut noisy = clean.clone();
+        // The object with a halo run into one shape over 42 % of the frame, under half of each
+        // row (each row's median is still the background).
+        let mut haloed = clean.clone();
+        for y in 0..32 {
+            for x in 0..32 {
+                let at = (y * 32 + x) * 3;
+                if (x + y) % 4 == 0 && y % 4 == 0 {
+                    speckled[at..at + 3].copy_from_slice(&[40, 220, 40]);
+                }
+                match x % 3 {
+                    0 => noisy[at..at + 3].copy_from_slice(&[0, 0, 0]),
+                    2 => noisy[at..at + 3].copy_from_slice(&[255, 255, 255]),
+                    _ => {}
+                }
+                if y >= 3 && x < 15 {
+                    haloed[at..at + 3].copy_from_slice(&[40, 220, 40]);
+                }
+            }
+        }
+        // The object run into a second one across a corner: an L over a box it barely fills.
+        let mut cornered = clean.clone();
+        for t in 0..13 {
+            for (x, y) in [(16, 21 + t.min(7)), (16 + t, 28)] {
+                let at = (y * 32 + x) * 3;
+                cornered[at..at + 3].copy_from_slice(&[230, 30, 30]);
+            }
+        }
+        let frames = [clean, speckled, noisy, haloed, cornered];
+        assert_eq!(faded_frames(&frames, 32, &[p], 0), vec![2, 3, 4]);
+        let sprawls: Vec<bool> = frames
+            .iter()
+            .map(|f| Frame::new(f, 32).is_some_and(|f| f.sprawls()))
+            .collect();
+        assert_eq!(sprawls, [false, false, true, true, true]);
     }
 
     #[test]
