@@ -781,3 +781,53 @@ fn grey_is_drawn_by_a_model_that_knows_it_and_held_grey_by_one_that_does_not() {
         assert!(grey > 60.0, "{name}: {grey:.0} grey pixels a frame");
     }
 }
+
+#[test]
+fn an_object_asked_to_stay_still_stays_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, store) = (dir.path().join("still.mp4"), dir.path().join("s.db"));
+    let r = candor_run(&prompt_args(
+        "a motionless blue star at night",
+        out.to_str().unwrap(),
+        store.to_str().unwrap(),
+        &["--frames", "16", "--size", "32", "--seed", "3", "--json"],
+    ));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    if g["prompt_reader"] != "all-MiniLM-L6-v2" {
+        return; // The keyword reader knows no "motionless".
+    }
+    assert_eq!(g["layout"][0], "blue star: staying still", "{g}");
+    let raw = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&out)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert!(raw.status.success());
+    // Where the blue pixels are, frame by frame: within 2 pixels of where they start (moving, an
+    // object crosses at least a fifth of the frame in 16 frames).
+    let centres: Vec<(f64, f64)> = raw
+        .stdout
+        .chunks(32 * 32 * 3)
+        .map(|frame| {
+            let blue: Vec<(f64, f64)> = frame
+                .chunks(3)
+                .enumerate()
+                .filter(|(_, p)| p[2] > 150 && p[2] > p[0] + 60 && p[2] > p[1] + 60)
+                .map(|(i, _)| ((i % 32) as f64, (i / 32) as f64))
+                .collect();
+            assert!(blue.len() >= 6, "the star is drawn in every frame");
+            let n = blue.len() as f64;
+            (
+                blue.iter().map(|c| c.0).sum::<f64>() / n,
+                blue.iter().map(|c| c.1).sum::<f64>() / n,
+            )
+        })
+        .collect();
+    assert_eq!(centres.len(), 16);
+    for c in &centres {
+        let d = ((c.0 - centres[0].0).powi(2) + (c.1 - centres[0].1).powi(2)).sqrt();
+        assert!(d <= 2.0, "{centres:?}");
+    }
+}

@@ -43,6 +43,10 @@ pub enum Motion {
     Bouncing,
     Growing,
     Shrinking,
+    /// Staying where it is: never drawn in training (not in [`Motion::ALL`]); a prompt asks it
+    /// and the layout planner holds the object in place, which the layout-conditioned model
+    /// follows.
+    Still,
 }
 
 impl Motion {
@@ -60,6 +64,22 @@ impl Motion {
         Motion::Shrinking,
     ];
 
+    /// Every motion a prompt may ask: training's and [`Motion::Still`].
+    pub const ASKABLE: [Motion; 12] = [
+        Motion::Left,
+        Motion::Right,
+        Motion::Up,
+        Motion::Down,
+        Motion::UpLeft,
+        Motion::UpRight,
+        Motion::DownLeft,
+        Motion::DownRight,
+        Motion::Bouncing,
+        Motion::Growing,
+        Motion::Shrinking,
+        Motion::Still,
+    ];
+
     /// Unit direction of travel (x right, y down); zero for size changes and bouncing.
     pub fn direction(self) -> (f32, f32) {
         let d = std::f32::consts::FRAC_1_SQRT_2;
@@ -72,7 +92,7 @@ impl Motion {
             Motion::UpRight => (d, -d),
             Motion::DownLeft => (-d, d),
             Motion::DownRight => (d, d),
-            Motion::Bouncing | Motion::Growing | Motion::Shrinking => (0.0, 0.0),
+            Motion::Bouncing | Motion::Growing | Motion::Shrinking | Motion::Still => (0.0, 0.0),
         }
     }
 
@@ -90,6 +110,7 @@ impl Motion {
             Motion::Bouncing => "bouncing",
             Motion::Growing => "growing",
             Motion::Shrinking => "shrinking",
+            Motion::Still => "staying still",
         }
     }
 }

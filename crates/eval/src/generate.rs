@@ -273,6 +273,32 @@ fn moved_as(motion: Motion, track: &Track, area: &[Option<f32>]) -> bool {
                 last * 1.33 < first
             }
         }
+        // Still: neither travels 2 pixels, nor swings 3 (one stray frame at either end aside),
+        // nor changes area by a third.
+        Motion::Still => {
+            let spread = |sel: fn(&(f32, f32)) -> f32| -> f32 {
+                let mut v: Vec<f32> = track.iter().flatten().map(sel).collect();
+                v.sort_by(f32::total_cmp);
+                let trim = usize::from(v.len() >= 8);
+                v.get(v.len().saturating_sub(1 + trim))
+                    .zip(v.get(trim))
+                    .map_or(f32::INFINITY, |(hi, lo)| hi - lo)
+            };
+            if spread(|c| c.0) > 3.0 || spread(|c| c.1) > 3.0 {
+                return false;
+            }
+            let q = (area.len() / 4).max(1);
+            let (Some(first), Some(last)) = (
+                quarter_mean(&area[..q.min(area.len())]),
+                quarter_mean(&area[area.len().saturating_sub(q)..]),
+            ) else {
+                return false;
+            };
+            let Some((dx, dy)) = displacement(track) else {
+                return false;
+            };
+            (dx * dx + dy * dy).sqrt() <= 2.0 && last < first * 1.33 && first < last * 1.33
+        }
         Motion::Bouncing => {
             let ys: Vec<f32> = track.iter().flatten().map(|c| c.1).collect();
             if ys.len() < 4 {
@@ -916,6 +942,16 @@ mod tests {
             .collect();
         let c = analyse_clip(&bouncing, 32, &[object("pink", Motion::Bouncing)], &nine());
         assert_eq!(c.motion_right, vec![Some(true)]);
+        // Still: an object that stays put is, one that grows or bounces is not.
+        let still: Vec<Vec<u8>> = (0..16)
+            .map(|i| frame_with(32, grass, &[((16.0 + (i % 2) as f32, 16.0, 5.0), pink)]))
+            .collect();
+        let s = analyse_clip(&still, 32, &[object("pink", Motion::Still)], &nine());
+        assert_eq!(s.motion_right, vec![Some(true)]);
+        for moving in [&growing, &bouncing] {
+            let m = analyse_clip(moving, 32, &[object("pink", Motion::Still)], &nine());
+            assert_eq!(m.motion_right, vec![Some(false)]);
+        }
         // Salt-and-pepper noise is not an object.
         let mut state = 7u32;
         let noise: Vec<Vec<u8>> = (0..16)

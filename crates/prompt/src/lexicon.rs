@@ -283,6 +283,18 @@ pub const TABLE: &[(Slot, &str, &str, &str)] = &[
         "nearest white 0.37, not accepted",
     ),
     (
+        Slot::Motion,
+        "stationary",
+        "staying still",
+        "not accepted as any motion",
+    ),
+    (
+        Slot::Motion,
+        "static",
+        "staying still",
+        "not accepted as any motion",
+    ),
+    (
         Slot::Shape,
         "dot",
         "circle",

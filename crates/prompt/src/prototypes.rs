@@ -41,6 +41,7 @@ pub fn for_value(slot: Slot, value: &str) -> Vec<String> {
         (Slot::Motion, "bouncing") => &["bouncing", "bouncing up and down", "hopping"],
         (Slot::Motion, "growing") => &["growing", "growing larger", "expanding in size"],
         (Slot::Motion, "shrinking") => &["shrinking", "shrinking smaller", "contracting in size"],
+        (Slot::Motion, "staying still") => &["staying still", "not moving", "motionless"],
         (Slot::Background, "sky") => &["sky", "in the blue sky", "up among the clouds"],
         (Slot::Background, "sunset") => &["sunset", "at sunset", "in the evening sunset sky"],
         (Slot::Background, "night") => &["night", "at night", "in the dark night sky"],

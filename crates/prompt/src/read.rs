@@ -1149,7 +1149,6 @@ fn to_match(words: &[Word], c: &Cand) -> Match {
     }
 }
 
-/// Reads a prompt with `scorer`.
 /// A made-up word of a rewritten prompt ("a", "and", "all").
 fn plain_word(w: &str, break_before: bool) -> Word {
     Word {
@@ -1191,7 +1190,9 @@ fn singular(w: &Word) -> Word {
 fn distribute_colours(words: &[Word], is_colour: &dyn Fn(&str) -> bool) -> Option<Vec<Word>> {
     // A list of 2–3 colours from `from`: items separated by a comma, "and" or "or", each
     // optionally "one" / "a" / "an" / "the other" / "another" before and "one" after.
-    let list = |from: usize| -> (Vec<usize>, usize) {
+    // `adjacent`: colours may follow each other with nothing between ("three circles, red green
+    // and blue"), taken only after a count says how many there are.
+    let list = |from: usize, adjacent: bool| -> (Vec<usize>, usize) {
         let mut items = Vec::new();
         let mut k = from;
         loop {
@@ -1201,7 +1202,9 @@ fn distribute_colours(words: &[Word], is_colour: &dyn Fn(&str) -> bool) -> Optio
                 if next.is_some_and(|w| matches!(w.lower.as_str(), "and" | "or")) {
                     j += 1;
                 } else if !next.is_some_and(|w| {
-                    w.break_before || matches!(w.lower.as_str(), "one" | "another" | "the")
+                    w.break_before
+                        || matches!(w.lower.as_str(), "one" | "another" | "the")
+                        || (adjacent && is_colour(&w.lower))
                 }) {
                     break;
                 }
@@ -1276,7 +1279,7 @@ fn distribute_colours(words: &[Word], is_colour: &dyn Fn(&str) -> bool) -> Optio
                 if words[noun].break_before || is_colour(&words[noun].lower) {
                     break;
                 }
-                let (colours, rest) = list(noun + 1);
+                let (colours, rest) = list(noun + 1, true);
                 if colours.len() == count {
                     let mut start = i;
                     if start > 0 && words::ARTICLES.contains(&words[start - 1].lower.as_str()) {
@@ -1285,12 +1288,15 @@ fn distribute_colours(words: &[Word], is_colour: &dyn Fn(&str) -> bool) -> Optio
                     return Some(rewrite(start, &colours, &words[noun], rest));
                 }
             }
+            if let Some(rewritten) = described_group(words, i, count, is_colour) {
+                return Some(rewritten);
+            }
         }
         // "red, green and blue stars falling": the colours, then a noun — plural, or singular
         // ("a red and a blue ball rising", "a red and blue ball rising": the model draws no
         // two-coloured ball, so two balls, both rising).
         if is_colour(&words[i].lower) && (i == 0 || !is_colour(&words[i - 1].lower)) {
-            let (colours, rest) = list(i);
+            let (colours, rest) = list(i, false);
             let noun = words.get(rest);
             if colours.len() >= 2
                 && noun.is_some_and(|n| {
@@ -1316,6 +1322,145 @@ fn distribute_colours(words: &[Word], is_colour: &dyn Fn(&str) -> bool) -> Optio
     None
 }
 
+/// A counted group whose members are each described apart: "two balls on a lawn, one navy going
+/// left and one scarlet going right", "three stars under the night sky: a yellow one rising, a
+/// white one falling, a pink one bouncing". The members follow the group's noun (after at most
+/// [`GROUP_GAP`] words, at a clause break) and each opens with its colour ("one red", "a red
+/// one", "the other red"); what follows a colour up to the next member is said of that member
+/// alone. Rewritten as one object per member ("a navy ball going left and a scarlet ball going
+/// right"), the words between the noun and the members before them ("on a lawn, …"). `None`
+/// unless exactly `count` members are found.
+fn described_group(
+    words: &[Word],
+    at: usize,
+    count: usize,
+    is_colour: &dyn Fn(&str) -> bool,
+) -> Option<Vec<Word>> {
+    let mut from = at + 1;
+    if words.get(from).is_some_and(|w| w.lower == "of") {
+        from += 1;
+    }
+    // The group's noun, plural: "two balls", "two small balls", "a pair of stars".
+    let noun = (from..(from + 2).min(words.len())).find(|&n| {
+        let w = &words[n];
+        (n == from || !w.break_before)
+            && !is_colour(&w.lower)
+            && w.lower.len() > 3
+            && w.lower.ends_with('s')
+            && !w.lower.ends_with("ss")
+    })?;
+    if words[from..noun].iter().any(|w| w.break_before) {
+        return None;
+    }
+    // A member at `p`: determiners, a colour, perhaps "one"; its colour and what follows.
+    let member_at = |p: usize| -> Option<(usize, usize)> {
+        let mut j = p;
+        while j < p + 3
+            && words.get(j).is_some_and(|w| {
+                matches!(
+                    w.lower.as_str(),
+                    "one" | "a" | "an" | "the" | "other" | "another"
+                )
+            })
+            && !words.get(j + 1).is_some_and(|n| n.break_before)
+        {
+            j += 1;
+        }
+        if !words.get(j).is_some_and(|w| is_colour(&w.lower)) {
+            return None;
+        }
+        let mut k = j + 1;
+        if words
+            .get(k)
+            .is_some_and(|w| w.lower == "one" && !w.break_before)
+        {
+            k += 1;
+        }
+        Some((j, k))
+    };
+    let first = (noun + 1..(noun + 2 + GROUP_GAP).min(words.len()))
+        .find(|&p| (p == noun + 1 || words[p].break_before) && member_at(p).is_some())?;
+    // Members: (colour, what is said of it alone).
+    let mut members: Vec<(usize, usize, usize)> = Vec::new();
+    let mut p = first;
+    let end = loop {
+        let (colour, tail) = member_at(p)?;
+        let mut k = tail;
+        let mut next = None;
+        while k < words.len() {
+            let w = &words[k];
+            // A member opens after a break or "and" (", and" too), or right after a bare colour
+            // ("red green and blue").
+            if w.break_before || w.lower == "and" || (k == tail && is_colour(&w.lower)) {
+                let mut q = k;
+                while words.get(q).is_some_and(|x| x.lower == "and") && q < k + 2 {
+                    q += 1;
+                }
+                if members.len() + 1 < count && member_at(q).is_some() {
+                    next = Some(q);
+                    break;
+                }
+                if w.break_before {
+                    break;
+                }
+            }
+            k += 1;
+        }
+        members.push((colour, tail, k));
+        match next {
+            Some(q) => p = q,
+            None => break k,
+        }
+    };
+    if members.len() != count {
+        return None;
+    }
+    let mut start = at;
+    if start > 0 && words::ARTICLES.contains(&words[start - 1].lower.as_str()) {
+        start -= 1;
+    }
+    let opens_clause = words[start].break_before;
+    let between = &words[noun + 1..first];
+    let described = members.iter().any(|&(_, a, b)| b > a);
+    let mut out: Vec<Word> = words[..start].to_vec();
+    // "on a lawn, a navy ball going left …": the words between go first when the members say
+    // their own things; when they say nothing but a colour, the words between are said of all
+    // ("two balls rolling left, one red and one blue").
+    let before = described && !between.is_empty();
+    if before {
+        let mut b = between.to_vec();
+        b[0].break_before = opens_clause;
+        out.extend(b);
+    }
+    for (n, &(colour, a, b)) in members.iter().enumerate() {
+        if n > 0 {
+            out.push(plain_word("and", false));
+        }
+        out.push(plain_word("a", n == 0 && (opens_clause || before)));
+        let mut c = words[colour].clone();
+        c.break_before = false;
+        c.hyphen_before = false;
+        out.push(c);
+        if !words::SUMMARY_NOUNS.contains(&words[noun].lower.as_str()) {
+            out.push(singular(&words[noun]));
+        }
+        out.extend(words[a..b].iter().cloned());
+    }
+    if !described && !between.is_empty() {
+        out.push(plain_word(if count == 2 { "both" } else { "all" }, true));
+        let mut b = between.to_vec();
+        b[0].break_before = false;
+        out.extend(b);
+    }
+    out.extend(words[end..].iter().cloned());
+    Some(out)
+}
+
+/// The most words between a counted group's noun and its first described member ("two balls on
+/// a lawn, one navy …").
+const GROUP_GAP: usize = 6;
+
+/// Reads a prompt with `scorer`.
 pub fn read(
     scorer: &dyn Scorer,
     t: &Thresholds,

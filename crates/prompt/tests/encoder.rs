@@ -465,6 +465,39 @@ fn multi_object_classes() {
             "a pink square moving right and a cyan square moving right",
         ),
         ("two balls, one red one blue", "a red circle and a blue circle"),
+        // … each member described apart: what follows its colour is said of it alone, and what
+        // comes between the group and its members (a scene) is kept
+        (
+            "two balls on a lawn, one navy going left and one scarlet going right",
+            "a blue circle moving left and a red circle moving right over the grass",
+        ),
+        (
+            "three stars under the night sky: a yellow one rising, a white one falling, a pink one bouncing",
+            "a yellow star moving up and a white star moving down and a pink star bouncing over the night",
+        ),
+        (
+            "two squares: one red moving up, one blue moving down",
+            "a red square moving up and a blue square moving down",
+        ),
+        (
+            "a pair of circles over the sea, one crimson sinking and the other teal rising",
+            "a red circle moving down and a cyan circle moving up over the sky",
+        ),
+        (
+            "two triangles, a green one going left and a purple one going right, on the beach",
+            "a green triangle moving left and a purple triangle moving right on a sand background",
+        ),
+        ("three circles, red green and blue", "a red circle and a green circle and a blue circle"),
+        // an object asked to stay where it is (the planner holds it in place); "still" as in
+        // "yet" is no motion
+        (
+            "an orange square bouncing next to a green circle that stays still",
+            "a orange square bouncing and a green circle staying still",
+        ),
+        ("a motionless blue star at night", "a blue star staying still over the night"),
+        ("a stationary white square", "a white square staying still"),
+        ("a yellow diamond that does not move", "a yellow diamond staying still"),
+        ("the red ball is still moving left", "a red circle moving left"),
         // a time of day that is not a scene the model draws is left out, not read as night or
         // sunset; dawn and dusk are scenes
         (

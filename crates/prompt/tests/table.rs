@@ -20,7 +20,7 @@ fn every_table_entry_is_needed() {
             Slot::Colour => r.objects.first().and_then(|o| o.colour.clone()),
             Slot::Background => r.background.clone(),
             Slot::Shape => r.objects.first().and_then(|o| o.shape.clone()),
-            _ => None,
+            Slot::Motion => r.objects.first().and_then(|o| o.motion.clone()),
         };
         let explain = reader.explain(word).unwrap();
         // (Shapes are read as "a <word>", which explain also does.)

@@ -19,6 +19,7 @@ pub fn world() -> World {
             "bouncing",
             "growing",
             "shrinking",
+            "staying still",
         ]),
         backgrounds: v(&["sky", "sunset", "night", "grass", "gray", "sand"]),
     }
