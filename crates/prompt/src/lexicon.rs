@@ -294,6 +294,7 @@ pub const TABLE: &[(Slot, &str, &str, &str)] = &[
         "staying still",
         "not accepted as any motion",
     ),
+    (Slot::Shape, "tile", "square", "not accepted"),
     (
         Slot::Shape,
         "dot",
@@ -346,6 +347,7 @@ pub const TABLE: &[(Slot, &str, &str, &str)] = &[
     ),
     (Slot::Background, "starlit", "night", "reads sky 0.51"),
     (Slot::Background, "sunny", "sky", "reads sunset 0.66"),
+    (Slot::Background, "daytime", "sky", "reads sunset"),
     (
         Slot::Background,
         "nite",

@@ -525,8 +525,25 @@ fn read_clause(
     let background_starts: Vec<usize> = per_kind[3].iter().map(|b| b.start).collect();
     // So does one right before a background with no shape after it ("white sand below").
     let shape_at: Vec<usize> = per_kind[1].iter().map(|c| c.start).collect();
+    // A colour right before a word that names the backdrop itself is the backdrop's ("a black
+    // circle on a white background": the circle is black), whatever background it reads as.
+    per_kind[0].retain(|c| {
+        !words
+            .get(c.end)
+            .is_some_and(|w| BACKDROP_NOUNS.contains(&w.lower.as_str()) && !w.break_before)
+    });
+    // (Not one before a preposition or a verb that opens the background's span: "something red
+    // over a meadow", "something red floating up over a meadow" are red things.)
+    let scene_word_at = |i: usize| {
+        words.get(i).is_some_and(|w| {
+            noun_like(&w.lower)
+                && !SCENE_PREPOSITIONS.contains(&w.lower.as_str())
+                && !words::is_function(&w.lower)
+        })
+    };
     per_kind[0].retain(|c| {
         !(background_starts.contains(&c.end)
+            && scene_word_at(c.end)
             && (after_scene_preposition(words, start, c.start) || !shape_at.contains(&c.end)))
     });
     // An undrawable thing counts only as a head noun: "a man", "his dog", "a red sports car",
@@ -534,7 +551,18 @@ fn read_clause(
     let shape_words: Vec<bool> = (0..words.len())
         .map(|w| per_kind[1].iter().any(|c| c.start <= w && w < c.end))
         .collect();
-    per_kind[4].retain(|c| head_noun(words, start, end, c, &shape_words));
+    // Nor a word that describes the scene right after it ("fluffy clouds": not an animal).
+    per_kind[4].retain(|c| {
+        let describes_scene = background_starts.contains(&c.end)
+            && !words.get(c.end).is_some_and(|w| {
+                w.break_before
+                    || SCENE_PREPOSITIONS.contains(&w.lower.as_str())
+                    || words::is_function(&w.lower)
+            });
+        head_noun(words, start, end, c, &shape_words)
+            && !describes_scene
+            && !(c.start..c.end).any(|i| in_fixed_phrase(words, i))
+    });
     // … and only when it reads better as that than as anything drawable ("a star": star 0.90,
     // an animal 0.51; "sky": sky 1.00, a vehicle 0.5).
     let shape_sims: Vec<((usize, usize), f32)> = spans
@@ -1729,6 +1757,7 @@ pub fn read(
         .filter_map(|r| r.background.as_ref())
         .collect();
     backgrounds.sort_by(|a, b| b.sim.total_cmp(&a.sim));
+    let scene_starts: Vec<usize> = backgrounds.iter().map(|b| b.start).collect();
     if let Some(b) = backgrounds.first() {
         reading.background = Some(to_match(&words, b));
     }
@@ -1780,6 +1809,17 @@ pub fn read(
                     "cannot draw '{}' ({} is not a colour the model draws)",
                     original_text(&words, i, shape.end),
                     words[i].lower
+                ));
+            }
+        }
+        // "four yellow stars", "a dozen balls": more objects than a clip holds.
+        if let Some(shape) = &r.shape {
+            if let Some(i) =
+                (r.start..shape.start).find(|&i| !covered[i] && words::large_count(&words[i].lower))
+            {
+                refusals.push(format!(
+                    "cannot draw '{}' (a clip holds at most {MAX_OBJECTS} objects)",
+                    original_text(&words, i, shape.end)
                 ));
             }
         }
@@ -1845,7 +1885,14 @@ pub fn read(
     // ("the word STAR", "a sign reading OPEN"), a proper name ("the Great Pyramid of Giza"), or a
     // thing the clause reading passed over for the drawable words around it ("an orange tabby
     // cat chasing a ball"). Drawing the rest would not be the prompt.
-    refusals.extend(unread_refusals(scorer, t, &words, &unknown, &covered)?);
+    refusals.extend(unread_refusals(
+        scorer,
+        t,
+        &words,
+        &unknown,
+        &covered,
+        &scene_starts,
+    )?);
     // An object with a colour and no shape whose own phrase has an unread noun is that noun in
     // that colour ("a red balloon drifting upward"): drawing a red blob would not be the prompt.
     if refusals.is_empty() {
@@ -2216,8 +2263,21 @@ fn unread_refusals(
     words: &[Word],
     unknown: &[usize],
     covered: &[bool],
+    scene_starts: &[usize],
 ) -> Result<Vec<String>, PromptError> {
     let mut out = Vec::new();
+    // Unread words right before a scene the reading found describe it ("fluffy clouds", "under
+    // fluffy white clouds"): never a thing of their own.
+    let describes_scene = |i: usize| {
+        let mut j = i + 1;
+        while unknown.contains(&j) && !words[j].break_before {
+            j += 1;
+        }
+        scene_starts.contains(&j)
+            && !words
+                .get(j)
+                .is_some_and(|w| w.break_before || words::is_function(&w.lower))
+    };
     if let Some(&i) = unknown
         .iter()
         .find(|&&i| TEXT_WORDS.contains(&words[i].lower.as_str()))
@@ -2273,7 +2333,7 @@ fn unread_refusals(
     };
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for (k, &i) in unknown.iter().enumerate() {
-        if noun_like(i) {
+        if noun_like(i) && !in_fixed_phrase(words, i) && !describes_scene(i) {
             spans.push((i, i + 1));
             if unknown.get(k + 1) == Some(&(i + 1))
                 && noun_like(i + 1)
@@ -2314,6 +2374,31 @@ fn unread_refusals(
         }
     }
     Ok(out)
+}
+
+/// Nouns that name the backdrop itself.
+const BACKDROP_NOUNS: &[&str] = &["background", "backgrounds", "backdrop", "backdrops", "wall"];
+
+/// Phrases whose nouns name no thing ("hovering in place", "at rest", "in the middle").
+const FIXED_PHRASES: &[&[&str]] = &[
+    &["in", "place"],
+    &["at", "rest"],
+    &["in", "the", "middle"],
+    &["in", "the", "centre"],
+    &["in", "the", "center"],
+];
+
+/// Whether word `i` is part of one of the [`FIXED_PHRASES`].
+fn in_fixed_phrase(words: &[Word], i: usize) -> bool {
+    FIXED_PHRASES.iter().any(|phrase| {
+        (0..phrase.len()).any(|at| {
+            i >= at
+                && phrase
+                    .iter()
+                    .enumerate()
+                    .all(|(k, p)| words.get(i - at + k).is_some_and(|w| w.lower == *p))
+        })
+    })
 }
 
 /// Words that stand for objects already named and are not function words (those, "the others",

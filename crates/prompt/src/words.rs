@@ -25,10 +25,13 @@ pub fn words(prompt: &str) -> Vec<Word> {
     let flush =
         |current: &mut String, pending_break: &mut bool, gap: &mut String, out: &mut Vec<Word>| {
             if !current.is_empty() {
+                // A dash set apart by spaces ("over the desert - crimson …") breaks a clause as
+                // a comma does; a hyphen inside a word ("blue-green") does not.
+                let dash = gap.trim() == "-" && gap.len() > 1;
                 out.push(Word {
                     lower: current.to_lowercase(),
                     text: std::mem::take(current),
-                    break_before: std::mem::take(pending_break),
+                    break_before: std::mem::take(pending_break) || dash,
                     hyphen_before: !out.is_empty() && gap == "-",
                 });
                 gap.clear();
@@ -40,7 +43,10 @@ pub fn words(prompt: &str) -> Vec<Word> {
         } else {
             flush(&mut current, &mut pending_break, &mut gap, &mut out);
             gap.push(c);
-            if matches!(c, ',' | ';' | '.' | '!' | '?' | ':' | '|' | '\n') {
+            if matches!(
+                c,
+                ',' | ';' | '.' | '!' | '?' | ':' | '|' | '\n' | '\u{2013}' | '\u{2014}'
+            ) {
                 pending_break = true;
             }
         }
@@ -190,9 +196,10 @@ pub fn summary_phrases(words: &[Word]) -> Vec<bool> {
         if words.get(j).is_some_and(|w| w.lower == "of") {
             j += 1;
         }
-        // One adjective may come between ("two coloured shapes").
-        let noun = (j..(j + 2).min(words.len()))
-            .find(|&k| SUMMARY_NOUNS.contains(&words[k].lower.as_str()) && !words[k].break_before);
+        // Two adjectives may come between ("two coloured shapes", "two simple flat shapes").
+        let noun = (j..(j + 3).min(words.len()))
+            .find(|&k| SUMMARY_NOUNS.contains(&words[k].lower.as_str()) && !words[k].break_before)
+            .filter(|&k| words[j..k].iter().all(|w| !w.break_before));
         let Some(k) = noun else { continue };
         let mut s = i;
         if s > 0 && ARTICLES.contains(&words[s - 1].lower.as_str()) {
@@ -534,6 +541,32 @@ pub const STYLE_WORDS: &[&str] = &[
     "neon",
 ];
 
+/// Whether `w` asks for more objects than a clip holds ("four stars", "a dozen balls", "many
+/// circles"): more than three.
+pub fn large_count(w: &str) -> bool {
+    matches!(
+        w,
+        "four"
+            | "five"
+            | "six"
+            | "seven"
+            | "eight"
+            | "nine"
+            | "ten"
+            | "eleven"
+            | "twelve"
+            | "dozen"
+            | "dozens"
+            | "hundred"
+            | "hundreds"
+            | "thousand"
+            | "thousands"
+            | "many"
+            | "numerous"
+            | "countless"
+    ) || w.parse::<u32>().is_ok_and(|n| n > 3)
+}
+
 /// Number words that ask for copies of an object.
 pub fn count_word(w: &str) -> Option<usize> {
     match w {
@@ -554,6 +587,17 @@ pub fn is_style(w: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dash_between_spaces_breaks_a_clause_and_one_inside_a_word_does_not() {
+        let breaks = |p: &str| -> Vec<bool> { words(p).iter().map(|w| w.break_before).collect() };
+        assert_eq!(breaks("desert - crimson"), [false, true]);
+        assert_eq!(breaks("desert \u{2014} crimson"), [false, true]);
+        assert_eq!(breaks("desert\u{2013}crimson"), [false, true]);
+        let w = words("a blue-green star");
+        assert!(!w[2].break_before && w[2].hyphen_before);
+        assert!(large_count("four") && large_count("12") && !large_count("3"));
+    }
 
     fn split(p: &str) -> Vec<String> {
         let w = words(p);

@@ -498,6 +498,38 @@ fn multi_object_classes() {
         ("a stationary white square", "a white square staying still"),
         ("a yellow diamond that does not move", "a yellow diamond staying still"),
         ("the red ball is still moving left", "a red circle moving left"),
+        (
+            "A yellow star rises into the night sky. Beside it, a white diamond sits still.",
+            "a yellow star moving up and a white diamond staying still over the night",
+        ),
+        (
+            "lime green dot that just hovers in place, plain gray background",
+            "a green circle staying still on a gray background",
+        ),
+        // a dash set apart by spaces breaks a clause; a summary with two adjectives is no object
+        (
+            "three orbs over the desert - crimson drifting right, teal drifting left, gold bouncing in the middle",
+            "a red circle moving right and a cyan circle moving left and a yellow circle bouncing on a sand background",
+        ),
+        (
+            "two simple flat shapes, a yellow circle drifting up left and a purple triangle shrinking",
+            "a yellow circle moving up left and a purple triangle shrinking",
+        ),
+        // a colour before a preposition or a verb is the object's, not the scene's; one right
+        // before the backdrop's own noun is the backdrop's
+        (
+            "something red floating up over a meadow",
+            "a red moving up over the grass",
+        ),
+        ("a red ball under fluffy white clouds", "a red circle over the sky"),
+        (
+            "One cyan cube slides left. One orange cube slides right. Concrete wall behind them.",
+            "a cyan square moving left and a orange square moving right on a gray background",
+        ),
+        (
+            "A golden tile sliding to the right against a concrete wall",
+            "a yellow square moving right on a gray background",
+        ),
         // a time of day that is not a scene the model draws is left out, not read as night or
         // sunset; dawn and dusk are scenes
         (
@@ -614,6 +646,13 @@ fn unread_words_refuse_and_misspellings_are_read() {
     assert!(refused("a square-jawed man walking right").contains("person"));
     // A shape outside the model's world.
     assert!(refused("a red heart floating up into the sky").contains("shape"));
+    // More objects than a clip holds; an undrawable colour with a backdrop in another colour.
+    assert!(refused("four yellow stars moving right on the sand").contains("at most 3"));
+    assert!(refused("a dozen red balls").contains("at most 3"));
+    assert!(refused("a black circle bouncing on a white background").contains("black"));
+    // A word that describes the scene, or names no thing in a fixed phrase, is no thing.
+    accepted("fluffy clouds over a red ball");
+    accepted("a green dot that hovers in place");
     // A colour with an unread noun is that thing in that colour, not a blob of it.
     for p in [
         "a red balloon drifting upward",
