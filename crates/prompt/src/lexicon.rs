@@ -290,6 +290,30 @@ pub const TABLE: &[(Slot, &str, &str, &str)] = &[
     ),
     (
         Slot::Motion,
+        "frozen",
+        "staying still",
+        "not accepted as any motion",
+    ),
+    (
+        Slot::Motion,
+        "idle",
+        "staying still",
+        "not accepted as any motion",
+    ),
+    (
+        Slot::Motion,
+        "unmoving",
+        "staying still",
+        "spelling-corrected to \"moving\" without the entry",
+    ),
+    (
+        Slot::Motion,
+        "immobile",
+        "staying still",
+        "not accepted as any motion",
+    ),
+    (
+        Slot::Motion,
         "static",
         "staying still",
         "not accepted as any motion",

@@ -561,7 +561,10 @@ fn read_clause(
             });
         head_noun(words, start, end, c, &shape_words)
             && !describes_scene
-            && !(c.start..c.end).any(|i| in_fixed_phrase(words, i))
+            && !(c.start..c.end).any(|i| {
+                in_fixed_phrase(words, i)
+                    || words::SUMMARY_NOUNS.contains(&words[c.end - 1].lower.as_str())
+            })
     });
     // … and only when it reads better as that than as anything drawable ("a star": star 0.90,
     // an animal 0.51; "sky": sky 1.00, a vehicle 0.5).
@@ -1380,15 +1383,14 @@ fn described_group(
     if words[from..noun].iter().any(|w| w.break_before) {
         return None;
     }
-    // A member at `p`: determiners, a colour, perhaps "one"; its colour and what follows.
+    // A member at `p`: determiners and ordinals ("the other", "the first", "the left one"), a
+    // colour, perhaps "one"; its colour and what follows.
     let member_at = |p: usize| -> Option<(usize, usize)> {
         let mut j = p;
         while j < p + 3
             && words.get(j).is_some_and(|w| {
-                matches!(
-                    w.lower.as_str(),
-                    "one" | "a" | "an" | "the" | "other" | "another"
-                )
+                matches!(w.lower.as_str(), "one" | "a" | "an" | "the" | "another")
+                    || MEMBER_ORDINALS.contains(&w.lower.as_str())
             })
             && !words.get(j + 1).is_some_and(|n| n.break_before)
         {
@@ -1417,9 +1419,15 @@ fn described_group(
         let mut next = None;
         while k < words.len() {
             let w = &words[k];
-            // A member opens after a break or "and" (", and" too), or right after a bare colour
-            // ("red green and blue").
-            if w.break_before || w.lower == "and" || (k == tail && is_colour(&w.lower)) {
+            // A member opens after a break or "and" (", and" too), right after a bare colour
+            // ("red green and blue"), or with a word that only opens one ("two circles one green
+            // going up one yellow going down", "the second blue").
+            let opener = matches!(w.lower.as_str(), "one" | "another")
+                || (w.lower == "the"
+                    && words
+                        .get(k + 1)
+                        .is_some_and(|n| MEMBER_ORDINALS.contains(&n.lower.as_str())));
+            if w.break_before || w.lower == "and" || opener || (k == tail && is_colour(&w.lower)) {
                 let mut q = k;
                 while words.get(q).is_some_and(|x| x.lower == "and") && q < k + 2 {
                     q += 1;
@@ -1483,6 +1491,12 @@ fn described_group(
     out.extend(words[end..].iter().cloned());
     Some(out)
 }
+
+/// Words that tell the members of a group apart ("the other red", "the first red", "the left
+/// one red").
+const MEMBER_ORDINALS: &[&str] = &[
+    "other", "first", "second", "third", "last", "left", "right", "top", "bottom",
+];
 
 /// The most words between a counted group's noun and its first described member ("two balls on
 /// a lawn, one navy …").
@@ -1904,10 +1918,13 @@ pub fn read(
             unread.join(" ")
         ));
     }
-    for p in extra_objects {
-        reading
-            .not_understood
-            .push(format!("{p} (more than {MAX_OBJECTS} objects)"));
+    // More objects than a clip holds, asked in all ("two red circles and two blue squares"):
+    // drawing three of them would not be the prompt.
+    if !extra_objects.is_empty() {
+        refusals.push(format!(
+            "cannot draw '{}' as well: a clip holds at most {MAX_OBJECTS} objects",
+            extra_objects.join("', '")
+        ));
     }
 
     if !refusals.is_empty() {
@@ -2333,7 +2350,11 @@ fn unread_refusals(
     };
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for (k, &i) in unknown.iter().enumerate() {
-        if noun_like(i) && !in_fixed_phrase(words, i) && !describes_scene(i) {
+        if noun_like(i)
+            && !in_fixed_phrase(words, i)
+            && !describes_scene(i)
+            && !words::SUMMARY_NOUNS.contains(&words[i].lower.as_str())
+        {
             spans.push((i, i + 1));
             if unknown.get(k + 1) == Some(&(i + 1))
                 && noun_like(i + 1)
@@ -2383,6 +2404,10 @@ const BACKDROP_NOUNS: &[&str] = &["background", "backgrounds", "backdrop", "back
 const FIXED_PHRASES: &[&[&str]] = &[
     &["in", "place"],
     &["at", "rest"],
+    &["couple", "of"],
+    &["pair", "of"],
+    &["left", "one"],
+    &["right", "one"],
     &["in", "the", "middle"],
     &["in", "the", "centre"],
     &["in", "the", "center"],

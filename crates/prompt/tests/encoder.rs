@@ -488,6 +488,33 @@ fn multi_object_classes() {
             "a green triangle moving left and a purple triangle moving right on a sand background",
         ),
         ("three circles, red green and blue", "a red circle and a green circle and a blue circle"),
+        // members opened by "one", "another" or "the" with an ordinal, punctuation or not
+        (
+            "two circles one green going up one yellow going down",
+            "a green circle moving up and a yellow circle moving down",
+        ),
+        (
+            "two squares one red not moving one blue moving up",
+            "a red square staying still and a blue square moving up",
+        ),
+        (
+            "a couple of triangles - the first purple drifting right, the second cyan drifting left",
+            "a purple triangle moving right and a cyan triangle moving left",
+        ),
+        (
+            "a pair of balls, the left one red and the right one blue, both bouncing",
+            "a red circle bouncing and a blue circle bouncing",
+        ),
+        ("a couple of red circles bouncing", "a red circle bouncing and a red circle bouncing"),
+        (
+            "blue triangle bouncing on grass no other objects",
+            "a blue triangle bouncing over the grass",
+        ),
+        ("an unmoving cyan star at night", "a cyan star staying still over the night"),
+        (
+            "an orange diamond frozen in place against a sunset",
+            "a orange diamond staying still over the sunset",
+        ),
         // an object asked to stay where it is (the planner holds it in place); "still" as in
         // "yet" is no motion
         (
@@ -649,6 +676,7 @@ fn unread_words_refuse_and_misspellings_are_read() {
     // More objects than a clip holds; an undrawable colour with a backdrop in another colour.
     assert!(refused("four yellow stars moving right on the sand").contains("at most 3"));
     assert!(refused("a dozen red balls").contains("at most 3"));
+    assert!(refused("two red circles and two blue squares").contains("at most 3"));
     assert!(refused("a black circle bouncing on a white background").contains("black"));
     // A word that describes the scene, or names no thing in a fixed phrase, is no thing.
     accepted("fluffy clouds over a red ball");
