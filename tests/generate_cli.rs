@@ -736,14 +736,7 @@ fn grey_is_drawn_by_a_model_that_knows_it_and_held_grey_by_one_that_does_not() {
         ));
         assert_eq!(r.code, 0, "{}", r.stderr);
         let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-        let raw = std::process::Command::new("ffmpeg")
-            .args(["-v", "error", "-i"])
-            .arg(&out)
-            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-            .output()
-            .unwrap();
-        assert!(raw.status.success());
-        (g, raw.stdout)
+        (g, rgb_frames(&out))
     };
     // Grey pixels (channels within 30 of each other, neither dark nor white) per frame: sand has
     // none (v3 before it held grey drew this ball green: 5 a frame; held, 193; v4, 112).
@@ -798,17 +791,9 @@ fn an_object_asked_to_stay_still_stays_where_it_is() {
         return; // The keyword reader knows no "motionless".
     }
     assert_eq!(g["layout"][0], "blue star: staying still", "{g}");
-    let raw = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(&out)
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .unwrap();
-    assert!(raw.status.success());
     // Where the blue pixels are, frame by frame: within 2 pixels of where they start (moving, an
     // object crosses at least a fifth of the frame in 16 frames).
-    let centres: Vec<(f64, f64)> = raw
-        .stdout
+    let centres: Vec<(f64, f64)> = rgb_frames(&out)
         .chunks(32 * 32 * 3)
         .map(|frame| {
             let blue: Vec<(f64, f64)> = frame
@@ -833,4 +818,16 @@ fn an_object_asked_to_stay_still_stays_where_it_is() {
         let d = ((c.0 - centres[0].0).powi(2) + (c.1 - centres[0].1).powi(2)).sqrt();
         assert!(d <= 2.0, "{centres:?}");
     }
+}
+
+/// Every frame of `clip` as RGB24, one after another (decoded by the ffmpeg CLI).
+fn rgb_frames(clip: &Path) -> Vec<u8> {
+    let raw = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(clip)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert!(raw.status.success());
+    raw.stdout
 }

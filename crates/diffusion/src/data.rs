@@ -65,20 +65,14 @@ impl Motion {
     ];
 
     /// Every motion a prompt may ask: training's and [`Motion::Still`].
-    pub const ASKABLE: [Motion; 12] = [
-        Motion::Left,
-        Motion::Right,
-        Motion::Up,
-        Motion::Down,
-        Motion::UpLeft,
-        Motion::UpRight,
-        Motion::DownLeft,
-        Motion::DownRight,
-        Motion::Bouncing,
-        Motion::Growing,
-        Motion::Shrinking,
-        Motion::Still,
-    ];
+    pub fn askable() -> impl Iterator<Item = Motion> {
+        Motion::ALL.into_iter().chain([Motion::Still])
+    }
+
+    /// Whether the motion changes the object's size.
+    pub fn changes_size(self) -> bool {
+        matches!(self, Motion::Growing | Motion::Shrinking)
+    }
 
     /// Unit direction of travel (x right, y down); zero for size changes and bouncing.
     pub fn direction(self) -> (f32, f32) {

@@ -177,22 +177,6 @@ const CROWDED_RADIUS: f32 = 0.13;
 /// does can be found: objects that cross run together into one blob of mixed colour.
 const MIN_GAP: f32 = 4.0;
 
-/// Motions the planner draws for an object whose prompt names none: every motion that keeps the
-/// object's size. A size change nobody asked for hides the shape at its small end and crowds the
-/// other objects at its large end (with the size changes among them, planner-drawn growing and
-/// shrinking objects were most of `bench generate`'s clips that lost their object in a frame).
-pub const UNASKED_MOTIONS: [Motion; 9] = [
-    Motion::Left,
-    Motion::Right,
-    Motion::Up,
-    Motion::Down,
-    Motion::UpLeft,
-    Motion::UpRight,
-    Motion::DownLeft,
-    Motion::DownRight,
-    Motion::Bouncing,
-];
-
 /// Paths for the prompt's objects (at most `slots`); an object without a motion gets one drawn
 /// from `rng`, as does its start, speed and size. `background` is the scene's name when the
 /// prompt gave one (an object without a colour gets one that stands out from it).
@@ -226,12 +210,20 @@ pub fn plan_objects<R: Rng>(
     rng: &mut R,
 ) -> Vec<PlannedObject> {
     let side = size as f32;
+    // Motions drawn for an object whose prompt names none: every motion that keeps the object's
+    // size. A size change nobody asked for hides the shape at its small end and crowds the other
+    // objects at its large end (with the size changes among them, planner-drawn growing and
+    // shrinking objects were most of `bench generate`'s clips that lost their object in a frame).
+    let unasked: Vec<Motion> = Motion::ALL
+        .into_iter()
+        .filter(|m| !m.changes_size())
+        .collect();
     // What does not depend on where the objects go: motions and colours, drawn once.
     let mut named: Vec<(NamedObject, Motion, bool)> = Vec::new();
     for mut object in objects.into_iter().take(slots) {
         let motion = object
             .motion
-            .unwrap_or_else(|| UNASKED_MOTIONS[rng.gen_range(0..UNASKED_MOTIONS.len())]);
+            .unwrap_or_else(|| unasked[rng.gen_range(0..unasked.len())]);
         let colour_from_prompt = object.colour.is_some();
         if object.colour.is_none() {
             let taken: Vec<&str> = named
@@ -267,7 +259,7 @@ pub fn plan_objects<R: Rng>(
                 };
                 let mut track = fitted_track(&spec, frames, side, range, rng);
                 // A size change keeps its range (shrunk, it would hardly change).
-                if shrink && !matches!(motion, Motion::Growing | Motion::Shrinking) {
+                if shrink && !motion.changes_size() {
                     for p in &mut track.positions {
                         p.2 = (p.2 * SHRUNK).max(CROWDED_RADIUS * side).min(p.2);
                     }
@@ -725,7 +717,7 @@ mod tests {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let unasked = plan(&tokenize("a pink square"), MAX_SLOTS, 16, 32, &mut rng);
             assert!(
-                !matches!(unasked[0].motion, Motion::Growing | Motion::Shrinking),
+                !unasked[0].motion.changes_size(),
                 "seed {seed}: {:?}",
                 unasked[0].motion
             );

@@ -254,17 +254,21 @@ pub fn analyse_clip(
 /// shrinking by a third in area from the first to the last quarter; bouncing as a vertical
 /// swing of 3 pixels or more that turns back at least once.
 fn moved_as(motion: Motion, track: &Track, area: &[Option<f32>]) -> bool {
-    let quarter_mean = |v: &[Option<f32>]| -> Option<f32> {
-        let got: Vec<f32> = v.iter().flatten().copied().collect();
-        (!got.is_empty()).then(|| got.iter().sum::<f32>() / got.len() as f32)
+    // The mean area over the first and the last quarter of the frames (where it was seen).
+    let quarters = || -> Option<(f32, f32)> {
+        let mean = |v: &[Option<f32>]| -> Option<f32> {
+            let got: Vec<f32> = v.iter().flatten().copied().collect();
+            (!got.is_empty()).then(|| got.iter().sum::<f32>() / got.len() as f32)
+        };
+        let q = (area.len() / 4).max(1);
+        Some((
+            mean(&area[..q.min(area.len())])?,
+            mean(&area[area.len().saturating_sub(q)..])?,
+        ))
     };
     match motion {
         Motion::Growing | Motion::Shrinking => {
-            let q = (area.len() / 4).max(1);
-            let (Some(first), Some(last)) = (
-                quarter_mean(&area[..q.min(area.len())]),
-                quarter_mean(&area[area.len().saturating_sub(q)..]),
-            ) else {
+            let Some((first, last)) = quarters() else {
                 return false;
             };
             if motion == Motion::Growing {
@@ -287,14 +291,7 @@ fn moved_as(motion: Motion, track: &Track, area: &[Option<f32>]) -> bool {
             if spread(|c| c.0) > 3.0 || spread(|c| c.1) > 3.0 {
                 return false;
             }
-            let q = (area.len() / 4).max(1);
-            let (Some(first), Some(last)) = (
-                quarter_mean(&area[..q.min(area.len())]),
-                quarter_mean(&area[area.len().saturating_sub(q)..]),
-            ) else {
-                return false;
-            };
-            let Some((dx, dy)) = displacement(track) else {
+            let (Some((first, last)), Some((dx, dy))) = (quarters(), displacement(track)) else {
                 return false;
             };
             (dx * dx + dy * dy).sqrt() <= 2.0 && last < first * 1.33 && first < last * 1.33

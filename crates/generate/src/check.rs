@@ -149,24 +149,7 @@ impl<'a> Frame<'a> {
                 continue;
             }
             seen[start] = true;
-            let mut region = vec![start];
-            let mut i = 0;
-            while let Some(&p) = region.get(i) {
-                i += 1;
-                let (x, y) = (p % size, p / size);
-                let next = [
-                    (x > 0).then(|| p - 1),
-                    (x + 1 < size).then(|| p + 1),
-                    (y > 0).then(|| p - size),
-                    (y + 1 < size).then(|| p + size),
-                ];
-                for q in next.into_iter().flatten() {
-                    if standing[q] && !seen[q] {
-                        seen[q] = true;
-                        region.push(q);
-                    }
-                }
-            }
+            let region = flood(vec![start], size, &mut seen, |q| standing[q]);
             if region.len() * MAX_BRIDGED_SHARE_DEN > limit {
                 return true;
             }
@@ -177,13 +160,7 @@ impl<'a> Frame<'a> {
         if largest.len() < MIN_REGION {
             return false;
         }
-        let (xs, ys) = (
-            largest.iter().map(|p| p % size),
-            largest.iter().map(|p| p / size),
-        );
-        let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0));
-        let (y0, y1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0));
-        (largest.len() as f32) < SPRAWL_FILL * ((x1 - x0 + 1) * (y1 - y0 + 1)) as f32
+        box_fill(&largest, size) < SPRAWL_FILL
     }
 
     /// Whether discs `a` and `b` were drawn into one blob: the pixels standing out inside `a`
@@ -220,44 +197,61 @@ impl<'a> Frame<'a> {
         };
         let standing = |p: usize| self.stands_out(p % size, p / size);
         let mut seen = vec![false; size * size];
-        let mut queue: Vec<usize> = (0..size * size)
+        let seeds: Vec<usize> = (0..size * size)
             .filter(|&p| inside(p, a) && standing(p))
             .collect();
-        for &p in &queue {
+        for &p in &seeds {
             seen[p] = true;
         }
-        let (mut i, mut reached) = (0, false);
-        while let Some(&p) = queue.get(i) {
-            i += 1;
-            reached |= inside(p, b);
-            let (x, y) = (p % size, p / size);
-            let next = [
-                (x > 0).then(|| p - 1),
-                (x + 1 < size).then(|| p + 1),
-                (y > 0).then(|| p - size),
-                (y + 1 < size).then(|| p + size),
-            ];
-            for q in next.into_iter().flatten() {
-                if !seen[q] && standing(q) {
-                    seen[q] = true;
-                    queue.push(q);
-                }
-            }
-        }
+        let queue = flood(seeds, size, &mut seen, standing);
+        let reached = queue.iter().any(|&p| inside(p, b));
         if !reached || queue.len() * MAX_BRIDGED_SHARE_DEN > MAX_BRIDGED_SHARE_NUM * size * size {
             return false;
         }
         // Two objects side by side make a compact shape a viewer still reads as two; joined
         // across a corner or by a thread they sprawl over a box they barely fill.
-        let (xs, ys) = (
-            queue.iter().map(|p| p % size),
-            queue.iter().map(|p| p / size),
-        );
-        let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0));
-        let (y0, y1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0));
-        let bbox = (x1 - x0 + 1) * (y1 - y0 + 1);
-        (queue.len() as f32) < SPRAWL_FILL * bbox as f32
+        box_fill(&queue, size) < SPRAWL_FILL
     }
+}
+
+/// The share of its bounding box that a region of a `size`-wide frame fills.
+fn box_fill(region: &[usize], size: usize) -> f32 {
+    let (xs, ys) = (
+        region.iter().map(|p| p % size),
+        region.iter().map(|p| p / size),
+    );
+    let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0));
+    let (y0, y1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0));
+    region.len() as f32 / ((x1 - x0 + 1) * (y1 - y0 + 1)) as f32
+}
+
+/// The 4-connected region of a `size`-wide frame's pixels for which `keep` holds, grown from
+/// `seeds` (already marked in `seen`, as is every pixel it takes).
+fn flood(
+    seeds: Vec<usize>,
+    size: usize,
+    seen: &mut [bool],
+    keep: impl Fn(usize) -> bool,
+) -> Vec<usize> {
+    let mut region = seeds;
+    let mut i = 0;
+    while let Some(&p) = region.get(i) {
+        i += 1;
+        let (x, y) = (p % size, p / size);
+        let next = [
+            (x > 0).then(|| p - 1),
+            (x + 1 < size).then(|| p + 1),
+            (y > 0).then(|| p - size),
+            (y + 1 < size).then(|| p + size),
+        ];
+        for q in next.into_iter().flatten() {
+            if !seen[q] && keep(q) {
+                seen[q] = true;
+                region.push(q);
+            }
+        }
+    }
+    region
 }
 
 /// `noise` (`[F, C, h, w]`) with the magnitudes of `frames` drawn afresh from `seed`, every

@@ -278,10 +278,7 @@ fn world_with(colours: Vec<String>) -> World {
     World {
         colours,
         shapes: SHAPES.iter().map(|s| s.to_string()).collect(),
-        motions: Motion::ASKABLE
-            .iter()
-            .map(|m| m.phrase().to_string())
-            .collect(),
+        motions: Motion::askable().map(|m| m.phrase().to_string()).collect(),
         backgrounds: BACKGROUNDS.iter().map(|b| b.to_string()).collect(),
     }
 }
@@ -336,7 +333,7 @@ pub fn understand(reader: &PromptReader, prompt: &str) -> Result<Understanding> 
             motion: o
                 .motion
                 .as_ref()
-                .and_then(|m| Motion::ASKABLE.into_iter().find(|x| x.phrase() == m.value)),
+                .and_then(|m| Motion::askable().find(|x| x.phrase() == m.value)),
         })
         .collect();
     Ok(Understanding {
