@@ -900,20 +900,14 @@ mod tests {
             (2, Motion::Growing),
             (3, Motion::Left),
         ] {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-            let planned = plan_objects(
+            let radii = first_radii(
                 vec![NamedObject {
                     colour: Some("red".into()),
                     shape: Some("star".into()),
                     motion: Some(motion),
                 }],
-                3,
-                16,
-                32,
-                None,
-                &mut rng,
+                seed,
             );
-            let radii: Vec<f32> = planned[0].track.positions.iter().map(|p| p.2).collect();
             assert!(
                 radii.iter().all(|&r| r >= MIN_PLANNED_RADIUS * 32.0 - 1e-4),
                 "{motion:?}: {radii:?}"
@@ -932,27 +926,28 @@ mod tests {
         }
     }
 
+    /// The radius, frame by frame, of the first of `objects` as planned over 16 frames of 32 px.
+    fn first_radii(objects: Vec<NamedObject>, seed: u64) -> Vec<f32> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let planned = plan_objects(objects, 3, 16, 32, None, &mut rng);
+        planned[0].track.positions.iter().map(|p| p.2).collect()
+    }
+
     #[test]
     fn a_size_change_beside_other_objects_stays_smaller() {
         for seed in 0..8u64 {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let object = |colour: &str, motion| NamedObject {
                 colour: Some(colour.into()),
                 shape: Some("square".into()),
                 motion: Some(motion),
             };
-            let planned = plan_objects(
+            let radii = first_radii(
                 vec![
                     object("green", Motion::Growing),
                     object("pink", Motion::Down),
                 ],
-                3,
-                16,
-                32,
-                None,
-                &mut rng,
+                seed,
             );
-            let radii: Vec<f32> = planned[0].track.positions.iter().map(|p| p.2).collect();
             assert!(
                 radii
                     .iter()

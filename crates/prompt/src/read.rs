@@ -535,11 +535,9 @@ fn read_clause(
     // (Not one before a preposition or a verb that opens the background's span: "something red
     // over a meadow", "something red floating up over a meadow" are red things.)
     let scene_word_at = |i: usize| {
-        words.get(i).is_some_and(|w| {
-            noun_like(&w.lower)
-                && !SCENE_PREPOSITIONS.contains(&w.lower.as_str())
-                && !words::is_function(&w.lower)
-        })
+        words
+            .get(i)
+            .is_some_and(|w| noun_like(&w.lower) && !words::is_function(&w.lower))
     };
     per_kind[0].retain(|c| {
         !(background_starts.contains(&c.end)
@@ -553,18 +551,10 @@ fn read_clause(
         .collect();
     // Nor a word that describes the scene right after it ("fluffy clouds": not an animal).
     per_kind[4].retain(|c| {
-        let describes_scene = background_starts.contains(&c.end)
-            && !words.get(c.end).is_some_and(|w| {
-                w.break_before
-                    || SCENE_PREPOSITIONS.contains(&w.lower.as_str())
-                    || words::is_function(&w.lower)
-            });
         head_noun(words, start, end, c, &shape_words)
-            && !describes_scene
-            && !(c.start..c.end).any(|i| {
-                in_fixed_phrase(words, i)
-                    || words::SUMMARY_NOUNS.contains(&words[c.end - 1].lower.as_str())
-            })
+            && !opens_scene(words, c.end, &background_starts)
+            && !words::SUMMARY_NOUNS.contains(&words[c.end - 1].lower.as_str())
+            && !(c.start..c.end).any(|i| in_fixed_phrase(words, i))
     });
     // … and only when it reads better as that than as anything drawable ("a star": star 0.90,
     // an animal 0.51; "sky": sky 1.00, a vehicle 0.5).
@@ -2290,10 +2280,7 @@ fn unread_refusals(
         while unknown.contains(&j) && !words[j].break_before {
             j += 1;
         }
-        scene_starts.contains(&j)
-            && !words
-                .get(j)
-                .is_some_and(|w| w.break_before || words::is_function(&w.lower))
+        opens_scene(words, j, scene_starts)
     };
     if let Some(&i) = unknown
         .iter()
@@ -2399,6 +2386,16 @@ fn unread_refusals(
 
 /// Nouns that name the backdrop itself.
 const BACKDROP_NOUNS: &[&str] = &["background", "backgrounds", "backdrop", "backdrops", "wall"];
+
+/// Whether a scene (one of the backgrounds starting at `scene_starts`) opens at word `j` with a
+/// word of its own, in the same clause ("fluffy |clouds|"): the words right before it describe
+/// it. A preposition ("a dog |in| the sky") opens no such description.
+fn opens_scene(words: &[Word], j: usize, scene_starts: &[usize]) -> bool {
+    scene_starts.contains(&j)
+        && words
+            .get(j)
+            .is_some_and(|w| !w.break_before && !words::is_function(&w.lower))
+}
 
 /// Phrases whose nouns name no thing ("hovering in place", "at rest", "in the middle").
 const FIXED_PHRASES: &[&[&str]] = &[
